@@ -1,0 +1,66 @@
+"""Exceptions and warnings of the :mod:`monitor` package.
+
+Policy (after statsmodels' ``sm_exceptions``): a custom exception exists only
+where a built-in does not describe the problem, and each one also inherits the
+built-in a caller would naturally catch.  Every message states the rule that was
+broken, echoes the offending input and names the fix.  The command line turns
+:class:`MonitorError` into one line on stderr and an exit status
+(:attr:`MonitorError.exit_code`).
+
+All warnings of the package derive from :class:`MonitorWarning`, so a caller can
+filter them in one go with ``warnings.simplefilter("ignore", MonitorWarning)``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MonitorError",
+    "ConfigError",
+    "StoreError",
+    "StoreUnreachableError",
+    "StoreRevisionError",
+    "PeriodError",
+    "DemoError",
+    "MonitorWarning",
+]
+
+
+class MonitorError(Exception):
+    """Base class of every error raised on purpose by :mod:`monitor`.
+
+    Attributes
+    ----------
+    exit_code : int
+        Exit status the command line uses for this error: 2 for usage and
+        configuration errors (the default), 1 for work that ran but failed.
+    """
+
+    exit_code: int = 2
+
+
+class ConfigError(MonitorError, ValueError):
+    """A configuration file, environment variable or option is invalid."""
+
+
+class StoreError(MonitorError, RuntimeError):
+    """The store cannot be opened, migrated or written."""
+
+
+class StoreUnreachableError(StoreError, ConnectionError):
+    """The database named by ``store.url`` cannot be reached."""
+
+
+class StoreRevisionError(StoreError):
+    """The store's schema revision is not the one this code expects."""
+
+
+class PeriodError(MonitorError, ValueError):
+    """A period (month, quarter, year) is malformed or outside the data."""
+
+
+class DemoError(MonitorError, ValueError):
+    """The demo generator was asked for something it cannot build."""
+
+
+class MonitorWarning(UserWarning):
+    """Base class of every warning issued by :mod:`monitor`."""

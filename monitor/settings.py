@@ -1,0 +1,338 @@
+"""The settings registry: one declaration drives defaults, parsing and documentation.
+
+Each :class:`Setting` names a key (``section.name`` as in ``imon.toml``), its
+default, its type and a help text.  Resolution order, lowest first:
+
+1. the default declared here (every default runs the demo with no file);
+2. the TOML file (``--config`` or ``IMON_CONFIG``);
+3. environment variables, only for settings that declare one (connection
+   strings and secrets, e.g. ``IMON_DATABASE_URL``);
+4. explicit overrides from the command line.
+
+Nothing is read at import time: :func:`load_settings` is called at the edge
+(CLI start, job start, :func:`monitor.open`) and returns a frozen
+:class:`Settings` that is passed explicitly to the stages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError
+from .periods import parse_month
+
+__all__ = ["Setting", "SETTINGS", "Settings", "load_settings", "settings_markdown", "mask_url"]
+
+CONFIG_ENV = "IMON_CONFIG"
+DEFAULT_CONFIG_NAME = "imon.toml"
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number, not a boolean")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("expected a whole number")
+    return int(str(value).strip()) if isinstance(value, str) else int(value)
+
+
+def _parse_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__}")
+    return value
+
+
+def _parse_month_or_empty(value: Any) -> str:
+    text = _parse_str(value).strip()
+    if text == "":
+        return ""
+    return str(parse_month(text))
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _parse_str(value).strip()
+        if text not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return text
+
+    parse.__name__ = "one of " + "|".join(options)
+    return parse
+
+
+_TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key.
+
+    Parameters
+    ----------
+    key
+        Dotted key, ``section.name`` (or a bare name for top-level keys).
+    default
+        Value used when nothing else sets it.
+    parse
+        Callable turning a raw value (TOML value or environment text) into the
+        typed value; raises ``ValueError`` with a short reason when invalid.
+    help
+        One sentence shown by ``imon config show`` and in the README.
+    env
+        Environment variable that may set it (connection strings and secrets only).
+    secret
+        Mask the value when it is shown.
+    minimum
+        Lower bound for integer settings.
+    """
+
+    key: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+    env: str | None = None
+    secret: bool = False
+    minimum: int | None = None
+
+    @property
+    def type_name(self) -> str:
+        """Human name of the type, for documentation."""
+        return _TYPE_NAMES.get(self.parse, getattr(self.parse, "__name__", "value"))
+
+    def convert(self, raw: Any, origin: str) -> Any:
+        """Parse ``raw``; raise :class:`ConfigError` naming ``origin`` on failure."""
+        try:
+            value = self.parse(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{origin}: setting {self.key!r} = {raw!r} is invalid ({exc}); "
+                f"it takes a {self.type_name}, default {self.default!r}"
+            ) from None
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(
+                f"{origin}: setting {self.key!r} = {raw!r} is below its minimum {self.minimum}; raise it"
+            )
+        return value
+
+
+#: Every setting the platform knows.  Later stages add theirs here.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "var", _parse_str,
+            "Folder for the default SQLite store and the outputs; relative paths are taken from the working directory."),
+    Setting("language", "zh", _choice("zh", "en"),
+            "Language of publications and emails: zh (Chinese, the default) or en."),
+    Setting("log_level", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+            "Logging threshold for the log file and stderr."),
+    Setting("store.url", "", _parse_str,
+            "SQLAlchemy URL of the store; empty means the SQLite file <data_dir>/imon.sqlite. "
+            "Example: postgresql+psycopg://user@host/imon.",
+            env="IMON_DATABASE_URL", secret=True),
+    Setting("store.echo", False, _parse_bool, "Log every SQL statement (debugging only)."),
+    Setting("outputs.dir", "", _parse_str,
+            "Folder for publications and charts; empty means <data_dir>/outputs."),
+    Setting("demo.seed", 2017, _parse_int, "Seed of the demo panel generator (same seed, same panel).", minimum=0),
+    Setting("demo.enterprises", 1200, _parse_int, "Sample enterprises active in each month of the demo panel.",
+            minimum=20),
+    Setting("demo.start", "2012-01", _parse_month_or_empty, "First month of the demo panel (not before 2005-01)."),
+    Setting("demo.end", "", _parse_month_or_empty,
+            "Last month of the demo panel; empty means the last complete month."),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def mask_url(url: str) -> str:
+    """Replace the password in a database URL by ``***``."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+@dataclass(frozen=True)
+class Settings(Mapping[str, Any]):
+    """The effective settings: a read-only mapping from key to typed value.
+
+    Attributes
+    ----------
+    values : dict
+        Key -> typed value for every registered setting.
+    sources : dict
+        Key -> where the value came from (``default``, a file path, an
+        environment variable, ``command line``).
+    config_path : Path or None
+        The file that was read, if any.
+    """
+
+    values: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
+    config_path: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.values[key]
+        except KeyError:
+            raise KeyError(_unknown_key_message(key, "settings")) from None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder as an absolute path."""
+        return Path(self.values["data_dir"]).expanduser().resolve()
+
+    @property
+    def store_url(self) -> str:
+        """The store URL with the SQLite default filled in."""
+        url = self.values["store.url"]
+        return url or f"sqlite:///{self.data_dir / 'imon.sqlite'}"
+
+    @property
+    def outputs_dir(self) -> Path:
+        """The outputs folder as an absolute path."""
+        out = self.values["outputs.dir"]
+        return Path(out).expanduser().resolve() if out else self.data_dir / "outputs"
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """Return a copy with some keys replaced (dots written as ``__``)."""
+        values = dict(self.values)
+        sources = dict(self.sources)
+        for name, raw in overrides.items():
+            key = name.replace("__", ".")
+            setting = _lookup(key, "override")
+            values[key] = setting.convert(raw, "override")
+            sources[key] = "override"
+        return Settings(values, sources, self.config_path)
+
+    def display(self) -> list[tuple[str, str, str]]:
+        """Rows ``(key, shown value, source)`` with secrets masked."""
+        rows = []
+        for s in SETTINGS:
+            value = self.values[s.key]
+            if s.key == "store.url":
+                shown = mask_url(self.store_url)
+            elif s.secret and value:
+                shown = "***"
+            else:
+                shown = value
+            rows.append((s.key, repr(shown) if isinstance(shown, str) else str(shown).lower()
+                         if isinstance(shown, bool) else str(shown), self.sources.get(s.key, "default")))
+        return rows
+
+
+def _unknown_key_message(key: str, origin: str) -> str:
+    close = difflib.get_close_matches(key, list(_BY_KEY), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{origin}: unknown setting {key!r}{hint} (`imon config show` lists them all)"
+
+
+def _lookup(key: str, origin: str) -> Setting:
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise ConfigError(_unknown_key_message(key, origin)) from None
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, key + "."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist; fix --config/{CONFIG_ENV} or create it") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}; fix that line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read ({exc}); it must be UTF-8 TOML") from None
+
+
+def load_settings(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve the effective settings.
+
+    Parameters
+    ----------
+    config
+        Path of a TOML file.  When None, ``IMON_CONFIG`` is used; when that is
+        unset too, ``./imon.toml`` is read if it exists.
+    environ
+        Environment to read (default ``os.environ``); tests pass their own.
+    overrides
+        Key -> raw value from the command line; these win over everything.
+
+    Returns
+    -------
+    Settings
+
+    Raises
+    ------
+    ConfigError
+        For a missing or malformed file, an unknown key or an invalid value.
+    """
+    env = os.environ if environ is None else environ
+    values = {s.key: s.default for s in SETTINGS}
+    sources = {s.key: "default" for s in SETTINGS}
+    path: Path | None = None
+    if config is not None:
+        path = Path(config)
+    elif env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    elif Path(DEFAULT_CONFIG_NAME).is_file():
+        path = Path(DEFAULT_CONFIG_NAME)
+    if path is not None:
+        for key, raw in _flatten(_read_toml(path)).items():
+            setting = _lookup(key, str(path))
+            values[key] = setting.convert(raw, str(path))
+            sources[key] = str(path)
+    for s in SETTINGS:
+        if s.env and env.get(s.env):
+            values[s.key] = s.convert(env[s.env], f"environment variable {s.env}")
+            sources[s.key] = s.env
+    for key, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        setting = _lookup(key, "command line")
+        values[key] = setting.convert(raw, "command line")
+        sources[key] = "command line"
+    return Settings(values, sources, path)
+
+
+def settings_markdown() -> str:
+    """Return the Markdown table of all settings (the README's configuration reference)."""
+    lines = ["| key | type | default | environment | meaning |", "|---|---|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default!r}`" if not isinstance(s.default, bool) else f"`{str(s.default).lower()}`"
+        lines.append(f"| `{s.key}` | {s.type_name} | {default} | {f'`{s.env}`' if s.env else ''} | {s.help} |")
+    return "\n".join(lines)

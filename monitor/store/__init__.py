@@ -1,0 +1,11 @@
+"""The store: schema, migrations, idempotent writes.
+
+Public names: :class:`Store`, :func:`open_store`, :mod:`models <monitor.store.models>`.
+"""
+
+from . import models as models
+from .core import Store as Store
+from .core import natural_key as natural_key
+from .core import open_store as open_store
+
+__all__ = ["Store", "open_store", "natural_key", "models"]

@@ -1,0 +1,383 @@
+"""SQLAlchemy 2 models of the store: one schema for SQLite and PostgreSQL.
+
+Conventions
+-----------
+- Months are stored as text ``YYYY-MM`` (sortable, portable); days as ``DATE``.
+- Timestamps are naive and in China Standard Time (UTC+8, no daylight saving),
+  the bureau's clock; they are never compared across time zones.
+- Money is in 10,000 yuan (万元), electricity in kWh.
+- Natural keys are unique constraints (or primary keys), so every loader can
+  upsert idempotently on them.
+- Schema changes go through Alembic (``monitor/store/migrations``); the test
+  suite checks that the migrations and these models agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "metadata"]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Period = String(7)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+metadata = Base.metadata
+
+
+# --------------------------------------------------------------------------- reference data
+class District(Base):
+    """A district of the city (GB/T 2260 code)."""
+
+    __tablename__ = "district"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(80))
+
+
+class Industry(Base):
+    """A GB/T 4754-2017 manufacturing division (two-digit code)."""
+
+    __tablename__ = "industry"
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(120))
+
+
+class KeySector(Base):
+    """A key sector of the city's manufacturing plan."""
+
+    __tablename__ = "key_sector"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(80))
+
+
+class IndustryKeySector(Base):
+    """Which divisions make up a key sector (many to many)."""
+
+    __tablename__ = "industry_key_sector"
+    industry_code: Mapped[str] = mapped_column(ForeignKey("industry.code"), primary_key=True)
+    sector_code: Mapped[str] = mapped_column(ForeignKey("key_sector.code"), primary_key=True)
+
+
+class SizeClass(Base):
+    """Enterprise size class with its industry thresholds."""
+
+    __tablename__ = "size_class"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(20))
+    name_en: Mapped[str] = mapped_column(String(40))
+    min_employees: Mapped[int] = mapped_column(Integer)
+    min_revenue: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Question(Base):
+    """One of the 13 PMI survey questions."""
+
+    __tablename__ = "question"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60))
+    positive_zh: Mapped[str] = mapped_column(String(10))
+    positive_en: Mapped[str] = mapped_column(String(20))
+    headline_weight: Mapped[float] = mapped_column(Float)
+    inverted: Mapped[bool] = mapped_column(Boolean)
+    rank: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Problem(Base):
+    """A "main problem" an enterprise can tick."""
+
+    __tablename__ = "problem"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60))
+
+
+# --------------------------------------------------------------------------- provenance
+class IngestSource(Base):
+    """One file, feed or generator run that brought data in."""
+
+    __tablename__ = "ingest_source"
+    __table_args__ = (UniqueConstraint("kind", "sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="loaded")
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IngestReject(Base):
+    """A row of a source that failed validation, with the rule it broke."""
+
+    __tablename__ = "ingest_reject"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_source.id", ondelete="CASCADE"), index=True)
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(80))
+    rule: Mapped[str] = mapped_column(String(80))
+    value: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- enterprises
+class Enterprise(Base):
+    """A sample enterprise and its panel membership."""
+
+    __tablename__ = "enterprise"
+    __table_args__ = (
+        CheckConstraint("sample_weight > 0", name="positive_weight"),
+        Index("ix_enterprise_district_industry", "district_code", "industry_code"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    district_code: Mapped[str] = mapped_column(ForeignKey("district.code"))
+    industry_code: Mapped[str] = mapped_column(ForeignKey("industry.code"))
+    size_class: Mapped[str] = mapped_column(ForeignKey("size_class.code"))
+    employees: Mapped[int | None] = mapped_column(Integer)
+    revenue: Mapped[float | None] = mapped_column(Float, doc="main-business revenue of the year before joining, 10k yuan")
+    sample_weight: Mapped[float] = mapped_column(Float, default=1.0)
+    prn: Mapped[float | None] = mapped_column(Float, doc="permanent random number for rotation")
+    panel_group: Mapped[int | None] = mapped_column(SmallInteger)
+    panel_start: Mapped[str] = mapped_column(Period, doc="first month in the panel")
+    panel_end: Mapped[str | None] = mapped_column(Period, doc="last month in the panel; NULL while active")
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+# --------------------------------------------------------------------------- observations
+class SurveyResponse(Base):
+    """The current answer of an enterprise to one question for one month."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "period", "question"),
+        CheckConstraint("answer IN (-1, 0, 1)", name="answer_domain"),
+        Index("ix_survey_response_period_question", "period", "question"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    period: Mapped[str] = mapped_column(Period)
+    question: Mapped[str] = mapped_column(ForeignKey("question.code"))
+    answer: Mapped[int] = mapped_column(SmallInteger)
+    revision: Mapped[int] = mapped_column(SmallInteger, default=1)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+class SurveyResponseHistory(Base):
+    """Answers superseded by a correction: what was known before."""
+
+    __tablename__ = "survey_response_history"
+    __table_args__ = (UniqueConstraint("enterprise_id", "period", "question", "revision"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    period: Mapped[str] = mapped_column(Period)
+    question: Mapped[str] = mapped_column(ForeignKey("question.code"))
+    answer: Mapped[int] = mapped_column(SmallInteger)
+    revision: Mapped[int] = mapped_column(SmallInteger)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    superseded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+class SurveyProblem(Base):
+    """A "main problem" ticked by an enterprise in a month."""
+
+    __tablename__ = "survey_problem"
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    problem: Mapped[str] = mapped_column(ForeignKey("problem.code"), primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+class ElectricityReading(Base):
+    """Daily electricity consumption of an enterprise (all its meters summed)."""
+
+    __tablename__ = "electricity_reading"
+    __table_args__ = (CheckConstraint("kwh >= 0", name="nonnegative_kwh"), {"sqlite_with_rowid": False})
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kwh: Mapped[float] = mapped_column(Float)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+class EnterpriseMonth(Base):
+    """An enterprise's monthly report: output, inventory, costs, status."""
+
+    __tablename__ = "enterprise_month"
+    __table_args__ = (
+        CheckConstraint("production_status IN ('normal', 'semi_stopped', 'stopped')", name="status_domain"),
+        CheckConstraint("capacity_utilisation IS NULL OR (capacity_utilisation >= 0 AND capacity_utilisation <= 150)",
+                        name="utilisation_range"),
+        Index("ix_enterprise_month_period", "period"),
+    )
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    output_value: Mapped[float | None] = mapped_column(Float)
+    sales_value: Mapped[float | None] = mapped_column(Float)
+    finished_goods_inventory: Mapped[float | None] = mapped_column(Float)
+    raw_material_cost: Mapped[float | None] = mapped_column(Float)
+    labour_cost: Mapped[float | None] = mapped_column(Float)
+    energy_cost: Mapped[float | None] = mapped_column(Float)
+    other_cost: Mapped[float | None] = mapped_column(Float)
+    production_status: Mapped[str] = mapped_column(String(16), default="normal")
+    capacity_utilisation: Mapped[float | None] = mapped_column(Float, doc="percent")
+    revision: Mapped[int] = mapped_column(SmallInteger, default=1)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+class OfficialStatistic(Base):
+    """A published official figure: series x region x period (month ``YYYY-MM`` or year ``YYYY``)."""
+
+    __tablename__ = "official_statistic"
+    series: Mapped[str] = mapped_column(String(80), primary_key=True)
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(20))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+class Target(Base):
+    """An annual target: ``indicator comparison value`` for a region and year."""
+
+    __tablename__ = "target"
+    __table_args__ = (CheckConstraint("comparison IN ('>=', '<=')", name="comparison_domain"),)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(80), primary_key=True)
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    comparison: Mapped[str] = mapped_column(String(2))
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(20))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+# --------------------------------------------------------------------------- results
+class SeriesValue(Base):
+    """One value of a computed series (``pmi/headline``, ...) in one vintage."""
+
+    __tablename__ = "series_value"
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    vintage: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    raw: Mapped[float | None] = mapped_column(Float)
+    sa: Mapped[float | None] = mapped_column(Float)
+    se: Mapped[float | None] = mapped_column(Float)
+    n: Mapped[int | None] = mapped_column(Integer)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Forecast(Base):
+    """A forecast of a series from an origin month, by one model."""
+
+    __tablename__ = "forecast"
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    origin: Mapped[str] = mapped_column(Period, primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    model: Mapped[str] = mapped_column(String(40), primary_key=True)
+    mean: Mapped[float] = mapped_column(Float)
+    lower_80: Mapped[float | None] = mapped_column(Float)
+    upper_80: Mapped[float | None] = mapped_column(Float)
+    lower_95: Mapped[float | None] = mapped_column(Float)
+    upper_95: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Publication(Base):
+    """A published document (PMI release, operation report, ...)."""
+
+    __tablename__ = "publication"
+    __table_args__ = (UniqueConstraint("kind", "period", "lang", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(Period)
+    lang: Mapped[str] = mapped_column(String(5))
+    version: Mapped[int] = mapped_column(SmallInteger, default=1)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    files: Mapped[str] = mapped_column(Text, doc="JSON list of file names")
+    checksum: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AlertEvent(Base):
+    """One alert's life: pending -> firing -> resolved."""
+
+    __tablename__ = "alert_event"
+    __table_args__ = (Index("ix_alert_event_rule_subject", "rule", "subject"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(160))
+    region: Mapped[str | None] = mapped_column(String(6))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str | None] = mapped_column(Text)
+    started_period: Mapped[str] = mapped_column(Period)
+    fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Notification(Base):
+    """A message sent (or attempted) about alert events."""
+
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_event_id: Mapped[int | None] = mapped_column(ForeignKey("alert_event.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    status: Mapped[str] = mapped_column(String(16))
+    attempted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class JobRun(Base):
+    """One run of a pipeline stage or scheduled job."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_job_started", "job", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(60))
+    period: Mapped[str | None] = mapped_column(Period)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    items_ok: Mapped[int] = mapped_column(Integer, default=0)
+    items_failed: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
