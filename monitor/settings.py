@@ -17,6 +17,7 @@ Nothing is read at import time: :func:`load_settings` is called at the edge
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -217,25 +218,30 @@ class Settings(Mapping[str, Any]):
         sources = dict(self.sources)
         for name, raw in overrides.items():
             key = name.replace("__", ".")
-            setting = _lookup(key, "override")
-            values[key] = setting.convert(raw, "override")
-            sources[key] = "override"
+            setting = _lookup(key, "command line")
+            values[key] = setting.convert(raw, "command line")
+            sources[key] = "command line"
         return Settings(values, sources, self.config_path)
 
     def display(self) -> list[tuple[str, str, str]]:
-        """Rows ``(key, shown value, source)`` with secrets masked."""
+        """Rows ``(key, value as TOML text, source)`` with secrets masked."""
         rows = []
         for s in SETTINGS:
             value = self.values[s.key]
             if s.key == "store.url":
-                shown = mask_url(self.store_url)
+                value = mask_url(self.store_url)
             elif s.secret and value:
-                shown = "***"
-            else:
-                shown = value
-            rows.append((s.key, repr(shown) if isinstance(shown, str) else str(shown).lower()
-                         if isinstance(shown, bool) else str(shown), self.sources.get(s.key, "default")))
+                value = "***"
+            rows.append((s.key, _toml_text(value), self.sources.get(s.key, "default")))
         return rows
+
+
+def _toml_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _unknown_key_message(key: str, origin: str) -> str:

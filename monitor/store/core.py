@@ -106,6 +106,12 @@ class Store:
                 return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one())
         return None
 
+    def checkpoint(self) -> None:
+        """Fold SQLite's write-ahead log back into the file (after a big load); no-op elsewhere."""
+        if self.dialect == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         """Release all pooled connections."""
         self.engine.dispose()

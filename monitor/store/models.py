@@ -186,14 +186,13 @@ class SurveyResponse(Base):
 
     __tablename__ = "survey_response"
     __table_args__ = (
-        UniqueConstraint("enterprise_id", "period", "question"),
         CheckConstraint("answer IN (-1, 0, 1)", name="answer_domain"),
-        Index("ix_survey_response_period_question", "period", "question"),
+        Index("ix_survey_response_period", "period"),
+        {"sqlite_with_rowid": False},
     )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
-    period: Mapped[str] = mapped_column(Period)
-    question: Mapped[str] = mapped_column(ForeignKey("question.code"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    question: Mapped[str] = mapped_column(ForeignKey("question.code"), primary_key=True)
     answer: Mapped[int] = mapped_column(SmallInteger)
     revision: Mapped[int] = mapped_column(SmallInteger, default=1)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -204,13 +203,11 @@ class SurveyResponseHistory(Base):
     """Answers superseded by a correction: what was known before."""
 
     __tablename__ = "survey_response_history"
-    __table_args__ = (UniqueConstraint("enterprise_id", "period", "question", "revision"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
-    period: Mapped[str] = mapped_column(Period)
-    question: Mapped[str] = mapped_column(ForeignKey("question.code"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    question: Mapped[str] = mapped_column(ForeignKey("question.code"), primary_key=True)
+    revision: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     answer: Mapped[int] = mapped_column(SmallInteger)
-    revision: Mapped[int] = mapped_column(SmallInteger)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
     superseded_at: Mapped[dt.datetime] = mapped_column(DateTime)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
@@ -246,6 +243,7 @@ class EnterpriseMonth(Base):
         CheckConstraint("capacity_utilisation IS NULL OR (capacity_utilisation >= 0 AND capacity_utilisation <= 150)",
                         name="utilisation_range"),
         Index("ix_enterprise_month_period", "period"),
+        {"sqlite_with_rowid": False},
     )
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
     period: Mapped[str] = mapped_column(Period, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-29 05:16:26.802950
+Create Date: 2026-11-29 05:22:05.558998
 """
 
 from __future__ import annotations
@@ -258,7 +258,8 @@ def upgrade() -> None:
     sa.CheckConstraint('capacity_utilisation IS NULL OR (capacity_utilisation >= 0 AND capacity_utilisation <= 150)', name=op.f('ck_enterprise_month_utilisation_range')),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_enterprise_month_enterprise_id_enterprise')),
     sa.ForeignKeyConstraint(['source_id'], ['ingest_source.id'], name=op.f('fk_enterprise_month_source_id_ingest_source')),
-    sa.PrimaryKeyConstraint('enterprise_id', 'period', name=op.f('pk_enterprise_month'))
+    sa.PrimaryKeyConstraint('enterprise_id', 'period', name=op.f('pk_enterprise_month')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('enterprise_month', schema=None) as batch_op:
         batch_op.create_index('ix_enterprise_month_period', ['period'], unique=False)
@@ -274,7 +275,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('enterprise_id', 'period', 'problem', name=op.f('pk_survey_problem'))
     )
     op.create_table('survey_response',
-    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
     sa.Column('period', sa.String(length=7), nullable=False),
     sa.Column('question', sa.String(length=32), nullable=False),
@@ -286,34 +286,32 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_survey_response_enterprise_id_enterprise')),
     sa.ForeignKeyConstraint(['question'], ['question.code'], name=op.f('fk_survey_response_question_question')),
     sa.ForeignKeyConstraint(['source_id'], ['ingest_source.id'], name=op.f('fk_survey_response_source_id_ingest_source')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_response')),
-    sa.UniqueConstraint('enterprise_id', 'period', 'question', name=op.f('uq_survey_response_enterprise_id_period_question'))
+    sa.PrimaryKeyConstraint('enterprise_id', 'period', 'question', name=op.f('pk_survey_response')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('survey_response', schema=None) as batch_op:
-        batch_op.create_index('ix_survey_response_period_question', ['period', 'question'], unique=False)
+        batch_op.create_index('ix_survey_response_period', ['period'], unique=False)
 
     op.create_table('survey_response_history',
-    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enterprise_id', sa.Integer(), nullable=False),
     sa.Column('period', sa.String(length=7), nullable=False),
     sa.Column('question', sa.String(length=32), nullable=False),
-    sa.Column('answer', sa.SmallInteger(), nullable=False),
     sa.Column('revision', sa.SmallInteger(), nullable=False),
+    sa.Column('answer', sa.SmallInteger(), nullable=False),
     sa.Column('submitted_at', sa.DateTime(), nullable=False),
     sa.Column('superseded_at', sa.DateTime(), nullable=False),
     sa.Column('source_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['enterprise_id'], ['enterprise.id'], name=op.f('fk_survey_response_history_enterprise_id_enterprise')),
     sa.ForeignKeyConstraint(['question'], ['question.code'], name=op.f('fk_survey_response_history_question_question')),
     sa.ForeignKeyConstraint(['source_id'], ['ingest_source.id'], name=op.f('fk_survey_response_history_source_id_ingest_source')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_response_history')),
-    sa.UniqueConstraint('enterprise_id', 'period', 'question', 'revision', name=op.f('uq_survey_response_history_enterprise_id_period_question_revision'))
+    sa.PrimaryKeyConstraint('enterprise_id', 'period', 'question', 'revision', name=op.f('pk_survey_response_history'))
     )
 
 
 def downgrade() -> None:
     op.drop_table('survey_response_history')
     with op.batch_alter_table('survey_response', schema=None) as batch_op:
-        batch_op.drop_index('ix_survey_response_period_question')
+        batch_op.drop_index('ix_survey_response_period')
 
     op.drop_table('survey_response')
     op.drop_table('survey_problem')

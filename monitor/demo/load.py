@@ -1,0 +1,140 @@
+"""Write a demo build into a store, in one transaction, with provenance.
+
+A store holds either demo data or real data, never both: :func:`load_demo`
+refuses a store that has anything not brought in by ``imon demo``, so pointing
+the demo at a production database cannot touch it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+
+import pandas as pd
+from sqlalchemy import delete, select
+
+from ..exceptions import DemoError
+from ..store import Store
+from ..store import models as m
+from .generator import DemoData, DemoParams
+
+__all__ = ["DEMO_KIND", "demo_status", "load_demo", "refuse_foreign", "TRUTH_PREFIX"]
+
+log = logging.getLogger(__name__)
+
+DEMO_KIND = "demo"
+#: Series keys under which the generator's latent (true) cycle is stored.
+TRUTH_PREFIX = "demo/truth/"
+
+#: Tables emptied before a rebuild, children first.
+_DATA_TABLES = (
+    m.Notification, m.AlertEvent, m.Publication, m.Forecast, m.SeriesValue, m.JobRun,
+    m.SurveyResponseHistory, m.SurveyResponse, m.SurveyProblem, m.ElectricityReading, m.EnterpriseMonth,
+    m.OfficialStatistic, m.Target, m.Enterprise, m.IngestReject, m.IngestSource,
+)
+
+
+def demo_status(store: Store) -> tuple[str, dict[str, object] | None]:
+    """Say what the store holds.
+
+    Returns
+    -------
+    (state, params)
+        ``state`` is ``"empty"``, ``"demo"`` (``params`` = the build's
+        parameters) or ``"foreign"`` (data that ``imon demo`` did not write).
+    """
+    with store.engine.connect() as conn:
+        kinds = conn.execute(select(m.IngestSource.kind, m.IngestSource.note)).all()
+        has_enterprises = conn.execute(select(m.Enterprise.id).limit(1)).first() is not None
+    if not kinds and not has_enterprises:
+        return "empty", None
+    if kinds and all(k == DEMO_KIND for k, _ in kinds) and len(kinds) == 1:
+        return "demo", json.loads(kinds[0][1] or "{}")
+    return "foreign", None
+
+
+def refuse_foreign(store: Store, state: str) -> None:
+    """Raise :class:`DemoError` when ``state`` (from :func:`demo_status`) is ``"foreign"``."""
+    if state == "foreign":
+        raise DemoError(
+            f"the store {store.url} holds data that `imon demo` did not write; the demo only builds into an "
+            "empty store or its own: point data_dir or store.url (IMON_DATABASE_URL) at another database"
+        )
+
+
+def _truth_rows(data: DemoData) -> pd.DataFrame:
+    vintage = (data.params.end + 1).start_time.date()
+    frames = []
+    for code in data.cycle.columns:
+        key = TRUTH_PREFIX + ("pmi/headline" if code == "headline" else f"pmi/{code}")
+        frames.append(pd.DataFrame({
+            "series_key": key, "period": [str(p) for p in data.cycle.index], "vintage": vintage,
+            "raw": None, "sa": data.cycle[code].round(4).to_numpy(), "se": None, "n": None,
+        }))
+    out = pd.concat(frames, ignore_index=True)
+    out["computed_at"] = dt.datetime.combine(vintage, dt.time())
+    return out
+
+
+def load_demo(store: Store, data: DemoData, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Replace the store's demo data by ``data`` in one transaction.
+
+    Parameters
+    ----------
+    store
+        An open store holding nothing or an earlier demo build.
+    data
+        The build from :func:`monitor.demo.generator.generate_demo`.
+    progress
+        Called with ``(table, rows)`` after each table is written.
+
+    Returns
+    -------
+    dict
+        Rows written per table.
+
+    Raises
+    ------
+    DemoError
+        The store holds data that the demo did not write.
+    """
+    refuse_foreign(store, demo_status(store)[0])
+    counts: dict[str, int] = {}
+    now = dt.datetime.now().replace(microsecond=0)
+    params: DemoParams = data.params
+    with store.begin() as conn:
+        for model in _DATA_TABLES:
+            conn.execute(delete(model))
+        source_id = conn.execute(
+            m.IngestSource.__table__.insert().values(
+                kind=DEMO_KIND, path=params.command(), sha256=params.fingerprint(), received_at=now,
+                rows_accepted=0, rows_rejected=0, status="loaded", note=json.dumps(params.as_dict(), sort_keys=True),
+            )
+        ).inserted_primary_key[0]
+
+        def write(model: type[m.Base], frame: pd.DataFrame, *, with_source: bool = True) -> None:
+            if with_source:
+                frame = frame.assign(source_id=source_id)
+            counts[model.__tablename__] = store.bulk_insert(model, frame, conn=conn)
+            if progress:
+                progress(model.__tablename__, counts[model.__tablename__])
+
+        ent = data.enterprises.assign(panel_end=data.enterprises["panel_end"].astype(object).where(
+            data.enterprises["panel_end"].notna(), None))
+        write(m.Enterprise, ent)
+        write(m.SurveyResponse, data.responses)
+        write(m.SurveyResponseHistory, data.history)
+        write(m.SurveyProblem, data.problems)
+        write(m.EnterpriseMonth, data.monthly)
+        write(m.ElectricityReading, data.electricity)
+        write(m.OfficialStatistic, data.official)
+        write(m.Target, data.targets)
+        write(m.SeriesValue, _truth_rows(data), with_source=False)
+        conn.execute(
+            m.IngestSource.__table__.update().where(m.IngestSource.id == source_id)
+            .values(rows_accepted=sum(counts.values()))
+        )
+    log.info("demo build loaded into %s: %s", store.url, counts)
+    return counts

@@ -1,0 +1,162 @@
+"""The monthly cycle as plain functions over a store, and the demo that runs it end to end.
+
+Every stage is a function ``stage(store, settings, period) -> StageResult``
+registered in :data:`MONTHLY_STAGES`; the CLI, the scheduler and notebooks call
+the same functions.  Each run is recorded in ``job_run``.  One failing stage is
+recorded and reported; the stages after it still run when they can.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .demo.generator import DemoParams, generate_demo
+from .demo.load import demo_status, load_demo, refuse_foreign
+from .exceptions import DemoError, MonitorError
+from .periods import last_complete_month, parse_month
+from .settings import Settings
+from .store import Store, open_store
+from .store import models as m
+
+__all__ = ["StageResult", "Stage", "MONTHLY_STAGES", "DemoRun", "demo_params", "build_demo", "run_demo", "run_stage"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StageResult:
+    """Outcome of one stage run."""
+
+    name: str
+    status: str  # ok | skipped | failed
+    message: str = ""
+    seconds: float = 0.0
+    items_ok: int = 0
+    items_failed: int = 0
+
+
+Stage = Callable[[Store, Settings, pd.Period], StageResult]
+
+#: The monthly cycle after the data are in: (name, function), run in order.  Later stages
+#: (compute, adjust, forecast, publish, alert) register here as they are built.
+MONTHLY_STAGES: list[tuple[str, Stage]] = []
+
+
+def _record(store: Store, name: str, period: pd.Period | None, started: dt.datetime, result: StageResult) -> None:
+    with store.begin() as conn:
+        conn.execute(m.JobRun.__table__.insert().values(
+            job=name, period=str(period) if period is not None else None, started_at=started,
+            finished_at=dt.datetime.now().replace(microsecond=0), status=result.status,
+            items_ok=result.items_ok, items_failed=result.items_failed, message=result.message[:2000],
+        ))
+
+
+def run_stage(store: Store, settings: Settings, name: str, stage: Stage, period: pd.Period) -> StageResult:
+    """Run one stage, isolating its failure: it is logged, recorded and returned, not raised."""
+    started = dt.datetime.now().replace(microsecond=0)
+    t0 = time.perf_counter()
+    try:
+        result = stage(store, settings, period)
+    except MonitorError as exc:
+        result = StageResult(name, "failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one stage's bug must not stop the cycle; it is logged with traceback
+        log.exception("stage %s failed for %s", name, period)
+        result = StageResult(name, "failed", f"{type(exc).__name__}: {exc}")
+    result.seconds = time.perf_counter() - t0
+    _record(store, name, period, started, result)
+    return result
+
+
+def demo_params(settings: Settings, *, today: dt.date | None = None) -> DemoParams:
+    """The demo's parameters from settings, validated.
+
+    Raises
+    ------
+    DemoError, PeriodError
+        An end month in the future, or a start after the end.
+    """
+    last = last_complete_month(today)
+    start = parse_month(settings["demo.start"], what="--start")
+    end = parse_month(settings["demo.end"], what="--end") if settings["demo.end"] else last
+    if end > last:
+        raise DemoError(f"--end {end} is not a complete month yet (the last one is {last}); use --end {last} or earlier")
+    if start > end:
+        raise DemoError(f"--start {start} is after --end {end}; swap them")
+    return DemoParams(settings["demo.seed"], settings["demo.enterprises"], start, end)
+
+
+@dataclass
+class DemoRun:
+    """What :func:`run_demo` did."""
+
+    params: DemoParams
+    built: bool
+    store_url: str
+    generator_seconds: float | None = None
+    load_seconds: float | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    stages: list[StageResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status != "failed" for s in self.stages)
+
+
+def build_demo(store: Store, params: DemoParams, *, rebuild: bool = False,
+               progress: Progress | None = None) -> tuple[bool, float | None, float | None, dict[str, int]]:
+    """Generate and load the demo panel unless the store already holds this very build.
+
+    Returns
+    -------
+    (built, generator_seconds, load_seconds, rows)
+    """
+    state, stored = demo_status(store)
+    refuse_foreign(store, state)
+    if state == "demo" and stored == params.as_dict() and not rebuild:
+        log.info("demo store already holds %s", params.command())
+        return False, None, None, {}
+    started = dt.datetime.now().replace(microsecond=0)
+    t0 = time.perf_counter()
+    data = generate_demo(seed=params.seed, enterprises=params.enterprises, start=params.start, end=params.end,
+                         progress=(lambda step: progress(f"generate: {step}")) if progress else None)
+    t1 = time.perf_counter()
+    rows = load_demo(store, data, progress=(lambda t, n: progress(f"store: {t} {n:,} rows")) if progress else None)
+    store.checkpoint()
+    t2 = time.perf_counter()
+    _record(store, "demo.build", params.end, started,
+            StageResult("demo.build", "ok", params.command(), t2 - t0, sum(rows.values())))
+    return True, t1 - t0, t2 - t1, rows
+
+
+def run_demo(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None,
+             today: dt.date | None = None) -> DemoRun:
+    """Build (or reuse) the demo store and run every monthly stage for its last month.
+
+    Parameters
+    ----------
+    settings
+        Effective settings (``demo.*``, ``store.url``/``data_dir``).
+    rebuild
+        Regenerate even when the store already holds this build.
+    progress
+        Called with a short description of each step.
+    today
+        Reference date for "the last complete month" (tests pin it).
+    """
+    params = demo_params(settings, today=today)
+    with open_store(settings) as store:
+        built, gen_s, load_s, rows = build_demo(store, params, rebuild=rebuild, progress=progress)
+        run = DemoRun(params, built, store.url, gen_s, load_s, rows)
+        for name, stage in MONTHLY_STAGES:
+            if progress:
+                progress(f"stage: {name}")
+            run.stages.append(run_stage(store, settings, name, stage, params.end))
+    return run
