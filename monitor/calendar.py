@@ -67,7 +67,7 @@ def daily_calendar(start: dt.date | str, end: dt.date | str) -> pd.DataFrame:
         negative before it) and ``rule`` (``table`` or ``fixed-rules``).
     """
     days = pd.date_range(start, end, freq="D")
-    frame = pd.DataFrame({"day": days, "weekday": days.weekday})
+    frame = pd.DataFrame({"day": days, "weekday": days.day_of_week})
     table = official_holidays()
     covered = set(table["year"].unique())
     off = set(table.loc[table["off"], "date"])

@@ -202,6 +202,8 @@ def draw_operations(
 def _matched_growth(real: np.ndarray, weights: np.ndarray, rows: np.ndarray, t: int, months_back: int = 12,
                     span: int = 1) -> float:
     """Year-on-year growth of the weighted sum over ``span`` months ending at t, matched firms only."""
+    if t - span + 1 - months_back < 0:
+        return float("nan")
     now = real[rows, t - span + 1 : t + 1]
     then = real[rows, t - span + 1 - months_back : t + 1 - months_back]
     ok = ~np.isnan(now).any(axis=1) & ~np.isnan(then).any(axis=1)
@@ -259,7 +261,7 @@ def draw_official(panel: Panel, real: np.ndarray, cycle: pd.DataFrame, rng: np.r
         rows_out.append(("energy_intensity/change", CITY_CODE, str(y), round(rng.normal(-4.2, 1.5), 1)))
         rows_out.append(("advanced_manufacturing/share", CITY_CODE, str(y), round(57.0 + 0.7 * i + rng.normal(0, 0.8), 1)))
         rows_out.append(("private_economy/share", CITY_CODE, str(y), round(36.5 + 0.3 * i + rng.normal(0, 0.6), 1)))
-    frame = pd.DataFrame(rows_out, columns=["series", "region", "period", "value"])
+    frame = pd.DataFrame(rows_out, columns=["series", "region", "period", "value"]).dropna(subset=["value"])
     frame["unit"] = "%"
     return frame
 

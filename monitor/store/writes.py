@@ -104,8 +104,10 @@ def upsert(
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-        result = conn.execute(stmt, chunk)
-        changed += max(result.rowcount, 0)
+        # RETURNING yields exactly the rows inserted or updated (not those skipped by the WHERE);
+        # executemany rowcounts are not reliable across drivers.
+        result = conn.execute(stmt.returning(table.c[key[0]]), chunk)
+        changed += len(result.all())
     return changed
 
 

@@ -1,0 +1,162 @@
+"""The store contract, run on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, select, text
+
+from monitor import reference as ref
+from monitor.demo.load import TRUTH_PREFIX, demo_status, load_demo
+from monitor.exceptions import ConfigError, DemoError, StoreRevisionError, StoreUnreachableError
+from monitor.store import Store, models as m
+from monitor.store.migrate import current_revision, head_revision
+
+
+def test_new_store_is_migrated_to_head_and_matches_models(store):
+    assert current_revision(store.engine) == head_revision()
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), m.metadata)
+    assert diffs == []
+
+
+def test_reference_data_is_loaded_and_idempotent(store):
+    assert store.count(m.District) == 11
+    assert store.count(m.Industry) == 31
+    assert store.count(m.Question) == 13
+    assert store.count(m.SizeClass) == 4
+    assert store.ensure_reference() == 0
+    names = dict(store.read_frame(select(m.District.code, m.District.name_zh)).itertuples(index=False))
+    assert names["440112"] == "黄埔区" and names["440118"] == "增城区"
+    weights = store.read_frame(select(m.Question.code, m.Question.headline_weight))
+    assert weights["headline_weight"].sum() == pytest.approx(1.0)
+    autos = store.read_frame(select(m.IndustryKeySector.industry_code).where(m.IndustryKeySector.sector_code == "autos"))
+    assert autos["industry_code"].tolist() == ["36"]
+
+
+def _enterprise(uscc: str, **extra):
+    row = dict(uscc=uscc, name_zh="广州测试有限公司", district_code="440106", industry_code="39",
+               size_class="small", sample_weight=3.5, panel_start="2017-01")
+    row.update(extra)
+    return row
+
+
+def test_upsert_is_idempotent_on_natural_keys(store):
+    rows = [_enterprise("91440106MA5AAAAA1X"), _enterprise("91440106MA5AAAAB2Y", size_class="large")]
+    assert store.upsert(m.Enterprise, rows) == 2
+    assert store.upsert(m.Enterprise, rows) == 0  # same data again: nothing changes
+    rows[1]["sample_weight"] = 1.25
+    assert store.upsert(m.Enterprise, rows) == 1  # only the changed row is touched
+    frame = store.read_frame(select(m.Enterprise.uscc, m.Enterprise.sample_weight).order_by(m.Enterprise.uscc))
+    assert frame["sample_weight"].tolist() == [3.5, 1.25]
+    assert store.count(m.Enterprise) == 2
+
+
+def test_upsert_of_observations_keeps_one_row_per_key(store):
+    store.upsert(m.Enterprise, [_enterprise("91440106MA5AAAAA1X")])
+    eid = store.read_frame(select(m.Enterprise.id))["id"].iloc[0]
+    t = dt.datetime(2017, 1, 22, 10, 30)
+    frame = pd.DataFrame({"enterprise_id": eid, "period": "2017-01", "question": [q.code for q in ref.QUESTIONS],
+                          "answer": [1, 0, -1] * 4 + [1], "revision": 1, "submitted_at": t})
+    assert store.upsert(m.SurveyResponse, frame) == 13
+    assert store.upsert(m.SurveyResponse, frame) == 0
+    frame.loc[0, "answer"] = -1
+    assert store.upsert(m.SurveyResponse, frame) == 1
+    got = store.read_frame(select(m.SurveyResponse).order_by(m.SurveyResponse.question))
+    assert len(got) == 13
+    assert got.set_index("question").loc["production", "answer"] == -1
+    assert got["submitted_at"].iloc[0] == t
+
+
+def test_check_constraints_reject_bad_rows_and_roll_back(store):
+    store.upsert(m.Enterprise, [_enterprise("91440106MA5AAAAA1X")])
+    eid = store.read_frame(select(m.Enterprise.id))["id"].iloc[0]
+    good = {"enterprise_id": eid, "period": "2017-01", "question": "production", "answer": 1,
+            "revision": 1, "submitted_at": dt.datetime(2017, 1, 20)}
+    bad = dict(good, question="new_orders", answer=2)
+    with pytest.raises(Exception, match="(?i)check|constraint"):
+        with store.begin() as conn:
+            store.upsert(m.SurveyResponse, [good], conn=conn)
+            store.upsert(m.SurveyResponse, [bad], conn=conn)
+    assert store.count(m.SurveyResponse) == 0  # the good row went with the failed transaction
+
+
+def test_foreign_keys_are_enforced(store):
+    with pytest.raises(Exception, match="(?i)foreign key"):
+        store.upsert(m.Enterprise, [_enterprise("91440106MA5AAAAA1X", district_code="999999")])
+
+
+def test_bulk_insert_round_trips_dates_and_timestamps(store):
+    store.upsert(m.Enterprise, [_enterprise("91440106MA5AAAAA1X")])
+    eid = int(store.read_frame(select(m.Enterprise.id))["id"].iloc[0])
+    days = pd.date_range("2020-01-20", periods=5)
+    frame = pd.DataFrame({"enterprise_id": eid, "day": days, "kwh": [1.5, 0.0, 2.25, 1e6, 3.0]})
+    with store.begin() as conn:
+        assert store.bulk_insert(m.ElectricityReading, frame, conn=conn) == 5
+    back = store.read_frame(select(m.ElectricityReading.day, m.ElectricityReading.kwh).order_by(m.ElectricityReading.day))
+    assert [d for d in back["day"]] == [d.date() for d in days]
+    assert back["kwh"].tolist() == [1.5, 0.0, 2.25, 1e6, 3.0]
+    stamp = pd.Timestamp("2020-01-22 09:15:30.250000")
+    hist = pd.DataFrame({"enterprise_id": [eid], "period": ["2020-01"], "question": ["production"], "revision": [1],
+                         "answer": [0], "submitted_at": [stamp], "superseded_at": [stamp + pd.Timedelta(days=2)]})
+    with store.begin() as conn:
+        store.bulk_insert(m.SurveyResponseHistory, hist, conn=conn)
+    got = store.read_frame(select(m.SurveyResponseHistory.submitted_at, m.SurveyResponseHistory.superseded_at))
+    assert got["submitted_at"].iloc[0] == stamp.to_pydatetime()
+    assert got["superseded_at"].iloc[0] == (stamp + pd.Timedelta(days=2)).to_pydatetime()
+
+
+def test_demo_build_loads_whole_and_refuses_foreign_data(store, small_demo):
+    counts = load_demo(store, small_demo)
+    assert counts["survey_response"] == len(small_demo.responses) == store.count(m.SurveyResponse)
+    assert counts["electricity_reading"] == len(small_demo.electricity) == store.count(m.ElectricityReading)
+    state, params = demo_status(store)
+    assert state == "demo" and params == small_demo.params.as_dict()
+    truth = store.read_frame(text("SELECT COUNT(*) AS n FROM series_value WHERE series_key LIKE :p"),
+                             p=TRUTH_PREFIX + "%")
+    assert truth["n"].iloc[0] == 14 * len(small_demo.cycle)
+    # Loading again replaces, never duplicates.
+    load_demo(store, small_demo)
+    assert store.count(m.SurveyResponse) == len(small_demo.responses)
+    # A store with data the demo did not write is left alone.
+    with store.begin() as conn:
+        conn.execute(m.IngestSource.__table__.insert().values(
+            kind="survey_workbook", path="x.xlsx", sha256="0" * 64, received_at=dt.datetime(2020, 1, 1),
+            rows_accepted=0, rows_rejected=0, status="loaded"))
+    with pytest.raises(DemoError, match="did not write"):
+        load_demo(store, small_demo)
+    assert store.count(m.SurveyResponse) == len(small_demo.responses)
+
+
+def test_a_database_with_other_tables_is_not_taken_over(tmp_path):
+    url = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE payroll (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    with pytest.raises(StoreRevisionError, match="not an industry-monitor store"):
+        Store.open(url)
+
+
+def test_unknown_revision_asks_for_upgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    Store.open(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
+    engine.dispose()
+    with pytest.raises(StoreRevisionError, match="imon db upgrade"):
+        Store.open(url)
+
+
+def test_unreachable_and_malformed_urls_fail_clearly():
+    with pytest.raises(StoreUnreachableError, match="cannot reach the store .*:\\*\\*\\*@"):
+        Store.open("postgresql+psycopg://someone:secret@127.0.0.1:1/nothing")
+    with pytest.raises(ConfigError, match="not a database URL"):
+        Store.open("not a url")
+    with pytest.raises(ConfigError, match="driver that is not installed"):
+        Store.open("postgresql+nosuchdriver://x@localhost/db")
