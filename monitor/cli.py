@@ -158,12 +158,13 @@ def db_status(obj: _Context) -> None:
 def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
          rebuild: bool) -> None:
     """Build (or reuse) the demo store and run the whole monthly cycle on it."""
-    from .pipeline import run_demo
+    from .pipeline import demo_params, run_demo
     from .store import open_store
     from .summary import format_summary, panel_summary
 
     settings = obj.settings(**{"demo.seed": seed, "demo.enterprises": enterprises,
                                "demo.start": start, "demo.end": end})
+    demo_params(settings)  # validate before anything is written
     _setup_logging(settings, obj.verbose)
     run = run_demo(settings, rebuild=rebuild, progress=_progress_printer())
     p = run.params

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .demo.generator import DemoParams, generate_demo
+from .demo.generator import DemoParams, check_demo_range, generate_demo
 from .demo.load import demo_status, load_demo, refuse_foreign
 from .exceptions import DemoError, MonitorError
 from .periods import last_complete_month, parse_month
@@ -90,6 +90,7 @@ def demo_params(settings: Settings, *, today: dt.date | None = None) -> DemoPara
         raise DemoError(f"--end {end} is not a complete month yet (the last one is {last}); use --end {last} or earlier")
     if start > end:
         raise DemoError(f"--start {start} is after --end {end}; swap them")
+    check_demo_range(settings["demo.enterprises"], start, end)
     return DemoParams(settings["demo.seed"], settings["demo.enterprises"], start, end)
 
 

@@ -74,7 +74,7 @@ def _choice(*options: str) -> Callable[[Any], str]:
             raise ValueError(f"expected one of {', '.join(options)}")
         return text
 
-    parse.__name__ = "one of " + "|".join(options)
+    parse.__name__ = "one of " + ", ".join(options)
     return parse
 
 
@@ -339,6 +339,6 @@ def settings_markdown() -> str:
     """Return the Markdown table of all settings (the README's configuration reference)."""
     lines = ["| key | type | default | environment | meaning |", "|---|---|---|---|---|"]
     for s in SETTINGS:
-        default = f"`{s.default!r}`" if not isinstance(s.default, bool) else f"`{str(s.default).lower()}`"
+        default = f"`{_toml_text(s.default)}`"
         lines.append(f"| `{s.key}` | {s.type_name} | {default} | {f'`{s.env}`' if s.env else ''} | {s.help} |")
     return "\n".join(lines)

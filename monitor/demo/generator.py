@@ -26,7 +26,7 @@ from .operations import draw_official, draw_operations, draw_targets
 from .panel import build_panel
 from .survey import draw_status, draw_survey, festival_share
 
-__all__ = ["DemoParams", "DemoData", "generate_demo", "GENERATOR_VERSION"]
+__all__ = ["DemoParams", "DemoData", "check_demo_range", "generate_demo", "GENERATOR_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,25 @@ class DemoData:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def check_demo_range(enterprises: int, start: pd.Period, end: pd.Period) -> pd.PeriodIndex:
+    """Validate a demo's size and months; return the months.
+
+    Raises
+    ------
+    DemoError
+        Fewer than 20 enterprises, a start before 2005-01, or fewer than 13 months.
+    """
+    if enterprises < 20:
+        raise DemoError(f"--enterprises must be at least 20 (a panel needs some firms per district); got {enterprises}")
+    if start < FIRST_MONTH:
+        raise DemoError(f"the demo starts no earlier than {FIRST_MONTH} (the NBS PMI calibration data); got {start}")
+    months = month_range(start, end)
+    if len(months) < 13:
+        raise DemoError(f"the demo needs at least 13 months (growth rates compare with a year before); "
+                        f"{start}..{end} has {len(months)}: widen --start/--end")
+    return months
+
+
 def generate_demo(
     *,
     seed: int,
@@ -108,14 +127,7 @@ def generate_demo(
     DemoError
         For a range or size the generator cannot build.
     """
-    if enterprises < 20:
-        raise DemoError(f"--enterprises must be at least 20 (a panel needs some firms per district); got {enterprises}")
-    months = month_range(start, end)
-    if len(months) < 13:
-        raise DemoError(f"the demo needs at least 13 months (growth rates compare with a year before); "
-                        f"{start}..{end} has {len(months)}: widen --start/--end")
-    if start < FIRST_MONTH:
-        raise DemoError(f"the demo starts no earlier than {FIRST_MONTH} (the NBS PMI calibration data); got {start}")
+    months = check_demo_range(enterprises, start, end)
     params = DemoParams(seed, enterprises, start, end)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
     timings: dict[str, float] = {}

@@ -1,0 +1,112 @@
+"""The imon command line: end to end on a small demo, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from monitor.cli import main
+from monitor.periods import last_complete_month
+
+
+def run(capsys, *argv):
+    """Run ``imon argv`` in-process; return (exit status, stdout, stderr)."""
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+SMALL = ("demo", "--enterprises", "40", "--start", "2023-01", "--end", "2024-06", "--seed", "5")
+
+
+def test_demo_builds_runs_and_summarises_then_reuses_the_store(capsys, workdir):
+    code, out, err = run(capsys, *SMALL)
+    assert code == 0, err
+    assert "demo panel built: seed 5, 40 enterprises a month, 2023-01..2024-06" in out
+    for text in ("样本面板（2024-06）", "黄埔区", "按月回收率", "2024-06", "数据库: sqlite:///", "输出目录:"):
+        assert text in out
+    assert (workdir / "var" / "imon.sqlite").is_file()
+    assert (workdir / "var" / "imon.log").is_file()
+    code, out, _ = run(capsys, *SMALL)
+    assert code == 0 and "already holds seed 5" in out
+    code, out, _ = run(capsys, "db", "status")
+    assert code == 0 and "survey_response" in out and "schema revision: 0001" in out
+
+
+def test_summary_in_english(capsys, workdir):
+    (workdir / "imon.toml").write_text('language = "en"\n', "utf-8")
+    code, out, err = run(capsys, *SMALL)
+    assert code == 0, err
+    assert "Sample panel (2024-06)" in out and "Huangpu" in out and "Response by month" in out
+
+
+def test_config_show_masks_secrets_and_names_sources(capsys, workdir, monkeypatch):
+    monkeypatch.setenv("IMON_DATABASE_URL", "postgresql+psycopg://imon:hunter2@db.example/imon")
+    code, out, _ = run(capsys, "config", "show")
+    assert code == 0
+    assert "hunter2" not in out
+    assert 'store.url = "postgresql+psycopg://imon:***@db.example/imon"' in out and "# IMON_DATABASE_URL" in out
+    code, out, _ = run(capsys, "config", "show", "--json")
+    assert json.loads(out)["demo.enterprises"] == {"value": "1200", "source": "default"}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("demo", "--bogus"), "No such option '--bogus'"),
+    (("demo", "--start", "2017-13"), "YYYY-MM"),
+    (("demo", "--enterprises", "many"), "'many' is not a valid integer"),
+    (("demo", "--start", "2003-01", "--end", "2004-06"), "no earlier than 2005-01"),
+    (("demo", "--end", str(last_complete_month() + 2)), "is not a complete month yet"),
+    (("demo", "--start", "2020-01", "--end", "2019-01"), "after --end"),
+    (("nosuch",), "No such command 'nosuch'"),
+])
+def test_bad_options_give_one_line_exit_2_and_write_nothing(capsys, workdir, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("imon: error:") and message in err
+    assert not (workdir / "var").exists()
+
+
+def test_malformed_config_file(capsys, workdir):
+    (workdir / "bad.toml").write_text("[demo]\nseed = = 3\n", "utf-8")
+    code, _, err = run(capsys, "--config", "bad.toml", "demo")
+    assert code == 2 and "bad.toml" in err and "not valid TOML" in err and err.count("\n") == 1
+    assert not (workdir / "var").exists()
+
+
+def test_unreachable_database(capsys, workdir, monkeypatch):
+    monkeypatch.setenv("IMON_DATABASE_URL", "postgresql+psycopg://imon:pw@127.0.0.1:1/imon")
+    code, _, err = run(capsys, *SMALL)
+    assert code == 2 and err.count("\n") == 1
+    assert "cannot reach the store" in err and "IMON_DATABASE_URL" in err and "pw@" not in err
+
+
+def test_demo_refuses_a_store_with_real_data(capsys, workdir):
+    from monitor.settings import load_settings
+    from monitor.store import models as m
+    from monitor.store import open_store
+
+    with open_store(load_settings(environ={})) as store, store.begin() as conn:
+        conn.execute(m.IngestSource.__table__.insert().values(
+            kind="survey_workbook", path="a.xlsx", sha256="1" * 64, received_at=dt.datetime(2024, 1, 1),
+            rows_accepted=0, rows_rejected=0, status="loaded"))
+    code, _, err = run(capsys, *SMALL)
+    assert code == 2 and "did not write" in err
+
+
+def test_python_dash_m_monitor_works():
+    done = subprocess.run([sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "demo" in done.stdout and "config" in done.stdout
