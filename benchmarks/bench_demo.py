@@ -21,13 +21,13 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import pandas as pd  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+import pandas as pd
+from sqlalchemy import insert
 
-from monitor.demo.generator import generate_demo  # noqa: E402
-from monitor.demo.load import load_demo  # noqa: E402
-from monitor.store import Store  # noqa: E402
-from monitor.store import models as m  # noqa: E402
+from monitor.demo.generator import generate_demo
+from monitor.demo.load import load_demo
+from monitor.store import Store
+from monitor.store import models as m
 
 BUDGET_S = 60.0
 

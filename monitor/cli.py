@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -134,8 +133,8 @@ def db_upgrade(obj: _Context, revision: str) -> None:
 @click.pass_obj
 def db_status(obj: _Context) -> None:
     """Show the store's location, schema revision and row counts."""
-    from .store import open_store
     from .store import models as m
+    from .store import open_store
 
     settings = obj.settings()
     with open_store(settings) as store:

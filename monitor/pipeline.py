@@ -67,7 +67,7 @@ def run_stage(store: Store, settings: Settings, name: str, stage: Stage, period:
         result = stage(store, settings, period)
     except MonitorError as exc:
         result = StageResult(name, "failed", str(exc))
-    except Exception as exc:  # noqa: BLE001 - one stage's bug must not stop the cycle; it is logged with traceback
+    except Exception as exc:
         log.exception("stage %s failed for %s", name, period)
         result = StageResult(name, "failed", f"{type(exc).__name__}: {exc}")
     result.seconds = time.perf_counter() - t0

@@ -212,7 +212,7 @@ class Settings(Mapping[str, Any]):
         out = self.values["outputs.dir"]
         return Path(out).expanduser().resolve() if out else self.data_dir / "outputs"
 
-    def with_overrides(self, **overrides: Any) -> "Settings":
+    def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with some keys replaced (dots written as ``__``)."""
         values = dict(self.values)
         sources = dict(self.sources)

@@ -13,7 +13,8 @@ from sqlalchemy import create_engine, select, text
 from monitor import reference as ref
 from monitor.demo.load import TRUTH_PREFIX, demo_status, load_demo
 from monitor.exceptions import ConfigError, DemoError, StoreRevisionError, StoreUnreachableError
-from monitor.store import Store, models as m
+from monitor.store import Store
+from monitor.store import models as m
 from monitor.store.migrate import current_revision, head_revision
 
 

@@ -21,8 +21,6 @@ import pandas as pd
 
 from collectors.uscc import ALPHABET, make_uscc
 
-
-
 __all__ = ["Panel", "build_panel"]
 
 #: Share of sample enterprises by district (sums to 1).

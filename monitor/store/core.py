@@ -58,7 +58,7 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str, *, echo: bool = False, migrate: bool = True) -> "Store":
+    def open(cls, url: str, *, echo: bool = False, migrate: bool = True) -> Store:
         """Open the store at ``url``; a new (empty) database is migrated and seeded.
 
         Raises
@@ -116,7 +116,7 @@ class Store:
         """Release all pooled connections."""
         self.engine.dispose()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
