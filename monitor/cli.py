@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -144,6 +145,155 @@ def db_status(obj: _Context) -> None:
         click.echo(f"schema revision: {current_revision(store.engine)}")
         for table in m.metadata.sorted_tables:
             click.echo(f"  {table.name:<26}{store.count(table):>12,}")
+
+
+# ---------------------------------------------------------------------------------------------- survey
+@cli.group()
+def survey() -> None:
+    """The monthly survey: questionnaires out, response tracking."""
+
+
+def _month_option(value: str, what: str) -> Any:
+    from .periods import parse_month
+
+    return parse_month(value, what=what)
+
+
+@survey.command("template")
+@click.option("--period", required=True, metavar="YYYY-MM", help="Survey month.")
+@click.option("--enterprise", metavar="CODE", default=None, help="One enterprise's credit code.")
+@click.option("--all", "all_", is_flag=True, help="Every enterprise in the sample for the month.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks.")
+@click.pass_obj
+def survey_template(obj: _Context, period: str, enterprise: str | None, all_: bool, out: str) -> None:
+    """Write the bilingual questionnaire workbook(s), prefilled with the enterprise."""
+    from .store import open_store
+    from .survey_admin import write_templates
+
+    if bool(enterprise) == all_:
+        raise click.UsageError("give either --enterprise CODE or --all")
+    month = _month_option(period, "--period")
+    with open_store(obj.settings()) as store:
+        paths = write_templates(store, month, Path(out), enterprise=enterprise)
+    click.echo(f"{len(paths)} questionnaire(s) for {month} written to {Path(out).resolve()}")
+
+
+@survey.command("status")
+@click.option("--period", required=True, metavar="YYYY-MM", help="Survey month.")
+@click.option("--missing/--no-missing", default=True, show_default=True, help="List the enterprises not yet answered.")
+@click.pass_obj
+def survey_status_cmd(obj: _Context, period: str, missing: bool) -> None:
+    """Response rates by district, division and size, and who is still missing."""
+    from .store import open_store
+    from .survey_admin import survey_status
+    from .textout import table_lines
+
+    settings = obj.settings()
+    lang = settings["language"]
+    month = _month_option(period, "--period")
+    with open_store(settings) as store:
+        st = survey_status(store, month, lang=lang)
+    zh = lang == "zh"
+    click.echo((f"{st.period} 问卷回收：{st.responded}/{st.sample}" if zh else
+                f"{st.period} returns: {st.responded}/{st.sample}") +
+               (f" ({st.responded / st.sample:.1%})" if st.sample else ""))
+    heads = ["样本", "已回收", "回收率"] if zh else ["sample", "returned", "rate"]
+    for title, frame in ((("辖区", "District"), st.by_district), (("规模", "Size"), st.by_size),
+                         (("行业大类", "Division"), st.by_industry)):
+        shown = frame.assign(rate=frame["rate"].map("{:.1%}".format))
+        click.echo("")
+        for line in table_lines(shown, [title[0] if zh else title[1], *heads]):
+            click.echo(line)
+    if missing and len(st.missing):
+        click.echo("")
+        click.echo(f"未回收（{len(st.missing)}）" if zh else f"Not yet returned ({len(st.missing)})")
+        for line in table_lines(st.missing, ["统一社会信用代码", "企业名称", "辖区", "行业", "规模"] if zh else
+                                ["credit code", "name", "district", "division", "size"]):
+            click.echo(line)
+
+
+# ---------------------------------------------------------------------------------------------- collect
+class _DefaultGroup(click.Group):
+    """A group whose arguments, when not a subcommand, go to a default command (``imon collect PATH...``)."""
+
+    default_command = "files"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_DefaultGroup)
+def collect() -> None:
+    """Files in: survey workbooks and exports, the utility feed, account maps, official tables.
+
+    `imon collect PATH...` ingests files and folders; `imon collect report` shows what came in.
+    """
+
+
+@collect.command("files", hidden=True)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--force", is_flag=True, help="Process files even if the same bytes were ingested before.")
+@click.pass_obj
+def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: bool) -> None:
+    """Ingest files and folders (validated, idempotent, one transaction per file)."""
+    from .ingest import collect_paths
+    from .store import open_store
+
+    settings = obj.settings()
+    _setup_logging(settings, obj.verbose)
+    with open_store(settings) as store:
+        outcomes = collect_paths(store, settings, paths, dry_run=dry_run, force=force,
+                                 progress=_progress_printer())
+    problems = 0
+    for o in outcomes:
+        head = f"{o.path.name}: {o.status}"
+        if o.kind:
+            head += f" [{o.kind}]"
+        if o.status in ("loaded", "unchanged", "checked"):
+            head += f", {o.rows_read:,} rows read, {o.rows_new:,} new or changed"
+            if o.rows_rejected:
+                head += f", {o.rows_rejected:,} rejected"
+            if o.warnings:
+                head += f", {o.warnings:,} warnings"
+        if o.message:
+            head += f" - {o.message}"
+        click.echo(head)
+        for issue in o.issues[:5]:
+            click.echo(f"    {issue.severity}: {issue}")
+        if len(o.issues) > 5:
+            click.echo(f"    ... {len(o.issues) - 5:,} more (imon collect report)")
+        problems += (o.status == "failed") + (o.rows_rejected > 0)
+    total_new = sum(o.rows_new for o in outcomes)
+    click.echo(f"{len(outcomes)} file(s), {total_new:,} new or changed rows" + (" (dry run: nothing written)"
+                                                                             if dry_run else ""))
+    if problems:
+        raise SystemExit(1)
+
+
+@collect.command("report")
+@click.option("--last", default=20, show_default=True, help="How many recent files to list.")
+@click.pass_obj
+def collect_report_cmd(obj: _Context, last: int) -> None:
+    """What came in recently, and what was rejected or flagged, and why."""
+    from .ingest import collect_report
+    from .store import open_store
+
+    with open_store(obj.settings()) as store:
+        sources, issues = collect_report(store, last=last)
+    if sources.empty:
+        click.echo("nothing has been collected yet")
+        return
+    for src in sources.itertuples():
+        click.echo(f"#{src.id} {src.received_at:%Y-%m-%d %H:%M} {src.kind} {src.status}: {src.path} "
+                   f"({src.rows_accepted:,} accepted, {src.rows_rejected:,} rejected, {src.warnings:,} warnings)"
+                   + (f" - {src.note}" if src.status == "failed" and src.note else ""))
+        for rec in issues[issues["source_id"] == src.id].itertuples():
+            click.echo(f"    {rec.severity} {rec.rule}: {rec.count:,}")
+            for line in rec.examples:
+                click.echo(f"      {line}")
 
 
 # ---------------------------------------------------------------------------------------------- demo

@@ -148,6 +148,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store.echo", False, _parse_bool, "Log every SQL statement (debugging only)."),
     Setting("outputs.dir", "", _parse_str,
             "Folder for publications and charts; empty means <data_dir>/outputs."),
+    Setting("inbox.dir", "", _parse_str,
+            "Folder where incoming files (workbooks, utility exports, official tables) are dropped; empty means "
+            "<data_dir>/inbox."),
+    Setting("survey.deadline_day", 25, _parse_int,
+            "Day of the survey month by which questionnaires are due; later returns are flagged as late.",
+            minimum=1),
+    Setting("survey.close_days", 10, _parse_int,
+            "Days after the end of the survey month during which late returns are still accepted.", minimum=0),
+    Setting("ingest.chunk_rows", 500_000, _parse_int,
+            "Rows read at a time from large files (memory stays flat).", minimum=1000),
     Setting("demo.seed", 2017, _parse_int, "Seed of the demo panel generator (same seed, same panel).", minimum=0),
     Setting("demo.enterprises", 1200, _parse_int, "Sample enterprises active in each month of the demo panel.",
             minimum=20),
@@ -205,6 +215,12 @@ class Settings(Mapping[str, Any]):
         """The store URL with the SQLite default filled in."""
         url = self.values["store.url"]
         return url or f"sqlite:///{self.data_dir / 'imon.sqlite'}"
+
+    @property
+    def inbox_dir(self) -> Path:
+        """The inbox folder as an absolute path."""
+        inbox = self.values["inbox.dir"]
+        return Path(inbox).expanduser().resolve() if inbox else self.data_dir / "inbox"
 
     @property
     def outputs_dir(self) -> Path:

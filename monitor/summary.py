@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import text
 
 from .store import Store
+from .textout import table_lines
 
 __all__ = ["PanelSummary", "panel_summary", "format_summary", "SURVEY_DEADLINE_DAY"]
 
@@ -98,21 +99,6 @@ def panel_summary(store: Store, *, lang: str = "zh") -> PanelSummary:
                         store.url, store.size_bytes())
 
 
-def _table(frame: pd.DataFrame, headers: list[str]) -> list[str]:
-    cells = [headers] + [[str(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-
-    def width(s: str) -> int:  # CJK characters take two columns on a terminal
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
-
-    widths = [max(width(r[i]) for r in cells) for i in range(len(headers))]
-    out = []
-    for r in cells:
-        parts = [r[0] + " " * (widths[0] - width(r[0]))]
-        parts += [" " * (widths[i] - width(r[i])) + r[i] for i in range(1, len(r))]
-        out.append("  " + "  ".join(parts))
-    return out
-
-
 def format_summary(summary: PanelSummary, *, lang: str = "zh", outputs: Path | None = None,
                    top_industries: int = 10, months: int = 12) -> str:
     """Render a :class:`PanelSummary` as the short text ``imon demo`` prints."""
@@ -120,19 +106,19 @@ def format_summary(summary: PanelSummary, *, lang: str = "zh", outputs: Path | N
     lines = [lab["title"].format(period=summary.period)]
     for key, frame in (("district", summary.by_district), ("size", summary.by_size)):
         total = pd.DataFrame([[lab["total"], frame["active"].sum(), frame["ever"].sum()]], columns=frame.columns)
-        lines += _table(pd.concat([frame, total]), [lab[key], lab["active"], lab["ever"]]) + [""]
+        lines += table_lines(pd.concat([frame, total]), [lab[key], lab["active"], lab["ever"]]) + [""]
     ind = summary.by_industry.drop(columns="industry_code", errors="ignore")
     top = ind.head(top_industries)
     rest = ind.iloc[top_industries:]
     if len(rest):
         top = pd.concat([top, pd.DataFrame([[lab["others"], rest["active"].sum(), rest["ever"].sum()]],
                                            columns=top.columns)])
-    lines += _table(top, [lab["industry"], lab["active"], lab["ever"]]) + [""]
+    lines += table_lines(top, [lab["industry"], lab["active"], lab["ever"]]) + [""]
     resp = summary.response
     if len(resp):
         lines.append(lab["response"])
         shown = resp.tail(months).assign(rate=lambda f: f["rate"].map("{:.1%}".format))
-        lines += _table(shown, [lab["period"], lab["sample"], lab["responded"], lab["rate"], lab["late"]])
+        lines += table_lines(shown, [lab["period"], lab["sample"], lab["responded"], lab["rate"], lab["late"]])
         worst = resp.loc[resp["rate"].idxmin()]
         lines.append("  " + lab["range"].format(first=resp["period"].iloc[0], last=resp["period"].iloc[-1],
                                                  n=len(resp), min=worst["rate"], min_at=worst["period"],

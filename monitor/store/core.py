@@ -58,8 +58,11 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str, *, echo: bool = False, migrate: bool = True) -> Store:
+    def open(cls, url: str, *, echo: bool = False, migrate: bool = True, auto_upgrade: bool = False) -> Store:
         """Open the store at ``url``; a new (empty) database is migrated and seeded.
+
+        ``auto_upgrade`` also migrates a store at an older revision (for the
+        disposable demo store; real stores are upgraded with ``imon db upgrade``).
 
         Raises
         ------
@@ -70,7 +73,7 @@ class Store:
         engine = create_store_engine(url, echo=echo)
         try:
             if migrate:
-                ensure_schema(engine)
+                ensure_schema(engine, auto_upgrade=auto_upgrade)
             store = cls(engine)
             if migrate:
                 store.ensure_reference()
@@ -187,6 +190,6 @@ class Store:
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def open_store(settings: Settings, *, migrate: bool = True) -> Store:
+def open_store(settings: Settings, *, migrate: bool = True, auto_upgrade: bool = False) -> Store:
     """Open the store named by ``settings`` (``store.url`` or the SQLite default)."""
-    return Store.open(settings.store_url, echo=settings["store.echo"], migrate=migrate)
+    return Store.open(settings.store_url, echo=settings["store.echo"], migrate=migrate, auto_upgrade=auto_upgrade)

@@ -35,6 +35,10 @@ def head_revision() -> str:
     return head
 
 
+def _known_revisions() -> set[str]:
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision the store is at, or None for an empty database."""
     with engine.connect() as conn:
@@ -55,8 +59,11 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, current_revision(engine) or ""
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Migrate an empty database; refuse a store at another revision.
+def ensure_schema(engine: Engine, *, auto_upgrade: bool = False) -> None:
+    """Migrate an empty database; refuse a store at another revision unless ``auto_upgrade``.
+
+    ``auto_upgrade`` is for disposable stores (the demo's); a real store is
+    upgraded on purpose with ``imon db upgrade`` after a backup.
 
     Raises
     ------
@@ -76,6 +83,9 @@ def ensure_schema(engine: Engine) -> None:
                 f"({', '.join(sorted(existing)[:5])}...) but is not an industry-monitor store; "
                 "point store.url at an empty database or an existing store"
             )
+        upgrade(engine)
+        return
+    if auto_upgrade and current in _known_revisions():
         upgrade(engine)
         return
     raise StoreRevisionError(

@@ -147,6 +147,9 @@ class IngestReject(Base):
     __tablename__ = "ingest_reject"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("ingest_source.id", ondelete="CASCADE"), index=True)
+    severity: Mapped[str] = mapped_column(String(8), default="error", server_default="error",
+                                          doc="error = row rejected; warning = row kept, flagged for review")
+    sheet: Mapped[str | None] = mapped_column(String(80))
     row_number: Mapped[int | None] = mapped_column(Integer)
     field: Mapped[str | None] = mapped_column(String(80))
     rule: Mapped[str] = mapped_column(String(80))
@@ -197,6 +200,7 @@ class SurveyResponse(Base):
     revision: Mapped[int] = mapped_column(SmallInteger, default=1)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer, doc="row or line in the source file")
 
 
 class SurveyResponseHistory(Base):
@@ -211,6 +215,7 @@ class SurveyResponseHistory(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
     superseded_at: Mapped[dt.datetime] = mapped_column(DateTime)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer, doc="row or line in the source file")
 
 
 class SurveyProblem(Base):
@@ -221,6 +226,7 @@ class SurveyProblem(Base):
     period: Mapped[str] = mapped_column(Period, primary_key=True)
     problem: Mapped[str] = mapped_column(ForeignKey("problem.code"), primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer, doc="row or line in the source file")
 
 
 class ElectricityReading(Base):
@@ -232,6 +238,31 @@ class ElectricityReading(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     kwh: Mapped[float] = mapped_column(Float)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+
+
+class ElectricityAccount(Base):
+    """A utility account (meter) and the enterprise it belongs to; an enterprise may have several."""
+
+    __tablename__ = "electricity_account"
+    account_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    meter_name: Mapped[str | None] = mapped_column(String(80))
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+
+
+class ElectricityAccountReading(Base):
+    """Daily consumption of one account as the utility reported it; summed per enterprise into
+    ``electricity_reading``."""
+
+    __tablename__ = "electricity_account_reading"
+    __table_args__ = (CheckConstraint("kwh >= 0", name="nonnegative_kwh"), {"sqlite_with_rowid": False})
+    account_no: Mapped[str] = mapped_column(ForeignKey("electricity_account.account_no"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kwh: Mapped[float] = mapped_column(Float)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
 
 
 class EnterpriseMonth(Base):
@@ -248,6 +279,7 @@ class EnterpriseMonth(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
     period: Mapped[str] = mapped_column(Period, primary_key=True)
     output_value: Mapped[float | None] = mapped_column(Float)
+    electricity_kwh: Mapped[float | None] = mapped_column(Float, doc="self-reported electricity use, kWh")
     sales_value: Mapped[float | None] = mapped_column(Float)
     finished_goods_inventory: Mapped[float | None] = mapped_column(Float)
     raw_material_cost: Mapped[float | None] = mapped_column(Float)
@@ -259,6 +291,7 @@ class EnterpriseMonth(Base):
     revision: Mapped[int] = mapped_column(SmallInteger, default=1)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer, doc="row or line in the source file")
 
 
 class OfficialStatistic(Base):
@@ -271,6 +304,7 @@ class OfficialStatistic(Base):
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(20))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer, doc="row or line in the source file")
 
 
 class Target(Base):

@@ -1,0 +1,240 @@
+"""``imon collect``: files in, validated, idempotent, atomic per file, traceable.
+
+Each file is identified (survey workbook or CSV export, utility feed, account
+map, official table), read by its collector, checked against the store, and
+written in one transaction together with its provenance row and its rejects.
+A file whose bytes were already ingested (under any name) is skipped.  A file
+that cannot be read at all is recorded as ``failed`` and nothing of it is
+written.  ``dry_run`` runs every check and rolls back.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from collectors.base import Collected, file_sha256, read_text_head
+from collectors.electricity import electricity_header, iter_electricity, read_account_map
+from collectors.exceptions import CollectorError
+from collectors.official import looks_official, read_official_table
+from collectors.survey import is_survey_csv_header, read_survey_csv, read_survey_workbook
+
+from ..settings import Settings
+from ..store import Store
+from .common import FileOutcome, find_source, finish_source, new_source, write_issues
+from .electricity import ingest_electricity
+from .reference import ingest_accounts, ingest_official
+from .survey import ingest_survey
+
+__all__ = ["identify", "expand_paths", "collect_paths", "KINDS"]
+
+log = logging.getLogger(__name__)
+
+#: Kinds in the order a batch is processed (the account map before the feed that needs it).
+KINDS = ("electricity_accounts", "official", "survey", "electricity")
+_EXTENSIONS = {".xlsx", ".xlsm", ".csv", ".txt"}
+
+
+class _Rollback(Exception):
+    """Raised inside a dry run's transaction to undo it."""
+
+
+def identify(path: Path) -> str:
+    """The kind of a file, from its extension, sheets and header.
+
+    Raises
+    ------
+    CollectorError
+        An empty file or one of no known layout, with the layouts expected.
+    """
+    if path.stat().st_size == 0:
+        raise CollectorError(f"{path.name}: the file is empty (0 bytes); ask for it to be sent again")
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        from collectors._xlsx import open_workbook
+
+        wb = open_workbook(path)
+        try:
+            names = wb.sheetnames
+            if any(n.startswith("问卷") or n.lower().startswith("questionnaire") for n in names):
+                return "survey"
+            first = next(wb.worksheets[0].iter_rows(values_only=True, max_row=1), ())
+            header = ["" if v is None else str(v) for v in first]
+        finally:
+            wb.close()
+        if electricity_header(header):
+            return "electricity"
+        if header and looks_official([",".join(header)]):
+            return "official"
+        raise CollectorError(
+            f"{path.name}: a workbook with sheets {names} is neither the survey workbook (a sheet "
+            "'问卷 Questionnaire'), a utility export (户号/日期/用电量 columns) nor an official table; "
+            "use the survey template or check that the right file was sent"
+        )
+    lines, _ = read_text_head(path, 3)
+    if not lines:
+        raise CollectorError(f"{path.name}: the file is empty")
+    header = next(csv.reader([lines[0]]))
+    if is_survey_csv_header(header):
+        return "survey"
+    if electricity_header(header):
+        return "electricity"
+    lowered = [h.strip().lstrip("\ufeff").lower() for h in header]
+    if any(h in ("uscc", "统一社会信用代码", "信用代码") for h in lowered) and any(
+            h in ("account_no", "户号", "用户编号", "account") for h in lowered):
+        return "electricity_accounts"
+    if looks_official(lines):
+        return "official"
+    raise CollectorError(
+        f"{path.name}: unknown layout (header {header[:6]!r}); expected a survey export "
+        "(uscc,period,submitted_at,section,code,value), a utility feed (户号,日期,用电量), an account map "
+        "(account_no,uscc) or an official table"
+    )
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and the data files inside folders named (recursively; hidden and ``~$`` lock files skipped).
+
+    Raises
+    ------
+    CollectorError
+        A path that does not exist.
+    """
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise CollectorError(f"{p}: no such file or folder; check the path")
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _EXTENSIONS
+                          and not f.name.startswith((".", "~$")))
+        else:
+            out.append(p)
+    return out
+
+
+def _read(kind: str, path: Path) -> Collected:
+    if kind == "survey":
+        return read_survey_workbook(path) if path.suffix.lower() in {".xlsx", ".xlsm"} else read_survey_csv(path)
+    if kind == "official":
+        return read_official_table(path)
+    if kind == "electricity_accounts":
+        return read_account_map(path)
+    raise AssertionError(kind)
+
+
+def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: str, *, dry_run: bool,
+                progress: Callable[[str], None] | None) -> FileOutcome:
+    collected = None if kind == "electricity" else _read(kind, path)
+    outcome = FileOutcome(path, kind, "checked" if dry_run else "loaded")
+    try:
+        with store.begin() as conn:
+            source_id = new_source(conn, kind, path, sha)
+            if kind == "electricity":
+                chunks = iter_electricity(path, chunksize=settings["ingest.chunk_rows"])
+                report = (lambda n: progress(f"{path.name}: {n:,} rows")) if progress else None
+                read, changed, issues = ingest_electricity(conn, chunks, source_id, file_name=path.name,
+                                                           progress=report)
+            else:
+                assert collected is not None
+                issues = list(collected.issues)
+                read = sum(len(t) for t in collected.tables.values()) + len(collected.errors)
+                if kind == "survey":
+                    changed, more = ingest_survey(conn, collected, source_id,
+                                                  deadline_day=settings["survey.deadline_day"],
+                                                  close_days=settings["survey.close_days"])
+                elif kind == "official":
+                    changed, more = ingest_official(conn, collected, source_id)
+                else:
+                    changed, more = ingest_accounts(conn, collected, source_id)
+                issues += more
+            errors = sum(1 for i in issues if i.severity == "error")
+            write_issues(conn, source_id, issues)
+            finish_source(conn, source_id, accepted=read - errors, rejected=errors)
+            outcome.rows_read, outcome.rows_new, outcome.rows_rejected = read, changed, errors
+            outcome.warnings, outcome.issues, outcome.source_id = len(issues) - errors, issues, source_id
+            if not dry_run and changed == 0:
+                outcome.status = "unchanged"
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        outcome.source_id = None
+    return outcome
+
+
+def _record_failure(store: Store, kind: str | None, path: Path, sha: str, message: str) -> None:
+    with store.begin() as conn:
+        source_id = new_source(conn, kind or "unknown", path, sha, note=message)
+        finish_source(conn, source_id, accepted=0, rejected=0, status="failed", note=message)
+
+
+def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dry_run: bool = False,
+                  force: bool = False, progress: Callable[[str], None] | None = None) -> list[FileOutcome]:
+    """Ingest files and folders; one outcome per file, in processing order.
+
+    Parameters
+    ----------
+    store, settings
+        Where to write and the survey rules.
+    paths
+        Files and folders.
+    dry_run
+        Validate everything, write nothing.
+    force
+        Process files even when the same bytes were ingested before (e.g. after
+        registering enterprises that were unknown the first time).
+    progress
+        Called with short progress messages (large files report rows read).
+
+    Raises
+    ------
+    CollectorError
+        A path that does not exist (before anything is read).
+    """
+    files = expand_paths(paths)
+    planned: list[tuple[Path, str | None, str, str | None]] = []
+    for path in files:
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:
+            planned.append((path, None, "", f"{path.name}: cannot be read ({exc.strerror})"))
+            continue
+        try:
+            planned.append((path, identify(path), sha, None))
+        except CollectorError as exc:
+            planned.append((path, None, sha, str(exc)))
+    planned.sort(key=lambda p: (KINDS.index(p[1]) if p[1] in KINDS else -1, str(p[0])))
+    outcomes: list[FileOutcome] = []
+    seen: dict[tuple[str, str], Path] = {}
+    for path, kind, sha, error in planned:
+        if progress:
+            progress(f"{path.name} ({kind or 'unknown'})")
+        if error is not None or kind is None:
+            outcomes.append(FileOutcome(path, kind, "failed", message=error or "unknown file"))
+            if not dry_run and sha:
+                _record_failure(store, kind, path, sha, error or "unknown file")
+            continue
+        with store.engine.connect() as conn:
+            earlier = find_source(conn, kind, sha)
+        twin = seen.get((kind, sha))
+        if (earlier and earlier[2] in ("loaded", "loading") or twin) and not force:
+            where = str(twin) if twin else earlier[1] if earlier else ""
+            same = str(path) == where
+            outcomes.append(FileOutcome(path, kind, "duplicate", message=(
+                "already ingested" if same else f"same content as {where}") + (
+                f" on {earlier[3]:%Y-%m-%d %H:%M}" if earlier and not twin else "") + "; 0 new rows",
+                source_id=earlier[0] if earlier else None))
+            continue
+        seen[(kind, sha)] = path
+        try:
+            outcome = _ingest_one(store, settings, path, kind, sha, dry_run=dry_run, progress=progress)
+        except CollectorError as exc:
+            outcome = FileOutcome(path, kind, "failed", message=str(exc))
+            if not dry_run:
+                _record_failure(store, kind, path, sha, str(exc))
+        log.info("collect %s (%s): %s, %d read, %d new, %d rejected, %d warnings %s", path, kind, outcome.status,
+                 outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings, outcome.message)
+        outcomes.append(outcome)
+    return outcomes
+

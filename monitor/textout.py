@@ -1,0 +1,26 @@
+"""Plain-text tables for the terminal, aligned for Chinese (wide) characters."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+
+__all__ = ["display_width", "table_lines"]
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes on a terminal: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def table_lines(frame: pd.DataFrame, headers: list[str], *, indent: str = "  ") -> list[str]:
+    """Rows of ``frame`` under ``headers``: first column left-aligned, the others right-aligned."""
+    cells = [headers] + [[str(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    widths = [max(display_width(r[i]) for r in cells) for i in range(len(headers))]
+    out = []
+    for r in cells:
+        parts = [r[0] + " " * (widths[0] - display_width(r[0]))]
+        parts += [" " * (widths[i] - display_width(r[i])) + r[i] for i in range(1, len(r))]
+        out.append(indent + "  ".join(parts))
+    return out
