@@ -8,22 +8,36 @@ from typing import Any
 
 from .exceptions import CollectorError
 
-__all__ = ["open_workbook"]
+__all__ = ["open_workbook", "sheet_names"]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def open_workbook(path: Path, *, read_only: bool = True) -> Any:
-    """Open an xlsx workbook for reading (values, not formulas).
+def sheet_names(path: Path) -> list[str]:
+    """Sheet names of an xlsx file, read from its zip directory without loading the workbook.
 
     Raises
     ------
     CollectorError
-        Empty, truncated, password-protected or legacy ``.xls`` files, each with the fix.
+        As :func:`open_workbook` for files that are not readable workbooks.
     """
-    from openpyxl import load_workbook
+    import re
 
-    path = Path(path)
+    _check_container(Path(path))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            xml = zf.read("xl/workbook.xml").decode("utf-8")
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise CollectorError(
+            f"{Path(path).name}: not a readable .xlsx workbook ({type(exc).__name__}); the file may be truncated "
+            "or not a workbook: ask for it to be saved and sent again"
+        ) from None
+    from html import unescape
+
+    return [unescape(n) for n in re.findall(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"', xml)]
+
+
+def _check_container(path: Path) -> None:
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -37,6 +51,20 @@ def open_workbook(path: Path, *, read_only: bool = True) -> Any:
             f"{path.name}: the workbook is password-protected or in the old .xls format; "
             "save it in Excel as .xlsx without a password and send it again"
         )
+
+
+def open_workbook(path: Path, *, read_only: bool = True) -> Any:
+    """Open an xlsx workbook for reading (values, not formulas).
+
+    Raises
+    ------
+    CollectorError
+        Empty, truncated, password-protected or legacy ``.xls`` files, each with the fix.
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    _check_container(path)
     try:
         return load_workbook(path, read_only=read_only, data_only=True)
     except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:

@@ -100,7 +100,7 @@ def parse_period(text: str) -> str | None:
     m = re.match(r"^(\d{4})(\d{2})(\d{2})?$", t)
     if m and 1 <= int(m.group(2)) <= 12:
         return f"{m.group(1)}-{m.group(2)}"
-    m = re.match(r"^([A-Za-z]{3})[a-z]*\.?\s+(\d{4})$", t)
+    m = re.match(r"^([A-Za-z]{3})[a-z]*\.?\s*(\d{4})$", t)
     if m and m.group(1).lower() in _EN_MONTHS:
         return f"{m.group(2)}-{_EN_MONTHS[m.group(1).lower()]:02d}"
     return None

@@ -139,7 +139,8 @@ class _Sink:
             return
         self.answers.append((uscc, period, code, value, submitted, row))
 
-    def operation(self, uscc: str, period: str, code: str, raw: object, sheet: str | None, row: int) -> None:
+    def operation(self, uscc: str, period: str, code: str, raw: object, sheet: str | None, row: int,
+                  submitted: dt.date | None = None) -> None:
         kind = _OPERATIONS.get(code)
         if kind is None:
             self.issue("unknown_item", f"operations code {code!r} is unknown", sheet=sheet, row=row, field="code",
@@ -147,7 +148,7 @@ class _Sink:
             return
         if _blank(raw):
             return
-        record = self.operations.setdefault((uscc, period), {"source_row": row})
+        record = self.operations.setdefault((uscc, period), {"source_row": row, "submitted_on": submitted})
         if kind == "status":
             status = _STATUS.get(str(raw).strip().lower())
             if status is None:
@@ -189,7 +190,7 @@ class _Sink:
             answers = answers[~answers.set_index(["uscc", "period", "question"]).index.isin(bad)]
         out.tables["survey_response"] = answers.drop_duplicates(["uscc", "period", "question"]).reset_index(drop=True)
         ops = pd.DataFrame([{"uscc": u, "period": p, **rec} for (u, p), rec in self.operations.items()],
-                           columns=["uscc", "period", *[c for c, *_ in OPERATION_FIELDS], "source_row"])
+                           columns=["uscc", "period", *[c for c, *_ in OPERATION_FIELDS], "submitted_on", "source_row"])
         out.tables["enterprise_month"] = ops
         out.tables["survey_problem"] = pd.DataFrame(self.problems, columns=["uscc", "period", "problem",
                                                                             "source_row"]).drop_duplicates(
@@ -300,7 +301,7 @@ def read_survey_workbook(path: Path) -> Collected:
                 code = orows[r][oc["code"]] if len(orows[r]) > oc["code"] else None
                 if not _blank(code):
                     raw = orows[r][oc["value"]] if len(orows[r]) > oc["value"] else None
-                    sink.operation(uscc, period, str(code).strip(), raw, ops.title, r + 1)
+                    sink.operation(uscc, period, str(code).strip(), raw, ops.title, r + 1, submitted)
         prob = _find_sheet(wb, SHEET_PROBLEMS)
         if prob is not None:
             prob_rows = list(prob.iter_rows(values_only=True))
@@ -357,7 +358,7 @@ def read_survey_csv(path: Path, *, encoding: str | None = None) -> Collected:
         if section == "question":
             sink.answer(uscc, period, rec["code"], rec["value"], _date(rec["submitted_at"]), None, n)
         elif section == "operations":
-            sink.operation(uscc, period, rec["code"], rec["value"], None, n)
+            sink.operation(uscc, period, rec["code"], rec["value"], None, n, _date(rec["submitted_at"]))
         elif section == "problem":
             sink.problem(uscc, period, rec["code"], rec["value"], None, n)
         else:

@@ -321,9 +321,18 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
         click.echo(f"demo panel built: seed {p.seed}, {p.enterprises} enterprises a month, {p.start}..{p.end}; "
                    f"generated in {run.generator_seconds:.1f} s, stored in {run.load_seconds:.1f} s "
                    f"({sum(run.rows.values()):,} rows)")
+        click.echo(f"current round {p.end} written as input files in {run.inbox_seconds:.1f} s: {run.inbox}")
     else:
         click.echo(f"demo store already holds seed {p.seed}, {p.enterprises} enterprises, {p.start}..{p.end} "
                    "(use --rebuild to regenerate)")
+    by_status: dict[str, int] = {}
+    for o in run.collected:
+        by_status[o.status] = by_status.get(o.status, 0) + 1
+    click.echo(f"collected {len(run.collected)} file(s) from {run.inbox} in {run.collect_seconds:.1f} s: "
+               + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+               + f"; {sum(o.rows_new for o in run.collected):,} new or changed rows, "
+               f"{sum(o.rows_rejected for o in run.collected):,} rejected, "
+               f"{sum(o.warnings for o in run.collected):,} warnings (imon collect report)")
     for stage in run.stages:
         click.echo(f"stage {stage.name}: {stage.status} ({stage.seconds:.1f} s) {stage.message}")
     with open_store(settings) as store:

@@ -12,13 +12,16 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .demo.generator import DemoParams, check_demo_range, generate_demo
+from .demo.inbox import write_inbox
 from .demo.load import demo_status, load_demo, refuse_foreign
 from .exceptions import DemoError, MonitorError
+from .ingest import FileOutcome, collect_paths
 from .periods import last_complete_month, parse_month
 from .settings import Settings
 from .store import Store, open_store
@@ -103,38 +106,53 @@ class DemoRun:
     store_url: str
     generator_seconds: float | None = None
     load_seconds: float | None = None
+    inbox_seconds: float | None = None
+    collect_seconds: float | None = None
     rows: dict[str, int] = field(default_factory=dict)
+    inbox: Path | None = None
+    collected: list[FileOutcome] = field(default_factory=list)
     stages: list[StageResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(s.status != "failed" for s in self.stages)
+        return all(s.status != "failed" for s in self.stages) and all(o.status != "failed" for o in self.collected)
 
 
-def build_demo(store: Store, params: DemoParams, *, rebuild: bool = False,
-               progress: Progress | None = None) -> tuple[bool, float | None, float | None, dict[str, int]]:
-    """Generate and load the demo panel unless the store already holds this very build.
+def build_demo(store: Store, settings: Settings, params: DemoParams, *, rebuild: bool = False,
+               progress: Progress | None = None) -> DemoRun:
+    """Generate and load the demo panel unless the store already holds this very build, then collect its inbox.
 
-    Returns
-    -------
-    (built, generator_seconds, load_seconds, rows)
+    The history goes straight into the store; the last month is written as real input files into
+    ``<inbox>/<YYYY-MM>`` and ingested through the collectors (re-running finds nothing new).
     """
     state, stored = demo_status(store)
     refuse_foreign(store, state)
-    if state == "demo" and stored == params.as_dict() and not rebuild:
+    run = DemoRun(params, built=False, store_url=store.url)
+    inbox = settings.inbox_dir / str(params.end)
+    if not (state == "demo" and stored == params.as_dict() and not rebuild and inbox.is_dir()):
+        started = dt.datetime.now().replace(microsecond=0)
+        t0 = time.perf_counter()
+        data = generate_demo(seed=params.seed, enterprises=params.enterprises, start=params.start, end=params.end,
+                             progress=(lambda step: progress(f"generate: {step}")) if progress else None)
+        t1 = time.perf_counter()
+        run.rows = load_demo(store, data, until=str(params.end),
+                             progress=(lambda t, n: progress(f"store: {t} {n:,} rows")) if progress else None)
+        store.checkpoint()
+        t2 = time.perf_counter()
+        if progress:
+            progress(f"inbox: writing {params.end} input files")
+        inbox = write_inbox(data, settings.inbox_dir)
+        run.inbox_seconds = time.perf_counter() - t2
+        run.built, run.generator_seconds, run.load_seconds = True, t1 - t0, t2 - t1
+        _record(store, "demo.build", params.end, started,
+                StageResult("demo.build", "ok", params.command(), t2 - t0, sum(run.rows.values())))
+    else:
         log.info("demo store already holds %s", params.command())
-        return False, None, None, {}
-    started = dt.datetime.now().replace(microsecond=0)
-    t0 = time.perf_counter()
-    data = generate_demo(seed=params.seed, enterprises=params.enterprises, start=params.start, end=params.end,
-                         progress=(lambda step: progress(f"generate: {step}")) if progress else None)
-    t1 = time.perf_counter()
-    rows = load_demo(store, data, progress=(lambda t, n: progress(f"store: {t} {n:,} rows")) if progress else None)
-    store.checkpoint()
-    t2 = time.perf_counter()
-    _record(store, "demo.build", params.end, started,
-            StageResult("demo.build", "ok", params.command(), t2 - t0, sum(rows.values())))
-    return True, t1 - t0, t2 - t1, rows
+    t3 = time.perf_counter()
+    run.inbox = inbox
+    run.collected = collect_paths(store, settings, [inbox], progress=progress)
+    run.collect_seconds = time.perf_counter() - t3
+    return run
 
 
 def run_demo(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None,
@@ -153,9 +171,8 @@ def run_demo(settings: Settings, *, rebuild: bool = False, progress: Progress | 
         Reference date for "the last complete month" (tests pin it).
     """
     params = demo_params(settings, today=today)
-    with open_store(settings) as store:
-        built, gen_s, load_s, rows = build_demo(store, params, rebuild=rebuild, progress=progress)
-        run = DemoRun(params, built, store.url, gen_s, load_s, rows)
+    with open_store(settings, auto_upgrade=True) as store:
+        run = build_demo(store, settings, params, rebuild=rebuild, progress=progress)
         for name, stage in MONTHLY_STAGES:
             if progress:
                 progress(f"stage: {name}")

@@ -22,7 +22,7 @@ from ..calendar import daily_calendar, spring_festival_dates
 from ..exceptions import DemoError
 from ..periods import month_range
 from .cycle import FIRST_MONTH, city_cycle
-from .operations import draw_official, draw_operations, draw_targets
+from .operations import draw_accounts, draw_official, draw_operations, draw_targets
 from .panel import build_panel
 from .survey import draw_status, draw_survey, festival_share
 
@@ -31,7 +31,7 @@ __all__ = ["DemoParams", "DemoData", "check_demo_range", "generate_demo", "GENER
 log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes for a given seed (stores rebuild).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class DemoData:
     official: pd.DataFrame
     targets: pd.DataFrame
     cycle: pd.DataFrame
+    accounts: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -129,7 +130,7 @@ def generate_demo(
     """
     months = check_demo_range(enterprises, start, end)
     params = DemoParams(seed, enterprises, start, end)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
     timings: dict[str, float] = {}
 
     def step(name: str) -> None:
@@ -159,10 +160,11 @@ def generate_demo(
     step("official")
     official = draw_official(panel, ops.real_output, cycle, streams[6])
     targets = draw_targets(panel, streams[7])
+    accounts = draw_accounts(panel, streams[8])
     step("done")
     marks = list(timings.items())
     durations = {name: marks[i + 1][1] - t0 for i, (name, t0) in enumerate(marks[:-1])}
     durations["total"] = marks[-1][1] - marks[0][1]
     ent = panel.enterprises.drop(columns=["start_idx", "end_idx", "slot"])
     return DemoData(params, ent, survey.responses, survey.history, survey.problems, ops.electricity, ops.monthly,
-                    official, targets, cycle, durations)
+                    official, targets, cycle, accounts, durations)

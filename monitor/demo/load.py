@@ -50,8 +50,9 @@ def demo_status(store: Store) -> tuple[str, dict[str, object] | None]:
         has_enterprises = conn.execute(select(m.Enterprise.id).limit(1)).first() is not None
     if not kinds and not has_enterprises:
         return "empty", None
-    if kinds and all(k == DEMO_KIND for k, _ in kinds) and len(kinds) == 1:
-        return "demo", json.loads(kinds[0][1] or "{}")
+    demo = [note for kind, note in kinds if kind == DEMO_KIND]
+    if len(demo) == 1:  # files collected from the demo's inbox belong to the demo store too
+        return "demo", json.loads(demo[0] or "{}")
     return "foreign", None
 
 
@@ -78,8 +79,12 @@ def _truth_rows(data: DemoData) -> pd.DataFrame:
     return out
 
 
-def load_demo(store: Store, data: DemoData, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+def load_demo(store: Store, data: DemoData, *, until: str | None = None,
+              progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
     """Replace the store's demo data by ``data`` in one transaction.
+
+    With ``until`` (a month ``YYYY-MM``), only the history before it is loaded:
+    the current round then comes in as files (:mod:`monitor.demo.inbox`).
 
     Parameters
     ----------
@@ -121,15 +126,23 @@ def load_demo(store: Store, data: DemoData, *, progress: Callable[[str, int], No
             if progress:
                 progress(model.__tablename__, counts[model.__tablename__])
 
+        def before(frame: pd.DataFrame, column: str = "period") -> pd.DataFrame:
+            if until is None:
+                return frame
+            if column == "day":
+                return frame[frame["day"] < pd.Period(until, "M").start_time]
+            monthly = frame[column].str.len() == 7
+            return frame[~monthly | (frame[column] < until)]
+
         ent = data.enterprises.assign(panel_end=data.enterprises["panel_end"].astype(object).where(
             data.enterprises["panel_end"].notna(), None))
         write(m.Enterprise, ent)
-        write(m.SurveyResponse, data.responses)
-        write(m.SurveyResponseHistory, data.history)
-        write(m.SurveyProblem, data.problems)
-        write(m.EnterpriseMonth, data.monthly)
-        write(m.ElectricityReading, data.electricity)
-        write(m.OfficialStatistic, data.official)
+        write(m.SurveyResponse, before(data.responses))
+        write(m.SurveyResponseHistory, before(data.history))
+        write(m.SurveyProblem, before(data.problems))
+        write(m.EnterpriseMonth, before(data.monthly))
+        write(m.ElectricityReading, before(data.electricity, "day"))
+        write(m.OfficialStatistic, before(data.official))
         write(m.Target, data.targets)
         write(m.SeriesValue, _truth_rows(data), with_source=False)
         conn.execute(

@@ -26,7 +26,7 @@ import pandas as pd
 from ..reference import CITY_CODE
 from .panel import Panel
 
-__all__ = ["Operations", "draw_operations", "draw_official", "draw_targets", "PLAN_TARGETS"]
+__all__ = ["Operations", "draw_operations", "draw_official", "draw_targets", "draw_accounts", "PLAN_TARGETS"]
 
 #: Process industries that run through weekends and the festival.
 CONTINUOUS = {"22", "25", "26", "28", "30", "31", "32"}
@@ -185,6 +185,7 @@ def draw_operations(
         "enterprise_id": ids[fi],
         "period": np.array([str(m) for m in months], dtype=object)[ti],
         "output_value": np.round(output[fi, ti], 2),
+        "electricity_kwh": np.round(monthly_kwh[fi, ti] * np.exp(rng.normal(0, 0.01, len(fi))), 0),
         "sales_value": np.round(sales[fi, ti], 2),
         "finished_goods_inventory": np.round(inventory[fi, ti], 2),
         "raw_material_cost": np.round(raw_cost[fi, ti], 2),
@@ -284,3 +285,22 @@ def draw_targets(panel: Panel, rng: np.random.Generator) -> pd.DataFrame:
                 for d in districts:
                     rows.append((y, indicator, d, cmp, value + shift[d], unit))
     return pd.DataFrame(rows, columns=["year", "indicator", "region", "comparison", "value", "unit"])
+
+
+def draw_accounts(panel: Panel, rng: np.random.Generator) -> pd.DataFrame:
+    """The utility's accounts: one to three meters per enterprise, each with a share of its consumption.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_no, enterprise_id, uscc, meter_name, share`` (shares sum to 1 per enterprise).
+    """
+    ent = panel.enterprises
+    counts = rng.choice([1, 2, 3], size=len(ent), p=[0.7, 0.22, 0.08])
+    rows = []
+    names = ["主变", "二号变", "三号变"]
+    for eid, uscc, district, n in zip(ent["id"], ent["uscc"], ent["district_code"], counts):
+        shares = rng.dirichlet(np.full(n, 4.0))
+        for k in range(n):
+            rows.append((f"03{district[-2:]}{int(eid):07d}{k}", int(eid), uscc, names[k], float(shares[k])))
+    return pd.DataFrame(rows, columns=["account_no", "enterprise_id", "uscc", "meter_name", "share"])

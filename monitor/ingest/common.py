@@ -28,7 +28,8 @@ class FileOutcome:
     """What happened to one file.
 
     ``status``: ``loaded`` (new rows or changes), ``unchanged`` (valid, but
-    everything was already stored), ``duplicate`` (the same bytes were already
+    everything was already stored), ``rejected`` (every row refused),
+    ``duplicate`` (the same bytes were already
     ingested, maybe under another name), ``failed`` (refused whole: nothing
     written) or ``checked`` (``--dry-run``).
     """

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from collectors.base import Collected, file_sha256, read_text_head
@@ -52,13 +53,13 @@ def identify(path: Path) -> str:
     if path.stat().st_size == 0:
         raise CollectorError(f"{path.name}: the file is empty (0 bytes); ask for it to be sent again")
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from collectors._xlsx import open_workbook
+        from collectors._xlsx import open_workbook, sheet_names
 
+        names = sheet_names(path)
+        if any(n.startswith("问卷") or n.lower().startswith("questionnaire") for n in names):
+            return "survey"
         wb = open_workbook(path)
         try:
-            names = wb.sheetnames
-            if any(n.startswith("问卷") or n.lower().startswith("questionnaire") for n in names):
-                return "survey"
             first = next(wb.worksheets[0].iter_rows(values_only=True, max_row=1), ())
             header = ["" if v is None else str(v) for v in first]
         finally:
@@ -103,7 +104,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """
     out: list[Path] = []
     for p in paths:
-        p = Path(p)
+        p = Path(p).absolute()
         if not p.exists():
             raise CollectorError(f"{p}: no such file or folder; check the path")
         if p.is_dir():
@@ -124,9 +125,30 @@ def _read(kind: str, path: Path) -> Collected:
     raise AssertionError(kind)
 
 
-def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: str, *, dry_run: bool,
-                progress: Callable[[str], None] | None) -> FileOutcome:
-    collected = None if kind == "electricity" else _read(kind, path)
+def _safe_read(item: tuple[Path, str]) -> Collected | CollectorError:
+    """Read one file in a worker process; a CollectorError is returned, not raised."""
+    path, kind = item
+    try:
+        return _read(kind, path)
+    except CollectorError as exc:
+        return exc
+
+
+def _read_ahead(items: list[tuple[Path, str]], processes: int) -> Iterator[Collected | CollectorError | None]:
+    """Collected files in order, read by a process pool when there are many (electricity is streamed later)."""
+    readable = [(p, k) for p, k in items if k != "electricity"]
+    if processes > 1 and len(readable) > 40:
+        with ProcessPoolExecutor(processes) as pool:
+            done = pool.map(_safe_read, readable, chunksize=16)
+            for _, kind in items:
+                yield None if kind == "electricity" else next(done)
+    else:
+        for item in items:
+            yield None if item[1] == "electricity" else _safe_read(item)
+
+
+def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: str, collected: Collected | None, *,
+                dry_run: bool, progress: Callable[[str], None] | None) -> FileOutcome:
     outcome = FileOutcome(path, kind, "checked" if dry_run else "loaded")
     try:
         with store.begin() as conn:
@@ -155,7 +177,7 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
             outcome.rows_read, outcome.rows_new, outcome.rows_rejected = read, changed, errors
             outcome.warnings, outcome.issues, outcome.source_id = len(issues) - errors, issues, source_id
             if not dry_run and changed == 0:
-                outcome.status = "unchanged"
+                outcome.status = "rejected" if errors else "unchanged"
             if dry_run:
                 raise _Rollback
     except _Rollback:
@@ -170,7 +192,8 @@ def _record_failure(store: Store, kind: str | None, path: Path, sha: str, messag
 
 
 def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dry_run: bool = False,
-                  force: bool = False, progress: Callable[[str], None] | None = None) -> list[FileOutcome]:
+                  force: bool = False, progress: Callable[[str], None] | None = None,
+                  processes: int = 2) -> list[FileOutcome]:
     """Ingest files and folders; one outcome per file, in processing order.
 
     Parameters
@@ -186,6 +209,8 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         registering enterprises that were unknown the first time).
     progress
         Called with short progress messages (large files report rows read).
+    processes
+        Worker processes that read workbooks ahead of the (sequential) writes.
 
     Raises
     ------
@@ -205,11 +230,10 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         except CollectorError as exc:
             planned.append((path, None, sha, str(exc)))
     planned.sort(key=lambda p: (KINDS.index(p[1]) if p[1] in KINDS else -1, str(p[0])))
-    outcomes: list[FileOutcome] = []
+    outcomes: list[FileOutcome | None] = []
+    todo: list[tuple[int, Path, str, str]] = []
     seen: dict[tuple[str, str], Path] = {}
     for path, kind, sha, error in planned:
-        if progress:
-            progress(f"{path.name} ({kind or 'unknown'})")
         if error is not None or kind is None:
             outcomes.append(FileOutcome(path, kind, "failed", message=error or "unknown file"))
             if not dry_run and sha:
@@ -227,14 +251,21 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
                 source_id=earlier[0] if earlier else None))
             continue
         seen[(kind, sha)] = path
+        todo.append((len(outcomes), path, kind, sha))
+        outcomes.append(None)
+    reads = _read_ahead([(path, kind) for _, path, kind, _ in todo], processes)
+    for (slot, path, kind, sha), collected in zip(todo, reads):
+        if progress:
+            progress(f"{path.name} ({kind})")
         try:
-            outcome = _ingest_one(store, settings, path, kind, sha, dry_run=dry_run, progress=progress)
+            if isinstance(collected, CollectorError):
+                raise collected
+            outcome = _ingest_one(store, settings, path, kind, sha, collected, dry_run=dry_run, progress=progress)
         except CollectorError as exc:
             outcome = FileOutcome(path, kind, "failed", message=str(exc))
             if not dry_run:
                 _record_failure(store, kind, path, sha, str(exc))
         log.info("collect %s (%s): %s, %d read, %d new, %d rejected, %d warnings %s", path, kind, outcome.status,
                  outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings, outcome.message)
-        outcomes.append(outcome)
-    return outcomes
-
+        outcomes[slot] = outcome
+    return [o for o in outcomes if o is not None]

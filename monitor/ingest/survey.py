@@ -52,9 +52,11 @@ def _pairs_frame(col: Collected) -> pd.DataFrame:
         return pd.DataFrame(columns=["uscc", "period", "first_row", "submitted_on"])
     pairs = pd.concat(frames).groupby(["uscc", "period"], as_index=False)["source_row"].min()
     pairs = pairs.rename(columns={"source_row": "first_row"})
-    answers = col.tables.get("survey_response")
-    if answers is not None and len(answers):
-        sub = answers.dropna(subset=["submitted_on"]).groupby(["uscc", "period"])["submitted_on"].first()
+    dated = [t[["uscc", "period", "submitted_on"]] for t in (col.tables.get("survey_response"),
+                                                              col.tables.get("enterprise_month"))
+             if t is not None and len(t) and "submitted_on" in t]
+    if dated:
+        sub = pd.concat(dated).dropna(subset=["submitted_on"]).groupby(["uscc", "period"])["submitted_on"].min()
         pairs = pairs.merge(sub.rename("submitted_on").reset_index(), how="left")
     else:
         pairs["submitted_on"] = None
@@ -78,8 +80,9 @@ def ingest_survey(conn: Connection, col: Collected, source_id: int, *, deadline_
     pairs = _pairs_frame(col)
     if pairs.empty:
         return 0, issues
-    ids = enterprise_ids(conn, pairs["uscc"])
-    pairs = pairs.merge(ids, on="uscc", how="left")
+    ids = enterprise_ids(conn, pairs["uscc"]).set_index("uscc")
+    for column in ("enterprise_id", "panel_start", "panel_end"):
+        pairs[column] = pairs["uscc"].map(ids[column]) if len(ids) else None
     keep = np.ones(len(pairs), dtype=bool)
     submitted_at: list[dt.datetime] = []
     for i, rec in enumerate(pairs.itertuples(index=False)):
@@ -128,9 +131,17 @@ def ingest_survey(conn: Connection, col: Collected, source_id: int, *, deadline_
 
 
 def _attach(frame: pd.DataFrame | None, accepted: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``frame`` whose (uscc, period) was accepted, with ``enterprise_id`` and ``submitted_at``."""
     if frame is None or frame.empty:
         return pd.DataFrame()
-    return frame.merge(accepted[["uscc", "period", "enterprise_id", "submitted_at"]], on=["uscc", "period"])
+    lookup = {(u, p): (e, s) for u, p, e, s in accepted[["uscc", "period", "enterprise_id", "submitted_at"]]
+              .itertuples(index=False, name=None)}
+    hits = [lookup.get(k) for k in zip(frame["uscc"], frame["period"])]
+    keep = [h is not None for h in hits]
+    out = frame[keep].copy()
+    out["enterprise_id"] = [h[0] for h in hits if h is not None]
+    out["submitted_at"] = [h[1] for h in hits if h is not None]
+    return out
 
 
 def _pair_filter(table: object, accepted: pd.DataFrame) -> object:
@@ -236,7 +247,7 @@ def _write_operations(conn: Connection, col: Collected, accepted: pd.DataFrame, 
                                             "source_row"]]
     rows = rows.astype({"enterprise_id": int, "source_row": int})
     rows["production_status"] = rows["production_status"].fillna("normal")
-    return upsert(conn, table, rows, ["enterprise_id", "period"]), issues
+    return upsert(conn, table, rows, ["enterprise_id", "period"], compare=_OPS), issues
 
 
 def _metered(conn: Connection, enterprise_id: int, period: str, prev_period: str) -> tuple[float, float]:

@@ -64,6 +64,8 @@ def upsert(
     table: Table,
     rows: pd.DataFrame | Iterable[Mapping[str, Any]],
     key: Sequence[str],
+    *,
+    compare: Sequence[str] | None = None,
 ) -> int:
     """Insert or update ``rows`` in ``table`` on the natural ``key``.
 
@@ -77,6 +79,10 @@ def upsert(
         A frame or dicts whose keys are column names; NaN becomes NULL.
     key
         Columns of a primary key or unique constraint.
+    compare
+        Columns whose change makes a stored row be updated (default: every
+        non-key column).  Provenance columns (``source_id``, ``submitted_at``)
+        are usually left out, so the same figures re-sent are not a change.
 
     Returns
     -------
@@ -100,7 +106,7 @@ def upsert(
             stmt = stmt.on_conflict_do_update(
                 index_elements=list(key),
                 set_={c: excluded[c] for c in update_cols},
-                where=or_(*[table.c[c].is_distinct_from(excluded[c]) for c in update_cols]),
+                where=or_(*[table.c[c].is_distinct_from(excluded[c]) for c in (compare or update_cols)]),
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))

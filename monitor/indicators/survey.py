@@ -1,0 +1,812 @@
+"""Survey indices: weights, non-response, diffusion indices, the composite PMI and their standard errors.
+
+Pure functions from pandas frames (the ``enterprise``, ``survey_response`` and ``survey_problem`` tables)
+to tidy pandas frames; no database, no I/O.  The formulas are those of METHODOLOGY sections 1.4-1.6 and 7.
+
+Weights (METHODOLOGY 7.2)
+    Every sampled enterprise *i* has a design weight ``d_i`` (``sample_weight``) and a size measure
+    ``x_i``.  In month *t* its combined weight is post-stratified to its division x size cell *c*::
+
+        w_it = x_i * Y_tc / X_tc,   Y_tc = sum of d_j x_j,  X_tc = sum of x_j  over the cell's panel members
+
+    so each cell carries its share ``Y_tc`` of the estimated size total, spread over its members in
+    proportion to size.  ``weighting`` chooses ``(d, x)``: ``"size"`` (default) ``(sample_weight, revenue)``,
+    ``"design"`` ``(sample_weight, 1)`` (the cell's mean design weight), ``"unweighted"`` ``(1, 1)`` (every
+    firm counts once).  A missing or non-positive revenue is replaced by the median revenue of the firm's
+    size class.
+
+Non-response (METHODOLOGY 7.4, option 1)
+    With ``nonresponse="cell"`` the respondents to a question are reweighted within their division x size
+    cell so that they carry the whole cell's weight ``Y_tc``.  The weight of a cell without any respondent
+    is spread over the respondents of the same size class (in proportion to their weights), so the
+    respondents of a size class carry its whole weight.  A firm that returned the questionnaire but
+    skipped a question is a non-respondent *for that question* only.  Nothing is ever imputed: in
+    particular a missing answer is never counted as "same".  ``nonresponse="none"`` keeps the base
+    weights; ``weighting="unweighted", nonresponse="none"`` is the NBS count formula (METHODOLOGY 1.4).
+
+Estimates
+    With respondent weights ``w*`` and answers ``r`` in {+1, 0, -1}: ``P``, ``E``, ``N`` are the weighted
+    shares of "higher", "same" and "lower"; ``di = 100 (P + E/2)``; ``balance = 100 (P - N)``.
+
+Standard errors (METHODOLOGY 7.3)
+    Linearisation of the ratio ``R = sum w* r / sum w*`` (``di = 50 + 50 R``), stratified by the
+    non-response cells, with-replacement approximation::
+
+        z_i = w*_i (r_i - R) / sum w*,   Var(R) = sum_h n_h/(n_h-1) sum_{i in h} (z_i - mean_h z)^2
+
+    ``n_h`` counts all respondents of stratum *h* (inside and outside the domain; ``z_i = 0`` outside it).
+    A stratum with a single respondent contributes 0 (its within-stratum deviation is 0 and the factor
+    ``n_h/(n_h-1)`` is undefined), so cells of one firm add no variance: read the SE of a domain made of
+    such cells as a lower bound.  The composite PMI uses the per-firm variable
+    ``zeta_i = 50 sum_k a_k z_i^(k)`` (a = NO .30, P .25, EMP .20, SDT -.15, RMI .10), so correlated answers
+    of one firm are accounted for.  The month-on-month change uses the difference ``z_it - z_i,t-1`` over
+    the firms responding in either month (``z = 0`` in a month a firm did not answer): firms answering both
+    months carry the covariance, the others their one-sided term.
+
+Breakdowns
+    ``city`` (code ``440100``), ``district`` (GB/T 2260 code), ``size`` (``large``, ``medium``, ``small``:
+    micro enterprises are folded into ``small`` because NBS publishes large/medium/small only; the
+    weighting cells still keep micro apart), ``industry`` (GB/T 4754 division) and ``key_sector`` (every
+    key sector whose divisions include the firm's division: one firm may count in several).
+
+Implementation
+    Answers are held as a dense ``firm x month x question`` cube (int8).  Every sum over the firms of an
+    *atom* (district x division x size class; every stratum and every domain is a union of atoms) is one
+    sparse-matrix product over the whole cube, so all months, questions and breakdowns are computed at
+    once, without Python loops over enterprises or groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from ..exceptions import MonitorError
+from ..periods import parse_month
+from ..reference import CITY_CODE, KEY_SECTORS, PROBLEMS, QUESTIONS, SIZE_CLASSES
+from .variance import (
+    Z95,
+    AtomSums,
+    Domains,
+    composite_linearised,
+    cross_sums,
+    domain_estimates,
+)
+
+__all__ = [
+    "BREAKDOWNS",
+    "Breakdown",
+    "NonResponse",
+    "SurveyDataError",
+    "Weighting",
+    "composite_pmi",
+    "diffusion_indices",
+    "problem_shares",
+    "respondent_weights",
+    "sample_weights",
+    "series_rows",
+]
+
+Weighting = Literal["size", "design", "unweighted"]
+NonResponse = Literal["cell", "none"]
+Breakdown = Literal["city", "district", "size", "industry", "key_sector"]
+
+#: The breakdowns, in the order the tidy frames list them.
+BREAKDOWNS: tuple[Breakdown, ...] = ("city", "district", "size", "industry", "key_sector")
+_WEIGHTINGS = ("size", "design", "unweighted")
+_NONRESPONSE = ("cell", "none")
+_QUESTION_CODES = tuple(q.code for q in QUESTIONS)
+_PROBLEM_CODES = tuple(code for code, _, _ in PROBLEMS)
+#: NBS publishes large/medium/small: micro enterprises are counted with the small ones.
+_SIZE_GROUP = {"large": "large", "medium": "medium", "small": "small", "micro": "small"}
+_SIZE_GROUPS = ("large", "medium", "small")
+#: Headline weights with the sign of the linearisation: supplier delivery time enters as 100 - DI.
+_HEADLINE = tuple((q.code, -q.headline_weight if q.inverted else q.headline_weight)
+                  for q in QUESTIONS if q.headline_weight)
+_NAN_PERIOD = np.iinfo(np.int64).max
+
+
+class SurveyDataError(MonitorError, ValueError):
+    """Survey data that break a rule the index computation relies on (unknown codes, duplicates...)."""
+
+
+# --------------------------------------------------------------------------------------------- input
+@dataclass(frozen=True)
+class _Sample:
+    """The sample as dense arrays.
+
+    Firms are sorted by atom (district x division x size class), so ``atom`` is non-decreasing.
+    ``answer``/``answered`` are ``F x T x K`` (firms, working months, items); a missing answer is 0 in
+    ``answer`` and False in ``answered``.
+    """
+
+    months: np.ndarray  # (T,) month ordinals (pandas Period ordinals), increasing
+    ids: np.ndarray  # (F,) enterprise ids
+    atom: np.ndarray  # (F,) atom of each firm
+    atoms: pd.DataFrame  # (A,) district_code, industry_code, size_class, size_group, cell, size_idx
+    x: np.ndarray  # (F,) size measure
+    dx: np.ndarray  # (F,) design weight x size measure
+    member: np.ndarray  # (F, T) in the sample that month (panel member, or answered)
+    answer: np.ndarray  # (F, T, K) int8
+    answered: np.ndarray  # (F, T, K) bool
+    items: tuple[str, ...]
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.atoms["cell"].max()) + 1 if len(self.atoms) else 0
+
+    def by_atom(self, values: np.ndarray, weights: Sequence[np.ndarray | None]) -> list[np.ndarray]:
+        """Sum ``values`` (``F x ...``) over the firms of each atom, once per firm weight (None = 1)."""
+        F, A = len(self.ids), len(self.atoms)
+        data = np.concatenate([np.ones(F) if w is None else w for w in weights])
+        rows = np.concatenate([self.atom + j * A for j in range(len(weights))])
+        cols = np.tile(np.arange(F), len(weights))
+        G = sparse.csr_matrix((data, (rows, cols)), shape=(len(weights) * A, F))
+        flat = values.reshape(F, -1)
+        out = np.asarray(G @ (flat.view(np.int8) if flat.dtype == bool else flat))
+        return [out[j * A:(j + 1) * A].reshape((A, *values.shape[1:])) for j in range(len(weights))]
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SurveyDataError(f"the {what} frame needs the columns {missing}; it has {list(frame.columns)}")
+
+
+def _month_ordinals(values: pd.Series, *, what: str, missing: int | None = None) -> np.ndarray:
+    """Month ordinals of a column of months (text ``YYYY-MM``, Periods or categoricals of either)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parsed = np.array([parse_month(u, what=what).ordinal for u in uniques] + [0], dtype=np.int64)
+    out = parsed[codes]  # code -1 picks the trailing 0, replaced below
+    if (codes < 0).any():
+        if missing is None:
+            raise SurveyDataError(f"{what} must be given for every row; {int((codes < 0).sum())} rows are empty")
+        out[codes < 0] = missing
+    return out
+
+
+def _lookup(values: pd.Series, labels: Sequence[str], *, what: str) -> np.ndarray:
+    """Position of each value in ``labels``; raise for a value not in ``labels``."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = pd.Index(labels).get_indexer(pd.Index(uniques).astype(str))
+    empty = bool((codes < 0).any())
+    if (table < 0).any() or empty:
+        used = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
+        unknown = sorted(str(u) for u, p, seen in zip(uniques, table, used, strict=True) if p < 0 and seen)
+        if unknown or empty:
+            raise SurveyDataError(f"{what} must be one of {list(labels)}; got {unknown[:10]}"
+                                  f"{' and empty values' if empty else ''}: fix or drop those rows")
+    return table[codes].astype(np.int32)
+
+
+def _working_months(periods: object, data_months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The requested months and the working grid (requested months and each one's previous month)."""
+    if periods is None:
+        wanted = np.unique(data_months)
+    else:
+        items = [periods] if isinstance(periods, str | pd.Period) else list(periods)  # type: ignore[call-overload]
+        wanted = np.unique(np.array([parse_month(p, what="periods").ordinal for p in items], dtype=np.int64))
+    grid = np.union1d(wanted, wanted - 1)
+    return wanted, grid
+
+
+def _size_measure(ent: pd.DataFrame, weighting: Weighting) -> tuple[np.ndarray, np.ndarray]:
+    n = len(ent)
+    d = (ent["sample_weight"].to_numpy(float) if "sample_weight" in ent.columns and weighting != "unweighted"
+         else np.ones(n))
+    if weighting != "size":
+        return np.ones(n), d
+    _require(ent, ["revenue"], "enterprises (weighting='size')")
+    revenue = ent["revenue"].to_numpy(float)
+    bad = ~(revenue > 0)
+    if bad.any():
+        good = pd.Series(np.where(bad, np.nan, revenue))
+        fill = good.groupby(ent["size_class"].to_numpy()).transform("median").to_numpy()
+        fill = np.where(np.isnan(fill), np.nanmedian(good) if (~bad).any() else 1.0, fill)
+        revenue = np.where(bad, fill, revenue)
+    return revenue, d
+
+
+def _build_sample(
+    enterprises: pd.DataFrame,
+    records: pd.DataFrame,
+    item_column: str,
+    items: tuple[str, ...],
+    periods: object,
+    weighting: Weighting,
+    *,
+    answer_column: str | None = "answer",
+    respondents: pd.DataFrame | None = None,
+) -> tuple[_Sample, np.ndarray]:
+    """Encode enterprises and answers as a :class:`_Sample`; return it with the requested month ordinals."""
+    if weighting not in _WEIGHTINGS:
+        raise SurveyDataError(f"weighting must be one of {list(_WEIGHTINGS)}; got {weighting!r}")
+    _require(enterprises, ["id", "district_code", "industry_code", "size_class"], "enterprises")
+    cols = ["enterprise_id", "period", item_column] + ([answer_column] if answer_column else [])
+    _require(records, cols, "responses" if answer_column else "problems")
+    ent = enterprises.reset_index(drop=True)
+    ids_raw = ent["id"].to_numpy(np.int64)
+    if len(np.unique(ids_raw)) != len(ids_raw):
+        raise SurveyDataError("enterprise ids must be unique; the enterprises frame repeats some: drop duplicates")
+    size_idx = _lookup(ent["size_class"], [s.code for s in SIZE_CLASSES], what="size_class")
+
+    # Atoms (district x division x size class) and cells (division x size class).
+    keys = pd.DataFrame({"district_code": ent["district_code"].astype(str).to_numpy(),
+                         "industry_code": ent["industry_code"].astype(str).to_numpy(), "size_idx": size_idx})
+    grouped = keys.groupby(list(keys.columns), sort=True)
+    atom_of = grouped.ngroup().to_numpy()
+    atoms = grouped.size().reset_index()[list(keys.columns)]
+    atoms["size_class"] = np.array([s.code for s in SIZE_CLASSES], dtype=object)[atoms["size_idx"].to_numpy()]
+    atoms["size_group"] = atoms["size_class"].map(_SIZE_GROUP)
+    atoms["cell"] = atoms.groupby(["industry_code", "size_idx"], sort=True).ngroup().to_numpy()
+    order = np.argsort(atom_of, kind="stable")
+    ent = ent.iloc[order].reset_index(drop=True)
+    ids, atom = ids_raw[order], atom_of[order].astype(np.int64)
+    x, d = _size_measure(ent, weighting)
+    F = len(ids)
+
+    # Months.
+    rec_codes, rec_uniques = pd.factorize(records["period"], use_na_sentinel=True)
+    uniq_months = np.array([parse_month(u, what="period").ordinal for u in rec_uniques], dtype=np.int64)
+    wanted, grid = _working_months(periods, uniq_months)
+    T = len(grid)
+    pos_in_grid = np.searchsorted(grid, uniq_months)
+    pos_in_grid = np.where((pos_in_grid < T) & (grid[np.minimum(pos_in_grid, T - 1)] == uniq_months), pos_in_grid, -1)
+    t_of = np.append(pos_in_grid, -1)[rec_codes]
+
+    # Firms: a dense id table when ids are small, else a sorted search.
+    firm_pos = _firm_positions(ids, records["enterprise_id"].to_numpy())
+    keep = t_of >= 0
+    if not keep.all():
+        t_of, firm_pos = t_of[keep], firm_pos[keep]
+        rec = records.loc[keep]
+    else:
+        rec = records
+    if (firm_pos < 0).any():
+        bad = np.unique(rec["enterprise_id"].to_numpy()[firm_pos < 0])
+        raise SurveyDataError(f"every enterprise_id must be in the enterprises frame; unknown ids {bad[:10].tolist()}"
+                              f"{' ...' if len(bad) > 10 else ''}: load those enterprises first")
+    k_of = _lookup(rec[item_column], items, what=item_column)
+    K = len(items)
+    flat = (firm_pos.astype(np.int64) * T + t_of) * K + k_of
+    answer = np.zeros((F, T, K), dtype=np.int8)
+    answered = np.zeros((F, T, K), dtype=bool)
+    if answer_column is not None:
+        values = rec[answer_column].to_numpy()
+        if values.dtype != np.int8:
+            if np.isnan(values.astype(float)).any():
+                raise SurveyDataError("answers must be -1, 0 or 1; some are empty: drop unanswered rows instead")
+            values = values.astype(np.int64)
+        if (np.abs(values) > 1).any():
+            bad_v = np.unique(values[np.abs(values) > 1])
+            raise SurveyDataError(f"answers must be -1, 0 or 1; got {bad_v[:10].tolist()}: fix the source")
+        answer.reshape(-1)[flat] = values
+        answered.reshape(-1)[flat] = True
+        if int(np.count_nonzero(answered)) != len(flat):
+            raise SurveyDataError("each enterprise answers a question at most once a month; the responses repeat "
+                                  "some (enterprise_id, period, question): keep the latest revision only")
+    else:  # problems: a tick is +1 among the month's respondents
+        answer.reshape(-1)[flat] = 1
+        unit = np.zeros((F, T), dtype=bool)
+        if respondents is not None:
+            r_codes, r_uniques = pd.factorize(respondents["period"], use_na_sentinel=True)
+            r_months = np.array([parse_month(u, what="period").ordinal for u in r_uniques], dtype=np.int64)
+            r_pos = np.searchsorted(grid, r_months)
+            r_pos = np.where((r_pos < T) & (grid[np.minimum(r_pos, T - 1)] == r_months), r_pos, -1)
+            r_t = np.append(r_pos, -1)[r_codes]
+            r_f = _firm_positions(ids, respondents["enterprise_id"].to_numpy())
+            ok = (r_t >= 0) & (r_f >= 0)
+            unit[r_f[ok], r_t[ok]] = True
+        unit |= answer.any(axis=2)
+        answered[:] = unit[:, :, None]
+
+    # Sample membership: panel_start <= month <= panel_end (NULL = still active), and anyone who answered.
+    if "panel_start" in ent.columns:
+        start = _month_ordinals(ent["panel_start"], what="panel_start")
+        end = (_month_ordinals(ent["panel_end"], what="panel_end", missing=_NAN_PERIOD)
+               if "panel_end" in ent.columns else np.full(F, _NAN_PERIOD))
+        member = (start[:, None] <= grid[None, :]) & (grid[None, :] <= end[:, None])
+    else:
+        member = np.ones((F, T), dtype=bool)
+    member |= answered.any(axis=2)
+    sample = _Sample(grid, ids, atom, atoms, x, d * x, member, answer, answered, items)
+    return sample, wanted
+
+
+def _firm_positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Row of each enterprise id in ``ids`` (-1 when absent)."""
+    values = np.asarray(values)
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo >= 0 and hi <= 4 * len(ids) + 1_000_000:
+        table = np.full(hi + 2, -1, dtype=np.int32)
+        table[ids] = np.arange(len(ids), dtype=np.int32)
+        clipped = np.where((values >= 0) & (values <= hi), values, hi + 1) if (
+            values.min(initial=0) < 0 or values.max(initial=0) > hi) else values
+        return table[clipped]
+    order = np.argsort(ids)
+    where = np.minimum(np.searchsorted(ids[order], values), len(ids) - 1)
+    found = ids[order][where] == values
+    return np.where(found, order[where], -1).astype(np.int32)
+
+
+# --------------------------------------------------------------------------------------------- weights
+@dataclass(frozen=True)
+class _Weights:
+    ratio: np.ndarray  # (A, T) base weight per unit of size measure: w_it = x_i ratio[atom_i, t]
+    multiplier: np.ndarray  # (A, T, K) respondent weight per unit of size measure: w*_itk = x_i m[atom_i, t, k]
+    members: np.ndarray  # (A, T) panel members
+    cell_respondents: np.ndarray  # (C, T, K) respondents per stratum
+    sums: AtomSums
+
+
+def _weights(sample: _Sample, nonresponse: NonResponse) -> _Weights:
+    if nonresponse not in _NONRESPONSE:
+        raise SurveyDataError(f"nonresponse must be one of {list(_NONRESPONSE)}; got {nonresponse!r}")
+    atoms = sample.atoms
+    A, C = len(atoms), sample.n_cells
+    cell = atoms["cell"].to_numpy()
+    members, X, Y = sample.by_atom(sample.member, [None, sample.x, sample.dx])
+    to_cell = sparse.csr_matrix((np.ones(A), (cell, np.arange(A))), shape=(C, A))
+    Xc, Yc = to_cell @ X, to_cell @ Y
+    ratio_c = np.divide(Yc, Xc, out=np.zeros_like(Yc), where=Xc > 0)
+    ratio = ratio_c[cell]  # (A, T)
+
+    x2 = sample.x * sample.x
+    n, so, sr, sa, qo, qr, qa = _respondent_sums(sample, x2)
+    T, K = ratio.shape[1], len(sample.items)
+    n_cell = np.asarray(to_cell @ n.reshape(A, -1)).reshape(C, T, K)
+    if nonresponse == "cell":
+        resp_c = ratio_c[:, :, None] * np.asarray(to_cell @ so.reshape(A, -1)).reshape(C, T, K)
+        f1 = np.divide(Yc[:, :, None], resp_c, out=np.zeros_like(resp_c), where=resp_c > 0)
+        # Cells without respondents: their weight goes to the respondents of the same size class.
+        size_of_cell = np.zeros(C, dtype=np.int64)
+        size_of_cell[cell] = atoms["size_idx"].to_numpy()
+        S = int(size_of_cell.max()) + 1 if C else 0
+        to_size = sparse.csr_matrix((np.ones(C), (size_of_cell, np.arange(C))), shape=(S, C))
+        total = np.asarray(to_size @ Yc)  # (S, T)
+        covered = np.asarray(to_size @ (Yc[:, :, None] * (resp_c > 0)).reshape(C, -1)).reshape(S, T, K)
+        f2 = np.divide(total[:, :, None], covered, out=np.zeros_like(covered), where=covered > 0)
+        m = ratio[:, :, None] * f1[cell] * f2[size_of_cell[cell]]
+    else:
+        m = np.broadcast_to(ratio[:, :, None], (A, T, K)).copy()
+    m2 = m * m
+    sums = AtomSums(n=n, wo=m * so, wr=m * sr, wa=m * sa, qo=m2 * qo, qr=m2 * qr, qa=m2 * qa)
+    return _Weights(ratio, m, members, n_cell, sums)
+
+
+def _respondent_sums(sample: _Sample, x2: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per atom, month and item: respondents, and sums of x and x^2 times 1, r and |r| over them."""
+    n, so, qo = sample.by_atom(sample.answered, [None, sample.x, x2])
+    sr, qr = sample.by_atom(sample.answer, [sample.x, x2])
+    sa, qa = sample.by_atom(np.abs(sample.answer), [sample.x, x2])
+    return n, so, sr, sa, qo, qr, qa
+
+
+def sample_weights(
+    enterprises: pd.DataFrame,
+    periods: Iterable[str | pd.Period] | str | pd.Period,
+    *,
+    weighting: Weighting = "size",
+) -> pd.DataFrame:
+    """Combined, post-stratified weight of every panel member in each month (METHODOLOGY 7.2).
+
+    Parameters
+    ----------
+    enterprises
+        The ``enterprise`` table: ``id``, ``district_code``, ``industry_code``, ``size_class``,
+        ``sample_weight``, ``revenue``, ``panel_start``, ``panel_end`` (NULL while active).
+    periods
+        The months.
+    weighting
+        ``"size"`` (design weight x revenue), ``"design"`` (design weight) or ``"unweighted"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``enterprise_id``, ``period`` (monthly Period), ``weight``; one row per panel member and month.
+        Within a division x size cell the weights add up to the cell's ``sum(sample_weight x size)``.
+    """
+    empty = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=str),
+                          "question": pd.Series(dtype=str), "answer": pd.Series(dtype=np.int8)})
+    sample, _ = _build_sample(enterprises, empty, "question", _QUESTION_CODES, periods, weighting)
+    w = _weights(sample, "none")
+    f, t = np.nonzero(sample.member)
+    return pd.DataFrame({
+        "enterprise_id": sample.ids[f],
+        "period": pd.PeriodIndex.from_ordinals(sample.months[t], freq="M"),
+        "weight": sample.x[f] * w.ratio[sample.atom[f], t],
+    }).sort_values(["period", "enterprise_id"], ignore_index=True)
+
+
+def respondent_weights(
+    responses: pd.DataFrame,
+    enterprises: pd.DataFrame,
+    *,
+    periods: Iterable[str | pd.Period] | str | pd.Period | None = None,
+    weighting: Weighting = "size",
+    nonresponse: NonResponse = "cell",
+) -> pd.DataFrame:
+    """Weight of every answer after the non-response adjustment (METHODOLOGY 7.4, option 1).
+
+    Parameters
+    ----------
+    responses
+        The ``survey_response`` table: ``enterprise_id``, ``period`` (``YYYY-MM``), ``question``, ``answer``.
+    enterprises
+        The ``enterprise`` table (see :func:`sample_weights`).
+    periods
+        Months to return (default: every month in ``responses``).
+    weighting, nonresponse
+        See :func:`diffusion_indices`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``enterprise_id``, ``period``, ``question``, ``answer``, ``weight`` and ``stratum`` (the firm's
+        division x size cell, ``"division/size"``): per month and question, the weights of a cell's
+        respondents add up to the cell's full-sample weight.
+    """
+    sample, wanted = _build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting)
+    w = _weights(sample, nonresponse)
+    show = np.isin(sample.months, wanted)
+    f, t, k = np.nonzero(sample.answered & show[None, :, None])
+    a = sample.atom[f]
+    atoms = sample.atoms
+    stratum = (atoms["industry_code"] + "/" + atoms["size_class"]).to_numpy(dtype=object)
+    return pd.DataFrame({
+        "enterprise_id": sample.ids[f],
+        "period": pd.PeriodIndex.from_ordinals(sample.months[t], freq="M"),
+        "question": np.array(sample.items, dtype=object)[k],
+        "answer": sample.answer[f, t, k],
+        "weight": sample.x[f] * w.multiplier[a, t, k],
+        "stratum": stratum[a],
+    }).sort_values(["period", "question", "enterprise_id"], ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------- domains
+def _domains(sample: _Sample, breakdowns: Sequence[str]) -> list[Domains]:
+    atoms = sample.atoms
+    A = len(atoms)
+    cell = atoms["cell"].to_numpy()
+    out = []
+    for kind in breakdowns:
+        if kind == "city":
+            codes, pa, pd_ = [CITY_CODE], np.arange(A), np.zeros(A, dtype=np.int64)
+        elif kind in ("district", "industry", "size"):
+            column = {"district": "district_code", "industry": "industry_code", "size": "size_group"}[kind]
+            values = atoms[column].to_numpy(dtype=object)
+            codes = ([g for g in _SIZE_GROUPS if g in set(values)] if kind == "size" else sorted(set(values)))
+            pa, pd_ = np.arange(A), pd.Index(codes).get_indexer(values)
+        elif kind == "key_sector":
+            div = atoms["industry_code"].to_numpy(dtype=object)
+            member = np.column_stack([np.isin(div, s.divisions) for s in KEY_SECTORS]) if A else np.zeros((0, 0))
+            present = [j for j in range(len(KEY_SECTORS)) if member[:, j].any()]
+            codes = [KEY_SECTORS[j].code for j in present]
+            pa, pdj = np.nonzero(member[:, present])
+            pd_ = pdj
+        else:
+            raise SurveyDataError(f"breakdowns must be among {list(BREAKDOWNS)}; got {kind!r}")
+        out.append(Domains.build(kind, codes, pa, pd_, cell, sample.atom))
+    return out
+
+
+# --------------------------------------------------------------------------------------------- indices
+_DI_COLUMNS = ["period", "question", "breakdown", "code", "P", "E", "N", "di", "balance", "se", "ci_low", "ci_high",
+               "change", "se_change", "n_respondents", "n_sample", "response_rate", "low_n", "basis",
+               "pmi_se", "pmi_se_change"]
+
+
+def diffusion_indices(
+    responses: pd.DataFrame,
+    enterprises: pd.DataFrame,
+    *,
+    periods: Iterable[str | pd.Period] | str | pd.Period | None = None,
+    breakdowns: Sequence[Breakdown] = BREAKDOWNS,
+    weighting: Weighting = "size",
+    nonresponse: NonResponse = "cell",
+    min_respondents: int = 30,
+) -> pd.DataFrame:
+    """Diffusion indices of every question by month and breakdown, with standard errors.
+
+    Parameters
+    ----------
+    responses
+        The ``survey_response`` table: ``enterprise_id``, ``period`` (``YYYY-MM`` text, Period or a
+        categorical of either), ``question`` (a code of :data:`monitor.reference.QUESTIONS`), ``answer``
+        (+1 higher, 0 same, -1 lower).  One row per firm, month and question answered.
+    enterprises
+        The ``enterprise`` table: ``id``, ``district_code``, ``industry_code``, ``size_class``,
+        ``sample_weight``, ``revenue`` (for ``weighting="size"``) and ``panel_start``/``panel_end``
+        (without them every firm counts as a panel member in every month).
+    periods
+        Months to compute (default: every month in ``responses``).  The month before each one is read
+        too, for the month-on-month change.
+    breakdowns
+        Which of ``city``, ``district``, ``size``, ``industry``, ``key_sector`` to compute.
+    weighting
+        ``"size"`` (design weight x revenue, post-stratified to division x size cells; the default),
+        ``"design"`` (design weight only) or ``"unweighted"`` (every firm counts once).
+    nonresponse
+        ``"cell"`` reweights respondents within division x size cells (falling back to the size class);
+        ``"none"`` keeps the base weights (with ``"unweighted"``: the NBS count formula).
+    min_respondents
+        Fewer respondents than this set ``low_n``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (period, question, breakdown, code) with a panel member, columns
+
+        - ``P``, ``E``, ``N``: weighted shares (0-1) of higher, same, lower;
+        - ``di`` = 100 (P + E/2), ``balance`` = 100 (P - N);
+        - ``se``: standard error of ``di`` (linearised, stratified by cell), ``ci_low``/``ci_high``: 95 %
+          interval (clipped to 0-100);
+        - ``change``: ``di`` minus the previous month's, ``se_change``: its standard error (matched panel);
+        - ``n_respondents`` (answering this question), ``n_sample`` (panel members), ``response_rate``,
+          ``low_n``;
+        - ``basis`` (``"raw"``: not seasonally adjusted);
+        - ``pmi_se``, ``pmi_se_change``: standard errors of the composite PMI of the same month and domain
+          and of its change, from the per-firm linearised variable (equal on every question row; read by
+          :func:`composite_pmi`).
+
+        ``di`` and the standard errors are NaN where nobody answered.
+
+    Raises
+    ------
+    SurveyDataError
+        For unknown enterprise ids, question or size codes, answers outside {-1, 0, 1} or repeated answers.
+    """
+    sample, wanted = _build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting)
+    frame = _estimate_frame(sample, wanted, breakdowns, nonresponse, min_respondents, headline=True)
+    return frame.rename(columns={"item": "question"})[_DI_COLUMNS]
+
+
+def problem_shares(
+    problems: pd.DataFrame,
+    responses: pd.DataFrame,
+    enterprises: pd.DataFrame,
+    *,
+    periods: Iterable[str | pd.Period] | str | pd.Period | None = None,
+    breakdowns: Sequence[Breakdown] = BREAKDOWNS,
+    weighting: Weighting = "size",
+    nonresponse: NonResponse = "cell",
+    min_respondents: int = 30,
+) -> pd.DataFrame:
+    """Weighted share of respondents ticking each "main problem", by month and breakdown.
+
+    A respondent is a firm with at least one answer in ``responses`` (or one tick) that month; the
+    shares use the same weights and non-response adjustment (over respondents) as
+    :func:`diffusion_indices`.
+
+    Parameters
+    ----------
+    problems
+        The ``survey_problem`` table: ``enterprise_id``, ``period``, ``problem`` (a code of
+        :data:`monitor.reference.PROBLEMS`).
+    responses
+        The ``survey_response`` table (who responded).
+    enterprises, periods, breakdowns, weighting, nonresponse, min_respondents
+        As for :func:`diffusion_indices`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, ``problem``, ``breakdown``, ``code``, ``share`` (percent of respondents), ``se``,
+        ``ci_low``, ``ci_high``, ``change``, ``se_change`` (percentage points), ``n_respondents``,
+        ``n_sample``, ``response_rate``, ``low_n``.
+    """
+    _require(responses, ["enterprise_id", "period"], "responses")
+    unit = responses[["enterprise_id", "period"]]
+    sample, wanted = _build_sample(enterprises, problems, "problem", _PROBLEM_CODES, periods, weighting,
+                                   answer_column=None, respondents=unit)
+    frame = _estimate_frame(sample, wanted, breakdowns, nonresponse, min_respondents, headline=False)
+    # The machinery works on the diffusion-index scale 50 + 50 R; with r in {0, 1}, R is the share.
+    frame["share"] = 100.0 * frame["P"]
+    for column in ("se", "change", "se_change"):
+        frame[column] = 2.0 * frame[column]
+    frame["ci_low"] = np.clip(frame["share"] - Z95 * frame["se"], 0.0, 100.0)
+    frame["ci_high"] = np.clip(frame["share"] + Z95 * frame["se"], 0.0, 100.0)
+    return frame.rename(columns={"item": "problem"})[
+        ["period", "problem", "breakdown", "code", "share", "se", "ci_low", "ci_high", "change", "se_change",
+         "n_respondents", "n_sample", "response_rate", "low_n"]]
+
+
+def _estimate_frame(
+    sample: _Sample,
+    wanted: np.ndarray,
+    breakdowns: Sequence[str],
+    nonresponse: NonResponse,
+    min_respondents: int,
+    *,
+    headline: bool,
+) -> pd.DataFrame:
+    weights = _weights(sample, nonresponse)
+    domains = _domains(sample, breakdowns)
+    months = sample.months
+    cur = np.flatnonzero(np.isin(months, wanted))
+    prev_pos = np.searchsorted(months, months[cur] - 1)
+    has_prev = (prev_pos < len(months)) & (months[np.minimum(prev_pos, len(months) - 1)] == months[cur] - 1)
+    pairs = (cur[has_prev], prev_pos[has_prev])
+    cross = cross_sums(sample, weights.multiplier, *pairs, weights.cell_respondents)
+    parts = []
+    for j, dom in enumerate(domains):
+        est = domain_estimates(dom, weights.sums, weights.cell_respondents, cross, pairs, weights.members)
+        comp = (composite_linearised(sample, weights.multiplier, dom, est["W"], est["R"],
+                                     _headline_items(sample.items), pairs) if headline else None)
+        part = _tidy(sample, dom, est, cur, has_prev, comp)
+        part.insert(2, "breakdown_rank", j)
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[frame["n_sample"] > 0]
+    frame = frame.sort_values(["period", "item_rank", "breakdown_rank", "code_rank"], kind="stable", ignore_index=True)
+    frame["low_n"] = frame["n_respondents"] < min_respondents
+    return frame.drop(columns=["item_rank", "breakdown_rank", "code_rank"])
+
+
+def _headline_items(items: tuple[str, ...]) -> list[tuple[int, float]]:
+    return [(items.index(code), a) for code, a in _HEADLINE]
+
+
+def _tidy(sample: _Sample, dom: Domains, est: dict[str, np.ndarray], cur: np.ndarray, has_prev: np.ndarray,
+          comp: dict[str, np.ndarray] | None) -> pd.DataFrame:
+    """Flatten ``(domain, month, item)`` arrays into rows for the months ``cur``."""
+    D, Tc, K = len(dom.codes), len(cur), len(sample.items)
+    d_i, t_i, k_i = (a.ravel() for a in np.meshgrid(np.arange(D), np.arange(Tc), np.arange(K), indexing="ij"))
+
+    def pick(name: str) -> np.ndarray:
+        return est[name][:, cur][d_i, t_i, k_i]
+
+    W, wp, we, wn = pick("W"), pick("Wp"), pick("We"), pick("Wn")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        P, E, N = wp / W, we / W, wn / W
+    ok = W > 0
+    P, E, N = (np.where(ok, v, np.nan) for v in (P, E, N))
+    di = 100.0 * (P + E / 2.0)
+    se = np.where(ok, 50.0 * np.sqrt(pick("var")), np.nan)
+    change = np.full((D, Tc, K), np.nan)
+    se_change = np.full((D, Tc, K), np.nan)
+    change[:, has_prev] = est["change"]
+    se_change[:, has_prev] = 50.0 * np.sqrt(est["var_change"])
+    n_resp = pick("n").astype(np.int64)
+    n_sample = est["members"][:, cur][d_i, t_i].astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n_sample > 0, n_resp / np.maximum(n_sample, 1), np.nan)
+    frame = pd.DataFrame({
+        "period": pd.PeriodIndex.from_ordinals(sample.months[cur][t_i], freq="M"),
+        "item": np.array(sample.items, dtype=object)[k_i],
+        "item_rank": k_i,
+        "breakdown": dom.kind,
+        "code": np.array(dom.codes, dtype=object)[d_i],
+        "code_rank": d_i,
+        "P": P, "E": E, "N": N, "di": di, "balance": 100.0 * (P - N), "se": se,
+        "ci_low": np.clip(di - Z95 * se, 0.0, 100.0), "ci_high": np.clip(di + Z95 * se, 0.0, 100.0),
+        "change": change[d_i, t_i, k_i], "se_change": se_change[d_i, t_i, k_i],
+        "n_respondents": n_resp, "n_sample": n_sample, "response_rate": rate,
+        "basis": "raw",
+    })
+    if comp is not None:
+        head = [k for k, _ in _headline_items(sample.items)]
+        complete = (est["W"][:, :, head] > 0).all(axis=2)[:, cur]
+        pmi_se = np.where(complete, 50.0 * np.sqrt(comp["var"][:, cur]), np.nan)
+        pmi_se_change = np.full((D, Tc), np.nan)
+        both = ~np.isnan(est["change"][:, :, head]).any(axis=2)
+        pmi_se_change[:, has_prev] = np.where(both, 50.0 * np.sqrt(comp["var_change"]), np.nan)
+        frame["pmi_se"] = pmi_se[d_i, t_i]
+        frame["pmi_se_change"] = pmi_se_change[d_i, t_i]
+    return frame
+
+
+# --------------------------------------------------------------------------------------------- composite
+def composite_pmi(di_frame: pd.DataFrame) -> pd.DataFrame:
+    """The composite (headline) PMI from its five component diffusion indices.
+
+    ``PMI = 0.30 NO + 0.25 P + 0.20 EMP + 0.15 (100 - SDT) + 0.10 RMI`` (METHODOLOGY 1.5), per period and
+    breakdown.
+
+    Parameters
+    ----------
+    di_frame
+        Component indices: columns ``period``, ``question``, ``di``; optionally ``breakdown`` and ``code``
+        (domains), ``change``, ``n_respondents``, ``n_sample``, ``basis`` (``"raw"`` or ``"sa"``, default
+        ``"raw"``), and ``pmi_se``/``pmi_se_change`` as written by :func:`diffusion_indices`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input's key columns with ``question = "headline"``, ``di`` (the PMI, unrounded), ``se`` and
+        ``ci_low``/``ci_high`` (from ``pmi_se``: the per-firm linearised variable, so correlated answers
+        are accounted for; NaN when the frame has no ``pmi_se``, e.g. published components), ``change``,
+        ``se_change``, ``n_respondents``/``n_sample`` (the smallest component's), ``low_n`` and ``basis``.
+        A domain lacking a component gets ``di`` NaN.
+
+    Raises
+    ------
+    SurveyDataError
+        When the frame lacks the key columns or mixes raw and seasonally adjusted components in a domain.
+    """
+    _require(di_frame, ["period", "question", "di"], "di")
+    keys = [c for c in ("period", "breakdown", "code") if c in di_frame.columns]
+    weights = dict(_HEADLINE)
+    part = di_frame[di_frame["question"].isin(list(weights))].copy()
+    if "basis" not in part.columns:
+        part["basis"] = "raw"
+    mixed = part.groupby(keys, sort=False)["basis"].nunique()
+    if (mixed > 1).any():
+        raise SurveyDataError(f"the components of a composite PMI must share one basis (raw or sa); "
+                              f"{mixed[mixed > 1].index[:3].tolist()} mix them: select one basis first")
+    a = part["question"].map(weights).to_numpy(float)
+    # 0.15 (100 - SDT) = -0.15 SDT + 15: a negative weight carries its constant.
+    part["di"] = a * part["di"].to_numpy(float) + np.where(a < 0, -100.0 * a, 0.0)
+    part["change"] = a * part["change"].to_numpy(float) if "change" in part.columns else np.nan
+    for col in ("n_respondents", "n_sample", "pmi_se", "pmi_se_change"):
+        if col not in part.columns:
+            part[col] = np.nan
+    grouped = part.groupby(keys, sort=False, dropna=False)
+    out = pd.concat([grouped[["di", "change"]].sum(min_count=len(weights)),  # NaN unless all five are there
+                     grouped[["n_respondents", "n_sample"]].min(),
+                     grouped[["basis", "pmi_se", "pmi_se_change"]].first()], axis=1).reset_index()
+    out["se"] = out.pop("pmi_se").where(out["di"].notna())
+    out["se_change"] = out.pop("pmi_se_change").where(out["change"].notna())
+    out["ci_low"] = np.clip(out["di"] - Z95 * out["se"], 0.0, 100.0)
+    out["ci_high"] = np.clip(out["di"] + Z95 * out["se"], 0.0, 100.0)
+    out.insert(1, "question", "headline")
+    if "low_n" in part.columns:  # a composite is low-n when any of its components is
+        out["low_n"] = grouped["low_n"].any().to_numpy()
+    columns = keys[:1] + ["question"] + keys[1:] + ["di", "se", "ci_low", "ci_high", "change", "se_change"]
+    columns += [c for c in ("n_respondents", "n_sample") if c in di_frame.columns]
+    columns += [c for c in ("low_n",) if c in out.columns] + ["basis"]
+    return out[columns]
+
+
+# --------------------------------------------------------------------------------------------- series
+def series_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows for the ``series_value`` table from a tidy frame of this module.
+
+    Keys follow DESIGN.md "Names": ``pmi/<question>`` for the city and ``pmi/<question>/<breakdown>/<code>``
+    for the other breakdowns (``pmi/headline`` for the composite); ``problems/<problem>[/<breakdown>/<code>]``
+    for :func:`problem_shares`.
+
+    Parameters
+    ----------
+    frame
+        The result of :func:`diffusion_indices`, :func:`composite_pmi` (or both concatenated), or
+        :func:`problem_shares`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``series_key``, ``period`` (``YYYY-MM`` text), ``raw`` (``di`` or ``share``), ``se``, ``n``
+        (respondents); rows without a value (nobody answered) are left out.
+    """
+    if "problem" in frame.columns:
+        prefix, item, value = "problems/", frame["problem"], frame["share"]
+    else:
+        _require(frame, ["question", "di"], "di")
+        prefix, item, value = "pmi/", frame["question"], frame["di"]
+    item = item.astype(str)
+    if "breakdown" in frame.columns:
+        kind = frame["breakdown"].astype(str)
+        suffix = np.where(kind == "city", "", "/" + kind + "/" + frame["code"].astype(str))
+    else:
+        suffix = ""
+    period = frame["period"]
+    text = (period.dt.strftime("%Y-%m") if isinstance(period.dtype, pd.PeriodDtype)
+            else period.map(lambda p: parse_month(p).strftime("%Y-%m")))
+    out = pd.DataFrame({
+        "series_key": prefix + item + suffix,
+        "period": text.astype(str).to_numpy(),
+        "raw": value.to_numpy(float),
+        "se": frame["se"].to_numpy(float) if "se" in frame.columns else np.nan,
+        "n": (frame["n_respondents"].astype("Int64").to_numpy() if "n_respondents" in frame.columns
+              else pd.array([pd.NA] * len(frame), dtype="Int64")),
+    })
+    return out[out["raw"].notna()].reset_index(drop=True)
