@@ -65,13 +65,13 @@ def electricity_header(header: list[str]) -> tuple[int, int, int] | None:
 
 def parse_days(values: pd.Series) -> pd.Series:
     """Parse day strings in any of the accepted formats (mixed in one column); NaT where none fits."""
-    text = values.astype(str).str.strip()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    todo = text.notna() & (text != "")
-    for fmt in _DATE_FORMATS:
+    text = values.astype(object)
+    out = pd.to_datetime(text, format=_DATE_FORMATS[0], errors="coerce")  # the common case, in one pass
+    todo = out.isna() & text.notna() & (text.astype(str).str.strip() != "")
+    for fmt in _DATE_FORMATS[1:]:
         if not todo.any():
             break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        parsed = pd.to_datetime(text[todo].astype(str).str.strip(), format=fmt, errors="coerce")
         hit = parsed.notna()
         out.loc[parsed.index[hit]] = parsed[hit].dt.normalize()
         todo.loc[parsed.index[hit]] = False
@@ -79,7 +79,7 @@ def parse_days(values: pd.Series) -> pd.Series:
         serial = pd.to_numeric(text[todo], errors="coerce")
         ok = serial.between(20000, 80000)
         out.loc[serial.index[ok]] = pd.Timestamp("1899-12-30") + pd.to_timedelta(serial[ok], unit="D")
-    return out
+    return out.astype("datetime64[ns]")
 
 
 @dataclass
@@ -90,28 +90,39 @@ class FeedChunk:
     issues: list[Issue]
 
 
+def _numbers(text: pd.Series) -> pd.Series:
+    """kWh as floats; only cells that do not parse at once are cleaned (spaces, thousands separators) and retried."""
+    out = pd.to_numeric(text, errors="coerce")
+    retry = out.isna() & text.notna()
+    if retry.any():
+        cleaned = text[retry].astype(str).str.strip().str.replace(",", "", regex=False)
+        out.loc[retry] = pd.to_numeric(cleaned, errors="coerce")
+    return out.astype(float)
+
+
 def _validate(path: Path, raw: pd.DataFrame, first_row: int) -> FeedChunk:
     raw = raw.reset_index(drop=True)
     source_row = np.arange(first_row, first_row + len(raw), dtype=np.int64)
-    account = raw["account_no"].astype(str).str.strip()
+    account = raw["account_no"].astype(object)
+    if account.str.contains(r"^\s|\s$", regex=True, na=False).any():
+        account = account.str.strip()
     day = parse_days(raw["day"])
-    kwh_text = raw["kwh"].astype(str).str.strip().str.replace(",", "", regex=False)
-    kwh = pd.to_numeric(kwh_text, errors="coerce")
-    no_account = account.isin(["", "nan", "None"])
+    kwh = _numbers(raw["kwh"])
+    no_account = account.isna() | account.isin(["", "nan", "None"])
     bad_day = day.isna() & ~no_account
     bad_kwh = kwh.isna() & ~no_account & ~bad_day
     negative = (kwh < 0) & ~no_account & ~bad_day
     issues: list[Issue] = []
     for mask, rule, field, text_of in (
         (no_account, "missing_account", "account_no", lambda i: "no account number"),
-        (bad_day, "bad_date", "date", lambda i: f"date {raw['day'].iloc[i]!r} is not a day (use YYYY-MM-DD)"),
+        (bad_day, "bad_date", "day", lambda i: f"date {raw['day'].iloc[i]!r} is not a day (use YYYY-MM-DD)"),
         (bad_kwh, "non_numeric_kwh", "kwh", lambda i: f"kWh {raw['kwh'].iloc[i]!r} is not a number"),
         (negative, "negative_kwh", "kwh", lambda i: f"kWh {kwh.iloc[i]} is negative"),
     ):
         for i in np.flatnonzero(mask.to_numpy()):
-            value = raw[field if field != "account_no" else "account_no"].iloc[i] if field in raw else None
-            issues.append(Issue(path.name, rule, text_of(i), row=int(source_row[i]), field=field,
-                                value=None if value is None else str(value)))
+            value = raw[field].iloc[i]
+            issues.append(Issue(path.name, rule, text_of(i), row=int(source_row[i]),
+                                field="date" if field == "day" else field, value=None if value is None else str(value)))
     keep = ~(no_account | bad_day | bad_kwh | negative)
     rows = pd.DataFrame({"account_no": account[keep].to_numpy(dtype=object), "day": day[keep].to_numpy(),
                          "kwh": kwh[keep].to_numpy(dtype=float), "source_row": source_row[keep.to_numpy()]})
@@ -154,8 +165,9 @@ def iter_electricity(path: Path, *, chunksize: int = 500_000, encoding: str | No
         )
     names = {idx[0]: "account_no", idx[1]: "day", idx[2]: "kwh"}
     try:
-        reader = pd.read_csv(path, encoding=enc, usecols=list(idx), dtype=str, keep_default_na=False,
-                             chunksize=chunksize, skip_blank_lines=True, encoding_errors="strict")
+        reader = pd.read_csv(path, encoding=enc, usecols=list(idx), dtype=object, keep_default_na=False,
+                             chunksize=chunksize, skip_blank_lines=True, encoding_errors="strict",
+                             skipinitialspace=True)
         first = 2
         any_rows = False
         for chunk in reader:

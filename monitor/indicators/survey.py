@@ -72,7 +72,10 @@ from ..reference import CITY_CODE, KEY_SECTORS, PROBLEMS, QUESTIONS, SIZE_CLASSE
 from .variance import (
     Z95,
     AtomSums,
+    CompositeRows,
     Domains,
+    _agg,
+    category_sums,
     composite_linearised,
     cross_sums,
     domain_estimates,
@@ -116,40 +119,41 @@ class SurveyDataError(MonitorError, ValueError):
 
 
 # --------------------------------------------------------------------------------------------- input
+MISSING = 3  # item code of an unanswered question; answers are coded answer + 1 (0 lower, 1 same, 2 higher)
+
+
 @dataclass(frozen=True)
 class _Sample:
-    """The sample as dense arrays.
+    """The sample as arrays.
 
-    Firms are sorted by atom (district x division x size class), so ``atom`` is non-decreasing.
-    ``answer``/``answered`` are ``F x T x K`` (firms, working months, items); a missing answer is 0 in
-    ``answer`` and False in ``answered``.
+    Firms are sorted by atom (district x division x size class), so ``atom`` is non-decreasing.  A *row*
+    is a firm-month with a response (firm-major order); ``codes[item, row]`` is the answer + 1, or
+    ``MISSING``.
     """
 
     months: np.ndarray  # (T,) month ordinals (pandas Period ordinals), increasing
+    prev_month: np.ndarray  # (T,) position of the previous calendar month, -1 if not in ``months``
     ids: np.ndarray  # (F,) enterprise ids
     atom: np.ndarray  # (F,) atom of each firm
-    atoms: pd.DataFrame  # (A,) district_code, industry_code, size_class, size_group, cell, size_idx
+    atoms: pd.DataFrame  # (A,) district_code, industry_code, size_idx, size_class, size_group, cell
     x: np.ndarray  # (F,) size measure
     dx: np.ndarray  # (F,) design weight x size measure
-    member: np.ndarray  # (F, T) in the sample that month (panel member, or answered)
-    answer: np.ndarray  # (F, T, K) int8
-    answered: np.ndarray  # (F, T, K) bool
+    member: np.ndarray  # (F, T) in the sample that month (panel member, or responded)
+    row_firm: np.ndarray  # (N,)
+    row_month: np.ndarray  # (N,)
+    row_prev: np.ndarray  # (N,) row of the same firm in the previous month, -1 if none
+    codes: np.ndarray  # (K, N) int8: item-major, so that each item's codes are contiguous
     items: tuple[str, ...]
 
     @property
-    def n_cells(self) -> int:
-        return int(self.atoms["cell"].max()) + 1 if len(self.atoms) else 0
+    def shape(self) -> tuple[int, int, int]:
+        """``(A, T, K)``: atoms, months, items."""
+        return len(self.atoms), len(self.months), len(self.items)
 
-    def by_atom(self, values: np.ndarray, weights: Sequence[np.ndarray | None]) -> list[np.ndarray]:
-        """Sum ``values`` (``F x ...``) over the firms of each atom, once per firm weight (None = 1)."""
-        F, A = len(self.ids), len(self.atoms)
-        data = np.concatenate([np.ones(F) if w is None else w for w in weights])
-        rows = np.concatenate([self.atom + j * A for j in range(len(weights))])
-        cols = np.tile(np.arange(F), len(weights))
-        G = sparse.csr_matrix((data, (rows, cols)), shape=(len(weights) * A, F))
-        flat = values.reshape(F, -1)
-        out = np.asarray(G @ (flat.view(np.int8) if flat.dtype == bool else flat))
-        return [out[j * A:(j + 1) * A].reshape((A, *values.shape[1:])) for j in range(len(weights))]
+    @property
+    def row_atom_month(self) -> np.ndarray:
+        """Flat ``atom * T + month`` index of every row."""
+        return self.atom[self.row_firm] * len(self.months) + self.row_month
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -158,26 +162,43 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise SurveyDataError(f"the {what} frame needs the columns {missing}; it has {list(frame.columns)}")
 
 
-def _month_ordinals(values: pd.Series, *, what: str, missing: int | None = None) -> np.ndarray:
-    """Month ordinals of a column of months (text ``YYYY-MM``, Periods or categoricals of either)."""
+def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes (-1 for missing) and unique values; free for categoricals."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), pd.Index(values.cat.categories)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    parsed = np.array([parse_month(u, what=what).ordinal for u in uniques] + [0], dtype=np.int64)
-    out = parsed[codes]  # code -1 picks the trailing 0, replaced below
+    return codes, pd.Index(uniques)
+
+
+def _small_table(table: np.ndarray) -> np.ndarray:
+    """``table`` in the smallest signed integer type that holds it (fast gathers)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if not len(table) or (table.min() >= info.min and table.max() <= info.max):
+            return table.astype(dtype)
+    return table
+
+
+def _month_positions(values: pd.Series, grid: np.ndarray | None, *, what: str,
+                     missing: int | None = None) -> np.ndarray:
+    """Month ordinal (``grid`` None) or position in ``grid`` (-1 if absent) of a column of months."""
+    codes, uniques = _factorize(values)
+    ordinals = np.array([parse_month(u, what=what).ordinal for u in uniques], dtype=np.int64)
+    if grid is not None:
+        pos = np.searchsorted(grid, ordinals)
+        inside = pos < len(grid)
+        ordinals = np.where(inside & (grid[np.minimum(pos, len(grid) - 1)] == ordinals), pos, -1)
     if (codes < 0).any():
         if missing is None:
-            raise SurveyDataError(f"{what} must be given for every row; {int((codes < 0).sum())} rows are empty")
-        out[codes < 0] = missing
-    return out
+            raise SurveyDataError(f"{what} must be given on every row; {int((codes < 0).sum())} rows are empty")
+        return np.append(ordinals, missing)[codes]
+    return (_small_table(ordinals) if grid is not None else ordinals)[codes]
 
 
 def _lookup(values: pd.Series, labels: Sequence[str], *, what: str) -> np.ndarray:
     """Position of each value in ``labels``; raise for a value not in ``labels``."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        uniques = values.cat.categories
-    else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = pd.Index(labels).get_indexer(pd.Index(uniques).astype(str))
+    codes, uniques = _factorize(values)
+    table = pd.Index(labels).get_indexer(uniques.astype(str))
     empty = bool((codes < 0).any())
     if (table < 0).any() or empty:
         used = np.bincount(codes[codes >= 0], minlength=len(uniques)) > 0
@@ -185,21 +206,30 @@ def _lookup(values: pd.Series, labels: Sequence[str], *, what: str) -> np.ndarra
         if unknown or empty:
             raise SurveyDataError(f"{what} must be one of {list(labels)}; got {unknown[:10]}"
                                   f"{' and empty values' if empty else ''}: fix or drop those rows")
-    return table[codes].astype(np.int32)
+    return _small_table(table)[codes]
 
 
-def _working_months(periods: object, data_months: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The requested months and the working grid (requested months and each one's previous month)."""
-    if periods is None:
-        wanted = np.unique(data_months)
-    else:
-        items = [periods] if isinstance(periods, str | pd.Period) else list(periods)  # type: ignore[call-overload]
-        wanted = np.unique(np.array([parse_month(p, what="periods").ordinal for p in items], dtype=np.int64))
-    grid = np.union1d(wanted, wanted - 1)
-    return wanted, grid
+def _firm_positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Row of each enterprise id in ``ids`` (-1 when absent)."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu":
+        values = values.astype(np.int64)  # an empty frame's object column; a non-integer id fails here
+    if not len(ids):
+        return np.full(len(values), -1, dtype=np.int32)
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo >= 0 and hi <= 4 * len(ids) + 1_000_000:  # a dense lookup table
+        table = np.full(hi + 2, -1, dtype=np.int32)
+        table[ids] = np.arange(len(ids), dtype=np.int32)
+        if len(values) and (values.min() < 0 or values.max() > hi):
+            values = np.where((values >= 0) & (values <= hi), values, hi + 1)
+        return table[values]
+    order = np.argsort(ids)
+    where = np.minimum(np.searchsorted(ids[order], values), len(ids) - 1)
+    return np.where(ids[order][where] == values, order[where], -1).astype(np.int32)
 
 
 def _size_measure(ent: pd.DataFrame, weighting: Weighting) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, d)``: size measure and design weight per firm for a weighting."""
     n = len(ent)
     d = (ent["sample_weight"].to_numpy(float) if "sample_weight" in ent.columns and weighting != "unweighted"
          else np.ones(n))
@@ -208,12 +238,37 @@ def _size_measure(ent: pd.DataFrame, weighting: Weighting) -> tuple[np.ndarray, 
     _require(ent, ["revenue"], "enterprises (weighting='size')")
     revenue = ent["revenue"].to_numpy(float)
     bad = ~(revenue > 0)
-    if bad.any():
+    if bad.any():  # a missing or non-positive revenue: the median of the firm's size class
         good = pd.Series(np.where(bad, np.nan, revenue))
-        fill = good.groupby(ent["size_class"].to_numpy()).transform("median").to_numpy()
+        fill = good.groupby(ent["size_class"].astype(str).to_numpy()).transform("median").to_numpy()
         fill = np.where(np.isnan(fill), np.nanmedian(good) if (~bad).any() else 1.0, fill)
         revenue = np.where(bad, fill, revenue)
     return revenue, d
+
+
+def _enterprise_arrays(enterprises: pd.DataFrame, weighting: Weighting) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Enterprises sorted by atom (with an ``atom`` column) and the atom table."""
+    if weighting not in _WEIGHTINGS:
+        raise SurveyDataError(f"weighting must be one of {list(_WEIGHTINGS)}; got {weighting!r}")
+    _require(enterprises, ["id", "district_code", "industry_code", "size_class"], "enterprises")
+    ent = enterprises.reset_index(drop=True)
+    if not ent["id"].is_unique:
+        raise SurveyDataError("enterprise ids must be unique; the enterprises frame repeats some: drop duplicates")
+    keys = pd.DataFrame({
+        "district_code": ent["district_code"].astype(str).to_numpy(),
+        "industry_code": ent["industry_code"].astype(str).to_numpy(),
+        "size_idx": _lookup(ent["size_class"], [s.code for s in SIZE_CLASSES], what="size_class"),
+    })
+    grouped = keys.groupby(list(keys.columns), sort=True)
+    atom_of = grouped.ngroup().to_numpy()
+    atoms = grouped.size().reset_index()[list(keys.columns)]
+    atoms["size_class"] = np.array([s.code for s in SIZE_CLASSES], dtype=object)[atoms["size_idx"].to_numpy()]
+    atoms["size_group"] = atoms["size_class"].map(_SIZE_GROUP)
+    atoms["cell"] = atoms.groupby(["industry_code", "size_idx"], sort=True).ngroup().to_numpy()
+    order = np.argsort(atom_of, kind="stable")
+    ent = ent.iloc[order].reset_index(drop=True)
+    ent["atom"] = atom_of[order]
+    return ent, atoms
 
 
 def _build_sample(
@@ -224,118 +279,96 @@ def _build_sample(
     periods: object,
     weighting: Weighting,
     *,
-    answer_column: str | None = "answer",
     respondents: pd.DataFrame | None = None,
 ) -> tuple[_Sample, np.ndarray]:
-    """Encode enterprises and answers as a :class:`_Sample`; return it with the requested month ordinals."""
-    if weighting not in _WEIGHTINGS:
-        raise SurveyDataError(f"weighting must be one of {list(_WEIGHTINGS)}; got {weighting!r}")
-    _require(enterprises, ["id", "district_code", "industry_code", "size_class"], "enterprises")
-    cols = ["enterprise_id", "period", item_column] + ([answer_column] if answer_column else [])
-    _require(records, cols, "responses" if answer_column else "problems")
-    ent = enterprises.reset_index(drop=True)
-    ids_raw = ent["id"].to_numpy(np.int64)
-    if len(np.unique(ids_raw)) != len(ids_raw):
-        raise SurveyDataError("enterprise ids must be unique; the enterprises frame repeats some: drop duplicates")
-    size_idx = _lookup(ent["size_class"], [s.code for s in SIZE_CLASSES], what="size_class")
+    """Encode enterprises and answers; return the sample and the requested month ordinals.
 
-    # Atoms (district x division x size class) and cells (division x size class).
-    keys = pd.DataFrame({"district_code": ent["district_code"].astype(str).to_numpy(),
-                         "industry_code": ent["industry_code"].astype(str).to_numpy(), "size_idx": size_idx})
-    grouped = keys.groupby(list(keys.columns), sort=True)
-    atom_of = grouped.ngroup().to_numpy()
-    atoms = grouped.size().reset_index()[list(keys.columns)]
-    atoms["size_class"] = np.array([s.code for s in SIZE_CLASSES], dtype=object)[atoms["size_idx"].to_numpy()]
-    atoms["size_group"] = atoms["size_class"].map(_SIZE_GROUP)
-    atoms["cell"] = atoms.groupby(["industry_code", "size_idx"], sort=True).ngroup().to_numpy()
-    order = np.argsort(atom_of, kind="stable")
-    ent = ent.iloc[order].reset_index(drop=True)
-    ids, atom = ids_raw[order], atom_of[order].astype(np.int64)
+    ``respondents`` (``enterprise_id``, ``period``) switches to tick mode: ``records`` are ticked items,
+    every respondent answers every item (ticked = higher, not ticked = same).
+    """
+    ent, atoms = _enterprise_arrays(enterprises, weighting)
+    ticks = respondents is not None
+    _require(records, ["enterprise_id", "period", item_column] + ([] if ticks else ["answer"]),
+             "problems" if ticks else "responses")
+    ids = ent["id"].to_numpy(np.int64)
+    F, K = len(ids), len(items)
     x, d = _size_measure(ent, weighting)
-    F = len(ids)
 
-    # Months.
-    rec_codes, rec_uniques = pd.factorize(records["period"], use_na_sentinel=True)
-    uniq_months = np.array([parse_month(u, what="period").ordinal for u in rec_uniques], dtype=np.int64)
-    wanted, grid = _working_months(periods, uniq_months)
-    T = len(grid)
-    pos_in_grid = np.searchsorted(grid, uniq_months)
-    pos_in_grid = np.where((pos_in_grid < T) & (grid[np.minimum(pos_in_grid, T - 1)] == uniq_months), pos_in_grid, -1)
-    t_of = np.append(pos_in_grid, -1)[rec_codes]
-
-    # Firms: a dense id table when ids are small, else a sorted search.
-    firm_pos = _firm_positions(ids, records["enterprise_id"].to_numpy())
-    keep = t_of >= 0
-    if not keep.all():
-        t_of, firm_pos = t_of[keep], firm_pos[keep]
-        rec = records.loc[keep]
+    # Months: the requested ones and, for the change, the month before each.
+    sources = [records] + ([respondents] if ticks else [])
+    if periods is None:
+        used = []
+        for source in sources:
+            codes_, uniques = _factorize(source["period"])
+            seen = np.bincount(codes_[codes_ >= 0], minlength=len(uniques)) > 0
+            used.append(_month_positions(pd.Series(uniques[seen]), None, what="period"))
+        wanted = np.unique(np.concatenate(used))
     else:
-        rec = records
-    if (firm_pos < 0).any():
-        bad = np.unique(rec["enterprise_id"].to_numpy()[firm_pos < 0])
-        raise SurveyDataError(f"every enterprise_id must be in the enterprises frame; unknown ids {bad[:10].tolist()}"
-                              f"{' ...' if len(bad) > 10 else ''}: load those enterprises first")
-    k_of = _lookup(rec[item_column], items, what=item_column)
-    K = len(items)
-    flat = (firm_pos.astype(np.int64) * T + t_of) * K + k_of
-    answer = np.zeros((F, T, K), dtype=np.int8)
-    answered = np.zeros((F, T, K), dtype=bool)
-    if answer_column is not None:
-        values = rec[answer_column].to_numpy()
-        if values.dtype != np.int8:
-            if np.isnan(values.astype(float)).any():
-                raise SurveyDataError("answers must be -1, 0 or 1; some are empty: drop unanswered rows instead")
-            values = values.astype(np.int64)
-        if (np.abs(values) > 1).any():
-            bad_v = np.unique(values[np.abs(values) > 1])
+        chosen = [periods] if isinstance(periods, str | pd.Period) else list(periods)  # type: ignore[call-overload]
+        wanted = np.unique(np.array([parse_month(p, what="periods").ordinal for p in chosen], dtype=np.int64))
+    grid = np.union1d(wanted, wanted - 1)
+    T = len(grid)
+    prev_month = np.searchsorted(grid, grid - 1)
+    prev_month = np.where(grid[np.minimum(prev_month, max(T - 1, 0))] == grid - 1, prev_month, -1) if T else prev_month
+
+    def locate(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t = _month_positions(frame["period"], grid, what="period")
+        f = _firm_positions(ids, frame["enterprise_id"].to_numpy())
+        keep = t >= 0
+        if (f[keep] < 0).any():
+            bad = np.unique(frame["enterprise_id"].to_numpy()[keep & (f < 0)])
+            raise SurveyDataError(f"every enterprise_id must be in the enterprises frame; unknown ids "
+                                  f"{bad[:10].tolist()}{' ...' if len(bad) > 10 else ''}: load those enterprises")
+        return (f, t, keep) if not keep.all() else (f, t, np.ones(0, dtype=bool))
+
+    f, t, keep = locate(records)
+    if keep.size:
+        f, t, records = f[keep], t[keep], records.loc[keep]
+    cell_of = f * np.int64(T) + t
+    responded = np.zeros(F * T, dtype=bool)
+    if ticks:
+        rf, rt, rkeep = locate(respondents)
+        sel = (rt >= 0) if rkeep.size else slice(None)
+        responded[(rf[sel].astype(np.int64) * T + rt[sel])] = True
+    responded[cell_of] = True
+    rows = np.flatnonzero(responded)
+    row_of = np.full(F * T, -1, dtype=np.int32 if len(rows) < 2**31 else np.int64)
+    row_of[rows] = np.arange(len(rows))
+    k = _lookup(records[item_column], items, what=item_column)
+    flat = k * np.int64(len(rows)) + row_of[cell_of]
+    if ticks:
+        codes = np.ones((K, len(rows)), dtype=np.int8)  # every respondent "answers": not ticked
+        codes.reshape(-1)[flat] = 2
+    else:
+        answer = records["answer"].to_numpy()
+        if answer.dtype.kind not in "iu":
+            if pd.isna(answer).any():
+                raise SurveyDataError("answers must be -1, 0 or 1; some are empty: leave unanswered questions out")
+            answer = answer.astype(np.int64)
+        if len(answer) and (answer.min() < -1 or answer.max() > 1):
+            bad_v = np.unique(answer[(answer < -1) | (answer > 1)])
             raise SurveyDataError(f"answers must be -1, 0 or 1; got {bad_v[:10].tolist()}: fix the source")
-        answer.reshape(-1)[flat] = values
-        answered.reshape(-1)[flat] = True
-        if int(np.count_nonzero(answered)) != len(flat):
+        codes = np.full((K, len(rows)), MISSING, dtype=np.int8)
+        codes.reshape(-1)[flat] = np.asarray(answer + 1, dtype=np.int8)
+        if len(flat) != int(np.count_nonzero(codes != MISSING)):
             raise SurveyDataError("each enterprise answers a question at most once a month; the responses repeat "
                                   "some (enterprise_id, period, question): keep the latest revision only")
-    else:  # problems: a tick is +1 among the month's respondents
-        answer.reshape(-1)[flat] = 1
-        unit = np.zeros((F, T), dtype=bool)
-        if respondents is not None:
-            r_codes, r_uniques = pd.factorize(respondents["period"], use_na_sentinel=True)
-            r_months = np.array([parse_month(u, what="period").ordinal for u in r_uniques], dtype=np.int64)
-            r_pos = np.searchsorted(grid, r_months)
-            r_pos = np.where((r_pos < T) & (grid[np.minimum(r_pos, T - 1)] == r_months), r_pos, -1)
-            r_t = np.append(r_pos, -1)[r_codes]
-            r_f = _firm_positions(ids, respondents["enterprise_id"].to_numpy())
-            ok = (r_t >= 0) & (r_f >= 0)
-            unit[r_f[ok], r_t[ok]] = True
-        unit |= answer.any(axis=2)
-        answered[:] = unit[:, :, None]
+    row_firm, row_month = (rows // T).astype(np.int64), (rows % T).astype(np.int64)
+    pm = prev_month[row_month]
+    row_prev = np.where(pm >= 0, row_of[row_firm * T + np.maximum(pm, 0)], -1)
 
-    # Sample membership: panel_start <= month <= panel_end (NULL = still active), and anyone who answered.
+    # Sample membership: panel_start <= month <= panel_end (NULL = still active), and anyone who responded.
+    member = responded.reshape(F, T).copy()
     if "panel_start" in ent.columns:
-        start = _month_ordinals(ent["panel_start"], what="panel_start")
-        end = (_month_ordinals(ent["panel_end"], what="panel_end", missing=_NAN_PERIOD)
+        start = _month_positions(ent["panel_start"], None, what="panel_start")
+        end = (_month_positions(ent["panel_end"], None, what="panel_end", missing=_NAN_PERIOD)
                if "panel_end" in ent.columns else np.full(F, _NAN_PERIOD))
-        member = (start[:, None] <= grid[None, :]) & (grid[None, :] <= end[:, None])
+        member |= (start[:, None] <= grid[None, :]) & (grid[None, :] <= end[:, None])
     else:
-        member = np.ones((F, T), dtype=bool)
-    member |= answered.any(axis=2)
-    sample = _Sample(grid, ids, atom, atoms, x, d * x, member, answer, answered, items)
+        member[:] = True
+    sample = _Sample(grid, prev_month, ids, ent["atom"].to_numpy(np.int64), atoms, x, d * x, member,
+                     row_firm, row_month, row_prev, codes, items)
     return sample, wanted
-
-
-def _firm_positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Row of each enterprise id in ``ids`` (-1 when absent)."""
-    values = np.asarray(values)
-    lo, hi = int(ids.min()), int(ids.max())
-    if lo >= 0 and hi <= 4 * len(ids) + 1_000_000:
-        table = np.full(hi + 2, -1, dtype=np.int32)
-        table[ids] = np.arange(len(ids), dtype=np.int32)
-        clipped = np.where((values >= 0) & (values <= hi), values, hi + 1) if (
-            values.min(initial=0) < 0 or values.max(initial=0) > hi) else values
-        return table[clipped]
-    order = np.argsort(ids)
-    where = np.minimum(np.searchsorted(ids[order], values), len(ids) - 1)
-    found = ids[order][where] == values
-    return np.where(found, order[where], -1).astype(np.int32)
 
 
 # --------------------------------------------------------------------------------------------- weights
@@ -346,49 +379,49 @@ class _Weights:
     members: np.ndarray  # (A, T) panel members
     cell_respondents: np.ndarray  # (C, T, K) respondents per stratum
     sums: AtomSums
+    to_cell: sparse.csr_matrix  # (C, A)
 
 
 def _weights(sample: _Sample, nonresponse: NonResponse) -> _Weights:
+    """Post-stratified base weights and the non-response adjustment, as multipliers per atom."""
     if nonresponse not in _NONRESPONSE:
         raise SurveyDataError(f"nonresponse must be one of {list(_NONRESPONSE)}; got {nonresponse!r}")
+    A, T, K = sample.shape
     atoms = sample.atoms
-    A, C = len(atoms), sample.n_cells
     cell = atoms["cell"].to_numpy()
-    members, X, Y = sample.by_atom(sample.member, [None, sample.x, sample.dx])
+    C = int(cell.max()) + 1 if A else 0
+    starts = np.searchsorted(sample.atom, np.arange(A))  # every atom has a firm
+    member = sample.member
+    members = np.add.reduceat(member, starts, axis=0, dtype=np.int64) if A else np.zeros((0, T))
+    X = np.add.reduceat(member * sample.x[:, None], starts, axis=0) if A else np.zeros((0, T))
+    Y = np.add.reduceat(member * sample.dx[:, None], starts, axis=0) if A else np.zeros((0, T))
     to_cell = sparse.csr_matrix((np.ones(A), (cell, np.arange(A))), shape=(C, A))
-    Xc, Yc = to_cell @ X, to_cell @ Y
+    Xc, Yc = np.asarray(to_cell @ X), np.asarray(to_cell @ Y)
     ratio_c = np.divide(Yc, Xc, out=np.zeros_like(Yc), where=Xc > 0)
     ratio = ratio_c[cell]  # (A, T)
 
-    x2 = sample.x * sample.x
-    n, so, sr, sa, qo, qr, qa = _respondent_sums(sample, x2)
-    T, K = ratio.shape[1], len(sample.items)
-    n_cell = np.asarray(to_cell @ n.reshape(A, -1)).reshape(C, T, K)
+    cnt, s1, s2 = category_sums(sample)  # (A, T, K, 3): lower, same, higher
+    n = cnt[..., 0] + cnt[..., 1] + cnt[..., 2]
+    so = s1[..., 0] + s1[..., 1] + s1[..., 2]
+    n_cell = _agg(to_cell, n)
     if nonresponse == "cell":
-        resp_c = ratio_c[:, :, None] * np.asarray(to_cell @ so.reshape(A, -1)).reshape(C, T, K)
+        resp_c = ratio_c[:, :, None] * _agg(to_cell, so)
         f1 = np.divide(Yc[:, :, None], resp_c, out=np.zeros_like(resp_c), where=resp_c > 0)
-        # Cells without respondents: their weight goes to the respondents of the same size class.
+        # A cell without respondents: its weight goes to the respondents of the same size class.
         size_of_cell = np.zeros(C, dtype=np.int64)
         size_of_cell[cell] = atoms["size_idx"].to_numpy()
-        S = int(size_of_cell.max()) + 1 if C else 0
+        S = len(SIZE_CLASSES)
         to_size = sparse.csr_matrix((np.ones(C), (size_of_cell, np.arange(C))), shape=(S, C))
         total = np.asarray(to_size @ Yc)  # (S, T)
-        covered = np.asarray(to_size @ (Yc[:, :, None] * (resp_c > 0)).reshape(C, -1)).reshape(S, T, K)
+        covered = _agg(to_size, Yc[:, :, None] * (resp_c > 0))
         f2 = np.divide(total[:, :, None], covered, out=np.zeros_like(covered), where=covered > 0)
         m = ratio[:, :, None] * f1[cell] * f2[size_of_cell[cell]]
     else:
-        m = np.broadcast_to(ratio[:, :, None], (A, T, K)).copy()
+        m = np.repeat(ratio[:, :, None], K, axis=2)
     m2 = m * m
-    sums = AtomSums(n=n, wo=m * so, wr=m * sr, wa=m * sa, qo=m2 * qo, qr=m2 * qr, qa=m2 * qa)
-    return _Weights(ratio, m, members, n_cell, sums)
-
-
-def _respondent_sums(sample: _Sample, x2: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per atom, month and item: respondents, and sums of x and x^2 times 1, r and |r| over them."""
-    n, so, qo = sample.by_atom(sample.answered, [None, sample.x, x2])
-    sr, qr = sample.by_atom(sample.answer, [sample.x, x2])
-    sa, qa = sample.by_atom(np.abs(sample.answer), [sample.x, x2])
-    return n, so, sr, sa, qo, qr, qa
+    sums = AtomSums(n=n, wo=m * so, wr=m * (s1[..., 2] - s1[..., 0]), wa=m * (s1[..., 2] + s1[..., 0]),
+                    qo=m2 * (s2[..., 0] + s2[..., 1] + s2[..., 2]), qr=m2 * (s2[..., 2] - s2[..., 0]), qa=m2 * (s2[..., 2] + s2[..., 0]))
+    return _Weights(ratio, m, members, n_cell, sums, to_cell)
 
 
 def sample_weights(
@@ -417,9 +450,9 @@ def sample_weights(
     """
     empty = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=str),
                           "question": pd.Series(dtype=str), "answer": pd.Series(dtype=np.int8)})
-    sample, _ = _build_sample(enterprises, empty, "question", _QUESTION_CODES, periods, weighting)
+    sample, wanted = _build_sample(enterprises, empty, "question", _QUESTION_CODES, periods, weighting)
     w = _weights(sample, "none")
-    f, t = np.nonzero(sample.member)
+    f, t = np.nonzero(sample.member & np.isin(sample.months, wanted)[None, :])
     return pd.DataFrame({
         "enterprise_id": sample.ids[f],
         "period": pd.PeriodIndex.from_ordinals(sample.months[t], freq="M"),
@@ -457,8 +490,9 @@ def respondent_weights(
     """
     sample, wanted = _build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting)
     w = _weights(sample, nonresponse)
-    show = np.isin(sample.months, wanted)
-    f, t, k = np.nonzero(sample.answered & show[None, :, None])
+    show = np.isin(sample.months, wanted)[sample.row_month]
+    k, row = np.nonzero((sample.codes != MISSING) & show[None, :])
+    f, t = sample.row_firm[row], sample.row_month[row]
     a = sample.atom[f]
     atoms = sample.atoms
     stratum = (atoms["industry_code"] + "/" + atoms["size_class"]).to_numpy(dtype=object)
@@ -466,7 +500,7 @@ def respondent_weights(
         "enterprise_id": sample.ids[f],
         "period": pd.PeriodIndex.from_ordinals(sample.months[t], freq="M"),
         "question": np.array(sample.items, dtype=object)[k],
-        "answer": sample.answer[f, t, k],
+        "answer": (sample.codes[k, row] - 1).astype(np.int8),
         "weight": sample.x[f] * w.multiplier[a, t, k],
         "stratum": stratum[a],
     }).sort_values(["period", "question", "enterprise_id"], ignore_index=True)
@@ -495,7 +529,7 @@ def _domains(sample: _Sample, breakdowns: Sequence[str]) -> list[Domains]:
             pd_ = pdj
         else:
             raise SurveyDataError(f"breakdowns must be among {list(BREAKDOWNS)}; got {kind!r}")
-        out.append(Domains.build(kind, codes, pa, pd_, cell, sample.atom))
+        out.append(Domains.build(kind, codes, pa, pd_, cell))
     return out
 
 
@@ -607,7 +641,7 @@ def problem_shares(
     _require(responses, ["enterprise_id", "period"], "responses")
     unit = responses[["enterprise_id", "period"]]
     sample, wanted = _build_sample(enterprises, problems, "problem", _PROBLEM_CODES, periods, weighting,
-                                   answer_column=None, respondents=unit)
+                                   respondents=unit)
     frame = _estimate_frame(sample, wanted, breakdowns, nonresponse, min_respondents, headline=False)
     # The machinery works on the diffusion-index scale 50 + 50 R; with r in {0, 1}, R is the share.
     frame["share"] = 100.0 * frame["P"]
@@ -636,12 +670,14 @@ def _estimate_frame(
     prev_pos = np.searchsorted(months, months[cur] - 1)
     has_prev = (prev_pos < len(months)) & (months[np.minimum(prev_pos, len(months) - 1)] == months[cur] - 1)
     pairs = (cur[has_prev], prev_pos[has_prev])
-    cross = cross_sums(sample, weights.multiplier, *pairs, weights.cell_respondents)
+    cross = cross_sums(sample, weights.multiplier, weights.cell_respondents, weights.to_cell, pairs[0])
+    rows = (CompositeRows.build(sample, _headline_items(sample.items), weights.to_cell, pairs[0])
+            if headline else None)
     parts = []
     for j, dom in enumerate(domains):
         est = domain_estimates(dom, weights.sums, weights.cell_respondents, cross, pairs, weights.members)
-        comp = (composite_linearised(sample, weights.multiplier, dom, est["W"], est["R"],
-                                     _headline_items(sample.items), pairs) if headline else None)
+        comp = (composite_linearised(sample, rows, weights.multiplier, dom, est["W"], est["R"], pairs)
+                if rows is not None else None)
         part = _tidy(sample, dom, est, cur, has_prev, comp)
         part.insert(2, "breakdown_rank", j)
         parts.append(part)
