@@ -32,7 +32,7 @@ import numpy as np
 from scipy import sparse
 
 if TYPE_CHECKING:
-    from .survey import _Sample
+    from ._sample import _Sample
 
 __all__ = ["Z95", "AtomSums", "CompositeRows", "CrossSums", "Domains", "category_sums", "composite_linearised",
            "cross_sums", "domain_estimates"]

@@ -3,6 +3,10 @@
 Each file is identified (survey workbook or CSV export, utility feed, account
 map, official table), read by its collector, checked against the store, and
 written in one transaction together with its provenance row and its rejects.
+Survey returns, which arrive by the hundred, are written up to
+``_SURVEY_BATCH`` files per transaction: each keeps its own provenance, rejects
+and counts, and a failure rolls the whole batch back, so every file is still in
+whole or not at all.
 A file whose bytes were already ingested (under any name) is skipped.  A file
 that cannot be read at all is recorded as ``failed`` and nothing of it is
 written.  ``dry_run`` runs every check and rolls back.
@@ -27,7 +31,7 @@ from ..store import Store
 from .common import FileOutcome, find_source, finish_source, new_source, write_issues
 from .electricity import ingest_electricity
 from .reference import ingest_accounts, ingest_official
-from .survey import ingest_survey
+from .survey import SurveyFile, ingest_survey
 
 __all__ = ["identify", "expand_paths", "collect_paths", "KINDS"]
 
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 #: Kinds in the order a batch is processed (the account map before the feed that needs it).
 KINDS = ("electricity_accounts", "official", "survey", "electricity")
 _EXTENSIONS = {".xlsx", ".xlsm", ".csv", ".txt"}
+#: Survey files written per transaction (each keeps its own provenance and counts).
+_SURVEY_BATCH = 250
 
 
 class _Rollback(Exception):
@@ -162,11 +168,7 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
                 assert collected is not None
                 issues = list(collected.issues)
                 read = sum(len(t) for t in collected.tables.values()) + len(collected.errors)
-                if kind == "survey":
-                    changed, more = ingest_survey(conn, collected, source_id,
-                                                  deadline_day=settings["survey.deadline_day"],
-                                                  close_days=settings["survey.close_days"])
-                elif kind == "official":
+                if kind == "official":
                     changed, more = ingest_official(conn, collected, source_id)
                 else:
                     changed, more = ingest_accounts(conn, collected, source_id)
@@ -183,6 +185,33 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
     except _Rollback:
         outcome.source_id = None
     return outcome
+
+
+def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Path, str, Collected]], *,
+                         dry_run: bool) -> list[FileOutcome]:
+    """Survey files in one transaction (one set of queries for the batch), each with its own provenance."""
+    outcomes = [FileOutcome(path, "survey", "checked" if dry_run else "loaded") for path, _, _ in batch]
+    try:
+        with store.begin() as conn:
+            files = [SurveyFile(col, new_source(conn, "survey", path, sha)) for path, sha, col in batch]
+            ingest_survey(conn, files, deadline_day=settings["survey.deadline_day"],
+                          close_days=settings["survey.close_days"])
+            for f, outcome in zip(files, outcomes):
+                issues = list(f.collected.issues) + f.issues
+                errors = sum(1 for i in issues if i.severity == "error")
+                read = sum(len(t) for t in f.collected.tables.values()) + len(f.collected.errors)
+                write_issues(conn, f.source_id, issues)
+                finish_source(conn, f.source_id, accepted=read - errors, rejected=errors)
+                outcome.rows_read, outcome.rows_new, outcome.rows_rejected = read, f.changed, errors
+                outcome.warnings, outcome.issues = len(issues) - errors, issues
+                outcome.source_id = None if dry_run else f.source_id
+                if not dry_run and f.changed == 0:
+                    outcome.status = "rejected" if errors else "unchanged"
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return outcomes
 
 
 def _record_failure(store: Store, kind: str | None, path: Path, sha: str, message: str) -> None:
@@ -254,9 +283,27 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         todo.append((len(outcomes), path, kind, sha))
         outcomes.append(None)
     reads = _read_ahead([(path, kind) for _, path, kind, _ in todo], processes)
+    batch: list[tuple[int, Path, str, Collected]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        done = _ingest_survey_batch(store, settings, [(p, sha, col) for _, p, sha, col in batch], dry_run=dry_run)
+        for (slot, *_), outcome in zip(batch, done):
+            log.info("collect %s (survey): %s, %d read, %d new, %d rejected, %d warnings", outcome.path,
+                     outcome.status, outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings)
+            outcomes[slot] = outcome
+        batch.clear()
+
     for (slot, path, kind, sha), collected in zip(todo, reads):
         if progress:
             progress(f"{path.name} ({kind})")
+        if kind == "survey" and isinstance(collected, Collected):
+            batch.append((slot, path, sha, collected))
+            if len(batch) >= _SURVEY_BATCH:
+                flush()
+            continue
+        flush()
         try:
             if isinstance(collected, CollectorError):
                 raise collected
@@ -268,4 +315,5 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         log.info("collect %s (%s): %s, %d read, %d new, %d rejected, %d warnings %s", path, kind, outcome.status,
                  outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings, outcome.message)
         outcomes[slot] = outcome
+    flush()
     return [o for o in outcomes if o is not None]

@@ -13,16 +13,22 @@ more on the previous month; an output value ten times the enterprise's usual
 A return that differs from what is stored for that enterprise and month
 replaces it whole; the earlier answers move to ``survey_response_history``.
 The same answers again change nothing.
+
+Returns are processed in batches (a month's workbooks arrive by the hundred):
+every query covers the whole batch, files are applied in order (a ``_v2``
+correction after its original), and each file keeps its own provenance,
+rejects and counts.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.engine import Connection
 
 from collectors.base import Collected, Issue
@@ -31,10 +37,21 @@ from ..store import models as m
 from ..store.writes import upsert
 from .common import enterprise_ids, now
 
-__all__ = ["ingest_survey"]
+__all__ = ["ingest_survey", "SurveyFile"]
 
 _OPS = ["output_value", "electricity_kwh", "sales_value", "finished_goods_inventory", "raw_material_cost",
         "labour_cost", "energy_cost", "other_cost", "production_status", "capacity_utilisation"]
+_KEY = ["enterprise_id", "period"]
+
+
+@dataclass
+class SurveyFile:
+    """One collected file of a batch, and what ingesting it did."""
+
+    collected: Collected
+    source_id: int
+    changed: int = 0
+    issues: list[Issue] = field(default_factory=list)
 
 
 def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
@@ -42,176 +59,178 @@ def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _pairs_frame(col: Collected) -> pd.DataFrame:
-    frames = []
-    for name in ("survey_response", "enterprise_month", "survey_problem"):
-        t = col.tables.get(name)
-        if t is not None and len(t):
-            frames.append(t[["uscc", "period", "source_row"]])
-    if not frames:
-        return pd.DataFrame(columns=["uscc", "period", "first_row", "submitted_on"])
-    pairs = pd.concat(frames).groupby(["uscc", "period"], as_index=False)["source_row"].min()
+def _tables(files: list[SurveyFile], name: str) -> pd.DataFrame:
+    frames = [f.collected.tables[name].assign(file=i) for i, f in enumerate(files)
+              if name in f.collected.tables and len(f.collected.tables[name])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _pairs(files: list[SurveyFile], answers: pd.DataFrame, ops: pd.DataFrame, probs: pd.DataFrame) -> pd.DataFrame:
+    parts = [t[["file", "uscc", "period", "source_row"]] for t in (answers, ops, probs) if len(t)]
+    if not parts:
+        return pd.DataFrame(columns=["file", "uscc", "period", "first_row", "submitted_on"])
+    pairs = pd.concat(parts).groupby(["file", "uscc", "period"], as_index=False)["source_row"].min()
     pairs = pairs.rename(columns={"source_row": "first_row"})
-    dated = [t[["uscc", "period", "submitted_on"]] for t in (col.tables.get("survey_response"),
-                                                              col.tables.get("enterprise_month"))
-             if t is not None and len(t) and "submitted_on" in t]
+    dated = [t[["file", "uscc", "period", "submitted_on"]] for t in (answers, ops) if len(t) and "submitted_on" in t]
     if dated:
-        sub = pd.concat(dated).dropna(subset=["submitted_on"]).groupby(["uscc", "period"])["submitted_on"].min()
-        pairs = pairs.merge(sub.rename("submitted_on").reset_index(), how="left")
+        sub = pd.concat(dated).dropna(subset=["submitted_on"]).groupby(["file", "uscc", "period"])["submitted_on"]
+        pairs = pairs.merge(sub.min().rename("submitted_on").reset_index(), how="left")
     else:
         pairs["submitted_on"] = None
     return pairs
 
 
-def ingest_survey(conn: Connection, col: Collected, source_id: int, *, deadline_day: int, close_days: int,
-                  received: dt.datetime | None = None) -> tuple[int, list[Issue]]:
-    """Write one collected survey file; the caller owns the transaction.
+def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: int, close_days: int,
+                  received: dt.datetime | None = None) -> None:
+    """Write a batch of collected survey files, in order; the caller owns the transaction.
 
-    Returns
-    -------
-    (rows_changed, issues)
-        Rows inserted or changed across the survey tables, and the issues
-        found here (the collector's own issues are not repeated).
+    Each :class:`SurveyFile` gets its ``changed`` count and the ``issues``
+    found here (the collector's own issues are not repeated).
     """
     received = received or now()
-    name = col.path.name
-    sheet = col.meta.get("sheet_questions")
-    issues: list[Issue] = []
-    pairs = _pairs_frame(col)
+    answers, ops, probs = (_tables(files, n) for n in ("survey_response", "enterprise_month", "survey_problem"))
+    pairs = _pairs(files, answers, ops, probs)
     if pairs.empty:
-        return 0, issues
+        return
     ids = enterprise_ids(conn, pairs["uscc"]).set_index("uscc")
     for column in ("enterprise_id", "panel_start", "panel_end"):
         pairs[column] = pairs["uscc"].map(ids[column]) if len(ids) else None
     keep = np.ones(len(pairs), dtype=bool)
     submitted_at: list[dt.datetime] = []
+    this_month = f"{received.year:04d}-{received.month:02d}"
     for i, rec in enumerate(pairs.itertuples(index=False)):
-        row = int(rec.first_row)
+        f = files[rec.file]
+        name, sheet, row = f.collected.path.name, f.collected.meta.get("sheet_questions"), int(rec.first_row)
+
+        def issue(rule: str, message: str, field: str, value: object, severity: str = "error") -> None:
+            f.issues.append(Issue(name, rule, message, severity, sheet=sheet, row=row,  # type: ignore[arg-type]
+                                  field=field, value=str(value)))
+
+        dated = isinstance(rec.submitted_on, dt.date)
+        when = rec.submitted_on if dated else received.date()
+        submitted_at.append(dt.datetime.combine(when, dt.time(12)) if dated else received)
         if pd.isna(rec.enterprise_id):
-            issues.append(Issue(name, "unknown_enterprise", f"credit code {rec.uscc} is not in the enterprise "
-                                "register; register the enterprise first or correct the code", sheet=sheet, row=row,
-                                field="uscc", value=rec.uscc))
+            issue("unknown_enterprise", f"credit code {rec.uscc} is not in the enterprise register; register the "
+                  "enterprise first or correct the code", "uscc", rec.uscc)
             keep[i] = False
-            submitted_at.append(received)
             continue
-        if not (rec.panel_start <= rec.period and (rec.panel_end is None or pd.isna(rec.panel_end)
-                                                   or rec.period <= rec.panel_end)):
-            issues.append(Issue(name, "not_in_sample", f"enterprise {rec.uscc} is not in the sample for "
-                                f"{rec.period} (panel {rec.panel_start}..{rec.panel_end or 'now'})", sheet=sheet,
-                                row=row, field="period", value=rec.period))
+        end = rec.panel_end if isinstance(rec.panel_end, str) else None
+        if not (rec.panel_start <= rec.period and (end is None or rec.period <= end)):
+            issue("not_in_sample", f"enterprise {rec.uscc} is not in the sample for {rec.period} "
+                  f"(panel {rec.panel_start}..{end or 'now'})", "period", rec.period)
             keep[i] = False
+            continue
         first, last = _period_bounds(rec.period)
-        when = rec.submitted_on if isinstance(rec.submitted_on, dt.date) else received.date()
         close = last + dt.timedelta(days=close_days)
-        if rec.period > f"{received.year:04d}-{received.month:02d}":
-            issues.append(Issue(name, "future_period", f"survey month {rec.period} has not begun (received "
-                                f"{received.date()})", sheet=sheet, row=row, field="period", value=rec.period))
+        if rec.period > this_month:
+            issue("future_period", f"survey month {rec.period} has not begun (received {received.date()})",
+                  "period", rec.period)
             keep[i] = False
         elif when < first or when > close:
-            issues.append(Issue(name, "outside_survey_window", f"return dated {when} is outside the survey window "
-                                f"of {rec.period} ({first} to {close}); check the survey month", sheet=sheet,
-                                row=row, field="period", value=rec.period))
+            issue("outside_survey_window", f"return dated {when} is outside the survey window of {rec.period} "
+                  f"({first} to {close}); check the survey month", "period", rec.period)
             keep[i] = False
         elif when > first + dt.timedelta(days=deadline_day - 1):
-            issues.append(Issue(name, "late_submission", f"return for {rec.period} dated {when}, after the "
-                                f"deadline (day {deadline_day})", "warning", sheet=sheet, row=row,
-                                field="submitted_at", value=str(when)))
-        submitted_at.append(dt.datetime.combine(when, dt.time(12)) if isinstance(rec.submitted_on, dt.date)
-                            else received)
+            issue("late_submission", f"return for {rec.period} dated {when}, after the deadline (day "
+                  f"{deadline_day})", "submitted_at", when, "warning")
     pairs["submitted_at"] = submitted_at
-    accepted = pairs[keep].copy()
+    accepted = pairs[keep].astype({"enterprise_id": int})
     if accepted.empty:
-        return 0, issues
-    accepted["enterprise_id"] = accepted["enterprise_id"].astype(int)
-    changed = _write_answers(conn, col, accepted, source_id)
-    changed += _write_problems(conn, col, accepted, source_id)
-    ops_changed, warn = _write_operations(conn, col, accepted, source_id, sheet)
-    issues += warn
-    return changed + ops_changed, issues
+        return
+    key = ["file", "uscc", "period"]
+    attach = accepted[[*key, "enterprise_id", "submitted_at"]]
+    answers = answers.merge(attach, on=key) if len(answers) else answers
+    ops = ops.merge(attach, on=key) if len(ops) else ops
+    probs = probs.merge(attach, on=key) if len(probs) else probs
+    scope = accepted[_KEY].drop_duplicates()
+    _write_answers(conn, files, answers, scope)
+    _write_problems(conn, files, probs, answers, scope)
+    _write_operations(conn, files, ops, answers)
 
 
-def _attach(frame: pd.DataFrame | None, accepted: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``frame`` whose (uscc, period) was accepted, with ``enterprise_id`` and ``submitted_at``."""
-    if frame is None or frame.empty:
-        return pd.DataFrame()
-    lookup = {(u, p): (e, s) for u, p, e, s in accepted[["uscc", "period", "enterprise_id", "submitted_at"]]
-              .itertuples(index=False, name=None)}
-    hits = [lookup.get(k) for k in zip(frame["uscc"], frame["period"])]
-    keep = [h is not None for h in hits]
-    out = frame[keep].copy()
-    out["enterprise_id"] = [h[0] for h in hits if h is not None]
-    out["submitted_at"] = [h[1] for h in hits if h is not None]
-    return out
+def _select_pairs(conn: Connection, table: object, scope: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = []
+    keys = list(zip(scope["enterprise_id"].astype(int).tolist(), scope["period"].tolist()))
+    for start in range(0, len(keys), 500):
+        cols = [table.c[c] for c in columns]  # type: ignore[attr-defined]
+        rows = conn.execute(select(*cols).where(tuple_(table.c.enterprise_id, table.c.period)  # type: ignore
+                                                .in_(keys[start:start + 500]))).all()
+        out.append(pd.DataFrame(rows, columns=columns))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=columns)
 
 
-def _pair_filter(table: object, accepted: pd.DataFrame) -> object:
-    keys = list(zip(accepted["enterprise_id"].tolist(), accepted["period"].tolist()))
-    return tuple_(table.c.enterprise_id, table.c.period).in_(keys)  # type: ignore[attr-defined]
+def _delete_pairs(conn: Connection, table: object, keys: list[tuple[int, str]]) -> None:
+    for start in range(0, len(keys), 500):
+        conn.execute(table.delete().where(tuple_(table.c.enterprise_id, table.c.period)  # type: ignore
+                                          .in_(keys[start:start + 500])))
 
 
-def _write_answers(conn: Connection, col: Collected, accepted: pd.DataFrame, source_id: int) -> int:
-    new = _attach(col.tables.get("survey_response"), accepted)
-    if new.empty:
-        return 0
+def _write_answers(conn: Connection, files: list[SurveyFile], answers: pd.DataFrame, scope: pd.DataFrame) -> None:
+    """Apply each pair's returns in file order; every change of answers moves the old set to history."""
+    if answers.empty:
+        return
     table = m.SurveyResponse.__table__
-    old = pd.DataFrame(conn.execute(select(table).where(_pair_filter(table, accepted))).mappings().all())
-    changed = 0
+    cols = ["enterprise_id", "period", "question", "answer", "revision", "submitted_at", "source_id", "source_row"]
+    stored = _select_pairs(conn, table, scope, cols)
+    stored_by = {k: g for k, g in stored.groupby(_KEY)} if len(stored) else {}
     stamp = now()
-    for (eid, period), group in new.groupby(["enterprise_id", "period"]):
-        before = old[(old["enterprise_id"] == eid) & (old["period"] == period)] if len(old) else old
-        now_answers = dict(zip(group["question"], group["answer"].astype(int)))
-        if len(before) and dict(zip(before["question"], before["answer"].astype(int))) == now_answers:
-            continue  # the same return again
-        revision = int(before["revision"].max()) + 1 if len(before) else 1
-        if len(before):
-            hist = before.assign(superseded_at=stamp)[["enterprise_id", "period", "question", "revision", "answer",
-                                                       "submitted_at", "superseded_at", "source_id", "source_row"]]
-            upsert(conn, m.SurveyResponseHistory.__table__, hist,
-                   ["enterprise_id", "period", "question", "revision"])
-            conn.execute(delete(table).where(and_(table.c.enterprise_id == int(eid), table.c.period == period)))
-        rows = group.assign(revision=revision, source_id=source_id)[
-            ["enterprise_id", "period", "question", "answer", "revision", "submitted_at", "source_id", "source_row"]]
-        conn.execute(table.insert(), rows.astype({"enterprise_id": int, "answer": int, "source_row": int})
-                     .to_dict("records"))
-        changed += len(rows)
-    return changed
+    history, current, replaced = [], [], []
+    for (eid, period), group in answers.groupby(_KEY, sort=False):
+        before = stored_by.get((eid, period))
+        state = before
+        revision = int(before["revision"].max()) if before is not None else 0
+        for file_idx, version in group.groupby("file", sort=True):
+            new = dict(zip(version["question"], version["answer"].astype(int)))
+            if state is not None and dict(zip(state["question"], state["answer"].astype(int))) == new:
+                continue
+            if state is not None:
+                history.append(state.assign(revision=revision, superseded_at=stamp))
+            revision += 1
+            state = version.assign(revision=revision, source_id=files[file_idx].source_id)[cols]
+            files[file_idx].changed += len(state)
+        if state is not before:
+            current.append(state)
+            if before is not None:
+                replaced.append((int(eid), period))
+    if history:
+        hist = pd.concat(history)[["enterprise_id", "period", "question", "revision", "answer", "submitted_at",
+                                   "superseded_at", "source_id", "source_row"]]
+        upsert(conn, m.SurveyResponseHistory.__table__, hist, ["enterprise_id", "period", "question", "revision"])
+    _delete_pairs(conn, table, replaced)
+    if current:
+        rows = pd.concat(current).astype({"enterprise_id": int, "answer": int, "revision": int, "source_row": int})
+        conn.execute(table.insert(), rows.to_dict("records"))
 
 
-def _write_problems(conn: Connection, col: Collected, accepted: pd.DataFrame, source_id: int) -> int:
-    """Make the stored ticks of each returned enterprise-month equal to the file's (none ticked = none)."""
-    ticks = _attach(col.tables.get("survey_problem"), accepted)
-    answered = _attach(col.tables.get("survey_response"), accepted)
-    parts = [f[["enterprise_id", "period"]] for f in (ticks, answered) if len(f)]
-    if not parts:
-        return 0
-    scope = pd.concat(parts).drop_duplicates()
+def _write_problems(conn: Connection, files: list[SurveyFile], probs: pd.DataFrame, answers: pd.DataFrame,
+                    scope: pd.DataFrame) -> None:
+    """Make the stored ticks of each returned enterprise-month equal to its last file's (none ticked = none)."""
+    returned = pd.concat([f[["file", *_KEY]] for f in (probs, answers) if len(f)]) if len(probs) + len(answers) \
+        else pd.DataFrame(columns=["file", *_KEY])
+    if returned.empty:
+        return
+    last_file = returned.groupby(_KEY)["file"].max()
     table = m.SurveyProblem.__table__
-    old = pd.DataFrame(conn.execute(select(table.c.enterprise_id, table.c.period, table.c.problem)
-                                    .where(_pair_filter(table, scope))).all(),
-                       columns=["enterprise_id", "period", "problem"])
-    changed = 0
-    for eid, period in scope.itertuples(index=False):
-        want = ticks[(ticks["enterprise_id"] == eid) & (ticks["period"] == period)] if len(ticks) else ticks
-        want_set = set(want["problem"]) if len(want) else set()
-        have = set(old.loc[(old["enterprise_id"] == eid) & (old["period"] == period), "problem"])
-        if want_set == have:
-            continue
-        conn.execute(delete(table).where(and_(table.c.enterprise_id == int(eid), table.c.period == period)))
-        if want_set:
-            conn.execute(table.insert(), [{"enterprise_id": int(eid), "period": period, "problem": p,
-                                           "source_id": source_id, "source_row": int(r)}
-                                          for p, r in zip(want["problem"], want["source_row"])])
-        changed += len(want_set ^ have)
-    return changed
+    stored = _select_pairs(conn, table, scope, ["enterprise_id", "period", "problem"])
+    have = stored.groupby(_KEY)["problem"].apply(set).to_dict() if len(stored) else {}
+    want_rows = probs.merge(last_file.rename("file").reset_index(), on=[*_KEY, "file"]) if len(probs) else probs
+    want = want_rows.groupby(_KEY)["problem"].apply(set).to_dict() if len(want_rows) else {}
+    changed = [k for k in last_file.index if want.get(k, set()) != have.get(k, set())]
+    if not changed:
+        return
+    _delete_pairs(conn, table, [(int(e), p) for e, p in changed])
+    rows = want_rows[want_rows.set_index(_KEY).index.isin(changed)] if len(want_rows) else want_rows
+    if len(rows):
+        rows = rows.assign(source_id=[files[i].source_id for i in rows["file"]])
+        conn.execute(table.insert(), rows[["enterprise_id", "period", "problem", "source_id", "source_row"]]
+                     .astype({"enterprise_id": int, "source_row": int}).to_dict("records"))
+    for k in changed:
+        files[int(last_file[k])].changed += max(len(want.get(k, set()) ^ have.get(k, set())), 1)
 
 
-def _write_operations(conn: Connection, col: Collected, accepted: pd.DataFrame, source_id: int,
-                      sheet: object) -> tuple[int, list[Issue]]:
-    ops = _attach(col.tables.get("enterprise_month"), accepted)
+def _write_operations(conn: Connection, files: list[SurveyFile], ops: pd.DataFrame, answers: pd.DataFrame) -> None:
     if ops.empty:
-        return 0, []
-    name = col.path.name
-    issues: list[Issue] = []
+        return
     table = m.EnterpriseMonth.__table__
     eids = sorted(ops["enterprise_id"].astype(int).unique().tolist())
     first_period = (pd.Period(ops["period"].min(), "M") - 12).strftime("%Y-%m")
@@ -219,44 +238,56 @@ def _write_operations(conn: Connection, col: Collected, accepted: pd.DataFrame, 
         select(table.c.enterprise_id, table.c.period, table.c.output_value, table.c.electricity_kwh)
         .where(table.c.enterprise_id.in_(eids), table.c.period >= first_period)).all(),
         columns=["enterprise_id", "period", "output_value", "electricity_kwh"])
-    answers = _attach(col.tables.get("survey_response"), accepted)
+    metered = _metered(conn, eids, first_period, ops["period"].max())
+    said = answers[answers["question"] == "production"].set_index([*_KEY, "file"])["answer"] if len(answers) \
+        else pd.Series(dtype=int)
+    past_by = dict(tuple(history.groupby("enterprise_id"))) if len(history) else {}
     for rec in ops.itertuples(index=False):
-        past = history[(history["enterprise_id"] == rec.enterprise_id) & (history["period"] < rec.period)]
+        f = files[rec.file]
+        sheet = "经营数据 Operations" if f.collected.path.suffix.lower() in (".xlsx", ".xlsm") else None
+        past = past_by.get(rec.enterprise_id)
+        past = past[past["period"] < rec.period] if past is not None else None
         prev_period = (pd.Period(rec.period, "M") - 1).strftime("%Y-%m")
-        prev = past[past["period"] == prev_period]
-        usual = past["output_value"].dropna().tail(12).median() if len(past) else np.nan
+        usual = past["output_value"].dropna().tail(12).median() if past is not None and len(past) else np.nan
         value = rec.output_value
         if pd.notna(value) and pd.notna(usual) and usual > 0 and (value > 10 * usual or value < usual / 10):
-            issues.append(Issue(name, "unusual_value", f"output value {value:g} for {rec.period} is far from the "
-                                f"enterprise's usual {usual:g} (median of its previous months)", "warning",
-                                sheet="经营数据 Operations" if sheet else None, row=int(rec.source_row),
-                                field="output_value", value=str(value)))
-        cur_kwh = rec.electricity_kwh
-        prev_kwh = prev["electricity_kwh"].iloc[0] if len(prev) else np.nan
+            f.issues.append(Issue(f.collected.path.name, "unusual_value", f"output value {value:g} for {rec.period} "
+                                  f"is far from the enterprise's usual {usual:g} (median of its previous months)",
+                                  "warning", sheet=sheet, row=int(rec.source_row), field="output_value",
+                                  value=str(value)))
+        prev = past[past["period"] == prev_period]["electricity_kwh"] if past is not None else pd.Series([])
+        cur_kwh, prev_kwh = rec.electricity_kwh, prev.iloc[0] if len(prev) else np.nan
         if pd.isna(prev_kwh) or pd.isna(cur_kwh):
-            cur_kwh, prev_kwh = _metered(conn, int(rec.enterprise_id), rec.period, prev_period)
-        said = answers[(answers["enterprise_id"] == rec.enterprise_id) & (answers["period"] == rec.period)
-                       & (answers["question"] == "production")]["answer"] if len(answers) else pd.Series([], dtype=int)
-        if len(said) and int(said.iloc[0]) == 1 and pd.notna(prev_kwh) and prev_kwh > 0 and pd.notna(cur_kwh) \
-                and cur_kwh <= 0.6 * prev_kwh:
-            issues.append(Issue(name, "production_vs_electricity", f"production reported higher for {rec.period} "
-                                f"while electricity fell {100 * (1 - cur_kwh / prev_kwh):.0f} % on the month",
-                                "warning", sheet=sheet if isinstance(sheet, str) else None,
-                                row=int(rec.source_row), field="production", value="+1"))
-    rows = ops.assign(source_id=source_id)[["enterprise_id", "period", *_OPS, "submitted_at", "source_id",
-                                            "source_row"]]
-    rows = rows.astype({"enterprise_id": int, "source_row": int})
+            cur_kwh = metered.get((rec.enterprise_id, rec.period), np.nan)
+            prev_kwh = metered.get((rec.enterprise_id, prev_period), np.nan)
+        higher = said.get((rec.enterprise_id, rec.period, rec.file)) == 1
+        if higher and pd.notna(prev_kwh) and prev_kwh > 0 and pd.notna(cur_kwh) and cur_kwh <= 0.6 * prev_kwh:
+            f.issues.append(Issue(f.collected.path.name, "production_vs_electricity", f"production reported higher "
+                                  f"for {rec.period} while electricity fell {100 * (1 - cur_kwh / prev_kwh):.0f} % on "
+                                  "the month", "warning", sheet=f.collected.meta.get("sheet_questions"),  # type: ignore
+                                  row=int(rec.source_row), field="production", value="+1"))
+    latest = ops.sort_values("file").drop_duplicates(_KEY, keep="last")
+    rows = latest.assign(source_id=[files[i].source_id for i in latest["file"]])
+    rows = rows[["enterprise_id", "period", *_OPS, "submitted_at", "source_id", "source_row"]].astype(
+        {"enterprise_id": int, "source_row": int})
     rows["production_status"] = rows["production_status"].fillna("normal")
-    return upsert(conn, table, rows, ["enterprise_id", "period"], compare=_OPS), issues
+    changed_keys: list[tuple] = []
+    upsert(conn, table, rows, _KEY, compare=_OPS, keys_out=changed_keys)
+    file_of = dict(zip(zip(latest["enterprise_id"].astype(int), latest["period"]), latest["file"]))
+    for key in changed_keys:
+        files[int(file_of[(int(key[0]), key[1])])].changed += 1
 
 
-def _metered(conn: Connection, enterprise_id: int, period: str, prev_period: str) -> tuple[float, float]:
-    """Metered kWh of an enterprise in two months (NaN where nothing was read)."""
-    out = []
-    for p in (period, prev_period):
-        first, last = _period_bounds(p)
-        t = m.ElectricityReading.__table__
-        total = conn.execute(select(t.c.kwh).where(t.c.enterprise_id == enterprise_id, t.c.day >= first,
-                                                   t.c.day <= last)).scalars().all()
-        out.append(float(np.sum(total)) if total else np.nan)
-    return out[0], out[1]
+def _metered(conn: Connection, eids: list[int], first: str, last: str) -> dict[tuple[int, str], float]:
+    """Metered kWh per enterprise and month (``YYYY-MM``) over a range of months."""
+    start = _period_bounds(first)[0]
+    end = _period_bounds(last)[1]
+    t = m.ElectricityReading.__table__
+    rows = conn.execute(select(t.c.enterprise_id, t.c.day, t.c.kwh).where(
+        t.c.enterprise_id.in_(eids), t.c.day >= start, t.c.day <= end)).all()
+    if not rows:
+        return {}
+    frame = pd.DataFrame(rows, columns=["enterprise_id", "day", "kwh"])
+    frame["period"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m")
+    return frame.groupby(["enterprise_id", "period"])["kwh"].sum().to_dict()
+

@@ -66,6 +66,7 @@ def upsert(
     key: Sequence[str],
     *,
     compare: Sequence[str] | None = None,
+    keys_out: list[tuple[Any, ...]] | None = None,
 ) -> int:
     """Insert or update ``rows`` in ``table`` on the natural ``key``.
 
@@ -83,6 +84,8 @@ def upsert(
         Columns whose change makes a stored row be updated (default: every
         non-key column).  Provenance columns (``source_id``, ``submitted_at``)
         are usually left out, so the same figures re-sent are not a change.
+    keys_out
+        When given, the keys of the rows inserted or changed are appended to it.
 
     Returns
     -------
@@ -112,8 +115,11 @@ def upsert(
             stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
         # RETURNING yields exactly the rows inserted or updated (not those skipped by the WHERE);
         # executemany rowcounts are not reliable across drivers.
-        result = conn.execute(stmt.returning(table.c[key[0]]), chunk)
-        changed += len(result.all())
+        result = conn.execute(stmt.returning(*[table.c[k] for k in key]), chunk)
+        got = result.all()
+        changed += len(got)
+        if keys_out is not None:
+            keys_out.extend(tuple(r) for r in got)
     return changed
 
 
