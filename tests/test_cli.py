@@ -111,3 +111,27 @@ def test_demo_refuses_a_store_with_real_data(capsys, workdir):
 def test_python_dash_m_monitor_works():
     done = subprocess.run([sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "demo" in done.stdout and "config" in done.stdout
+
+
+def test_survey_template_status_and_collect_report(capsys, workdir):
+    code, out, err = run(capsys, *SMALL)
+    assert code == 0, err
+    code, out, err = run(capsys, "survey", "status", "--period", "2024-06")
+    assert code == 0 and "问卷回收" in out and "未回收" in out
+    code, out, _ = run(capsys, "survey", "template", "--period", "2024-06", "--all", "--out", "q")
+    assert code == 0 and "questionnaire(s) for 2024-06" in out
+    files = sorted((workdir / "q").glob("2024-06_*.xlsx"))
+    assert len(files) >= 35
+    code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--out", "q")
+    assert code == 2 and "--enterprise CODE or --all" in err
+    code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--enterprise", "X", "--out", "q")
+    assert code == 2 and "not in the sample" in err
+    # A blank questionnaire is a valid file with no answers; a broken one makes `collect` exit 1.
+    (workdir / "bad").mkdir()
+    (workdir / "bad" / "broken.xlsx").write_bytes(files[0].read_bytes()[:500])
+    code, out, _ = run(capsys, "collect", "bad", "--dry-run")
+    assert code == 1 and "broken.xlsx: failed" in out and "dry run" in out
+    code, out, _ = run(capsys, "collect", "var/inbox")
+    assert code == 0 and "0 new or changed rows" in out
+    code, out, _ = run(capsys, "collect", "report", "--last", "3")
+    assert code == 0 and "accepted" in out
