@@ -39,10 +39,21 @@ class _Context:
 
 
 def _progress_printer() -> Any:
-    """Progress lines on stderr when it is a terminal; nothing when piped."""
+    """A one-line progress display on stderr when it is a terminal (rewritten in place); nothing when piped."""
     if not sys.stderr.isatty():
         return None
-    return lambda message: click.echo(f"  … {message}", err=True)
+
+    def show(message: str) -> None:
+        sys.stderr.write("\r\x1b[K  … " + message[:150])
+        sys.stderr.flush()
+
+    return show
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
 
 
 def _setup_logging(settings: Settings, verbose: int) -> None:
@@ -247,6 +258,7 @@ def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: 
     with open_store(settings) as store:
         outcomes = collect_paths(store, settings, paths, dry_run=dry_run, force=force,
                                  progress=_progress_printer())
+    _end_progress()
     problems = 0
     for o in outcomes:
         head = f"{o.path.name}: {o.status}"
@@ -316,6 +328,7 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
     demo_params(settings)  # validate before anything is written
     _setup_logging(settings, obj.verbose)
     run = run_demo(settings, rebuild=rebuild, progress=_progress_printer())
+    _end_progress()
     p = run.params
     if run.built:
         click.echo(f"demo panel built: seed {p.seed}, {p.enterprises} enterprises a month, {p.start}..{p.end}; "

@@ -12,8 +12,8 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 

@@ -143,7 +143,7 @@ def _rejects(conn: Connection, file_name: str) -> list[Issue]:
         f"SELECT s.account_no, s.day, s.source_row FROM {STAGING} s "
         "LEFT JOIN electricity_account a ON a.account_no = s.account_no WHERE a.account_no IS NULL "
         f"ORDER BY s.source_row LIMIT {_MAX_ISSUES_PER_RULE}")).all()
-    for account, day, row in unknown:
+    for account, _day, row in unknown:
         issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an enterprise "
                             "(load the utility's account map first)", row=int(row), field="account_no",
                             value=str(account)))

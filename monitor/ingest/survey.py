@@ -102,7 +102,8 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
         f = files[rec.file]
         name, sheet, row = f.collected.path.name, f.collected.meta.get("sheet_questions"), int(rec.first_row)
 
-        def issue(rule: str, message: str, field: str, value: object, severity: str = "error") -> None:
+        def issue(rule: str, message: str, field: str, value: object, severity: str = "error", *,
+                  f: SurveyFile = f, name: str = name, sheet: object = sheet, row: int = row) -> None:
             f.issues.append(Issue(name, rule, message, severity, sheet=sheet, row=row,  # type: ignore[arg-type]
                                   field=field, value=str(value)))
 
