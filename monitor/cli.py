@@ -6,6 +6,7 @@ configuration error (one line on stderr naming the problem and the fix).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
@@ -306,6 +307,36 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
             click.echo(f"    {rec.severity} {rec.rule}: {rec.count:,}")
             for line in rec.examples:
                 click.echo(f"      {line}")
+
+
+# ---------------------------------------------------------------------------------------------- compute
+@cli.command()
+@click.option("--period", default=None, metavar="YYYY-MM", help="One month.")
+@click.option("--from", "first", default=None, metavar="YYYY-MM", help="First month of a range.")
+@click.option("--to", "last", default=None, metavar="YYYY-MM", help="Last month of a range.")
+@click.pass_obj
+def compute(obj: _Context, period: str | None, first: str | None, last: str | None) -> None:
+    """Compute the diffusion indices, the PMI and the monitoring indicators into the store."""
+    from .compute import compute_range
+    from .store import open_store
+
+    if period and (first or last) or not (period or first and last):
+        raise click.UsageError("give --period YYYY-MM, or --from YYYY-MM --to YYYY-MM")
+    a = _month_option(period or first, "--period" if period else "--from")
+    b = _month_option(period or last, "--period" if period else "--to")
+    if b < a:
+        raise click.UsageError(f"--to {b} is before --from {a}")
+    settings = obj.settings()
+    _setup_logging(settings, obj.verbose)
+    with open_store(settings) as store:
+        report = compute_range(store, settings, a, b)
+    for family, n in report.written.items():
+        click.echo(f"{family}: {n:,} values new or changed ({report.seconds[family]:.1f} s)")
+    for family, message in report.failed.items():
+        click.echo(f"{family}: failed - {message}")
+    click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage {dt.date.today()}")
+    if report.failed:
+        raise SystemExit(1)
 
 
 # ---------------------------------------------------------------------------------------------- demo

@@ -48,9 +48,26 @@ class StageResult:
 
 Stage = Callable[[Store, Settings, pd.Period], StageResult]
 
+def compute_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
+    """Compute every indicator for every surveyed month up to ``period`` (only changes make new vintages)."""
+    from .compute import compute_range
+
+    with store.engine.connect() as conn:
+        first = conn.exec_driver_sql("SELECT MIN(period) FROM survey_response").scalar()
+    if first is None:
+        return StageResult("compute", "skipped", "no survey answers in the store")
+    report = compute_range(store, settings, pd.Period(first, "M"), period)
+    detail = ", ".join(f"{k} {v:,}" for k, v in report.written.items())
+    message = f"{report.first}..{report.last}: {report.total:,} values new or changed ({detail})"
+    if report.failed:
+        return StageResult("compute", "failed", message + "; failed: " + "; ".join(
+            f"{k}: {v}" for k, v in report.failed.items()), items_ok=report.total, items_failed=len(report.failed))
+    return StageResult("compute", "ok", message, items_ok=report.total)
+
+
 #: The monthly cycle after the data are in: (name, function), run in order.  Later stages
-#: (compute, adjust, forecast, publish, alert) register here as they are built.
-MONTHLY_STAGES: list[tuple[str, Stage]] = []
+#: (adjust, forecast, publish, alert) register here as they are built.
+MONTHLY_STAGES: list[tuple[str, Stage]] = [("compute", compute_stage)]
 
 
 def _record(store: Store, name: str, period: pd.Period | None, started: dt.datetime, result: StageResult) -> None:

@@ -158,6 +158,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Days after the end of the survey month during which late returns are still accepted.", minimum=0),
     Setting("ingest.chunk_rows", 500_000, _parse_int,
             "Rows read at a time from large files (memory stays flat).", minimum=1000),
+    Setting("compute.weighting", "size", _choice("size", "design", "unweighted"),
+            "Survey weights: size (design weight x revenue, post-stratified), design (sample weight only) or "
+            "unweighted (the NBS count formula)."),
+    Setting("compute.min_respondents", 30, _parse_int,
+            "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
     Setting("demo.seed", 2017, _parse_int, "Seed of the demo panel generator (same seed, same panel).", minimum=0),
     Setting("demo.enterprises", 1200, _parse_int, "Sample enterprises active in each month of the demo panel.",
             minimum=20),
