@@ -103,7 +103,7 @@ def _months(first: pd.Period, last: pd.Period) -> list[str]:
 
 
 def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.Period, *,
-                  vintage: dt.date | None = None, families: Sequence[str] = ("survey",)) -> ComputeReport:
+                  vintage: dt.date | None = None, families: Sequence[str] = ("survey", "monitoring")) -> ComputeReport:
     """Compute every indicator family for the months ``first``..``last`` and store them.
 
     One family failing is recorded in the report and does not stop the others.

@@ -91,7 +91,7 @@ def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.date | Non
         return 0
     new["vintage"] = vintage
     new["computed_at"] = dt.datetime.now().replace(microsecond=0)
-    new["n"] = new["n"].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v))
+    new["n"] = new["n"].map(lambda v: None if pd.isna(v) else int(v)).astype(object)
     return upsert(conn, m.SeriesValue.__table__, new, ["series_key", "period", "vintage"])
 
 

@@ -54,6 +54,15 @@ def _parse_int(value: Any) -> int:
     return int(str(value).strip()) if isinstance(value, str) else int(value)
 
 
+def _parse_fraction(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number between 0 and 1, not a boolean")
+    number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    if not 0 < number < 1:
+        raise ValueError("expected a number between 0 and 1")
+    return number
+
+
 def _parse_str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {type(value).__name__}")
@@ -78,7 +87,8 @@ def _choice(*options: str) -> Callable[[Any], str]:
     return parse
 
 
-_TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month"}
+_TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month",
+               _parse_fraction: "fraction"}
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,10 @@ SETTINGS: tuple[Setting, ...] = (
             "unweighted (the NBS count formula)."),
     Setting("compute.min_respondents", 30, _parse_int,
             "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
+    Setting("monitoring.stop_threshold", 0.10, _parse_fraction,
+            "An enterprise drawing less than this share of its electricity baseline is inferred stopped."),
+    Setting("monitoring.semi_threshold", 0.50, _parse_fraction,
+            "Below this share of its baseline (and above the stop threshold) it is inferred semi-stopped."),
     Setting("demo.seed", 2017, _parse_int, "Seed of the demo panel generator (same seed, same panel).", minimum=0),
     Setting("demo.enterprises", 1200, _parse_int, "Sample enterprises active in each month of the demo panel.",
             minimum=20),

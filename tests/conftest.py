@@ -91,3 +91,9 @@ def full_demo():
 def small_demo():
     """A small build for store round trips."""
     return generate_demo(seed=11, enterprises=60, start=pd.Period("2019-06", "M"), end=pd.Period("2020-09", "M"))
+
+
+@pytest.fixture(scope="session")
+def medium_demo():
+    """A build long enough for year-on-year rates and electricity baselines."""
+    return generate_demo(seed=13, enterprises=80, start=pd.Period("2017-07", "M"), end=pd.Period("2020-09", "M"))

@@ -36,8 +36,8 @@ def test_vintages_only_for_changed_values(store):
     assert store.count(m.SeriesValue) == 7
 
 
-def test_compute_the_demo_panel_into_the_store(store, small_demo, tmp_path):
-    load_demo(store, small_demo)
+def test_compute_the_demo_panel_into_the_store(store, medium_demo, tmp_path):
+    load_demo(store, medium_demo)
     settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path)})
     first, last = pd.Period("2019-07", "M"), pd.Period("2020-09", "M")
     report = compute_range(store, settings, first, last, vintage=dt.date(2020, 10, 31))
@@ -50,6 +50,15 @@ def test_compute_the_demo_panel_into_the_store(store, small_demo, tmp_path):
     assert districts["series_key"].nunique() >= 8 and (districts["n"] < 30).any()
     rate = read_series(store, "response_rate")
     assert rate["raw"].between(60, 100).all()
+    assert report.written["monitoring"] > 500
+    elec = read_series(store, "electricity/yoy/city")
+    months = set(elec.index.astype(str))
+    assert "2020-02" in months and "2020-01" not in months  # January-February published combined, in February
+    assert elec.loc["2020-02", "raw"] < elec.loc["2019-11", "raw"] - 10  # the February 2020 shutdown
+    stopped = read_series(store, "status/stopped_share/city")
+    assert stopped.loc["2020-02", "raw"] > stopped.loc["2019-11", "raw"]
+    lamps = read_series(store, "lamps/composite")
+    assert lamps["raw"].between(20, 200).all() and len(lamps) >= 3
     again = compute_range(store, settings, first, last, vintage=dt.date(2020, 11, 30))
     assert again.total == 0  # recomputing the same data writes nothing
 

@@ -2,11 +2,42 @@
 
 Survey indices (:mod:`monitor.indicators.survey`): weights and the non-response adjustment, diffusion
 indices by breakdown with standard errors, the composite PMI, problem shares, and rows for the
-``series_value`` table.
+``series_value`` table.  Monitoring indicators (:mod:`~monitor.indicators.electricity`,
+:mod:`~monitor.indicators.monitoring`): electricity totals, growth and baselines, stopped and
+semi-stopped enterprises, inventory and costs.  Signal lamps (:mod:`~monitor.indicators.lamps`).
 """
 
 from __future__ import annotations
 
+from .electricity import (
+    STATUSES,
+    ElectricityResult,
+    electricity_indicators,
+    infer_status,
+    production_status_indicators,
+    status_enterprises,
+)
+from .lamps import (
+    DEFAULT_LAMPS,
+    LampConfigError,
+    LampIndicator,
+    composite_colour,
+    composite_index,
+    lamp_inputs,
+    lamp_scores,
+    percentile_cutoffs,
+    signal_lamps,
+)
+from .monitoring import (
+    COST_ITEMS,
+    HIGH_COST_PROBLEMS,
+    MonitoringDataError,
+    cost_indicators,
+    high_cost_shares,
+    inventory_indicators,
+    monitoring_rows,
+    price_scissors,
+)
 from .survey import (
     BREAKDOWNS,
     SurveyDataError,
@@ -19,6 +50,29 @@ from .survey import (
 )
 
 __all__ = [
+    "STATUSES",
+    "ElectricityResult",
+    "electricity_indicators",
+    "infer_status",
+    "production_status_indicators",
+    "status_enterprises",
+    "DEFAULT_LAMPS",
+    "LampConfigError",
+    "LampIndicator",
+    "composite_colour",
+    "composite_index",
+    "lamp_inputs",
+    "lamp_scores",
+    "percentile_cutoffs",
+    "signal_lamps",
+    "COST_ITEMS",
+    "HIGH_COST_PROBLEMS",
+    "MonitoringDataError",
+    "cost_indicators",
+    "high_cost_shares",
+    "inventory_indicators",
+    "monitoring_rows",
+    "price_scissors",
     "BREAKDOWNS",
     "SurveyDataError",
     "composite_pmi",

@@ -43,7 +43,7 @@ def _clean(value: Any) -> Any:
         value = value.item()
         if isinstance(value, float) and math.isnan(value):
             return None
-    if value is pd.NaT:
+    if value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()

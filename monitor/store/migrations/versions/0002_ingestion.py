@@ -38,7 +38,6 @@ def upgrade() -> None:
     sa.Column('source_id', sa.Integer(), nullable=True),
     sa.Column('source_row', sa.Integer(), nullable=True),
     sa.CheckConstraint('kwh >= 0', name=op.f('ck_electricity_account_reading_nonnegative_kwh')),
-    sa.ForeignKeyConstraint(['account_no'], ['electricity_account.account_no'], name=op.f('fk_electricity_account_reading_account_no_electricity_account')),
     sa.PrimaryKeyConstraint('account_no', 'day', name=op.f('pk_electricity_account_reading')),
     sqlite_with_rowid=False
     )
