@@ -25,15 +25,15 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, text
 
-from collectors.uscc import make_uscc  # noqa: E402
-from monitor.ingest import collect_paths  # noqa: E402
-from monitor.settings import load_settings  # noqa: E402
-from monitor.store import Store  # noqa: E402
-from monitor.store import models as m  # noqa: E402
+from collectors.uscc import make_uscc
+from monitor.ingest import collect_paths
+from monitor.settings import load_settings
+from monitor.store import Store
+from monitor.store import models as m
 
 
 def make_feed(folder: Path, rows: int, accounts: int) -> tuple[Path, Path, pd.DataFrame, pd.DataFrame]:

@@ -125,7 +125,7 @@ def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.P
             rows = rows[rows["period"].isin(months)]
             with store.begin() as conn:
                 report.written[family] = write_series(conn, rows, vintage=vintage, columns=("raw", "se", "n"))
-        except Exception as exc:  # noqa: BLE001 - one family's failure is reported, the others still run
+        except Exception as exc:
             log.exception("compute %s failed for %s..%s", family, months[0], months[-1])
             report.failed[family] = f"{type(exc).__name__}: {exc}"
         report.seconds[family] = time.perf_counter() - t0

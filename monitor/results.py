@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import math
 
 import numpy as np
 import pandas as pd
