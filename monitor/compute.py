@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
 
 from .indicators import composite_pmi, diffusion_indices, problem_shares, series_rows
 from .periods import month_text
@@ -54,14 +53,14 @@ class ComputeReport:
 
 def load_survey_inputs(store: Store, first: str, last: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Enterprises, answers and problem ticks for months ``first``..``last`` (text ``YYYY-MM``)."""
-    enterprises = store.read_frame(text(
+    enterprises = store.read_records(
         "SELECT id, district_code, industry_code, size_class, employees, revenue, sample_weight, panel_start, "
-        "panel_end FROM enterprise"))
-    responses = store.read_frame(text(
-        "SELECT enterprise_id, period, question, answer FROM survey_response WHERE period >= :a AND period <= :b"),
+        "panel_end FROM enterprise")
+    responses = store.read_records(
+        "SELECT enterprise_id, period, question, answer FROM survey_response WHERE period >= :a AND period <= :b",
         a=first, b=last)
-    problems = store.read_frame(text(
-        "SELECT enterprise_id, period, problem FROM survey_problem WHERE period >= :a AND period <= :b"),
+    problems = store.read_records(
+        "SELECT enterprise_id, period, problem FROM survey_problem WHERE period >= :a AND period <= :b",
         a=first, b=last)
     return enterprises, responses, problems
 

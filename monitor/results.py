@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .store import Store
 from .store import models as m
+from .store.core import raw_query
 from .store.writes import upsert
 
 __all__ = ["write_series", "read_series", "latest_values", "VALUE_COLUMNS"]
@@ -28,14 +29,17 @@ _TOL = 1e-9
 
 def latest_values(conn: Connection, keys: list[str], periods: list[str]) -> pd.DataFrame:
     """The latest vintage of each (series key, period) among ``keys`` and ``periods``."""
-    t = m.SeriesValue.__table__
     cols = ["series_key", "period", "vintage", *VALUE_COLUMNS]
     frames = []
     for start in range(0, len(periods), 200):
-        rows = conn.execute(select(*[t.c[c] for c in cols]).where(t.c.period.in_(periods[start:start + 200]))).all()
-        frames.append(pd.DataFrame(rows, columns=cols))
+        chunk = periods[start:start + 200]
+        marks = ", ".join(f":p{i}" for i in range(len(chunk)))
+        rows, _ = raw_query(conn, f"SELECT {', '.join(cols)} FROM series_value WHERE period IN ({marks})",
+                            {f"p{i}": p for i, p in enumerate(chunk)})
+        frames.append(pd.DataFrame.from_records(rows, columns=cols))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     out = out[out["series_key"].isin(keys)]
+    out["vintage"] = pd.to_datetime(out["vintage"]).dt.date
     return out.sort_values("vintage").drop_duplicates(["series_key", "period"], keep="last").reset_index(drop=True)
 
 

@@ -10,9 +10,11 @@ semi-stopped enterprises, inventory and costs.  Signal lamps (:mod:`~monitor.ind
 from __future__ import annotations
 
 from .electricity import (
+    METER_COLUMNS,
     STATUSES,
     ElectricityResult,
     electricity_indicators,
+    festival_days,
     infer_status,
     production_status_indicators,
     status_enterprises,
@@ -50,6 +52,8 @@ from .survey import (
 )
 
 __all__ = [
+    "METER_COLUMNS",
+    "festival_days",
     "STATUSES",
     "ElectricityResult",
     "electricity_indicators",

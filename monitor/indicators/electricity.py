@@ -68,6 +68,8 @@ from .monitoring import (
 )
 
 __all__ = [
+    "METER_COLUMNS",
+    "festival_days",
     "STATUSES",
     "ElectricityResult",
     "electricity_indicators",
@@ -161,6 +163,24 @@ def _festival_days(day: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     return flags[day - lo]
 
 
+#: Columns of pre-aggregated monthly meter data (what a database can sum for :func:`electricity_indicators`).
+METER_COLUMNS = ("enterprise_id", "period", "kwh", "days", "kwh_x", "days_x")
+
+
+def festival_days(first: str | pd.Timestamp, last: str | pd.Timestamp,
+                  window: tuple[int, int] = (-7, 15)) -> pd.DatetimeIndex:
+    """The days from ``first`` to ``last`` within ``window`` days of a Spring Festival.
+
+    A database can leave these out when it sums readings into :data:`METER_COLUMNS`
+    (``kwh_x``/``days_x``), so the electricity indicators need not read every day.
+    """
+    days = pd.date_range(first, last, freq="D")
+    if not len(days):
+        return days
+    ordinals = days.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return days[_festival_days(ordinals, window)]
+
+
 @dataclass(frozen=True)
 class _Meter:
     grid: _Grid
@@ -174,6 +194,8 @@ class _Meter:
 def _monthly_electricity(readings: pd.DataFrame, ids: np.ndarray, wanted_arg: MonthsArg, back: int,
                          window: tuple[int, int] | None) -> _Meter:
     """Firm x month sums of the readings, all days and outside the Spring Festival window."""
+    if "period" in readings.columns and "days" in readings.columns:
+        return _monthly_from_meter(readings, ids, wanted_arg, back)
     _require(readings, ["enterprise_id", "day", "kwh"], "readings")
     day = _days(readings["day"])
     t_ord = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
@@ -205,6 +227,28 @@ def _monthly_electricity(readings: pd.DataFrame, ids: np.ndarray, wanted_arg: Mo
     kwh_x = np.bincount(flat, weights=np.where(outside, kwh, 0.0), minlength=F * T).reshape(F, T)
     days_x = np.bincount(flat, weights=outside, minlength=F * T).reshape(F, T).astype(np.int64)
     return _Meter(grid, total, days, kwh_x, days_x, requested)
+
+
+def _monthly_from_meter(meter: pd.DataFrame, ids: np.ndarray, wanted_arg: MonthsArg, back: int) -> _Meter:
+    """The same firm x month sums from pre-aggregated :data:`METER_COLUMNS` rows."""
+    _require(meter, list(METER_COLUMNS), "monthly meter data")
+    t_ord = _month_ordinals(meter["period"], "monthly meter data")
+    f = _firm_positions(ids, meter["enterprise_id"], "the monthly meter data")
+    values = {c: pd.to_numeric(meter[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+              for c in ("kwh", "days", "kwh_x", "days_x")}
+    if not all((v >= 0).all() for v in values.values()):
+        raise MonitoringDataError("monthly meter data must hold non-negative kWh and day counts; fix the query "
+                                  "that summed them")
+    span = np.array([t_ord.min(), t_ord.max()]) if len(t_ord) else np.zeros(0, dtype=np.int64)
+    requested = _wanted(wanted_arg, span) if wanted_arg is not None else None
+    grid = _Grid.covering(span, requested if requested is not None else span, back=back)
+    F, T = len(ids), grid.T
+    flat = f * np.int64(T) + grid.positions(t_ord)
+    sums = {c: np.bincount(flat, weights=v, minlength=F * T).reshape(F, T) for c, v in values.items()}
+    days, days_x = sums["days"].astype(np.int64), sums["days_x"].astype(np.int64)
+    if requested is None:
+        requested = grid.ordinals[(days > 0).any(axis=0)]
+    return _Meter(grid, sums["kwh"], days, sums["kwh_x"], days_x, requested)
 
 
 def _baseline(kwh: np.ndarray, days: np.ndarray, grid: _Grid, years: int) -> tuple[np.ndarray, np.ndarray]:
