@@ -339,6 +339,52 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
         raise SystemExit(1)
 
 
+# ---------------------------------------------------------------------------------------------- adjust
+@cli.command()
+@click.option("--series", "patterns", multiple=True, metavar="PATTERN",
+              help="Series key or glob (repeatable); default every series the policy adjusts.")
+@click.option("--review", "review", type=int, default=None, metavar="YEAR",
+              help="Annual review: re-estimate on data to December of YEAR-1, project YEAR's factors, "
+                   "revise the history, and print the revisions report.")
+@click.option("--force", is_flag=True, help="Re-estimate series whose data have not changed.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="With --review: also write the revisions report to this CSV file.")
+@click.pass_obj
+def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: bool, csv_path: str | None) -> None:
+    """Seasonally adjust the stored series (Spring Festival and working days; X-13ARIMA-SEATS)."""
+    from .adjust import adjust_series, review_year
+    from .store import open_store
+
+    settings = obj.settings()
+    _setup_logging(settings, obj.verbose)
+    pattern: Any = list(patterns) if patterns else "*"
+    with open_store(settings) as store:
+        if review is not None:
+            result = review_year(store, settings, review, pattern=pattern, progress=_progress_printer())
+            report = result.report
+            _end_progress()
+            revisions = result.revisions
+            click.echo(report.summary())
+            if len(revisions):
+                big = revisions.assign(size=revisions["revision"].abs()).sort_values("size", ascending=False)
+                click.echo(f"revisions: {revisions['revision'].notna().sum():,} values, mean absolute "
+                           f"{revisions['revision'].abs().mean():.2f}, largest:")
+                for rec in big.head(10).itertuples():
+                    click.echo(f"  {rec.series} {rec.period}: {rec.old_sa:.2f} -> {rec.new_sa:.2f} "
+                               f"({rec.revision:+.2f})")
+                if csv_path:
+                    revisions.to_csv(csv_path, index=False, encoding="utf-8-sig")
+                    click.echo(f"revisions report written to {csv_path}")
+        else:
+            report = adjust_series(store, settings, pattern=pattern, force=force, progress=_progress_printer())
+            _end_progress()
+            click.echo(report.summary())
+        for key, message in list(report.failed.items())[:10]:
+            click.echo(f"  failed {key}: {message[:300]}")
+    if not report.ok:
+        raise SystemExit(1)
+
+
 # ---------------------------------------------------------------------------------------------- demo
 @cli.command()
 @click.option("--seed", type=int, default=None, help="Generator seed (setting demo.seed, default 2017).")

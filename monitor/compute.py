@@ -66,10 +66,11 @@ def load_survey_inputs(store: Store, first: str, last: str) -> tuple[pd.DataFram
 
 
 def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: pd.DataFrame, periods: list[str], *,
-                  weighting: str, min_respondents: int) -> pd.DataFrame:
+                  weighting: str, min_respondents: int,
+                  breakdowns: Sequence[str] = ("city", "district", "size", "industry", "key_sector")) -> pd.DataFrame:
     """All survey series rows (``series_key, period, raw, se, n``) for ``periods``."""
     di = diffusion_indices(responses, enterprises, periods=periods, weighting=weighting,  # type: ignore[arg-type]
-                           min_respondents=min_respondents)
+                           min_respondents=min_respondents, breakdowns=breakdowns)  # type: ignore[arg-type]
     pmi = composite_pmi(di)
     frames = [series_rows(di), series_rows(pmi)]
     tail = np.where(di["breakdown"].astype(str) == "city", "",
@@ -91,7 +92,8 @@ def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: 
                                 "n": rate["n_sample"].astype("Int64").to_numpy()}))
     if len(problems):
         shares = problem_shares(problems, responses, enterprises, periods=periods,  # type: ignore[arg-type]
-                                weighting=weighting, min_respondents=min_respondents)
+                                weighting=weighting, min_respondents=min_respondents,
+                                breakdowns=breakdowns)  # type: ignore[arg-type]
         frames.append(series_rows(shares))
     out = pd.concat(frames, ignore_index=True)
     return out[out["raw"].notna()].reset_index(drop=True)
@@ -116,7 +118,8 @@ def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.P
             if family == "survey":
                 ent, resp, probs = load_survey_inputs(store, prev, months[-1])
                 rows = survey_series(ent, resp, probs, months, weighting=settings["compute.weighting"],
-                                     min_respondents=settings["compute.min_respondents"])
+                                     min_respondents=settings["compute.min_respondents"],
+                                     breakdowns=settings["compute.breakdowns"].split(","))
             else:
                 from .compute_monitoring import monitoring_series
 

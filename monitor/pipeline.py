@@ -65,9 +65,19 @@ def compute_stage(store: Store, settings: Settings, period: pd.Period) -> StageR
     return StageResult("compute", "ok", message, items_ok=report.total)
 
 
+def adjust_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
+    """Seasonally adjust every series the policy adjusts (unchanged series are not re-estimated)."""
+    from .adjust import adjust_series
+
+    report = adjust_series(store, settings)
+    status = "ok" if report.ok else "failed"
+    return StageResult("adjust", status, report.summary(), items_ok=len(report.adjusted) + len(report.rebuilt),
+                       items_failed=len(report.failed))
+
+
 #: The monthly cycle after the data are in: (name, function), run in order.  Later stages
-#: (adjust, forecast, publish, alert) register here as they are built.
-MONTHLY_STAGES: list[tuple[str, Stage]] = [("compute", compute_stage)]
+#: (forecast, publish, alert) register here as they are built.
+MONTHLY_STAGES: list[tuple[str, Stage]] = [("compute", compute_stage), ("adjust", adjust_stage)]
 
 
 def _record(store: Store, name: str, period: pd.Period | None, started: dt.datetime, result: StageResult) -> None:

@@ -119,7 +119,7 @@ def read_series(store: Store, pattern: str, *, as_of: dt.date | str | None = Non
     frame = frame.astype({"raw": float, "sa": float, "se": float})
     frame["n"] = frame["n"].astype("Int64")
     if "*" in pattern:
-        frame = frame[[fnmatch.fnmatchcase(k, pattern) for k in frame["series_key"]]]
+        frame = frame[frame["series_key"].map(lambda k: fnmatch.fnmatchcase(k, pattern)).astype(bool)]
     frame = frame.sort_values("vintage").drop_duplicates(["series_key", "period"], keep="last")
     frame = frame[frame["period"].str.len() == 7].sort_values(["series_key", "period"])
     frame.index = pd.PeriodIndex(frame.pop("period"), freq="M", name="period")

@@ -63,6 +63,19 @@ def _parse_fraction(value: Any) -> float:
     return number
 
 
+_SIMPLE_BREAKDOWNS = ("city", "district", "size", "industry", "key_sector")
+
+
+def _parse_breakdowns(value: Any) -> str:
+    items = value if isinstance(value, list) else str(value).split(",")
+    kinds = [str(k).strip() for k in items if str(k).strip()]
+    bad = [k for k in kinds if any(p not in _SIMPLE_BREAKDOWNS for p in k.split("+"))]
+    if bad or not kinds:
+        raise ValueError(f"expected a comma-separated list of {', '.join(_SIMPLE_BREAKDOWNS)} or combinations "
+                         f"joined by '+' (e.g. district+size); not {', '.join(bad) or 'an empty list'}")
+    return ",".join(kinds)
+
+
 def _parse_str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {type(value).__name__}")
@@ -88,7 +101,7 @@ def _choice(*options: str) -> Callable[[Any], str]:
 
 
 _TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month",
-               _parse_fraction: "fraction"}
+               _parse_fraction: "fraction", _parse_breakdowns: "list"}
 
 
 @dataclass(frozen=True)
@@ -171,12 +184,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("compute.weighting", "size", _choice("size", "design", "unweighted"),
             "Survey weights: size (design weight x revenue, post-stratified), design (sample weight only) or "
             "unweighted (the NBS count formula)."),
+    Setting("compute.breakdowns", "city,district,size,industry,key_sector", _parse_breakdowns,
+            "Breakdowns of the survey indices; combinations joined by '+' cross two (district+size gives one "
+            "index per district and size class)."),
     Setting("compute.min_respondents", 30, _parse_int,
             "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
     Setting("monitoring.stop_threshold", 0.10, _parse_fraction,
             "An enterprise drawing less than this share of its electricity baseline is inferred stopped."),
     Setting("monitoring.semi_threshold", 0.50, _parse_fraction,
             "Below this share of its baseline (and above the stop threshold) it is inferred semi-stopped."),
+    Setting("adjust.method", "x13", _choice("x13", "stl"),
+            "Seasonal adjustment engine: x13 (X-13ARIMA-SEATS, X-11 decomposition, Spring Festival and working-day "
+            "regressors) or stl (the same regressors by OLS, then robust STL)."),
+    Setting("adjust.model", "(0 1 1)(0 1 1)", _parse_str,
+            "ARIMA model of the X-13 adjustment: the airline model (0 1 1)(0 1 1) is fast and standard; auto "
+            "runs the automatic model search (automdl, up to 100 times slower)."),
+    Setting("adjust.policy", "concurrent", _choice("concurrent", "projected"),
+            "concurrent re-estimates every series each month; projected publishes with the factors the annual "
+            "review (imon adjust --review YEAR) projected for the year, revising only once a year."),
+    Setting("adjust.processes", 2, _parse_int, "Worker processes adjusting series in parallel.", minimum=1),
     Setting("demo.seed", 2017, _parse_int, "Seed of the demo panel generator (same seed, same panel).", minimum=0),
     Setting("demo.enterprises", 1200, _parse_int, "Sample enterprises active in each month of the demo panel.",
             minimum=20),

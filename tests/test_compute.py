@@ -73,3 +73,14 @@ def test_weighting_setting_reaches_the_engine(store, small_demo, tmp_path, weigh
     compute_range(store, other, p, p, vintage=dt.date(2020, 7, 2))
     both = read_series(store, "pmi/new_orders", as_of="2020-07-01"), read_series(store, "pmi/new_orders")
     assert both[0].loc["2020-06", "raw"] != both[1].loc["2020-06", "raw"]
+
+
+def test_crossed_breakdowns_from_the_settings(store, small_demo, tmp_path):
+    load_demo(store, small_demo)
+    settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path),
+                                                    "compute.breakdowns": "city, district+size"})
+    p = pd.Period("2020-06", "M")
+    compute_range(store, settings, p, p, vintage=dt.date(2020, 7, 1), families=("survey",))
+    crossed = read_series(store, "pmi/new_orders/district+size/*")
+    assert len(crossed) >= 5 and crossed["series_key"].str.match(r"pmi/new_orders/district\+size/4401\d\d\.").all()
+    assert read_series(store, "pmi/new_orders/industry/*").empty  # not asked for

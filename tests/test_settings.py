@@ -50,6 +50,7 @@ def test_only_declared_settings_read_the_environment(tmp_path, monkeypatch):
     ("[demo]\nenterprises = 5", "below its minimum 20"),
     ("language = 'fr'", "expected one of zh, en"),
     ("[demo]\nstart = '2017-13'", "YYYY-MM"),
+    ("[compute]\nbreakdowns = 'district,county'", "not county"),
 ])
 def test_bad_config_files_name_file_key_and_fix(tmp_path, text, message):
     cfg = tmp_path / "imon.toml"

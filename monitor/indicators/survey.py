@@ -178,28 +178,43 @@ def respondent_weights(
 
 
 # --------------------------------------------------------------------------------------------- domains
-def _domains(sample: _Sample, breakdowns: Sequence[str]) -> list[Domains]:
-    atoms = sample.atoms
+def _membership(atoms: pd.DataFrame, kind: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Codes of one simple breakdown and its (atom, domain) membership pairs."""
     A = len(atoms)
+    if kind == "city":
+        return [CITY_CODE], np.arange(A), np.zeros(A, dtype=np.int64)
+    if kind in ("district", "industry", "size"):
+        column = {"district": "district_code", "industry": "industry_code", "size": "size_group"}[kind]
+        values = atoms[column].to_numpy(dtype=object)
+        codes = ([g for g in _SIZE_GROUPS if g in set(values)] if kind == "size" else sorted(set(values)))
+        return codes, np.arange(A), pd.Index(codes).get_indexer(values)
+    if kind == "key_sector":
+        div = atoms["industry_code"].to_numpy(dtype=object)
+        member = np.column_stack([np.isin(div, s.divisions) for s in KEY_SECTORS]) if A else np.zeros((0, 0))
+        present = [j for j in range(len(KEY_SECTORS)) if member[:, j].any()]
+        pa, pdj = np.nonzero(member[:, present])
+        return [KEY_SECTORS[j].code for j in present], pa, pdj
+    raise SurveyDataError(f"breakdowns must be among {list(BREAKDOWNS)} or combinations of them joined by '+' "
+                          f"(e.g. 'district+size'); got {kind!r}")
+
+
+def _domains(sample: _Sample, breakdowns: Sequence[str]) -> list[Domains]:
+    """Domains of each breakdown; ``a+b`` crosses two breakdowns (codes ``<a code>.<b code>``)."""
+    atoms = sample.atoms
     cell = atoms["cell"].to_numpy()
     out = []
     for kind in breakdowns:
-        if kind == "city":
-            codes, pa, pd_ = [CITY_CODE], np.arange(A), np.zeros(A, dtype=np.int64)
-        elif kind in ("district", "industry", "size"):
-            column = {"district": "district_code", "industry": "industry_code", "size": "size_group"}[kind]
-            values = atoms[column].to_numpy(dtype=object)
-            codes = ([g for g in _SIZE_GROUPS if g in set(values)] if kind == "size" else sorted(set(values)))
-            pa, pd_ = np.arange(A), pd.Index(codes).get_indexer(values)
-        elif kind == "key_sector":
-            div = atoms["industry_code"].to_numpy(dtype=object)
-            member = np.column_stack([np.isin(div, s.divisions) for s in KEY_SECTORS]) if A else np.zeros((0, 0))
-            present = [j for j in range(len(KEY_SECTORS)) if member[:, j].any()]
-            codes = [KEY_SECTORS[j].code for j in present]
-            pa, pdj = np.nonzero(member[:, present])
-            pd_ = pdj
-        else:
-            raise SurveyDataError(f"breakdowns must be among {list(BREAKDOWNS)}; got {kind!r}")
+        parts = kind.split("+")
+        codes, pa, pd_ = _membership(atoms, parts[0])
+        for part in parts[1:]:
+            codes2, pa2, pd2 = _membership(atoms, part)
+            left = pd.DataFrame({"atom": pa, "d1": pd_})
+            right = pd.DataFrame({"atom": pa2, "d2": pd2})
+            both = left.merge(right, on="atom")
+            combo = both["d1"].to_numpy() * len(codes2) + both["d2"].to_numpy()
+            used, pd_ = np.unique(combo, return_inverse=True)
+            codes = [f"{codes[u // len(codes2)]}.{codes2[u % len(codes2)]}" for u in used]
+            pa = both["atom"].to_numpy()
         out.append(Domains.build(kind, codes, pa, pd_, cell))
     return out
 

@@ -416,3 +416,39 @@ class JobRun(Base):
     items_ok: Mapped[int] = mapped_column(Integer, default=0)
     items_failed: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class SeriesAdjustment(Base):
+    """One seasonal adjustment of a stored series, per vintage: the model, the diagnostics, the outcome.
+
+    ``kind`` is ``concurrent`` (re-estimated with all data), ``review`` (the annual review: estimated with data to
+    December of the year before, ``factors`` holds the combined seasonal and calendar factors projected for the
+    review year as JSON ``{"YYYY-MM": factor}``) or ``projected`` (a month adjusted with those factors).
+    ``status`` is ``ok``, ``failed`` (``error`` says why) or ``skipped`` (too short; ``error`` gives the rule).
+    ``fingerprint`` hashes the input values and options: an unchanged series is not re-estimated.
+    """
+
+    __tablename__ = "series_adjustment"
+    __table_args__ = (CheckConstraint("status IN ('ok', 'failed', 'skipped')", name="status"),)
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    vintage: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), default="concurrent")
+    status: Mapped[str] = mapped_column(String(8))
+    method_used: Mapped[str | None] = mapped_column(String(20))
+    model: Mapped[str | None] = mapped_column(String(40), doc="ARIMA orders, e.g. (0 1 1)(0 1 1)")
+    mode: Mapped[str | None] = mapped_column(String(16), doc="additive | log-additive | multiplicative")
+    first_period: Mapped[str | None] = mapped_column(Period)
+    last_period: Mapped[str | None] = mapped_column(Period)
+    m7: Mapped[float | None] = mapped_column(Float)
+    q: Mapped[float | None] = mapped_column(Float)
+    qs_p: Mapped[float | None] = mapped_column(Float, doc="QS p-value of the outlier-adjusted SA series")
+    light: Mapped[str | None] = mapped_column(String(8), doc="green | amber | red")
+    festival_t: Mapped[float | None] = mapped_column(Float, doc="signed t of the largest Spring Festival regressor")
+    working_day_t: Mapped[float | None] = mapped_column(Float)
+    n_outliers: Mapped[int | None] = mapped_column(Integer)
+    factors: Mapped[str | None] = mapped_column(Text, doc="JSON of projected factors (annual review)")
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+    spec: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    adjusted_at: Mapped[dt.datetime] = mapped_column(DateTime)

