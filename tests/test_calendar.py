@@ -27,7 +27,7 @@ def test_holidays_and_make_up_working_days_from_the_state_council_table():
 
 def test_years_outside_the_table_fall_back_to_fixed_rules():
     cal = daily_calendar("2028-01-20", "2028-02-05").set_index("day")
-    assert (cal["rule"] == "fixed-rules").all()
+    assert (cal["rule"] == "statutory-rule").all()
     sf = spring_festival_dates()[2028]
     assert bool(cal.loc[sf, "holiday"])
 
