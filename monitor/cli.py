@@ -352,7 +352,8 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
 @click.pass_obj
 def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: bool, csv_path: str | None) -> None:
     """Seasonally adjust the stored series (Spring Festival and working days; X-13ARIMA-SEATS)."""
-    from .adjust import adjust_series, review_year
+    from .adjust import adjust_series
+    from .adjust_review import review_year
     from .store import open_store
 
     settings = obj.settings()

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from monitor.adjust import adjust_series, adjustment_policy, review_year
+from monitor.adjust import adjust_series, adjustment_policy
+from monitor.adjust_review import review_year
 from monitor.compute import compute_range
 from monitor.demo.generator import generate_demo
 from monitor.demo.load import load_demo
