@@ -12,6 +12,8 @@ __all__ = [
     "CalendarRuleWarning",
     "ForecastingError",
     "ForecastingWarning",
+    "ModelFailureWarning",
+    "SeriesTooShortError",
     "X13Error",
     "X13NotFoundError",
     "X13Warning",
@@ -48,3 +50,17 @@ class X13Warning(ForecastingWarning):
 
 class CalendarRuleWarning(ForecastingWarning):
     """A calendar regressor used a rule where the shipped official table does not reach."""
+
+
+class SeriesTooShortError(ForecastingError, ValueError):
+    """A series has fewer observations than a model needs; the message names the model and the minimum."""
+
+    def __init__(self, message: str, *, model: str | None = None, minimum: int | None = None, length: int | None = None):
+        super().__init__(message)
+        self.model = model
+        self.minimum = minimum
+        self.length = length
+
+
+class ModelFailureWarning(ForecastingWarning):
+    """A model failed on a series and was skipped (or replaced by a benchmark); the failure is also in ``notes``."""

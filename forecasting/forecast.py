@@ -1,0 +1,199 @@
+"""``forecasting.forecast``: one call from a monthly series to a forecast with intervals and a record.
+
+Per-series failure isolation (STYLE habit 7): a model that fails is skipped and recorded in
+:attr:`ForecastResult.notes` (and a :class:`~forecasting.exceptions.ModelFailureWarning` is issued);
+if every model fails, seasonal naive (Naive2 for series shorter than 13 months) is used, recorded
+the same way, never silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from .exceptions import ForecastingError, ModelFailureWarning
+from .models import (
+    SARIMAX,
+    Combination,
+    Forecaster,
+    Naive2,
+    SeasonalNaive,
+    _lname,
+    check_level,
+    check_series,
+    future_index,
+    make_model,
+    model_name,
+)
+
+__all__ = ["ForecastResult", "forecast"]
+
+
+@dataclass
+class ForecastResult:
+    """The outcome of :func:`forecast`.
+
+    Attributes
+    ----------
+    series
+        The history the models were fitted on.
+    frame
+        ``mean``, ``lo-L``, ``hi-L`` per level, indexed by the forecast months.
+    models
+        Names of the models the point forecast is made of (the combination's members, or the one model).
+    weights
+        Weight of each model in ``models`` (sums to 1).
+    per_model
+        Forecast frame of every candidate model that could be fitted (members or not).
+    notes
+        What went wrong or was decided (skipped models, fallbacks), in order.
+    level
+        Interval levels (percent).
+    """
+
+    series: pd.Series
+    frame: pd.DataFrame
+    models: tuple[str, ...]
+    weights: pd.Series
+    per_model: dict[str, pd.DataFrame]
+    notes: list[str] = field(default_factory=list)
+    level: tuple[float, ...] = (80, 95)
+
+    @property
+    def mean(self) -> pd.Series:
+        return self.frame["mean"]
+
+    def lower(self, level: float | None = None) -> pd.Series:
+        return self.frame[f"lo-{_lname(self.level[0] if level is None else level)}"]
+
+    def upper(self, level: float | None = None) -> pd.Series:
+        return self.frame[f"hi-{_lname(self.level[0] if level is None else level)}"]
+
+    def plot(self, ax: Any = None, *, history: int | None = 60, members: bool = False) -> Any:
+        """History, point forecast and interval bands (matplotlib, imported here); returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(9, 4))
+        hist = self.series if history is None else self.series.iloc[-history:]
+        ax.plot(hist.index.to_timestamp(), hist.to_numpy(), color="black", lw=1.2, label="observed")
+        x = self.frame.index.to_timestamp()
+        for lv, alpha in zip(sorted(self.level, reverse=True), (0.2, 0.35, 0.5), strict=False):
+            ax.fill_between(x, self.lower(lv), self.upper(lv), color="tab:blue", alpha=alpha, lw=0, label=f"{lv:g} %")
+        ax.plot(x, self.mean.to_numpy(), color="tab:blue", lw=1.6, label="+".join(self.models))
+        if members:
+            for key, frame in self.per_model.items():
+                ax.plot(x, frame["mean"].to_numpy(), lw=0.8, ls="--", label=key)
+        ax.set_title(str(self.series.name or "forecast"))
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+
+def _instances(models: Sequence[str | Forecaster], calendar: bool) -> list[str | Forecaster]:
+    out: list[str | Forecaster] = []
+    for m in models:
+        if calendar and m == "sarimax":
+            out.append(SARIMAX(calendar=True))
+        else:
+            make_model(m)  # validates the name early
+            out.append(m)
+    return out
+
+
+def forecast(
+    series: pd.Series,
+    horizon: int,
+    *,
+    exog: pd.DataFrame | None = None,
+    models: Sequence[str | Forecaster] = ("ets", "theta", "sarimax", "snaive"),
+    level: Sequence[int | float] = (80, 95),
+    combine: bool = True,
+    calendar: bool = False,
+    k: int = 3,
+    weights: Literal["equal", "inverse_mase"] = "equal",
+) -> ForecastResult:
+    """Forecast ``series`` ``horizon`` months ahead with intervals.
+
+    Parameters
+    ----------
+    series
+        Monthly series (complete PeriodIndex, no missing values).
+    horizon
+        Number of months to forecast.
+    exog
+        Regressors for models that take them (SARIMAX), indexed by months covering the series *and*
+        the horizon; other models ignore them (noted).
+    models
+        Candidate models: names of :data:`forecasting.models.MODELS` or instances.
+    level
+        Interval levels in percent.
+    combine
+        ``True``: :class:`~forecasting.models.Combination` of the best ``k`` candidates by an in-sample
+        rolling backtest (``weights`` equal or inverse-MASE).  ``False``: the first candidate that fits.
+    calendar
+        Give ``"sarimax"`` the Spring Festival and working-day regressors of :mod:`forecasting.calendar`.
+    """
+    y = check_series(series, name="forecast", minimum=2)
+    y.name = series.name
+    index = future_index(y, horizon)
+    level = check_level(level)
+    if not models:
+        raise ForecastingError("models is empty; pass e.g. ('ets', 'theta', 'sarimax', 'snaive').")
+    candidates = _instances(models, calendar)
+    exog_in = exog_future = None
+    if exog is not None:
+        if isinstance(exog, pd.Series):
+            exog = exog.to_frame()
+        need = y.index.append(index)
+        missing = need.difference(exog.index)
+        if len(missing):
+            raise ForecastingError(f"exog must cover {need[0]}..{need[-1]} (history and horizon); "
+                                   f"missing {list(map(str, missing[:3]))}.")
+        exog_in, exog_future = exog.loc[y.index], exog.loc[index]
+        ignoring = [model_name(m) for m in candidates if not make_model(m).supports_exog]
+        notes_exog = [f"{', '.join(ignoring)}: no exogenous regressors (exog ignored)"] if ignoring else []
+    else:
+        notes_exog = []
+    notes: list[str] = list(notes_exog)
+    per_model: dict[str, pd.DataFrame] = {}
+    if combine:
+        combo = Combination(candidates, k=k, weights=weights)
+        combo.fit(y, exog_in)
+        notes += combo.notes_
+        frame = combo.predict(horizon, exog_future, level)
+        for key, model in {**combo.fitted_, **combo.members_}.items():
+            try:
+                per_model[key] = model.predict(horizon, exog_future if model.supports_exog else None, level)
+            except Exception as exc:
+                notes.append(f"{key}: predict failed ({type(exc).__name__}: {exc})")
+        used, w = tuple(combo.weights_.index), combo.weights_
+    else:
+        frame, used = None, ()
+        for spec in candidates:
+            key = model_name(spec)
+            model = make_model(spec)
+            try:
+                fc = model.forecast(y, horizon, exog_in if model.supports_exog else None,
+                                    exog_future if model.supports_exog else None, level)
+            except Exception as exc:
+                notes.append(f"{key}: skipped, fit failed ({type(exc).__name__}: {exc})")
+                continue
+            per_model[key] = fc
+            if frame is None:
+                frame, used = fc, (key,)
+        if frame is None:
+            fallback = SeasonalNaive() if len(y) >= SeasonalNaive().min_length() else Naive2()
+            notes.append(f"all candidate models failed; fell back to {fallback.name}")
+            frame = fallback.forecast(y, horizon, level=level)
+            per_model[fallback.name] = frame
+            used = (fallback.name,)
+        w = pd.Series({used[0]: 1.0}, name="weight")
+    for note in notes:
+        if "failed" in note or "fell back" in note or "skipped" in note:
+            warnings.warn(f"{y.name or 'series'}: {note}", ModelFailureWarning, stacklevel=2)
+    return ForecastResult(series=y, frame=frame, models=tuple(used), weights=w, per_model=per_model,
+                          notes=notes, level=level)

@@ -1,0 +1,682 @@
+"""Forecasting models for monthly series, all with one ``fit / predict / forecast`` contract.
+
+Every model takes a :class:`pandas.Series` with a complete monthly :class:`pandas.PeriodIndex`
+(no gaps, no missing values) and returns, from :meth:`Forecaster.predict`, a
+:class:`pandas.DataFrame` indexed by the ``h`` periods following the series, with the column
+``mean`` and, for each level ``L`` of ``level``, the columns ``lo-L`` and ``hi-L``
+(``lo-L <= mean <= hi-L``).  ``fit`` returns ``self``; fitted state lives in attributes whose
+names end with ``_``; ``forecast(y, h, ...)`` is ``fit(y, ...).predict(h, ...)``.
+
+Models
+------
+``SeasonalNaive``  y[T+h] = y[T+h-12k]; intervals from the in-sample seasonal-naive residuals.
+``Naive2``         the M4 benchmark: naive forecast of the classically (multiplicatively, or additively
+                   when the series is not strictly positive) deseasonalised series, reseasonalised; the
+                   series is treated as seasonal only when the lag-12 autocorrelation passes the M4 90 % test.
+``ETS``            statsmodels ``ETSModel`` over a candidate set of error/trend/damping/season
+                   specifications, chosen by AICc; analytic intervals for additive-error models,
+                   simulated (seeded) ones otherwise.
+``Theta``          statsmodels ``ThetaModel`` (multiplicative deseasonalisation when the series is positive).
+``SARIMAX``        statsmodels ``SARIMAX``; differencing chosen by tests (M4 seasonality test for ``D``,
+                   KPSS for ``d``), then a handful of (p, q)(P, Q) candidates compared by AICc;
+                   ``calendar=True`` adds the Spring Festival and working-day regressors of
+                   :mod:`forecasting.calendar`.
+``Combination``    see :class:`Combination`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .exceptions import ForecastingError, SeriesTooShortError
+
+__all__ = [
+    "ETS",
+    "MODELS",
+    "SARIMAX",
+    "Combination",
+    "Forecaster",
+    "Naive2",
+    "SeasonalNaive",
+    "Theta",
+    "make_model",
+    "seasonality_test",
+]
+
+PERIOD = 12
+Level = Sequence[int | float]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def check_series(y: Any, *, name: str, minimum: int) -> pd.Series:
+    """Validate ``y`` (monthly PeriodIndex, no gaps, finite values, at least ``minimum`` observations)."""
+    if not isinstance(y, pd.Series):
+        raise ForecastingError(f"{name} needs a pandas Series; got {type(y).__name__}.")
+    if not isinstance(y.index, pd.PeriodIndex) or y.index.freqstr not in ("M", "ME"):
+        raise ForecastingError(f"{name} needs a monthly PeriodIndex; got {type(y.index).__name__} "
+                               f"(convert with series.index = series.index.to_period('M')).")
+    if len(y) and not y.index.is_monotonic_increasing:
+        raise ForecastingError(f"{name}: the PeriodIndex must be sorted; call series.sort_index().")
+    values = pd.to_numeric(y, errors="coerce").astype(float)
+    if len(y) < minimum:
+        raise SeriesTooShortError(
+            f"{name} needs at least {minimum} monthly observations; the series has {len(y)}.",
+            model=name, minimum=minimum, length=len(y),
+        )
+    expected = pd.period_range(y.index[0], periods=len(y), freq="M")
+    if not y.index.equals(expected):
+        missing = expected.difference(y.index) if len(expected) else []
+        raise ForecastingError(f"{name}: the series has gaps in its PeriodIndex (e.g. {list(map(str, missing[:3]))}); "
+                               "fill or interpolate them first.")
+    if not np.isfinite(values.to_numpy()).all():
+        raise ForecastingError(f"{name}: the series has {int((~np.isfinite(values)).sum())} missing or non-finite "
+                               "values; fill or interpolate them first.")
+    return values
+
+
+def future_index(y: pd.Series, h: int) -> pd.PeriodIndex:
+    if not isinstance(h, (int, np.integer)) or h < 1:
+        raise ForecastingError(f"the horizon h must be a positive integer; got {h!r}.")
+    return pd.period_range(y.index[-1] + 1, periods=int(h), freq="M")
+
+
+def check_level(level: Iterable[int | float]) -> tuple[float, ...]:
+    out = tuple(level)
+    for lv in out:
+        if not 0 < float(lv) < 100:
+            raise ForecastingError(f"interval levels are percentages strictly between 0 and 100; got {lv!r}.")
+    return out
+
+
+def _lname(lv: int | float) -> str:
+    return f"{lv:g}"
+
+
+def normal_frame(index: pd.PeriodIndex, mean: np.ndarray, sd: np.ndarray, level: Level) -> pd.DataFrame:
+    """Forecast frame from a mean and a (non-negative) standard deviation per step."""
+    mean = np.asarray(mean, dtype=float)
+    sd = np.nan_to_num(np.maximum(np.asarray(sd, dtype=float), 0.0))
+    frame = pd.DataFrame({"mean": mean}, index=index)
+    for lv in check_level(level):
+        z = stats.norm.ppf(0.5 + float(lv) / 200.0)
+        frame[f"lo-{_lname(lv)}"] = mean - z * sd
+        frame[f"hi-{_lname(lv)}"] = mean + z * sd
+    return frame
+
+
+def tidy_frame(frame: pd.DataFrame, level: Level) -> pd.DataFrame:
+    """Order the columns and enforce ``lo <= mean <= hi`` (quantile crossing from simulation or combination)."""
+    cols = ["mean"]
+    for lv in check_level(level):
+        lo, hi = f"lo-{_lname(lv)}", f"hi-{_lname(lv)}"
+        frame[lo] = np.minimum(frame[lo], frame["mean"])
+        frame[hi] = np.maximum(frame[hi], frame["mean"])
+        cols += [lo, hi]
+    return frame[cols]
+
+
+def seasonality_test(y: np.ndarray, period: int = PERIOD) -> bool:
+    """The M4 seasonality test: lag-``period`` autocorrelation outside the 90 % band (needs 3 full years)."""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if n < 3 * period:
+        return False
+    x = y - y.mean()
+    denom = float(x @ x)
+    if denom <= 0:
+        return False
+    acf = np.array([float(x[k:] @ x[: n - k]) / denom for k in range(period + 1)])
+    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[1:period] ** 2)) / n)
+    return bool(abs(acf[period]) > limit)
+
+
+def classical_indices(y: np.ndarray, *, multiplicative: bool, period: int = PERIOD) -> np.ndarray:
+    """Seasonal indices (length ``period``, aligned to position 0 of ``y``) of a classical decomposition."""
+    y = np.asarray(y, dtype=float)
+    weights = np.r_[0.5, np.ones(period - 1), 0.5] / period
+    trend = np.full(len(y), np.nan)
+    half = period // 2
+    trend[half: len(y) - half] = np.convolve(y, weights, mode="valid")
+    ratio = y / trend if multiplicative else y - trend
+    idx = np.array([np.nanmean(ratio[k::period]) for k in range(period)])
+    if multiplicative:
+        return idx / idx.mean()
+    return idx - idx.mean()
+
+
+# ------------------------------------------------------------------------------------------------ base class
+class Forecaster:
+    """Base class: validation, the ``forecast`` shortcut and the frame layout."""
+
+    name: ClassVar[str] = "forecaster"
+    supports_exog: ClassVar[bool] = False
+
+    def min_length(self) -> int:
+        return 2
+
+    def fit(self, y: pd.Series, exog: pd.DataFrame | None = None) -> Forecaster:
+        y = check_series(y, name=self.name, minimum=self.min_length())
+        self.y_ = y
+        self.exog_ = exog
+        self._fit(y, exog)
+        return self
+
+    def predict(self, h: int, exog_future: pd.DataFrame | None = None, level: Level = (80, 95)) -> pd.DataFrame:
+        if not hasattr(self, "y_"):
+            raise ForecastingError(f"{self.name}: call fit(y) before predict(h).")
+        index = future_index(self.y_, h)
+        level = check_level(level)
+        frame = self._predict(int(h), index, exog_future, level)
+        frame.index = index
+        frame.index.name = self.y_.index.name
+        return tidy_frame(frame, level)
+
+    def forecast(
+        self, y: pd.Series, h: int, exog: pd.DataFrame | None = None, exog_future: pd.DataFrame | None = None,
+        level: Level = (80, 95),
+    ) -> pd.DataFrame:
+        return self.fit(y, exog).predict(h, exog_future, level)
+
+    def frozen(self) -> Forecaster:
+        """An unfitted copy restricted to the specification chosen by this fit (cheap refits in backtests)."""
+        return clone(self)
+
+    # to be implemented
+    def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _predict(self, h: int, index: pd.PeriodIndex, exog_future: pd.DataFrame | None, level: Level) -> pd.DataFrame:
+        raise NotImplementedError  # pragma: no cover
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+# ------------------------------------------------------------------------------------------------ benchmarks
+class SeasonalNaive(Forecaster):
+    """y[T+h] = y[T+h-12(k+1)], k = (h-1)//12; sd_h = sigma * sqrt(k+1), sigma from the seasonal differences."""
+
+    name = "snaive"
+
+    def min_length(self) -> int:
+        return PERIOD + 1
+
+    def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:
+        v = y.to_numpy()
+        resid = v[PERIOD:] - v[:-PERIOD]
+        self.last_season_ = v[-PERIOD:]
+        self.sigma_ = float(np.sqrt(np.mean(resid**2)))
+
+    def _predict(self, h, index, exog_future, level):
+        steps = np.arange(h)
+        mean = self.last_season_[steps % PERIOD]
+        sd = self.sigma_ * np.sqrt(steps // PERIOD + 1)
+        return normal_frame(index, mean, sd, level)
+
+
+class Naive2(Forecaster):
+    """The M4 Naive2 benchmark: naive on the classically deseasonalised series, reseasonalised.
+
+    The series is deseasonalised only when :func:`seasonality_test` passes (as in M4);
+    multiplicative indices for strictly positive series, additive otherwise.  Intervals:
+    random-walk sd ``sigma * sqrt(h)`` on the adjusted scale, reseasonalised.
+    """
+
+    name = "naive2"
+
+    def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:
+        v = y.to_numpy()
+        self.seasonal_ = seasonality_test(v)
+        self.multiplicative_ = bool((v > 0).all())
+        if self.seasonal_:
+            idx = classical_indices(v, multiplicative=self.multiplicative_)
+            pos = np.arange(len(v)) % PERIOD
+            adj = v / idx[pos] if self.multiplicative_ else v - idx[pos]
+            self.indices_ = idx
+        else:
+            adj = v
+            self.indices_ = np.ones(PERIOD) if self.multiplicative_ else np.zeros(PERIOD)
+        self.level_ = float(adj[-1])
+        self.sigma_ = float(np.sqrt(np.mean(np.diff(adj) ** 2)))
+
+    def _predict(self, h, index, exog_future, level):
+        n = len(self.y_)
+        pos = (n + np.arange(h)) % PERIOD
+        sd = self.sigma_ * np.sqrt(np.arange(1, h + 1))
+        base = normal_frame(index, np.full(h, self.level_), sd, level)
+        s = self.indices_[pos]
+        return base.mul(s, axis=0) if self.multiplicative_ else base.add(s, axis=0)
+
+
+# ------------------------------------------------------------------------------------------------ ETS
+@dataclass(frozen=True)
+class EtsSpec:
+    error: Literal["add", "mul"]
+    trend: Literal["add"] | None
+    damped: bool
+    seasonal: Literal["add", "mul"] | None
+
+    @property
+    def label(self) -> str:
+        t = "N" if self.trend is None else ("Ad" if self.damped else "A")
+        s = {None: "N", "add": "A", "mul": "M"}[self.seasonal]
+        return f"{self.error[0].upper()}{t}{s}"
+
+
+def _ets_candidates(kind: str, positive: bool) -> list[EtsSpec]:
+    trends = [(None, False), ("add", True), ("add", False)]
+    if kind == "fast":
+        specs = [EtsSpec("add", t, d, s) for t, d in trends[:2] for s in (None, "add")]
+        if positive:
+            specs += [EtsSpec("mul", t, d, "mul") for t, d in trends[:2]]
+        return specs
+    errors = ("add", "mul") if positive else ("add",)
+    seasons = (None, "add", "mul") if positive else (None, "add")
+    specs = [EtsSpec(e, t, d, s) for e in errors for t, d in trends for s in seasons]
+    # the R forecast::ets restriction: additive error with multiplicative season is numerically unstable
+    return [s for s in specs if not (s.error == "add" and s.seasonal == "mul")]
+
+
+class ETS(Forecaster):
+    """Exponential smoothing (statsmodels ``ETSModel``) with the specification chosen by AICc.
+
+    Parameters
+    ----------
+    candidates
+        ``"fast"`` (default: ANN, AAdN, ANA, AAdA, plus MNM and MAdM for positive series) or ``"full"``
+        (every error/trend/damping/season combination except additive error with multiplicative season;
+        multiplicative components only for strictly positive series), or an explicit list of labels
+        such as ``["AAdA", "MNM"]``.
+    simulations
+        Repetitions for the simulated intervals of multiplicative-error models (seeded by ``seed``).
+    """
+
+    name = "ets"
+
+    def __init__(self, candidates: Literal["fast", "full"] | Sequence[str] = "fast", *, simulations: int = 500,
+                 seed: int = 0) -> None:
+        self.candidates = candidates
+        self.simulations = simulations
+        self.seed = seed
+
+    def min_length(self) -> int:
+        return 2 * PERIOD + 2
+
+    def _specs(self, positive: bool) -> list[EtsSpec]:
+        if isinstance(self.candidates, str):
+            if self.candidates not in ("fast", "full"):
+                raise ForecastingError(f"ETS candidates must be 'fast', 'full' or a list of labels; got {self.candidates!r}.")
+            return _ets_candidates(self.candidates, positive)
+        every = {s.label: s for s in _ets_candidates("full", True)} | {"ANM": EtsSpec("add", None, False, "mul")}
+        unknown = [c for c in self.candidates if c not in every]
+        if unknown:
+            raise ForecastingError(f"unknown ETS labels {unknown}; use e.g. {sorted(every)}.")
+        specs = [every[c] for c in self.candidates]
+        if not positive:
+            specs = [s for s in specs if s.error == "add" and s.seasonal != "mul"] or [EtsSpec("add", None, False, None)]
+        return specs
+
+    def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        v = y.to_numpy()
+        positive = bool((v > 0).all())
+        if np.ptp(v) == 0:  # constant series: the likelihood is degenerate; ANN with zero variance is exact
+            self.spec_, self.results_, self.aicc_ = EtsSpec("add", None, False, None), None, {}
+            return
+        best, best_aicc, table = None, np.inf, {}
+        errors: list[str] = []
+        for spec in self._specs(positive):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model = ETSModel(pd.Series(v), error=spec.error, trend=spec.trend, damped_trend=spec.damped,
+                                     seasonal=spec.seasonal, seasonal_periods=PERIOD if spec.seasonal else None)
+                    res = model.fit(disp=False, maxiter=200)
+                aicc = float(res.aicc)
+            except Exception as exc:  # one candidate failing is normal; all failing is an error below
+                errors.append(f"{spec.label}: {exc}")
+                continue
+            table[spec.label] = aicc
+            if np.isfinite(aicc) and aicc < best_aicc and np.isfinite(res.forecast(1)).all():
+                best, best_aicc = (spec, res), aicc
+        if best is None:
+            raise ForecastingError(f"ETS: no candidate specification could be fitted ({'; '.join(errors[:3])}).")
+        self.spec_, self.results_ = best
+        self.aicc_ = table
+
+    def _predict(self, h, index, exog_future, level):
+        if self.results_ is None:
+            return normal_frame(index, np.full(h, float(self.y_.iloc[-1])), np.zeros(h), level)
+        res = self.results_
+        n = len(self.y_)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.spec_.error == "add" and self.spec_.seasonal != "mul":
+                pred = res.get_prediction(start=n, end=n + h - 1)
+            else:
+                pred = res.get_prediction(start=n, end=n + h - 1, method="simulated",
+                                          simulate_repetitions=self.simulations,
+                                          rng=np.random.default_rng(self.seed))
+            frame = pd.DataFrame({"mean": np.asarray(pred.predicted_mean, dtype=float)})
+            for lv in level:
+                sf = pred.summary_frame(alpha=1 - float(lv) / 100)
+                frame[f"lo-{_lname(lv)}"] = sf["pi_lower"].to_numpy()
+                frame[f"hi-{_lname(lv)}"] = sf["pi_upper"].to_numpy()
+        return frame
+
+    def frozen(self) -> ETS:
+        spec = getattr(self, "spec_", None)
+        if spec is None:
+            return clone(self)
+        return ETS([spec.label], simulations=self.simulations, seed=self.seed)
+
+    def __repr__(self) -> str:
+        return f"ETS(candidates={self.candidates!r})"
+
+
+# ------------------------------------------------------------------------------------------------ Theta
+class Theta(Forecaster):
+    """statsmodels ``ThetaModel`` (theta = 2), deseasonalised when the M4 test finds seasonality."""
+
+    name = "theta"
+
+    def min_length(self) -> int:
+        return 2 * PERIOD + 2
+
+    def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:
+        from statsmodels.tsa.forecasting.theta import ThetaModel
+
+        v = y.to_numpy()
+        if np.ptp(v) == 0:
+            self.results_ = None
+            return
+        method = "multiplicative" if (v > 0).all() else "additive"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.results_ = ThetaModel(v, period=PERIOD, method=method).fit()
+
+    def _predict(self, h, index, exog_future, level):
+        if self.results_ is None:
+            return normal_frame(index, np.full(h, float(self.y_.iloc[-1])), np.zeros(h), level)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.DataFrame({"mean": np.asarray(self.results_.forecast(h), dtype=float)})
+            for lv in level:
+                pi = self.results_.prediction_intervals(h, alpha=1 - float(lv) / 100)
+                frame[f"lo-{_lname(lv)}"] = pi["lower"].to_numpy()
+                frame[f"hi-{_lname(lv)}"] = pi["upper"].to_numpy()
+        return frame
+
+
+# ------------------------------------------------------------------------------------------------ SARIMAX
+def _kpss_needs_diff(v: np.ndarray) -> bool:
+    from statsmodels.tsa.stattools import kpss
+
+    if np.ptp(v) == 0 or len(v) < 8:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, pvalue, *_ = kpss(v, regression="c", nlags="auto")
+    return bool(pvalue < 0.05)
+
+
+class SARIMAX(Forecaster):
+    """Seasonal ARIMA (statsmodels ``SARIMAX``) with a small automatic order choice.
+
+    ``D = 1`` when the M4 seasonality test passes, ``d = 1`` when KPSS (5 %) rejects stationarity of the
+    (seasonally differenced) series; then the (p, q) in ``orders`` and the seasonal (P, Q) — (0, 1) with
+    ``D = 1``, (1, 0) without — are compared by AICc.  A constant is included when ``d + D == 0``.
+
+    ``calendar=True`` adds :func:`forecasting.calendar.calendar_regressors` (Spring Festival windows and
+    working days) as exogenous regressors, built from the index, so no ``exog_future`` is needed;
+    a caller ``exog`` is added to them and then needs ``exog_future`` in ``predict``.
+    """
+
+    name = "sarimax"
+    supports_exog = True
+
+    def __init__(self, *, calendar: bool = False, orders: Sequence[tuple[int, int]] = ((0, 1), (1, 0), (1, 1), (2, 0)),
+                 seasonal_orders: Sequence[tuple[int, int]] | None = None) -> None:
+        self.calendar = calendar
+        self.orders = tuple(orders)
+        self.seasonal_orders = seasonal_orders
+
+    def min_length(self) -> int:
+        return 2 * PERIOD + 6
+
+    def _design(self, index: pd.PeriodIndex, exog: pd.DataFrame | None, what: str) -> pd.DataFrame | None:
+        parts = []
+        if self.calendar:
+            from .calendar import calendar_regressors
+
+            parts.append(calendar_regressors(index, warn=False))
+        if exog is not None:
+            if isinstance(exog, pd.Series):
+                exog = exog.to_frame()
+            x = exog.reindex(index)
+            if x.isna().any().any():
+                raise ForecastingError(f"SARIMAX: {what} does not cover {index[0]}..{index[-1]} without gaps.")
+            parts.append(x.astype(float))
+        if not parts:
+            return None
+        return pd.concat(parts, axis=1)
+
+    def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:
+        from statsmodels.tsa.statespace.sarimax import SARIMAX as _SARIMAX
+
+        v = y.to_numpy()
+        x = self._design(y.index, exog, "exog")
+        self.has_user_exog_ = exog is not None
+        if np.ptp(v) == 0:
+            self.order_, self.seasonal_order_, self.results_, self.aicc_ = (0, 0, 0), (0, 0, 0, 0), None, {}
+            return
+        D = 1 if seasonality_test(v) else 0
+        w = v[PERIOD:] - v[:-PERIOD] if D else v
+        d = 1 if _kpss_needs_diff(w) else 0
+        seasonal = self.seasonal_orders or ([(0, 1)] if D else [(1, 0)])
+        trend = "c" if d + D == 0 else None
+        best, best_aicc, table, errors = None, np.inf, {}, []
+        for p, q in self.orders:
+            for P, Q in seasonal:
+                order, sorder = (p, d, q), (P, D, Q, PERIOD)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        res = _SARIMAX(v, exog=None if x is None else x.to_numpy(), order=order,
+                                       seasonal_order=sorder, trend=trend).fit(disp=False, maxiter=100)
+                    aicc = float(res.aicc)
+                except Exception as exc:
+                    errors.append(f"{order}x{sorder}: {exc}")
+                    continue
+                table[f"{order}x{sorder}"] = aicc
+                if np.isfinite(aicc) and aicc < best_aicc:
+                    best, best_aicc = (order, sorder, res), aicc
+        if best is None:
+            raise ForecastingError(f"SARIMAX: no candidate order could be fitted ({'; '.join(errors[:3])}).")
+        self.order_, self.seasonal_order_, self.results_ = best
+        self.aicc_ = table
+
+    def _predict(self, h, index, exog_future, level):
+        if self.results_ is None:
+            return normal_frame(index, np.full(h, float(self.y_.iloc[-1])), np.zeros(h), level)
+        if self.has_user_exog_ and exog_future is None:
+            raise ForecastingError("SARIMAX was fitted with exog; pass exog_future covering the horizon.")
+        x = self._design(index, exog_future if self.has_user_exog_ else None, "exog_future")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = self.results_.get_forecast(h, exog=None if x is None else x.to_numpy())
+            mean = np.asarray(fc.predicted_mean, dtype=float)
+            sd = np.sqrt(np.asarray(fc.var_pred_mean, dtype=float))
+        return normal_frame(index, mean, sd, level)
+
+    def frozen(self) -> SARIMAX:
+        if getattr(self, "results_", None) is None:
+            return clone(self)
+        (p, _, q), (P, _, Q, _) = self.order_, self.seasonal_order_
+        return SARIMAX(calendar=self.calendar, orders=[(p, q)], seasonal_orders=[(P, Q)])
+
+    def __repr__(self) -> str:
+        return f"SARIMAX(calendar={self.calendar})"
+
+
+# ------------------------------------------------------------------------------------------------ registry
+MODELS: dict[str, type[Forecaster]] = {
+    "snaive": SeasonalNaive,
+    "naive2": Naive2,
+    "ets": ETS,
+    "theta": Theta,
+    "sarimax": SARIMAX,
+}
+
+
+def make_model(spec: str | Forecaster, **options: Any) -> Forecaster:
+    """A fresh model from a name in :data:`MODELS` (or ``"combination"``), or a clone of an instance."""
+    if isinstance(spec, Forecaster):
+        return clone(spec)
+    if spec == "combination":
+        return Combination(**options)
+    if spec not in MODELS:
+        raise ForecastingError(f"unknown model {spec!r}; choose from {sorted(MODELS) + ['combination']}.")
+    return MODELS[spec](**options)
+
+
+def clone(model: Forecaster) -> Forecaster:
+    """An unfitted copy (the constructor parameters, none of the ``_``-suffixed state)."""
+    new = type(model).__new__(type(model))
+    new.__dict__.update({k: v for k, v in model.__dict__.items() if not k.endswith("_")})
+    return new
+
+
+def model_name(model: str | Forecaster) -> str:
+    if isinstance(model, str):
+        return model
+    name = model.name
+    if isinstance(model, SARIMAX) and model.calendar:
+        name = "sarimax_cal"
+    return name
+
+
+# ------------------------------------------------------------------------------------------------ combination
+def combine_frames(frames: Mapping[str, pd.DataFrame], weights: Mapping[str, float]) -> pd.DataFrame:
+    """Weighted mean of the members' means and, column by column, of their interval bounds.
+
+    Averaging the bounds is averaging the members' quantiles (a "Vincentised" combination of their
+    predictive distributions), which keeps each member's own horizon-dependent spread.
+    """
+    total = sum(weights[k] for k in frames)
+    out = None
+    for key, frame in frames.items():
+        part = frame * (weights[key] / total)
+        out = part if out is None else out + part
+    assert out is not None
+    return out
+
+
+class Combination(Forecaster):
+    """Weighted mean of the best ``k`` of ``models``, ranked by an in-sample rolling-origin backtest.
+
+    ``fit`` fits every candidate on the whole series, then re-estimates each (with the specification it
+    chose on the whole series, see :meth:`Forecaster.frozen`) from each of the last ``selection_origins``
+    origins (every ``selection_step`` months), scores horizons ``1..selection_horizon`` by MASE (scaled by
+    the in-sample seasonal-naive error) and keeps the ``k`` best.  (Only the specification, not the
+    parameters, sees the held-back months: a deliberate speed/purity trade-off.)
+    ``weights="equal"`` averages them; ``"inverse_mase"`` weights each by 1 / MASE.  Intervals: the
+    weighted mean of the members' interval bounds (quantile averaging, see :func:`combine_frames`).
+
+    Failure isolation: a candidate that fails (in the selection backtest or in the final fit) is
+    skipped and recorded in ``notes_``; if none is left the combination falls back to seasonal naive
+    (or Naive2 for series shorter than 13 months), recorded in ``notes_``.
+    """
+
+    name = "combination"
+    supports_exog = True
+
+    def __init__(self, models: Sequence[str | Forecaster] = ("ets", "theta", "sarimax", "snaive"), *, k: int = 3,
+                 weights: Literal["equal", "inverse_mase"] = "equal", selection_origins: int = 6,
+                 selection_step: int = 3, selection_horizon: int = 6) -> None:
+        if weights not in ("equal", "inverse_mase"):
+            raise ForecastingError(f"weights must be 'equal' or 'inverse_mase'; got {weights!r}.")
+        if k < 1:
+            raise ForecastingError(f"k must be at least 1; got {k}.")
+        self.models = tuple(models)
+        self.k = k
+        self.weights = weights
+        self.selection_origins = selection_origins
+        self.selection_step = selection_step
+        self.selection_horizon = selection_horizon
+
+    def min_length(self) -> int:
+        return 2
+
+    def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:
+        notes: list[str] = []
+        names = [model_name(m) for m in self.models]
+        if len(set(names)) != len(names):
+            raise ForecastingError(f"Combination: model names must be unique; got {names}.")
+        fitted: dict[str, Forecaster] = {}
+        for key, spec in zip(names, self.models, strict=True):
+            model = make_model(spec)
+            try:
+                model.fit(y, exog if model.supports_exog else None)
+            except Exception as exc:  # per-model failure isolation: record and continue
+                notes.append(f"{key}: skipped, fit failed ({type(exc).__name__}: {exc})")
+                continue
+            fitted[key] = model
+        n = len(y)
+        v = y.to_numpy()
+        scale = float(np.mean(np.abs(v[PERIOD:] - v[:-PERIOD]))) if n > PERIOD else np.nan
+        origins = [n - self.selection_horizon - i * self.selection_step for i in range(self.selection_origins)]
+        scores: dict[str, float] = {}
+        for key, full in fitted.items():
+            errs = []
+            try:
+                for t in origins:
+                    model = full.frozen()
+                    if t < model.min_length():
+                        continue
+                    h = min(self.selection_horizon, n - t)
+                    xe = exog.iloc[:t] if (exog is not None and model.supports_exog) else None
+                    xf = exog.iloc[t: t + h] if (exog is not None and model.supports_exog) else None
+                    fc = model.fit(y.iloc[:t], xe).predict(h, xf, level=(80,))
+                    errs.append(np.abs(v[t: t + h] - fc["mean"].to_numpy()))
+            except Exception as exc:
+                notes.append(f"{key}: selection backtest failed ({type(exc).__name__}: {exc}); ranked last")
+                errs = []
+            if errs:
+                mae = float(np.mean(np.concatenate(errs)))
+                scores[key] = mae / scale if np.isfinite(scale) and scale > 0 else mae
+            else:
+                scores[key] = np.inf
+        self.scores_ = pd.Series(scores, dtype=float).sort_values(kind="stable")
+        self.fitted_ = fitted
+        self.members_: dict[str, Forecaster] = {k: fitted[k] for k in list(self.scores_.index)[: self.k]}
+        if not self.members_:
+            fallback: Forecaster = SeasonalNaive() if n >= SeasonalNaive().min_length() else Naive2()
+            notes.append(f"all candidate models failed; fell back to {fallback.name}")
+            self.members_[fallback.name] = fallback.fit(y)
+        finite = all(np.isfinite(self.scores_.get(k, np.inf)) for k in self.members_)
+        if self.weights == "equal" or not finite:
+            w = {k: 1.0 for k in self.members_}
+        else:
+            w = {k: 1.0 / max(float(self.scores_[k]), 1e-12) for k in self.members_}
+        total = sum(w.values())
+        self.weights_ = pd.Series({k: v / total for k, v in w.items()}, name="weight")
+        self.notes_ = notes
+
+    def _predict(self, h, index, exog_future, level):
+        frames = {}
+        for key, model in self.members_.items():
+            frames[key] = model.predict(h, exog_future if model.supports_exog else None, level)
+        self.member_forecasts_ = frames
+        return combine_frames(frames, self.weights_.to_dict())
+
+    def __repr__(self) -> str:
+        return f"Combination(models={[model_name(m) for m in self.models]}, k={self.k}, weights={self.weights!r})"
