@@ -386,6 +386,43 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
         raise SystemExit(1)
 
 
+# ---------------------------------------------------------------------------------------------- forecast
+@cli.command()
+@click.option("--period", default=None, metavar="YYYY-MM", help="Origin: the last month of data the forecasts use.")
+@click.option("--accuracy", is_flag=True, help="Compare the stored past forecasts with the outcomes now known.")
+@click.pass_obj
+def forecast(obj: _Context, period: str | None, accuracy: bool) -> None:
+    """Forecast the configured series from a month and store them; or report past accuracy."""
+    from .forecasts import forecast_accuracy, forecast_series
+    from .store import open_store
+    from .textout import table_lines
+
+    if not (period or accuracy):
+        raise click.UsageError("give --period YYYY-MM, or --accuracy")
+    settings = obj.settings()
+    _setup_logging(settings, obj.verbose)
+    with open_store(settings) as store:
+        if period:
+            report = forecast_series(store, settings, _month_option(period, "--period"))
+            click.echo(report.summary())
+            for key, models in report.stored.items():
+                click.echo(f"  {key}: {models}")
+            for key, why in {**report.skipped, **report.failed}.items():
+                click.echo(f"  not forecast {key}: {why}")
+            if report.failed:
+                raise SystemExit(1)
+        if accuracy:
+            table = forecast_accuracy(store)
+            if table.empty:
+                click.echo("no stored forecast has an outcome yet")
+                return
+            shown = table.assign(mae=table["mae"].map("{:.2f}".format),
+                                 coverage_80=table["coverage_80"].map("{:.0%}".format),
+                                 coverage_95=table["coverage_95"].map("{:.0%}".format))
+            for line in table_lines(shown, ["series", "model", "months ahead", "n", "MAE", "in 80 %", "in 95 %"]):
+                click.echo(line)
+
+
 # ---------------------------------------------------------------------------------------------- demo
 @cli.command()
 @click.option("--seed", type=int, default=None, help="Generator seed (setting demo.seed, default 2017).")

@@ -75,9 +75,19 @@ def adjust_stage(store: Store, settings: Settings, period: pd.Period) -> StageRe
                        items_failed=len(report.failed))
 
 
+def forecast_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
+    """Forecast the configured series from ``period`` and store them."""
+    from .forecasts import forecast_series
+
+    report = forecast_series(store, settings, period)
+    return StageResult("forecast", "failed" if report.failed else "ok", report.summary(),
+                       items_ok=len(report.stored), items_failed=len(report.failed))
+
+
 #: The monthly cycle after the data are in: (name, function), run in order.  Later stages
-#: (forecast, publish, alert) register here as they are built.
-MONTHLY_STAGES: list[tuple[str, Stage]] = [("compute", compute_stage), ("adjust", adjust_stage)]
+#: (publish, alert) register here as they are built.
+MONTHLY_STAGES: list[tuple[str, Stage]] = [("compute", compute_stage), ("adjust", adjust_stage),
+                                           ("forecast", forecast_stage)]
 
 
 def _record(store: Store, name: str, period: pd.Period | None, started: dt.datetime, result: StageResult) -> None:

@@ -203,6 +203,11 @@ SETTINGS: tuple[Setting, ...] = (
             "concurrent re-estimates every series each month; projected publishes with the factors the annual "
             "review (imon adjust --review YEAR) projected for the year, revising only once a year."),
     Setting("adjust.processes", 2, _parse_int, "Worker processes adjusting series in parallel.", minimum=1),
+    Setting("forecast.series", "pmi/headline,pmi/new_orders,pmi/production,electricity/total/city", _parse_str,
+            "Series forecast each month (comma-separated keys); the adjusted value is used where there is one."),
+    Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
+    Setting("forecast.models", "ets,theta,snaive", _parse_str,
+            "Candidate models of the combination (ets, theta, sarimax, snaive, naive2); sarimax is slower."),
     Setting("demo.seed", 2017, _parse_int, "Seed of the demo panel generator (same seed, same panel).", minimum=0),
     Setting("demo.enterprises", 1200, _parse_int, "Sample enterprises active in each month of the demo panel.",
             minimum=20),
