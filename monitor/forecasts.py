@@ -20,7 +20,6 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from .periods import month_text
@@ -87,7 +86,7 @@ def forecast_series(store: Store, settings: Settings, origin: pd.Period) -> Fore
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = forecast(history, horizon, models=models, level=(80, 95))
-        except Exception as exc:  # noqa: BLE001 - one series' failure is recorded, the others go on
+        except Exception as exc:
             report.failed[key] = f"{type(exc).__name__}: {exc}"
             log.warning("forecast %s from %s failed: %s", key, origin, exc)
             continue
