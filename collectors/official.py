@@ -119,9 +119,12 @@ def _rows_from(path: Path, encoding: str | None) -> tuple[list[list[str]], str]:
         from ._xlsx import open_workbook
 
         wb = open_workbook(path)
-        ws = wb.worksheets[0]
-        rows = [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
-        wb.close()
+        try:
+            ws = wb.worksheets[0]
+            rows = [["" if v is None else v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else str(v) for v in r]
+                    for r in ws.iter_rows(values_only=True)]
+        finally:
+            wb.close()
         return rows, "xlsx"
     text, enc = decode_bytes(path.read_bytes(), path, encoding)
     return [r for r in csv.reader(io.StringIO(text))], enc

@@ -89,6 +89,9 @@ def _date(raw: object) -> dt.date | None:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
+    if re.match(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}[ T]\d{1,2}:\d{2}", text):  # a date with a time of day
+        parsed = pd.to_datetime(text.replace("/", "-").replace(".", "-"), errors="coerce")
+        return None if pd.isna(parsed) else parsed.date()
     return None
 
 
@@ -340,6 +343,7 @@ def read_survey_csv(path: Path, *, encoding: str | None = None) -> Collected:
         raise CollectorError(f"{path.name}: header {rows[0]!r} is not the survey export's; expected "
                              f"{','.join(CSV_COLUMNS)}")
     sink = _Sink(path)
+    undated: set[tuple[str, str]] = set()
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
@@ -354,11 +358,17 @@ def read_survey_csv(path: Path, *, encoding: str | None = None) -> Collected:
             sink.issue("bad_period", f"period {rec['period']!r} is not YYYY-MM", sheet=None, row=n, field="period",
                        value=rec["period"])
             continue
+        submitted = _date(rec["submitted_at"])
+        if submitted is None and rec["submitted_at"] and (uscc, period) not in undated:
+            undated.add((uscc, period))
+            sink.issue("bad_date", f"submitted_at {rec['submitted_at']!r} is not a date; the receipt time is used "
+                       "instead", sheet=None, row=n, field="submitted_at", value=rec["submitted_at"],
+                       severity="warning")
         section = rec["section"].lower()
         if section == "question":
-            sink.answer(uscc, period, rec["code"], rec["value"], _date(rec["submitted_at"]), None, n)
+            sink.answer(uscc, period, rec["code"], rec["value"], submitted, None, n)
         elif section == "operations":
-            sink.operation(uscc, period, rec["code"], rec["value"], None, n, _date(rec["submitted_at"]))
+            sink.operation(uscc, period, rec["code"], rec["value"], None, n, submitted)
         elif section == "problem":
             sink.problem(uscc, period, rec["code"], rec["value"], None, n)
         else:

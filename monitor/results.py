@@ -108,8 +108,7 @@ def read_series(store: Store, pattern: str, *, as_of: dt.date | str | None = Non
         ``PeriodIndex`` named ``period`` (sorted by key, then period).
     """
     t = m.SeriesValue.__table__
-    like = pattern.replace("*", "%")
-    cond = [t.c.series_key.like(like)]
+    cond = [t.c.series_key.like(pattern.replace("*", "%")) if "*" in pattern else t.c.series_key == pattern]
     if as_of is not None:
         cond.append(t.c.vintage <= pd.Timestamp(as_of).date())
     with store.engine.connect() as conn:

@@ -262,3 +262,28 @@ def test_xlsx_signature_of_a_zip_that_is_not_a_workbook(tmp_path):
         zf.writestr("readme.txt", "hello")
     with pytest.raises(CollectorError, match="not a readable .xlsx workbook"):
         read_survey_workbook(path)
+
+
+def test_official_table_saved_as_xlsx_with_date_cells(tmp_path):
+    path = tmp_path / "official.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["指标名称", "广州:规模以上工业增加值:当月同比"])
+    ws.append(["频率", "月"])
+    ws.append([dt.datetime(2025, 3, 31), 5.1])
+    ws.append([dt.datetime(2025, 2, 28), 4.2])
+    wb.save(path)
+    frame = read_official_table(path).tables["official_statistic"]
+    assert frame.set_index("period")["value"].to_dict() == {"2025-03": 5.1, "2025-02": 4.2}
+    assert set(frame["region"]) == {"440100"} and set(frame["series"]) == {"iva/yoy"}
+
+
+def test_survey_csv_dates_with_times_and_unreadable_ones(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text("uscc,period,submitted_at,section,code,value\n"
+                    f"{USCC},2017-01,2017-01-21T09:30:00,question,production,增加\n"
+                    f"{USCC},2017-02,someday,question,production,增加\n", "utf-8")
+    col = read_survey_csv(path)
+    answers = col.tables["survey_response"].set_index("period")["submitted_on"]
+    assert answers["2017-01"] == dt.date(2017, 1, 21) and pd.isna(answers["2017-02"])
+    assert [(i.rule, i.severity) for i in col.issues] == [("bad_date", "warning")]

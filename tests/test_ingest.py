@@ -221,3 +221,28 @@ def test_unreadable_file_is_recorded_as_failed_and_nothing_else(bureau, settings
     empty.write_bytes(b"")
     (out,) = collect_paths(store, settings, [empty])
     assert out.status == "failed" and "empty" in out.message
+
+
+def test_a_damaged_file_is_refused_and_the_others_still_go_in(bureau, settings, tmp_path):
+    store, _ = bureau
+    import zipfile
+
+    good = _workbook(tmp_path / "in", "good.xlsx")
+    bad = tmp_path / "in" / "damaged.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, data[: len(data) // 2] if item.filename.endswith("sheet1.xml") else data)
+    outcomes = {o.path.name: o for o in collect_paths(store, settings, [tmp_path / "in"])}
+    assert outcomes["damaged.xlsx"].status == "failed" and "damaged" in outcomes["damaged.xlsx"].message
+    assert outcomes["good.xlsx"].status == "loaded"
+    assert store.count(m.SurveyResponse) == 5
+
+
+def test_upsert_keeps_the_last_of_repeated_keys_on_every_backend(store):
+    rows = [{"series_key": "pmi/headline", "period": "2017-01", "vintage": dt.date(2017, 2, 1), "raw": 1.0,
+             "computed_at": dt.datetime(2017, 2, 1)},
+            {"series_key": "pmi/headline", "period": "2017-01", "vintage": dt.date(2017, 2, 1), "raw": 2.0,
+             "computed_at": dt.datetime(2017, 2, 1)}]
+    assert store.upsert(m.SeriesValue, rows) == 1
+    assert store.read_frame(select(m.SeriesValue.raw))["raw"].tolist() == [2.0]

@@ -138,6 +138,13 @@ def _safe_read(item: tuple[Path, str]) -> Collected | CollectorError:
         return _read(kind, path)
     except CollectorError as exc:
         return exc
+    except Exception as exc:  # noqa: BLE001 - a damaged file is refused, the others go on
+        return CollectorError(_damaged(path, exc))
+
+
+def _damaged(path: Path, exc: Exception) -> str:
+    return (f"{path.name}: cannot be read ({type(exc).__name__}: {str(exc)[:200]}); the file is damaged or not "
+            "in the expected layout: ask for it to be saved and sent again")
 
 
 def _read_ahead(items: list[tuple[Path, str]], processes: int) -> Iterator[Collected | CollectorError | None]:
@@ -258,6 +265,8 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             planned.append((path, identify(path), sha, None))
         except CollectorError as exc:
             planned.append((path, None, sha, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - a damaged file is refused, the others go on
+            planned.append((path, None, sha, _damaged(path, exc)))
     planned.sort(key=lambda p: (KINDS.index(p[1]) if p[1] in KINDS else -1, str(p[0])))
     outcomes: list[FileOutcome | None] = []
     todo: list[tuple[int, Path, str, str]] = []
@@ -288,7 +297,14 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
     def flush() -> None:
         if not batch:
             return
-        done = _ingest_survey_batch(store, settings, [(p, sha, col) for _, p, sha, col in batch], dry_run=dry_run)
+        try:
+            done = _ingest_survey_batch(store, settings, [(p, sha, col) for _, p, sha, col in batch],
+                                        dry_run=dry_run)
+        except Exception as exc:  # noqa: BLE001 - the batch rolled back whole; its files are reported, others go on
+            log.exception("survey batch of %d files failed", len(batch))
+            done = [FileOutcome(p, "survey", "failed", message=f"{p.name}: not ingested, the batch it was written "
+                                f"with failed ({type(exc).__name__}: {str(exc)[:200]}); nothing of it was written")
+                    for _, p, _, _ in batch]
         for (slot, *_), outcome in zip(batch, done):
             log.info("collect %s (survey): %s, %d read, %d new, %d rejected, %d warnings", outcome.path,
                      outcome.status, outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings)
@@ -312,6 +328,9 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             outcome = FileOutcome(path, kind, "failed", message=str(exc))
             if not dry_run:
                 _record_failure(store, kind, path, sha, str(exc))
+        except Exception as exc:  # noqa: BLE001 - the file's transaction rolled back; the others go on
+            log.exception("collect %s failed", path)
+            outcome = FileOutcome(path, kind, "failed", message=_damaged(path, exc))
         log.info("collect %s (%s): %s, %d read, %d new, %d rejected, %d warnings %s", path, kind, outcome.status,
                  outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings, outcome.message)
         outcomes[slot] = outcome

@@ -99,6 +99,11 @@ def upsert(
     missing = [k for k in key if k not in cols]
     if missing:
         raise ValueError(f"upsert into {table.name}: rows lack the key columns {missing}")
+    # The same key twice in one statement: PostgreSQL refuses it, SQLite lets the last win. Keep the last
+    # everywhere, so both behave alike.
+    last = {tuple(r[k] for k in key): i for i, r in enumerate(records)}
+    if len(last) < len(records):
+        records = [records[i] for i in sorted(last.values())]
     update_cols = [c for c in cols if c not in key]
     changed = 0
     for start in range(0, len(records), _CHUNK):
