@@ -138,7 +138,7 @@ def _safe_read(item: tuple[Path, str]) -> Collected | CollectorError:
         return _read(kind, path)
     except CollectorError as exc:
         return exc
-    except Exception as exc:  # noqa: BLE001 - a damaged file is refused, the others go on
+    except Exception as exc:
         return CollectorError(_damaged(path, exc))
 
 
@@ -265,7 +265,7 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             planned.append((path, identify(path), sha, None))
         except CollectorError as exc:
             planned.append((path, None, sha, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - a damaged file is refused, the others go on
+        except Exception as exc:
             planned.append((path, None, sha, _damaged(path, exc)))
     planned.sort(key=lambda p: (KINDS.index(p[1]) if p[1] in KINDS else -1, str(p[0])))
     outcomes: list[FileOutcome | None] = []
@@ -300,7 +300,7 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         try:
             done = _ingest_survey_batch(store, settings, [(p, sha, col) for _, p, sha, col in batch],
                                         dry_run=dry_run)
-        except Exception as exc:  # noqa: BLE001 - the batch rolled back whole; its files are reported, others go on
+        except Exception as exc:
             log.exception("survey batch of %d files failed", len(batch))
             done = [FileOutcome(p, "survey", "failed", message=f"{p.name}: not ingested, the batch it was written "
                                 f"with failed ({type(exc).__name__}: {str(exc)[:200]}); nothing of it was written")
@@ -328,7 +328,7 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             outcome = FileOutcome(path, kind, "failed", message=str(exc))
             if not dry_run:
                 _record_failure(store, kind, path, sha, str(exc))
-        except Exception as exc:  # noqa: BLE001 - the file's transaction rolled back; the others go on
+        except Exception as exc:
             log.exception("collect %s failed", path)
             outcome = FileOutcome(path, kind, "failed", message=_damaged(path, exc))
         log.info("collect %s (%s): %s, %d read, %d new, %d rejected, %d warnings %s", path, kind, outcome.status,
