@@ -108,9 +108,11 @@ def _validate(path: Path, raw: pd.DataFrame, first_row: int) -> FeedChunk:
         account = account.str.strip()
     day = parse_days(raw["day"])
     kwh = _numbers(raw["kwh"])
-    no_account = account.isna() | account.isin(["", "nan", "None"])
-    bad_day = day.isna() & ~no_account
-    bad_kwh = kwh.isna() & ~no_account & ~bad_day
+    blank = (account.isna() | (account == "")) & (raw["day"].astype(str).str.strip() == "") & (
+        raw["kwh"].astype(str).str.strip() == "")  # an empty line: not a reading, not an error
+    no_account = (account.isna() | account.isin(["", "nan", "None"])) & ~blank
+    bad_day = day.isna() & ~no_account & ~blank
+    bad_kwh = kwh.isna() & ~no_account & ~bad_day & ~blank
     negative = (kwh < 0) & ~no_account & ~bad_day
     issues: list[Issue] = []
     for mask, rule, field, text_of in (
@@ -123,7 +125,7 @@ def _validate(path: Path, raw: pd.DataFrame, first_row: int) -> FeedChunk:
             value = raw[field].iloc[i]
             issues.append(Issue(path.name, rule, text_of(i), row=int(source_row[i]),
                                 field="date" if field == "day" else field, value=None if value is None else str(value)))
-    keep = ~(no_account | bad_day | bad_kwh | negative)
+    keep = ~(blank | no_account | bad_day | bad_kwh | negative)
     rows = pd.DataFrame({"account_no": account[keep].to_numpy(dtype=object), "day": day[keep].to_numpy(),
                          "kwh": kwh[keep].to_numpy(dtype=float), "source_row": source_row[keep.to_numpy()]})
     return FeedChunk(rows, issues)
@@ -166,14 +168,15 @@ def iter_electricity(path: Path, *, chunksize: int = 500_000, encoding: str | No
     names = {idx[0]: "account_no", idx[1]: "day", idx[2]: "kwh"}
     try:
         reader = pd.read_csv(path, encoding=enc, usecols=list(idx), dtype=object, keep_default_na=False,
-                             chunksize=chunksize, skip_blank_lines=True, encoding_errors="strict",
+                             chunksize=chunksize, skip_blank_lines=False, encoding_errors="strict",
                              skipinitialspace=True)
         first = 2
         any_rows = False
         for chunk in reader:
             chunk = chunk.rename(columns={chunk.columns[k]: names[i] for k, i in enumerate(sorted(idx))})
-            any_rows = any_rows or len(chunk) > 0
-            yield _validate(path, chunk, first)
+            checked = _validate(path, chunk, first)
+            any_rows = any_rows or len(checked.rows) + len(checked.issues) > 0
+            yield checked
             first += len(chunk)
     except UnicodeDecodeError as exc:
         raise CollectorError(

@@ -287,3 +287,12 @@ def test_survey_csv_dates_with_times_and_unreadable_ones(tmp_path):
     answers = col.tables["survey_response"].set_index("period")["submitted_on"]
     assert answers["2017-01"] == dt.date(2017, 1, 21) and pd.isna(answers["2017-02"])
     assert [(i.rule, i.severity) for i in col.issues] == [("bad_date", "warning")]
+
+
+def test_feed_row_numbers_count_blank_lines(tmp_path):
+    path = tmp_path / "feed.csv"
+    path.write_text("account_no,date,kwh\nA1,2017-01-01,1\n\n\nA1,2017-01-02,x\nA1,2017-01-03,3\n", "utf-8")
+    chunks = list(iter_electricity(path))
+    rows = pd.concat(c.rows for c in chunks)
+    assert rows["source_row"].tolist() == [2, 6]
+    assert [(i.row, i.rule) for c in chunks for i in c.issues] == [(5, "non_numeric_kwh")]
