@@ -84,3 +84,18 @@ def test_crossed_breakdowns_from_the_settings(store, small_demo, tmp_path):
     crossed = read_series(store, "pmi/new_orders/district+size/*")
     assert len(crossed) >= 5 and crossed["series_key"].str.match(r"pmi/new_orders/district\+size/4401\d\d\.").all()
     assert read_series(store, "pmi/new_orders/industry/*").empty  # not asked for
+
+
+def test_database_meter_sums_give_the_same_indicators_as_daily_readings(store, medium_demo):
+    from monitor.compute_monitoring import monthly_meter
+    from monitor.indicators import electricity_indicators
+
+    load_demo(store, medium_demo)
+    months = [str(p) for p in pd.period_range("2019-07", "2020-09", freq="M")]
+    meter = monthly_meter(store, dt.date(2017, 7, 1))
+    daily = medium_demo.electricity
+    from_db = electricity_indicators(meter, medium_demo.enterprises, months=months)
+    from_days = electricity_indicators(daily, medium_demo.enterprises, months=months)
+    pd.testing.assert_frame_equal(from_db.series.reset_index(drop=True), from_days.series.reset_index(drop=True),
+                                  check_dtype=False, rtol=1e-9)
+    assert np.allclose(from_db.firms["ratio"], from_days.firms["ratio"], equal_nan=True)

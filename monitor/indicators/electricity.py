@@ -191,9 +191,25 @@ class _Meter:
     wanted: np.ndarray  # requested month ordinals
 
 
+def _on_grid(f: np.ndarray, t_ord: np.ndarray, values: dict[str, np.ndarray], ids: np.ndarray,
+             wanted_arg: MonthsArg, back: int) -> _Meter:
+    """Sum per-row ``kwh``, ``days``, ``kwh_x``, ``days_x`` into firm x month matrices on a month grid."""
+    span = np.array([t_ord.min(), t_ord.max()]) if len(t_ord) else np.zeros(0, dtype=np.int64)
+    requested = _wanted(wanted_arg, span) if wanted_arg is not None else None
+    grid = _Grid.covering(span, requested if requested is not None else span, back=back)
+    F, T = len(ids), grid.T
+    flat = f * np.int64(T) + grid.positions(t_ord)
+    sums = {c: np.bincount(flat, weights=v, minlength=F * T).reshape(F, T) for c, v in values.items()}
+    days, days_x = sums["days"].astype(np.int64), sums["days_x"].astype(np.int64)
+    if requested is None:
+        requested = grid.ordinals[(days > 0).any(axis=0)]
+    return _Meter(grid, sums["kwh"], days, sums["kwh_x"], days_x, requested)
+
+
 def _monthly_electricity(readings: pd.DataFrame, ids: np.ndarray, wanted_arg: MonthsArg, back: int,
                          window: tuple[int, int] | None) -> _Meter:
-    """Firm x month sums of the readings, all days and outside the Spring Festival window."""
+    """Firm x month sums of daily readings (or of :data:`METER_COLUMNS` rows), all days and outside the
+    Spring Festival window."""
     if "period" in readings.columns and "days" in readings.columns:
         return _monthly_from_meter(readings, ids, wanted_arg, back)
     _require(readings, ["enterprise_id", "day", "kwh"], "readings")
@@ -205,28 +221,19 @@ def _monthly_electricity(readings: pd.DataFrame, ids: np.ndarray, wanted_arg: Mo
         raise MonitoringDataError(f"kwh must be a non-negative number; {int(bad.sum())} readings are negative or "
                                   f"empty (e.g. {readings.loc[bad, 'kwh'].head(3).tolist()}): fix or drop them")
     f = _firm_positions(ids, readings["enterprise_id"], "the readings frame")
-    span = np.array([t_ord.min(), t_ord.max()]) if len(t_ord) else np.zeros(0, dtype=np.int64)
-    requested = _wanted(wanted_arg, span) if wanted_arg is not None else None
-    grid = _Grid.covering(span, requested if requested is not None else span, back=back)
-    F, T = len(ids), grid.T
-    flat = f * np.int64(T) + grid.positions(t_ord)
-    total = np.bincount(flat, weights=kwh, minlength=F * T).reshape(F, T)
-    days = np.bincount(flat, minlength=F * T).reshape(F, T)
-    month_days = pd.PeriodIndex.from_ordinals(grid.ordinals, freq="M").days_in_month.to_numpy()
-    over = days > month_days[None, :]
+    ones = np.ones(len(kwh))
+    outside = ~_festival_days(day, window) if window is not None and len(day) else np.ones(len(kwh), dtype=bool)
+    meter = _on_grid(f, t_ord, {"kwh": kwh, "days": ones, "kwh_x": np.where(outside, kwh, 0.0),
+                                "days_x": outside.astype(float)}, ids, wanted_arg, back)
+    month_days = pd.PeriodIndex.from_ordinals(meter.grid.ordinals, freq="M").days_in_month.to_numpy()
+    over = meter.days > month_days[None, :]
     if over.any():
         fi, ti = np.nonzero(over)
-        raise MonitoringDataError(f"each enterprise has one reading a day; enterprise {ids[fi[0]]} has {days[fi[0], ti[0]]} "
-                                  f"readings in {pd.PeriodIndex.from_ordinals([int(grid.ordinals[ti[0]])], freq='M')[0]} "
+        raise MonitoringDataError(f"each enterprise has one reading a day; enterprise {ids[fi[0]]} has "
+                                  f"{meter.days[fi[0], ti[0]]} readings in "
+                                  f"{pd.PeriodIndex.from_ordinals([int(meter.grid.ordinals[ti[0]])], freq='M')[0]} "
                                   f"({int(over.sum())} firm-months repeat days): sum meters per day before passing them")
-    if requested is None:
-        requested = grid.ordinals[(days > 0).any(axis=0)]
-    if window is None or not len(day):
-        return _Meter(grid, total, days, total, days, requested)
-    outside = ~_festival_days(day, window)
-    kwh_x = np.bincount(flat, weights=np.where(outside, kwh, 0.0), minlength=F * T).reshape(F, T)
-    days_x = np.bincount(flat, weights=outside, minlength=F * T).reshape(F, T).astype(np.int64)
-    return _Meter(grid, total, days, kwh_x, days_x, requested)
+    return meter
 
 
 def _monthly_from_meter(meter: pd.DataFrame, ids: np.ndarray, wanted_arg: MonthsArg, back: int) -> _Meter:
@@ -239,16 +246,7 @@ def _monthly_from_meter(meter: pd.DataFrame, ids: np.ndarray, wanted_arg: Months
     if not all((v >= 0).all() for v in values.values()):
         raise MonitoringDataError("monthly meter data must hold non-negative kWh and day counts; fix the query "
                                   "that summed them")
-    span = np.array([t_ord.min(), t_ord.max()]) if len(t_ord) else np.zeros(0, dtype=np.int64)
-    requested = _wanted(wanted_arg, span) if wanted_arg is not None else None
-    grid = _Grid.covering(span, requested if requested is not None else span, back=back)
-    F, T = len(ids), grid.T
-    flat = f * np.int64(T) + grid.positions(t_ord)
-    sums = {c: np.bincount(flat, weights=v, minlength=F * T).reshape(F, T) for c, v in values.items()}
-    days, days_x = sums["days"].astype(np.int64), sums["days_x"].astype(np.int64)
-    if requested is None:
-        requested = grid.ordinals[(days > 0).any(axis=0)]
-    return _Meter(grid, sums["kwh"], days, sums["kwh_x"], days_x, requested)
+    return _on_grid(f, t_ord, values, ids, wanted_arg, back)
 
 
 def _baseline(kwh: np.ndarray, days: np.ndarray, grid: _Grid, years: int) -> tuple[np.ndarray, np.ndarray]:
