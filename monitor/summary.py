@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import text
 
 from .store import Store
 from .textout import table_lines
@@ -58,14 +57,14 @@ def panel_summary(store: Store, *, lang: str = "zh") -> PanelSummary:
         ``responded``, ``rate`` and ``late`` (returned after the deadline).
     """
     name = "name_zh" if lang == "zh" else "name_en"
-    ent = store.read_frame(text(
+    ent = store.read_records(
         f"SELECT e.id, e.panel_start, e.panel_end, d.{name} AS district, i.code AS industry_code, "
         f"i.{name} AS industry, s.{name} AS size, s.rank AS size_rank "
         "FROM enterprise e JOIN district d ON d.code = e.district_code "
-        "JOIN industry i ON i.code = e.industry_code JOIN size_class s ON s.code = e.size_class"))
-    returns = store.read_frame(text(
+        "JOIN industry i ON i.code = e.industry_code JOIN size_class s ON s.code = e.size_class")
+    returns = store.read_records(
         "SELECT period, enterprise_id, MIN(submitted_at) AS first_submitted FROM survey_response "
-        "GROUP BY period, enterprise_id"))
+        "GROUP BY period, enterprise_id")
     if returns.empty:
         periods = pd.PeriodIndex([], freq="M")
     else:

@@ -45,10 +45,6 @@ class FileOutcome:
     issues: list[Issue] = field(default_factory=list)
     source_id: int | None = None
 
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed" and self.rows_rejected == 0
-
 
 def find_source(conn: Connection, kind: str, sha256: str) -> tuple[int, str, str, dt.datetime] | None:
     """An earlier successful ingest of the same bytes: ``(id, path, status, received_at)``."""
