@@ -452,3 +452,59 @@ class SeriesAdjustment(Base):
     spec: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     adjusted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Nowcast(Base):
+    """A nowcast of a target series (industrial value added growth) for one month, from one origin.
+
+    ``origin`` is the month whose data were the latest in hand; ``period`` the month nowcast (the origin
+    itself, before the official figure, and the months up to the end of its quarter).  ``converged`` and
+    ``iterations`` report the EM estimation of the dynamic factor model; ``news`` is JSON: the revision of
+    the nowcast since the previous origin split by the series whose new data caused it
+    (``[{"series": ..., "period": ..., "actual": ..., "expected": ..., "weight": ..., "impact": ...}]``).
+    """
+
+    __tablename__ = "nowcast"
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    origin: Mapped[str] = mapped_column(Period, primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    model: Mapped[str] = mapped_column(String(40))
+    mean: Mapped[float] = mapped_column(Float)
+    lower_80: Mapped[float | None] = mapped_column(Float)
+    upper_80: Mapped[float | None] = mapped_column(Float)
+    lower_95: Mapped[float | None] = mapped_column(Float)
+    upper_95: Mapped[float | None] = mapped_column(Float)
+    previous: Mapped[float | None] = mapped_column(Float, doc="the nowcast of the same month from the previous origin")
+    converged: Mapped[bool] = mapped_column(Boolean)
+    iterations: Mapped[int | None] = mapped_column(Integer)
+    log_likelihood: Mapped[float | None] = mapped_column(Float)
+    inputs: Mapped[str | None] = mapped_column(Text, doc="JSON list of the input series")
+    news: Mapped[str | None] = mapped_column(Text, doc="JSON news decomposition against the previous origin")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class TargetOdds(Base):
+    """The probability that an annual target is met, as seen from an origin month.
+
+    ``ytd`` is the year-to-date value at the origin; ``expected``/``lower_80``/``upper_80`` describe the
+    simulated distribution of the full-year value; ``probability`` is the share of simulated paths that meet
+    ``comparison value`` of the target.  ``required`` is the average growth the remaining months need.
+    """
+
+    __tablename__ = "target_odds"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(80), primary_key=True)
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    origin: Mapped[str] = mapped_column(Period, primary_key=True)
+    comparison: Mapped[str] = mapped_column(String(2))
+    target: Mapped[float] = mapped_column(Float)
+    ytd: Mapped[float | None] = mapped_column(Float)
+    required: Mapped[float | None] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    lower_80: Mapped[float | None] = mapped_column(Float)
+    upper_80: Mapped[float | None] = mapped_column(Float)
+    probability: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(40))
+    simulations: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
