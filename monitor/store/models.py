@@ -508,3 +508,11 @@ class TargetOdds(Base):
     method: Mapped[str] = mapped_column(String(40))
     simulations: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# --------------------------------------------------------------------------- publications (issue 7)
+# (publication tables and columns added by the publications work go here)
+
+
+# --------------------------------------------------------------------------- alerts and scheduling (issue 8)
+# (alert, silence, notification-log and scheduler tables added by the early-warning work go here)
