@@ -12,7 +12,8 @@ seasonal naive was used instead (the failure is also listed in ``bt.attrs["notes
 ``"combination"`` in ``models`` is evaluated without look-ahead from its members' backtests: at each
 origin the members are ranked by the MASE of their forecasts made at earlier origins whose target
 month was already observed (last ``selection_window`` origins), the best ``k`` are kept and averaged
-(means and interval bounds; equal or inverse-MASE weights).  The members are run over ``selection_window``
+(means and interval bounds; equal or inverse-MASE weights), and its intervals are rescaled by the
+combination's standardised errors over that same track record (see :class:`~forecasting.models.Combination`).  The members are run over ``selection_window``
 extra warm-up origins so that the first reported origin already has a track record.
 
 :func:`accuracy` follows the M4 definitions: sMAPE = mean of 200 |y - f| / (|y| + |f|); MASE = mean
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ForecastingError
+from .gaps import fill_missing
 from .models import (
     PERIOD,
     Combination,
@@ -38,23 +40,27 @@ from .models import (
     _lname,
     check_level,
     check_series,
+    interval_scale,
     make_model,
     model_name,
+    rescale_intervals,
+    standardised_errors,
 )
+from .outliers import clean_outliers
 
 __all__ = ["accuracy", "backtest"]
 
 
 def _run_model(
     spec: str | Forecaster, y: pd.Series, starts: Sequence[int], hmax: int, level: tuple[float, ...],
-    exog: pd.DataFrame | None, reselect_every: int, notes: list[str],
+    exog: pd.DataFrame | None, reselect_every: int, notes: list[str], clean: bool = False,
 ) -> dict[int, tuple[pd.DataFrame, bool]]:
     """Forecast frames per training length ``t`` (the model refitted on ``y[:t]``)."""
     key = model_name(spec)
     out: dict[int, tuple[pd.DataFrame, bool]] = {}
     auto: Forecaster | None = None
     for i, t in enumerate(starts):
-        train = y.iloc[:t]
+        train = clean_outliers(y.iloc[:t]) if clean else y.iloc[:t]
         h = hmax
         try:
             if auto is None or i % reselect_every == 0:
@@ -97,6 +103,8 @@ def backtest(
     k: int = 3,
     weights: Literal["equal", "inverse_mase"] = "equal",
     selection_window: int = 12,
+    missing: Literal["linear", "seasonal"] | None = None,
+    outliers: Literal["keep", "clean"] | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin backtest over the last ``origins`` origins; see the module docstring.
 
@@ -120,7 +128,26 @@ def backtest(
         re-estimate the chosen specification in between (``1``: choose afresh at every origin).
     k, weights, selection_window
         Combination settings (members kept, weighting, origins of track record used).
+    missing
+        ``None``: the series must be complete.  ``"linear"`` or ``"seasonal"``: missing months (e.g. the
+        January and February that Chinese statistics do not publish) are filled with
+        :func:`forecasting.fill_missing` for estimation; forecasts of filled months get ``actual`` NaN (not
+        scored) and filled months are not used as origins (filling them would look ahead).
+    outliers
+        ``"clean"``: at each origin the training data pass through :func:`forecasting.clean_outliers`
+        (only what was known at that origin) before every model is fitted; outcomes stay as observed.
+        ``None`` (default): the combination's setting (``"clean"`` unless a
+        :class:`~forecasting.models.Combination` instance says otherwise), ``"keep"`` without a combination.
     """
+    if outliers is None:
+        combos = [m for m in models if m == "combination" or isinstance(m, Combination)]
+        outliers = (combos[0].outliers if isinstance(combos[0], Combination) else "clean") if combos else "keep"
+    if outliers not in ("keep", "clean"):
+        raise ForecastingError(f"outliers must be 'keep' or 'clean'; got {outliers!r}.")
+    filled = pd.PeriodIndex([], freq="M")
+    if missing is not None:
+        series = fill_missing(series, missing)
+        filled = series.attrs["filled"]
     y = check_series(series, name="backtest", minimum=PERIOD + 2)
     horizons = sorted(set(int(h) for h in horizons))
     if not horizons or horizons[0] < 1:
@@ -131,7 +158,13 @@ def backtest(
     n, hmax = len(y), max(horizons)
     if origins < 1:
         raise ForecastingError(f"origins must be at least 1; got {origins}.")
-    starts = list(range(n - origins, n))
+    is_filled = y.index.isin(filled)
+    starts = [t for t in range(n - origins, n) if not is_filled[t - 1]]
+    if filled.size:
+        notes_fill = [f"{int(is_filled.sum())} missing months filled ({missing}) for estimation, not scored; "
+                      f"{origins - len(starts)} of {origins} origins skipped (origin month filled)"]
+    else:
+        notes_fill = []
     members: list[str | Forecaster] = []
     combo: Combination | None = None
     plain: list[str | Forecaster] = []
@@ -152,10 +185,12 @@ def backtest(
         raise ForecastingError(
             f"backtest: {origins} origins (+{len(warm)} warm-up) leave only {all_starts[0]} training months at the first "
             f"origin of a {n}-month series; at least {PERIOD + 1} are needed. Use fewer origins.")
-    notes: list[str] = []
-    frames = {key: _run_model(spec, y, all_starts, hmax, level, exog, reselect_every, notes) for key, spec in run.items()}
-    values = y.to_numpy()
+    notes: list[str] = list(notes_fill)
+    frames = {key: _run_model(spec, y, all_starts, hmax, level, exog, reselect_every, notes, outliers == "clean")
+              for key, spec in run.items()}
+    values = y.to_numpy().copy()
     scale = _scale(values)
+    values[is_filled] = np.nan  # outcomes of filled months are not scored
     rows: list[pd.DataFrame] = []
 
     def emit(key: str, t: int, frame: pd.DataFrame, fallback: bool) -> None:
@@ -204,6 +239,14 @@ def backtest(
                 w = {kk: 1.0 for kk in chosen}
             total = sum(w.values())
             frame = sum(frames[kk][t][0] * (w[kk] / total) for kk in chosen)
+            if combo.calibrate:
+                z = []
+                for s in past:
+                    m = min(hmax, t - s)
+                    if m > 0:
+                        old = sum(frames[kk][s][0].iloc[:m] * (w[kk] / total) for kk in chosen)
+                        z.append(standardised_errors(old, values[s: s + m]))
+                frame = rescale_intervals(frame, interval_scale(np.concatenate(z)) if z else 1.0)
             emit("combination", t, frame, any(frames[kk][t][1] for kk in chosen))
     bt = pd.concat(rows, ignore_index=True)
     bt.attrs["level"] = level
@@ -226,7 +269,9 @@ def accuracy(
     if bt.empty:
         raise ForecastingError("accuracy: the backtest frame is empty.")
     attrs = dict(bt.attrs)
-    bt = bt.reset_index(drop=True)
+    bt = bt[bt["actual"].notna()].reset_index(drop=True)
+    if bt.empty:
+        raise ForecastingError("accuracy: no row of the backtest frame has an observed outcome.")
     bt.attrs = attrs
     multi = "series" in bt.columns
     if not multi:
@@ -237,6 +282,8 @@ def accuracy(
         if sid not in train_for_scaling:
             raise ForecastingError(f"accuracy: no training series for {sid!r} in train_for_scaling.")
         s = train_for_scaling[sid]
+        if s.isna().any() or len(s) != len(pd.period_range(s.index.min(), s.index.max(), freq="M")):
+            s = fill_missing(s, "linear")  # a series with the months the backtest filled
         sc = _scale(s.to_numpy(dtype=float))
         pos = s.index.get_indexer(pd.PeriodIndex(bt.loc[idx, "origin"]))
         if (pos < 0).any():

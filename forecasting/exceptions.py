@@ -64,3 +64,7 @@ class SeriesTooShortError(ForecastingError, ValueError):
 
 class ModelFailureWarning(ForecastingWarning):
     """A model failed on a series and was skipped (or replaced by a benchmark); the failure is also in ``notes``."""
+
+
+class NowcastConvergenceWarning(ForecastingWarning):
+    """The EM estimation of the nowcasting model reached ``maxiter`` before converging."""

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from .exceptions import ForecastingError, ModelFailureWarning
+from .gaps import fill_missing
 from .models import (
     SARIMAX,
     Combination,
@@ -29,6 +30,7 @@ from .models import (
     make_model,
     model_name,
 )
+from .outliers import clean_outliers
 
 __all__ = ["ForecastResult", "forecast"]
 
@@ -115,6 +117,8 @@ def forecast(
     calendar: bool = False,
     k: int = 3,
     weights: Literal["equal", "inverse_mase"] = "equal",
+    missing: Literal["linear", "seasonal"] | None = None,
+    outliers: Literal["keep", "clean"] = "clean",
 ) -> ForecastResult:
     """Forecast ``series`` ``horizon`` months ahead with intervals.
 
@@ -136,7 +140,19 @@ def forecast(
         rolling backtest (``weights`` equal or inverse-MASE).  ``False``: the first candidate that fits.
     calendar
         Give ``"sarimax"`` the Spring Festival and working-day regressors of :mod:`forecasting.calendar`.
+    missing
+        ``None``: the series must be complete.  ``"linear"`` or ``"seasonal"``: fill missing months first
+        with :func:`forecasting.fill_missing` (noted in ``notes``); trailing missing months are not filled.
+    outliers
+        ``"clean"`` (default): models are fitted on the series passed through
+        :func:`forecasting.clean_outliers` (isolated extreme months replaced, listed in ``notes``);
+        ``"keep"``: on the series as given.
     """
+    fill_note = []
+    if missing is not None:
+        series = fill_missing(series, missing)
+        if len(series.attrs["filled"]):
+            fill_note = [f"{len(series.attrs['filled'])} missing months filled ({missing}) before fitting"]
     y = check_series(series, name="forecast", minimum=2)
     y.name = series.name
     index = future_index(y, horizon)
@@ -158,10 +174,10 @@ def forecast(
         notes_exog = [f"{', '.join(ignoring)}: no exogenous regressors (exog ignored)"] if ignoring else []
     else:
         notes_exog = []
-    notes: list[str] = list(notes_exog)
+    notes: list[str] = fill_note + list(notes_exog)
     per_model: dict[str, pd.DataFrame] = {}
     if combine:
-        combo = Combination(candidates, k=k, weights=weights)
+        combo = Combination(candidates, k=k, weights=weights, outliers=outliers)
         combo.fit(y, exog_in)
         notes += combo.notes_
         frame = combo.predict(horizon, exog_future, level)
@@ -173,11 +189,18 @@ def forecast(
         used, w = tuple(combo.weights_.index), combo.weights_
     else:
         frame, used = None, ()
+        if outliers == "clean":
+            cleaned = clean_outliers(y)
+            if len(cleaned.attrs["outliers"]):
+                notes.append("outliers replaced before fitting: " + ", ".join(map(str, cleaned.attrs["outliers"])))
+            y_fit = cleaned
+        else:
+            y_fit = y
         for spec in candidates:
             key = model_name(spec)
             model = make_model(spec)
             try:
-                fc = model.forecast(y, horizon, exog_in if model.supports_exog else None,
+                fc = model.forecast(y_fit, horizon, exog_in if model.supports_exog else None,
                                     exog_future if model.supports_exog else None, level)
             except Exception as exc:
                 notes.append(f"{key}: skipped, fit failed ({type(exc).__name__}: {exc})")
@@ -188,7 +211,7 @@ def forecast(
         if frame is None:
             fallback = SeasonalNaive() if len(y) >= SeasonalNaive().min_length() else Naive2()
             notes.append(f"all candidate models failed; fell back to {fallback.name}")
-            frame = fallback.forecast(y, horizon, level=level)
+            frame = fallback.forecast(y_fit, horizon, level=level)
             per_model[fallback.name] = frame
             used = (fallback.name,)
         w = pd.Series({used[0]: 1.0}, name="weight")

@@ -580,6 +580,58 @@ def combine_frames(frames: Mapping[str, pd.DataFrame], weights: Mapping[str, flo
     return out
 
 
+#: Weight (in pseudo-observations) of "the members' own intervals are right" in :func:`interval_scale`.
+CALIBRATION_PRIOR = 12.0
+
+
+def standardised_errors(frame: pd.DataFrame, actual: np.ndarray) -> np.ndarray:
+    """Errors ``actual - mean`` divided by the standard deviation implied by the frame's first interval.
+
+    The frame's first ``lo-L``/``hi-L`` pair is read as a central normal interval:
+    ``sd = (hi - lo) / (2 z_L)``.  Rows without a finite, positive width or without an outcome are dropped.
+    """
+    lo_col = next(c for c in frame.columns if c.startswith("lo-"))
+    lv = float(lo_col[3:])
+    z = stats.norm.ppf(0.5 + lv / 200.0)
+    m = min(len(frame), len(actual))
+    lo = frame[lo_col].to_numpy(float)[:m]
+    hi = frame["hi-" + lo_col[3:]].to_numpy(float)[:m]
+    sd = (hi - lo) / (2 * z)
+    e = np.asarray(actual, dtype=float)[:m] - frame["mean"].to_numpy(float)[:m]
+    ok = np.isfinite(e) & np.isfinite(sd) & (sd > 0)
+    return e[ok] / sd[ok]
+
+
+def interval_scale(z: np.ndarray, *, prior: float = CALIBRATION_PRIOR, bounds: tuple[float, float] = (0.5, 2.5)) -> float:
+    """Factor by which to widen (> 1) or narrow (< 1) model intervals, from out-of-sample standardised errors.
+
+    The empirical scale is the 80th percentile of ``|z|`` over its normal value (1.2816): robust to the
+    odd outlier and exactly what an 80 % interval needs.  It is shrunk towards 1 (in logs) with the weight
+    of ``prior`` pseudo-observations, so a short track record moves the intervals little, and bounded.
+    """
+    z = np.abs(np.asarray(z, dtype=float))
+    z = z[np.isfinite(z)]
+    if z.size == 0:
+        return 1.0
+    raw = float(np.quantile(z, 0.8)) / stats.norm.ppf(0.9)
+    if raw <= 0:
+        return bounds[0]
+    w = z.size / (z.size + prior)
+    return float(np.clip(np.exp(w * np.log(raw)), *bounds))
+
+
+def rescale_intervals(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """Multiply every interval's distance from the mean by ``factor`` (keeps asymmetric bounds' shape)."""
+    if factor == 1.0:
+        return frame
+    out = frame.copy()
+    mean = out["mean"]
+    for col in out.columns:
+        if col.startswith(("lo-", "hi-")):
+            out[col] = mean + (out[col] - mean) * factor
+    return out
+
+
 class Combination(Forecaster):
     """Weighted mean of the best ``k`` of ``models``, ranked by an in-sample rolling-origin backtest.
 
@@ -589,7 +641,14 @@ class Combination(Forecaster):
     the in-sample seasonal-naive error) and keeps the ``k`` best.  (Only the specification, not the
     parameters, sees the held-back months: a deliberate speed/purity trade-off.)
     ``weights="equal"`` averages them; ``"inverse_mase"`` weights each by 1 / MASE.  Intervals: the
-    weighted mean of the members' interval bounds (quantile averaging, see :func:`combine_frames`).
+    weighted mean of the members' interval bounds (quantile averaging, see :func:`combine_frames`), then,
+    with ``calibrate=True``, widened or narrowed by :func:`interval_scale` of the combination's standardised
+    errors in that same selection backtest (``scale_``): models fitted on histories with crises give
+    intervals too wide for calm years and vice versa; the track record corrects that.
+
+    ``outliers="clean"`` (the default) fits every member, at every selection origin too, on the data up to
+    that point passed through :func:`forecasting.clean_outliers`; errors are measured against the data as
+    observed.
 
     Failure isolation: a candidate that fails (in the selection backtest or in the final fit) is
     skipped and recorded in ``notes_``; if none is left the combination falls back to seasonal naive
@@ -601,7 +660,11 @@ class Combination(Forecaster):
 
     def __init__(self, models: Sequence[str | Forecaster] = ("ets", "theta", "sarimax", "snaive"), *, k: int = 3,
                  weights: Literal["equal", "inverse_mase"] = "equal", selection_origins: int = 6,
-                 selection_step: int = 3, selection_horizon: int = 6) -> None:
+                 selection_step: int = 3, selection_horizon: int = 6, calibrate: bool = True,
+                 outliers: Literal["keep", "clean"] = "clean") -> None:
+        if outliers not in ("keep", "clean"):
+            raise ForecastingError(f"outliers must be 'keep' or 'clean'; got {outliers!r}.")
+        self.outliers = outliers
         if weights not in ("equal", "inverse_mase"):
             raise ForecastingError(f"weights must be 'equal' or 'inverse_mase'; got {weights!r}.")
         if k < 1:
@@ -612,6 +675,7 @@ class Combination(Forecaster):
         self.selection_origins = selection_origins
         self.selection_step = selection_step
         self.selection_horizon = selection_horizon
+        self.calibrate = calibrate
 
     def min_length(self) -> int:
         return 2
@@ -621,11 +685,19 @@ class Combination(Forecaster):
         names = [model_name(m) for m in self.models]
         if len(set(names)) != len(names):
             raise ForecastingError(f"Combination: model names must be unique; got {names}.")
+        from .outliers import clean_outliers
+
+        def prepared(train: pd.Series) -> pd.Series:
+            return clean_outliers(train) if self.outliers == "clean" else train
+
+        y_fit = prepared(y)
+        if len(y_fit.attrs.get("outliers", ())):
+            notes.append("outliers replaced before fitting: " + ", ".join(map(str, y_fit.attrs["outliers"])))
         fitted: dict[str, Forecaster] = {}
         for key, spec in zip(names, self.models, strict=True):
             model = make_model(spec)
             try:
-                model.fit(y, exog if model.supports_exog else None)
+                model.fit(y_fit, exog if model.supports_exog else None)
             except Exception as exc:  # per-model failure isolation: record and continue
                 notes.append(f"{key}: skipped, fit failed ({type(exc).__name__}: {exc})")
                 continue
@@ -635,8 +707,10 @@ class Combination(Forecaster):
         scale = float(np.mean(np.abs(v[PERIOD:] - v[:-PERIOD]))) if n > PERIOD else np.nan
         origins = [n - self.selection_horizon - i * self.selection_step for i in range(self.selection_origins)]
         scores: dict[str, float] = {}
+        track: dict[str, dict[int, pd.DataFrame]] = {}
         for key, full in fitted.items():
             errs = []
+            track[key] = {}
             try:
                 for t in origins:
                     model = full.frozen()
@@ -645,11 +719,13 @@ class Combination(Forecaster):
                     h = min(self.selection_horizon, n - t)
                     xe = exog.iloc[:t] if (exog is not None and model.supports_exog) else None
                     xf = exog.iloc[t: t + h] if (exog is not None and model.supports_exog) else None
-                    fc = model.fit(y.iloc[:t], xe).predict(h, xf, level=(80,))
+                    fc = model.fit(prepared(y.iloc[:t]), xe).predict(h, xf, level=(80,))
+                    track[key][t] = fc
                     errs.append(np.abs(v[t: t + h] - fc["mean"].to_numpy()))
             except Exception as exc:
                 notes.append(f"{key}: selection backtest failed ({type(exc).__name__}: {exc}); ranked last")
                 errs = []
+                track[key] = {}
             if errs:
                 mae = float(np.mean(np.concatenate(errs)))
                 scores[key] = mae / scale if np.isfinite(scale) and scale > 0 else mae
@@ -661,7 +737,7 @@ class Combination(Forecaster):
         if not self.members_:
             fallback: Forecaster = SeasonalNaive() if n >= SeasonalNaive().min_length() else Naive2()
             notes.append(f"all candidate models failed; fell back to {fallback.name}")
-            self.members_[fallback.name] = fallback.fit(y)
+            self.members_[fallback.name] = fallback.fit(y_fit)
         finite = all(np.isfinite(self.scores_.get(k, np.inf)) for k in self.members_)
         if self.weights == "equal" or not finite:
             w = {k: 1.0 for k in self.members_}
@@ -669,6 +745,16 @@ class Combination(Forecaster):
             w = {k: 1.0 / max(float(self.scores_[k]), 1e-12) for k in self.members_}
         total = sum(w.values())
         self.weights_ = pd.Series({k: v / total for k, v in w.items()}, name="weight")
+        self.scale_ = 1.0
+        if self.calibrate:
+            z = []
+            for t in origins:
+                parts = {k: track.get(k, {}).get(t) for k in self.members_}
+                if all(p is not None for p in parts.values()):
+                    z.append(standardised_errors(combine_frames(parts, self.weights_.to_dict()), v[t:]))
+            self.scale_ = interval_scale(np.concatenate(z)) if z else 1.0
+            if z:
+                notes.append(f"intervals scaled by {self.scale_:.2f} from {sum(map(len, z))} out-of-sample errors")
         self.notes_ = notes
 
     def _predict(self, h, index, exog_future, level):
@@ -676,7 +762,7 @@ class Combination(Forecaster):
         for key, model in self.members_.items():
             frames[key] = model.predict(h, exog_future if model.supports_exog else None, level)
         self.member_forecasts_ = frames
-        return combine_frames(frames, self.weights_.to_dict())
+        return rescale_intervals(combine_frames(frames, self.weights_.to_dict()), self.scale_)
 
     def __repr__(self) -> str:
         return f"Combination(models={[model_name(m) for m in self.models]}, k={self.k}, weights={self.weights!r})"
