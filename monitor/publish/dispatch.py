@@ -1,0 +1,189 @@
+"""The quarterly dispatch report (《YYYY年第N季度工业经济运行调度报告》): per-district scorecards against the
+annual targets with the probability of meeting each (``target_odds``), rankings, the dispatch list of
+lagging districts, sectors and stopped/semi-stopped enterprises, and the actions due from last quarter.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import reference as ref
+from ..exceptions import PublishError
+from ..reference import CITY_CODE
+from . import phrasing as ph
+from .charts import NO_CJK_NOTE
+from .common import BuildOptions, district_name, isnan, sector_name
+from .document import Document, Para, Section, Table, num_cell, text_cell
+from .operations import lamp_table, official
+from .sources import Inputs
+
+__all__ = ["build_dispatch", "INDICATOR_NAMES"]
+
+#: Printed names of the target indicators.
+INDICATOR_NAMES = {
+    "iva/ytd_yoy": ("规上工业增加值增速", "Industrial value added growth"),
+    "output/ytd_yoy": ("规上工业总产值增速", "Gross industrial output growth"),
+    "investment/industrial/ytd_yoy": ("工业投资增速", "Industrial investment growth"),
+    "investment/tech_transformation/ytd_yoy": ("技术改造投资增速", "Technical-transformation investment growth"),
+    "energy_intensity/change": ("单位工业增加值能耗变化", "Energy intensity change"),
+    "advanced_manufacturing/share": ("先进制造业增加值占比", "Advanced manufacturing share"),
+    "private_economy/share": ("民营经济占比", "Private economy share"),
+}
+
+
+def _name(indicator: str, lang: str) -> str:
+    names = INDICATOR_NAMES.get(indicator)
+    return indicator if names is None else names[0 if lang == "zh" else 1]
+
+
+def _met(value: float, comparison: str, target: float) -> bool:
+    v = ph.round_half_up(value)
+    return v >= target if comparison == ">=" else v <= target
+
+
+def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document:
+    """Build the quarterly dispatch report for quarter ``period``."""
+    lang = opts.lang
+    zh = lang == "zh"
+    last = pd.Period(year=period.year, month=period.quarter * 3, freq="M")
+    p = str(last)
+    months = [str(pd.Period(year=period.year, month=m, freq="M")) for m in range(last.month - 2, last.month + 1)]
+    targets = inputs.query("targets", "SELECT indicator, region, comparison, value FROM target WHERE year = :y "
+                           "ORDER BY region, indicator", y=period.year)
+    if not targets and isnan(inputs.value("pmi/headline", p)):
+        raise PublishError(f"the store has neither targets for {period.year} nor data for {p}; load the year's "
+                           "targets and compute the quarter first")
+    odds = {(r["indicator"], r["region"]): r for r in inputs.query(
+        "target_odds", "SELECT indicator, region, probability, expected, lower_80, upper_80, required FROM target_odds "
+        "WHERE year = :y AND origin = :o ORDER BY region, indicator", y=period.year, o=p)}
+    title = (f"{period.year}年第{period.quarter}季度{opts.city}工业经济运行调度报告" if zh else
+             f"Quarterly dispatch report of {opts.city}, {period.year} Q{period.quarter}")
+    # 一、总体
+    s1 = Section("一、本季度总体情况" if zh else "1. The quarter")
+    iva = official(inputs, "iva/ytd_yoy", CITY_CODE, p)
+    pmis = inputs.values("pmi/headline", months)
+    if not isnan(iva):
+        s1.add(Para((f"1-{last.month}月，{opts.city}规模以上工业增加值累计{ph.growth_phrase(iva, lang)}。") if zh else
+                    (f"January-{last.strftime('%B')}, industrial value added of {opts.city} was "
+                     f"{ph.growth_phrase(iva, lang)}."), attrs={"src": "official", "key": f"iva/ytd_yoy@{CITY_CODE}",
+                                                                 "period": p}))
+    ok = [v for v in pmis if not isnan(v)]
+    if ok:
+        avg = sum(ok) / len(ok)
+        s1.add(Para((f"本季度制造业PMI平均为{ph.fmt(avg)}%，" + ("高于" if ph.round_half_up(avg) > 50 else "低于" if
+                     ph.round_half_up(avg) < 50 else "位于") + "临界点。") if zh else
+                    (f"The PMI averaged {ph.fmt(avg)} over the quarter."),
+                    attrs={"src": "derived", "key": "pmi/headline", "period": ",".join(months)}))
+    # 二、分区目标完成情况
+    s2 = Section("二、分区目标完成情况" if zh else "2. District scorecards against the annual targets")
+    rows = []
+    behind: list[tuple[str, str, float, float]] = []
+    for t in targets:
+        ind, region = t["indicator"], t["region"]
+        actual = official(inputs, ind, region, p)
+        o = odds.get((ind, region))
+        prob = None if o is None else o["probability"] * 100
+        if not isnan(actual) and not _met(actual, t["comparison"], t["value"]):
+            behind.append((region, ind, actual, t["value"]))
+        rows.append([text_cell(("全市" if zh else "City") if region == CITY_CODE else district_name(region, lang)),
+                     text_cell(_name(ind, lang)),
+                     text_cell(f"{'≥' if t['comparison'] == '>=' else '≤'} {ph.fmt(t['value'])}"),
+                     num_cell(actual, src="official", key=f"{ind}@{region}", period=p),
+                     num_cell(prob, src="target_odds", key=f"{ind}@{region}", period=p, col="probability*100",
+                              digits=0),
+                     text_cell(("—" if isnan(actual) else ("达标" if _met(actual, t["comparison"], t["value"]) else
+                                                           "未达标")) if zh else
+                               ("—" if isnan(actual) else ("on track" if _met(actual, t["comparison"], t["value"])
+                                                           else "behind")), "flag")])
+    if rows:
+        s2.add(Table("表1 年度目标完成情况" if zh else "Table 1 Annual targets",
+                     ["地区", "指标", "年度目标", "累计完成", "达标概率（%）", "状态"] if zh else
+                     ["Region", "Indicator", "Target", "Year to date", "Probability (%)", "Status"], rows,
+                     note=("注：达标概率为模型模拟的全年达到目标的概率；“—”表示暂无数据。" if zh else
+                           "Probability: simulated chance of meeting the target over the full year; — = not available.")))
+        if not odds:
+            s2.add(Para(("达标概率：" + ph.NOT_AVAILABLE[lang] + "（本季度尚未测算）。") if zh else
+                        ("Probabilities of meeting the targets: " + ph.NOT_AVAILABLE[lang] + "."), "note"))
+    else:
+        s2.add(Para(ph.NOT_AVAILABLE[lang], "note"))
+    # 三、排名
+    s3 = Section("三、分区排名" if zh else "3. Rankings")
+    growth = [(d.code, official(inputs, "iva/ytd_yoy", d.code, p)) for d in ref.DISTRICTS]
+    growth = sorted([(c, v) for c, v in growth if not isnan(v)], key=lambda cv: -cv[1])
+    if growth:
+        s3.add(Para(("规上工业增加值累计增速“" + ph.updown_count([v for _, v in growth], lang) + "”。") if zh else
+                    ("Value-added growth year to date: " + ph.updown_count([v for _, v in growth], lang) + ".")))
+        s3.add(Table("表2 分区规上工业增加值累计增速排名（%）" if zh else "Table 2 Districts ranked by value-added growth",
+                     ["排名", "辖区", "累计增速", "PMI（季末月）"] if zh else ["Rank", "District", "Growth ytd",
+                                                                      "PMI (last month)"],
+                     [[text_cell(str(i)), text_cell(district_name(c, lang)),
+                       num_cell(v, src="official", key=f"iva/ytd_yoy@{c}", period=p),
+                       num_cell(inputs.value(f"pmi/headline/district/{c}", p), src="series",
+                                key=f"pmi/headline/district/{c}", period=p)]
+                      for i, (c, v) in enumerate(growth, start=1)]))
+    else:
+        s3.add(Para(ph.NOT_AVAILABLE[lang], "note"))
+    # 四、调度清单
+    s4 = Section("四、调度清单" if zh else "4. Dispatch list")
+    if behind:
+        s4.add(Para(("未达到年度目标进度的地区和指标：" if zh else "Regions and indicators behind their targets: ") +
+                    ("；" if zh else "; ").join(
+                        f"{('全市' if zh else 'City') if r == CITY_CODE else district_name(r, lang)}"
+                        f"{_name(i, lang)}{'（' if zh else ' ('}{ph.fmt(a)}{'，目标' if zh else ', target '}"
+                        f"{ph.fmt(tv)}{'）' if zh else ')'}" for r, i, a, tv in behind) + ("。" if zh else ".")))
+    weak = [(k.code, inputs.value(f"pmi/headline/key_sector/{k.code}", p)) for k in ref.KEY_SECTORS]
+    weak = sorted([(c, v) for c, v in weak if not isnan(v) and ph.round_half_up(v) < 50], key=lambda cv: cv[1])
+    if weak:
+        s4.add(Para(("PMI低于临界点的重点行业：" if zh else "Key sectors with a PMI below 50: ") +
+                    ("、" if zh else ", ").join(f"{sector_name(c, lang)}（{ph.fmt(v)}%）" if zh else
+                                                f"{sector_name(c, lang)} ({ph.fmt(v)})" for c, v in weak) +
+                    ("。" if zh else "."), attrs={"src": "series", "period": p,
+                                                 "keys": ",".join(f"pmi/headline/key_sector/{c}" for c, _ in weak)}))
+    ents = inputs.query(
+        "stopped", "SELECT e.uscc, e.name_zh, e.name_en, e.district_code, e.industry_code, m.production_status, "
+        "m.capacity_utilisation FROM enterprise_month m JOIN enterprise e ON e.id = m.enterprise_id "
+        "WHERE m.period = :p AND m.production_status IN ('stopped', 'semi_stopped') "
+        "ORDER BY m.production_status DESC, e.district_code, e.uscc", p=p)
+    if ents:
+        s4.add(Table("表3 停产、半停产企业调度清单" if zh else "Table 3 Stopped and semi-stopped enterprises",
+                     ["序号", "企业名称", "统一社会信用代码", "辖区", "状态", "产能利用率（%）", "联系人"] if zh else
+                     ["No.", "Enterprise", "Credit code", "District", "Status", "Utilisation (%)", "Contact"],
+                     [[text_cell(str(i)), text_cell(e["name_zh"] if zh or not e["name_en"] else e["name_en"]),
+                       text_cell(e["uscc"]), text_cell(district_name(e["district_code"], lang)),
+                       text_cell(("停产" if e["production_status"] == "stopped" else "半停产") if zh else
+                                 e["production_status"].replace("_", "-")),
+                       num_cell(e["capacity_utilisation"], src="enterprise_month", key=e["uscc"], period=p),
+                       text_cell("—")] for i, e in enumerate(ents, start=1)],
+                     note=("注：联系人信息尚未登记在库（enterprise 表无联系人字段），由各区工信部门补充。" if zh else
+                           "Contacts are not yet held in the store; the districts fill them in.")))
+    else:
+        s4.add(Para(("本季度末月无停产、半停产样本企业。") if zh else "No stopped or semi-stopped sample enterprise.",
+                    "note"))
+    lamps = lamp_table(inputs, p, lang, "表4 季末月景气信号灯" if zh else "Table 4 Signal lamps, last month")
+    if lamps is not None:
+        s4.add(lamps)
+    # 五、上季度事项
+    s5 = Section("五、上季度调度事项跟踪" if zh else "5. Actions due from last quarter")
+    prev_q = period - 1
+    prev_last = str(pd.Period(year=prev_q.year, month=prev_q.quarter * 3, freq="M"))
+    before = inputs.query(
+        "stopped_prev", "SELECT e.uscc, e.name_zh, e.name_en, e.district_code, m.production_status FROM enterprise_month m "
+        "JOIN enterprise e ON e.id = m.enterprise_id WHERE m.period = :p AND m.production_status IN ('stopped', "
+        "'semi_stopped') ORDER BY e.district_code, e.uscc", p=prev_last)
+    now_status = {r["uscc"]: r["status"] for r in inputs.query(
+        "status_now", "SELECT e.uscc, m.production_status AS status FROM enterprise_month m JOIN enterprise e ON "
+        "e.id = m.enterprise_id WHERE m.period = :p ORDER BY e.uscc", p=p)}
+    if before:
+        resumed = [b for b in before if now_status.get(b["uscc"]) == "normal"]
+        s5.add(Para((f"上季度末列入调度清单的{len(before)}家停产、半停产企业中，{len(resumed)}家已恢复正常生产，"
+                     f"{len(before) - len(resumed)}家仍需跟踪。") if zh else
+                    (f"Of {len(before)} enterprises on last quarter's list, {len(resumed)} resumed normal production and "
+                     f"{len(before) - len(resumed)} still need follow-up.")))
+    else:
+        s5.add(Para(("上季度调度清单：" + ph.NOT_AVAILABLE[lang] + "。") if zh else
+                    ("Last quarter's list: " + ph.NOT_AVAILABLE[lang] + "."), "note"))
+    doc = Document("dispatch", f"{period.year}Q{period.quarter}", lang, title, opts.issuer, opts.release_line,
+                   [s1, s2, s3, s4, s5])
+    if not opts.font.cjk and zh:
+        doc.notices.append(NO_CJK_NOTE[lang])
+    return doc

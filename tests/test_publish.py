@@ -1,0 +1,296 @@
+"""Publications: phrasing, numbers against the store, formats, glyphs, vintages, release discipline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import warnings
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+
+from monitor.compute import compute_range
+from monitor.demo.load import load_demo
+from monitor.exceptions import PeriodError, PublicationFinalError, PublishError, ReleaseTimeError
+from monitor.publish import phrasing as ph
+from monitor.publish import publish, rerender
+from monitor.publish.charts import find_cjk_font
+from monitor.results import read_series, write_series
+from monitor.settings import load_settings
+from monitor.store import Store
+from monitor.store import models as m
+
+TZ = ZoneInfo("Asia/Shanghai")
+AFTER = dt.datetime(2020, 11, 20, 10, 0, tzinfo=TZ)
+
+
+# ------------------------------------------------------------------------------------------------ phrasing
+@pytest.mark.parametrize("cur, prev, text", [
+    (50.6, 50.3, "比上月上升0.3个百分点"),
+    (49.1, 50.3, "比上月下降1.2个百分点"),
+    (50.04, 49.96, "与上月持平"),  # both print as 50.0
+    (51.25, 51.2, "比上月上升0.1个百分点"),  # half-up rounding of 51.25 -> 51.3
+])
+def test_change_phrase_zh(cur, prev, text):
+    assert ph.change_phrase(cur, prev, "zh") == text
+
+
+@pytest.mark.parametrize("cur, prev, text", [
+    (50.6, 50.3, "高于临界点"),
+    (50.2, 50.6, "仍高于临界点"),
+    (48.0, 47.5, "仍低于临界点"),
+    (47.5, 48.0, "低于临界点"),
+    (50.4, 49.6, "升至临界点以上"),
+    (49.6, 50.4, "降至临界点以下"),
+    (50.0, 49.0, "位于临界点"),
+    (50.6, None, "高于临界点"),
+])
+def test_threshold_phrase_zh(cur, prev, text):
+    assert ph.threshold_phrase(cur, prev, "zh") == text
+
+
+def test_headline_sentence_reads_like_the_release():
+    assert ph.index_sentence_tail(50.6, 50.3) == "为50.6%，比上月上升0.3个百分点，高于临界点"
+    s = ph.component_sentence("production", "生产指数", 52.6, 52.5)
+    assert s == "生产指数为52.6%，比上月上升0.1个百分点，高于临界点，表明制造业生产扩张加快。"
+    assert ph.component_sentence("raw_materials_inventory", "原材料库存指数", 47.2, 47.0).endswith(
+        "仍低于临界点，表明制造业主要原材料库存量减少幅度收窄。")
+    assert "由扩张转为收缩" in ph.component_sentence("new_orders", "新订单指数", 49.0, 51.0)
+    assert "由收缩转为扩张" in ph.component_sentence("new_orders", "新订单指数", 51.0, 49.0)
+    assert "继续扩张" in ph.component_sentence("production", "生产指数", 51.0, 51.0)
+    assert "总体稳定" in ph.component_sentence("production", "生产指数", 50.0, 51.0)
+    assert "收缩幅度扩大" in ph.component_sentence("production", "生产指数", 48.0, 49.0)
+    en = ph.component_sentence("production", "production", 50.6, 50.3, "en")
+    assert en.startswith("The production index was 50.6, up 0.3 points from the previous month, above the 50 mark")
+
+
+def test_growth_phrases():
+    assert ph.growth_phrase(5.23) == "同比增长5.2%"
+    assert ph.growth_phrase(-1.04) == "同比下降1.0%"
+    assert ph.growth_phrase(0.04) == "与上年同期持平"
+    assert ph.growth_change_phrase(5.5, 5.2) == "增速比上月加快0.3个百分点"
+    assert ph.growth_change_phrase(5.0, 5.2) == "增速比上月回落0.2个百分点"
+    assert ph.updown_count([1.0, 2.0, -0.5, 0.01]) == "2正1负1平"
+    assert ph.fmt(-0.04) == "0.0" and ph.round_half_up(50.25) == 50.3
+
+
+# ------------------------------------------------------------------------------------------------ store
+@pytest.fixture(scope="module")
+def pub_store(medium_demo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("publish")
+    store = Store.open(f"sqlite:///{folder / 'store.sqlite'}")
+    load_demo(store, medium_demo)
+    settings = load_settings(environ={}, overrides={"data_dir": str(folder)})
+    compute_range(store, settings, pd.Period("2019-07", "M"), pd.Period("2020-09", "M"), vintage=dt.date(2020, 10, 1))
+    yield store, settings, folder
+    store.close()
+
+
+class _Numbers(HTMLParser):
+    """Collect (attrs, text) of every element carrying data-src, and all paragraph texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[dict[str, str], str]] = []
+        self.paras: list[tuple[dict[str, str], str]] = []
+        self._stack: list[tuple[str, dict[str, str], list[str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self._stack.append((tag, dict(attrs), []))
+
+    def handle_data(self, data):
+        for _, _, buf in self._stack:
+            buf.append(data)
+
+    def handle_endtag(self, tag):
+        while self._stack:
+            t, attrs, buf = self._stack.pop()
+            text = "".join(buf)
+            if t == "td" and "data-src" in attrs:
+                self.cells.append((attrs, text))
+            if t == "p":
+                self.paras.append((attrs, text))
+            if t == tag:
+                break
+
+
+def _parse(path) -> _Numbers:
+    parser = _Numbers()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _stored(store, attrs) -> float:
+    key, period, col = attrs["data-key"], attrs["data-period"], attrs.get("data-col", "best")
+    frame = read_series(store, key)
+    row = frame.loc[pd.Period(period, "M")]
+    if col == "best":
+        return row["sa"] if pd.notna(row["sa"]) else row["raw"]
+    return row[col]
+
+
+def test_pmi_release_numbers_equal_the_store(pub_store):
+    store, settings, folder = pub_store
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r".*[Gg]lyph .* missing from", category=UserWarning)
+        result = publish(store, settings, "pmi", "2020-09", formats="html", now=AFTER, out_dir=folder / "out")
+    html = result.files[0]
+    parsed = _parse(html)
+    checked = 0
+    for attrs, text in parsed.cells:
+        if attrs["data-src"] != "series" or text == "—":
+            continue
+        digits = int(attrs.get("data-digits", "1"))
+        assert text == ph.fmt(_stored(store, attrs), digits), attrs
+        checked += 1
+    assert checked > 13 * 14  # tables 1 and 2 in full, plus the districts
+    # district changes equal the difference of the printed values
+    for attrs, text in parsed.cells:
+        if attrs["data-src"] == "change" and text != "—":
+            key, p = attrs["data-key"], pd.Period(attrs["data-period"], "M")
+            frame = read_series(store, key)
+            best = frame["sa"].where(frame["sa"].notna(), frame["raw"])
+            expect = ph.round_half_up(ph.round_half_up(best[p]) - ph.round_half_up(best[p - 1]))
+            assert float(text) == pytest.approx(expect)
+    # sentences: the value after "为" and the change are the stored ones
+    sentences = [(a, t) for a, t in parsed.paras if a.get("data-src") == "series" and "data-key" in a]
+    assert len(sentences) >= 14
+    for attrs, text in sentences:
+        if "data-prev" not in attrs:
+            continue
+        frame = read_series(store, attrs["data-key"])
+        best = frame["sa"].where(frame["sa"].notna(), frame["raw"])
+        cur, prev = best[pd.Period(attrs["data-period"], "M")], best[pd.Period(attrs["data-prev"], "M")]
+        assert f"为{ph.fmt(cur)}%" in text
+        assert ph.change_phrase(cur, prev) in text
+        assert ph.threshold_phrase(cur, prev) in text
+
+
+def test_pdf_and_docx_carry_the_same_numbers(pub_store):
+    docx = pytest.importorskip("docx")
+    pypdf = pytest.importorskip("pypdf")
+    store, settings, folder = pub_store
+    result = publish(store, settings, "pmi", "2020-09", lang="zh", now=AFTER, out_dir=folder / "fmt")
+    files = {p.suffix: p for p in result.files}
+    parsed = _parse(files[".html"])
+    numbers = [t for a, t in parsed.cells if a["data-src"] == "series" and t != "—"]
+    pdf_text = "".join(page.extract_text() for page in pypdf.PdfReader(files[".pdf"]).pages)
+    d = docx.Document(files[".docx"])
+    docx_text = "\n".join(p.text for p in d.paragraphs) + "\n".join(
+        c.text for t in d.tables for row in t.rows for c in row.cells)
+    head = next(t for a, t in parsed.paras if a.get("data-key") == "pmi/headline" and "data-prev" in a)
+    value = re.search(r"为(\d+\.\d)%", head).group(1)
+    for text in (pdf_text, docx_text):
+        assert value in text
+        assert "制造业采购经理指数" in text
+        missing = [n for n in numbers if n not in text]
+        assert not missing, missing[:10]
+
+
+def test_operations_dispatch_annual_render_and_show_missing_inputs(pub_store):
+    store, settings, folder = pub_store
+    out = folder / "others"
+    ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
+    text = ops.files[0].read_text(encoding="utf-8")
+    assert "即时预测：暂无数据" in text  # the nowcast table is empty
+    for attrs, value in _parse(ops.files[0]).cells:
+        if attrs["data-src"] == "series" and value != "—":
+            assert value == ph.fmt(_stored(store, attrs), int(attrs.get("data-digits", "1"))), attrs
+    # the forecasting work fills nowcast and target_odds: the sections then show them
+    now = dt.datetime(2020, 10, 1)
+    with store.begin() as conn:
+        conn.execute(m.Nowcast.__table__.insert().values(
+            series_key="iva/yoy", region="440100", origin="2020-09", period="2020-09", model="dfm", mean=3.46,
+            lower_80=1.2, upper_80=5.7, previous=3.0, converged=True, news=json.dumps(
+                [{"series": "pmi/headline", "period": "2020-09", "actual": 51.0, "expected": 50.2, "weight": 0.3,
+                  "impact": 0.24}]), created_at=now))
+        conn.execute(m.TargetOdds.__table__.insert().values(
+            year=2020, indicator="iva/ytd_yoy", region="440100", origin="2020-09", comparison=">=", target=6.5,
+            ytd=2.0, required=9.0, expected=4.0, lower_80=3.0, upper_80=5.0, probability=0.123, method="sim",
+            simulations=1000, created_at=now))
+    ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
+    text = ops.files[0].read_text(encoding="utf-8")
+    assert "即时预测为3.5%" in text and "80%区间1.2%至5.7%" in text and "比上期预测上升0.5个百分点" in text
+    disp = publish(store, settings, "dispatch", "2020Q3", formats="html", now=AFTER, out_dir=out)
+    cells = _parse(disp.files[0]).cells
+    odds = [t for a, t in cells if a["data-src"] == "target_odds" and a["data-key"] == "iva/ytd_yoy@440100"]
+    assert odds == ["12"]
+    annual = publish(store, settings, "annual", "2019", lang="en", formats="html", now=AFTER, out_dir=out)
+    assert "The PMI averaged" in annual.files[0].read_text(encoding="utf-8")
+    with pytest.raises(PeriodError, match="YYYYQn"):
+        publish(store, settings, "dispatch", "2020-09", now=AFTER, out_dir=out)
+    with pytest.raises(PublishError, match="no PMI"):
+        publish(store, settings, "pmi", "2015-01", formats="html", now=AFTER, out_dir=out)
+
+
+def test_no_cjk_font_says_so_without_boxes(pub_store):
+    store, settings, folder = pub_store
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=r".*[Gg]lyph .* missing from", category=UserWarning)
+        result = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER,
+                         out_dir=folder / "nofont", allow_cjk=False)
+    assert "本机未安装中文字体" in result.files[0].read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed (apt-get install fonts-noto-cjk)")
+def test_cjk_font_is_installed_for_charts():
+    assert find_cjk_font() is not None
+
+
+def test_past_publication_is_unchanged_after_new_data(pub_store):
+    store, settings, folder = pub_store
+    first = publish(store, settings, "pmi", "2020-08", formats="html", now=AFTER, out_dir=folder / "vint")
+    before = first.files[0].read_bytes()
+    again = publish(store, settings, "pmi", "2020-08", formats="html", now=AFTER, out_dir=folder / "vint2")
+    assert again.files[0].read_bytes() == before  # deterministic
+    # a revised headline for 2020-08 arrives as a new vintage
+    with store.begin() as conn:
+        write_series(conn, pd.DataFrame({"series_key": ["pmi/headline"], "period": ["2020-08"], "raw": [12.3],
+                                         "sa": [12.3]}), vintage=dt.date(2020, 11, 30), columns=("raw", "sa"))
+    redo = rerender(store, settings, first.publication_id, out_dir=folder / "vint3")
+    assert redo.matches and redo.files[0].read_bytes() == before
+    fresh = publish(store, settings, "pmi", "2020-08", formats="html", now=AFTER, out_dir=folder / "vint4")
+    assert "为12.3%" in fresh.files[0].read_text(encoding="utf-8")
+
+
+def test_release_discipline_and_editions(pub_store):
+    store, settings, folder = pub_store
+    out = folder / "rel"
+    early = dt.datetime(2020, 10, 15, 9, 29, tzinfo=TZ)
+    with pytest.raises(ReleaseTimeError, match="2020-10-15 09:30"):
+        publish(store, settings, "pmi", "2020-09", lang="en", formats="html", final=True, now=early, out_dir=out)
+    draft = publish(store, settings, "pmi", "2020-09", lang="en", formats="html", now=early, out_dir=out)
+    assert not draft.final and "DRAFT" in draft.files[0].read_text(encoding="utf-8")
+    first = publish(store, settings, "pmi", "2020-09", lang="en", formats="html", final=True,
+                    now=dt.datetime(2020, 10, 15, 9, 30, tzinfo=TZ), out_dir=out)
+    assert first.final and first.version == 1
+    with pytest.raises(PublicationFinalError, match="--correct"):
+        publish(store, settings, "pmi", "2020-09", lang="en", formats="html", final=True, now=AFTER, out_dir=out)
+    with pytest.raises(PublicationFinalError, match="no more drafts"):
+        publish(store, settings, "pmi", "2020-09", lang="en", formats="html", now=AFTER, out_dir=out)
+    second = publish(store, settings, "pmi", "2020-09", lang="en", formats="html", correct="表3 海珠区数据更正", now=AFTER,
+                     out_dir=out)
+    assert second.version == 2
+    text = second.files[0].read_text(encoding="utf-8")
+    assert "Correction (edition 2): 表3 海珠区数据更正" in text and "Edition 2 (corrected)" in text
+    assert first.files[0].read_bytes() != second.files[0].read_bytes() and first.files[0].exists()
+    rows = store.read_records("SELECT version, final, note FROM publication WHERE kind = 'pmi' AND period = '2020-09' "
+                              "AND lang = 'en' AND version > 0 ORDER BY version")
+    assert rows["version"].tolist() == [1, 2] and rows["note"].tolist()[1] == "表3 海珠区数据更正"
+    with pytest.raises(PublishError, match="no final edition to correct"):
+        publish(store, settings, "pmi", "2020-06", formats="html", correct="x", now=AFTER, out_dir=out)
+
+
+def test_cli_publish_bad_input_is_one_line(tmp_path, capsys):
+    from monitor.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["publish", "annual", "20x5"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("imon: error: the annual summary needs a year") and "Traceback" not in err
+    assert io  # keep the import used
