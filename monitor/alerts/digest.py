@@ -1,0 +1,146 @@
+"""Decide what to notify and queue one digest per recipient group (Alertmanager-style grouping and repeat).
+
+An episode is notified when it starts firing, again every ``alerts.repeat_interval`` while it keeps firing, and
+once when it resolves (``alerts.send_resolved``) if its firing was notified.  Silenced episodes are held back
+(a firing one goes out when the silence ends, if it still fires; a resolved one is dropped).  Routing: a rule's
+``recipients`` group, or with ``"district"`` the group ``district-<code>`` of the subject's district (city-wide
+subjects go to ``alerts.summary_group``).  The summary group also receives every notice of the run: the city
+summary.  Queueing and marking the episodes as notified happen in one transaction, so a notice is queued once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import Connection
+
+from ..reference import CITY_CODE
+from ..results import read_series
+from ..settings import Settings, parse_duration
+from ..store import Store
+from ..store import models as m
+from .lifecycle import active_silences, is_silenced
+from .render import Digest, DigestItem, render_digest
+from .rules import DISTRICT_ROUTE, Rule
+
+__all__ = ["QueueReport", "queue_notifications", "route"]
+
+log = logging.getLogger(__name__)
+_EV = m.AlertEvent.__table__
+_MSG = m.NotificationMessage.__table__
+_ITEM = m.NotificationItem.__table__
+
+
+@dataclass
+class QueueReport:
+    """Digests queued by one run: group -> number of notices; silenced episodes held back."""
+
+    queued: dict[str, int] = field(default_factory=dict)
+    silenced: int = 0
+
+
+def route(recipients: str, region: str | None, groups: dict[str, tuple[str, ...]], summary: str) -> str | None:
+    """The recipient group of an alert."""
+    if recipients != DISTRICT_ROUTE:
+        return recipients
+    if region and region != CITY_CODE and f"district-{region}" in groups:
+        return f"district-{region}"
+    if region and region != CITY_CODE:
+        log.warning("no recipient group district-%s; the alert goes to the summary group %r only", region, summary)
+    return summary or None
+
+
+def _notices(conn: Connection, settings: Settings, now: dt.datetime) -> list[tuple[dict, str]]:
+    repeat = dt.timedelta(seconds=parse_duration(settings["alerts.repeat_interval"]))
+    rows = conn.execute(select(_EV).where(or_(
+        and_(_EV.c.state == "firing"),
+        and_(_EV.c.state == "resolved", _EV.c.notified_state == "firing"),
+    )).order_by(_EV.c.id)).mappings().all()
+    out = []
+    for r in rows:
+        if r["state"] == "firing":
+            if r["notified_state"] != "firing":
+                out.append((dict(r), "firing"))
+            elif r["last_notified_at"] is not None and repeat.total_seconds() > 0 \
+                    and now - r["last_notified_at"] >= repeat:
+                out.append((dict(r), "repeat"))
+        elif settings["alerts.send_resolved"]:
+            out.append((dict(r), "resolved"))
+        else:
+            conn.execute(_EV.update().where(_EV.c.id == r["id"]).values(notified_state="resolved"))
+    return out
+
+
+def _charts(store: Store, items: list[DigestItem], months: int) -> tuple[dict[str, pd.Series], dict[str, float]]:
+    import json
+
+    charts: dict[str, pd.Series] = {}
+    thresholds: dict[str, float] = {}
+    for item in items:
+        labels = json.loads(item.labels or "{}")
+        key = labels.get("series")
+        if not key or key in charts or len(charts) >= 4 or labels.get("minus"):
+            continue
+        frame = read_series(store, key)
+        if frame.empty:
+            continue
+        values = frame["sa"] if frame["sa"].notna().any() else frame["raw"]
+        charts[key] = values.dropna().iloc[-months:]
+        if labels.get("threshold") is not None:
+            thresholds[key] = float(labels["threshold"])
+    return charts, thresholds
+
+
+def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...],
+                        groups: dict[str, tuple[str, ...]], *, now: dt.datetime | None = None) -> QueueReport:
+    """Queue the digests this run owes (one per recipient group) and mark their episodes as notified."""
+    now = now or dt.datetime.now().replace(microsecond=0)
+    by_name = {r.name: r for r in rules}
+    summary = settings["alerts.summary_group"]
+    report = QueueReport()
+    with store.begin() as conn:
+        silences = active_silences(conn, now=now)
+        per_group: dict[str, list[DigestItem]] = defaultdict(list)
+        marks: list[tuple[int, str]] = []
+        for ev, kind in _notices(conn, settings, now):
+            if is_silenced(silences, ev["rule"], ev["subject"], ev["region"]):
+                report.silenced += 1
+                if kind == "resolved":
+                    conn.execute(_EV.update().where(_EV.c.id == ev["id"]).values(notified_state="resolved"))
+                continue
+            rule = by_name.get(ev["rule"])
+            item = DigestItem(ev["id"], kind, ev["rule"], rule.kind if rule else "level", ev["severity"],
+                              ev["subject"], ev["region"], ev["resolved_period"] or ev["last_period"]
+                              or ev["started_period"], ev["value"], ev["labels"],
+                              rule.title_zh if rule else "", rule.title_en if rule else "")
+            group = route(ev["recipients"] or (rule.recipients if rule else summary), ev["region"], groups, summary)
+            targets = {g for g in (group, summary) if g and g in groups}
+            for g in targets:
+                per_group[g].append(item)
+            marks.append((ev["id"], kind))
+        for group, items in sorted(per_group.items()):
+            key_text = group + "|" + ";".join(f"{i.event_id}:{i.kind}" for i in sorted(
+                items, key=lambda i: i.event_id)) + "|" + now.isoformat()
+            dedup = hashlib.sha256(key_text.encode()).hexdigest()
+            if conn.execute(select(_MSG.c.id).where(_MSG.c.dedup_key == dedup)).scalar() is not None:
+                continue
+            charts, thresholds = _charts(store, items, settings["alerts.chart_months"])
+            digest = Digest(group, groups[group], items, settings["language"], charts, thresholds)
+            msg = render_digest(digest, sender=settings["smtp.sender"], now=now)
+            mid = conn.execute(_MSG.insert().values(
+                dedup_key=dedup, recipient_group=group, recipients=",".join(groups[group]),
+                subject=str(msg["Subject"]), language=digest.language, message_id=str(msg["Message-ID"]),
+                mime=msg.as_string(), status="queued", attempts=0, created_at=now).returning(_MSG.c.id)).scalar_one()
+            conn.execute(_ITEM.insert(), [{"message_id": mid, "alert_event_id": i.event_id, "kind": i.kind}
+                                          for i in {i.event_id: i for i in items}.values()])
+            report.queued[group] = len(items)
+        for event_id, kind in marks:
+            conn.execute(_EV.update().where(_EV.c.id == event_id).values(
+                notified_state="resolved" if kind == "resolved" else "firing", last_notified_at=now))
+    return report

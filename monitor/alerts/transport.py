@@ -1,0 +1,194 @@
+"""Deliver queued digests: a file outbox or SMTP (STARTTLS or SSL), with retries and a log of every attempt.
+
+A message is queued in ``notification_message`` before any attempt, so nothing is lost: a message that fails
+every attempt of a run stays ``queued`` and goes out on the next run.  It is marked ``sent`` in the same step that
+logs the successful attempt, so it is never sent twice after a success (a crash between the server's acceptance
+and that commit is the one window where a duplicate is possible; the outbox transport closes it by writing each
+message to a file named after its id, once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+
+from ..settings import Settings
+from ..store import Store
+from ..store import models as m
+
+__all__ = ["Transport", "OutboxTransport", "SmtpTransport", "make_transport", "deliver", "DeliveryReport",
+           "outbox_dir"]
+
+log = logging.getLogger(__name__)
+_MSG = m.NotificationMessage.__table__
+_LOG = m.Notification.__table__
+
+
+class Transport(Protocol):
+    """Something that hands one message to the outside world, raising on failure."""
+
+    channel: str
+
+    def send(self, message_id: int, group: str, sender: str, recipients: list[str], data: bytes) -> None:
+        """Deliver ``data`` (an RFC 5322 message) to ``recipients``."""
+
+
+def outbox_dir(settings: Settings) -> Path:
+    """The outbox folder (``alerts.outbox_dir`` or ``<data_dir>/outbox``)."""
+    configured = settings["alerts.outbox_dir"]
+    return Path(configured).expanduser().resolve() if configured else settings.data_dir / "outbox"
+
+
+class OutboxTransport:
+    """Writes each message as ``<outbox>/<id>-<group>.eml`` (atomically; a file already there is not rewritten)."""
+
+    channel = "outbox"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message_id: int, group: str, sender: str, recipients: list[str], data: bytes) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{message_id:06d}-{group}.eml"
+        if target.exists():
+            return
+        tmp = target.with_suffix(".eml.tmp")
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+
+
+class SmtpTransport:
+    """One SMTP connection per message: STARTTLS, SSL or plain (loopback relays), login when configured."""
+
+    channel = "smtp"
+
+    def __init__(self, host: str, port: int, *, security: str = "starttls", username: str = "", password: str = "",
+                 timeout: float = 30.0) -> None:
+        self.host, self.port, self.security = host, port, security
+        self.username, self.password, self.timeout = username, password, timeout
+
+    def send(self, message_id: int, group: str, sender: str, recipients: list[str], data: bytes) -> None:
+        context = ssl.create_default_context()
+        if self.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            client.ehlo()
+            if self.security == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if self.username:
+                client.login(self.username, self.password)
+            client.sendmail(sender, recipients, re.sub(rb"\r?\n", b"\r\n", data))  # SMTP wants CRLF lines
+        finally:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+
+
+def make_transport(settings: Settings) -> Transport:
+    """The transport ``alerts.transport`` names.
+
+    Raises
+    ------
+    ConfigError
+        ``smtp`` without ``smtp.host``.
+    """
+    if settings["alerts.transport"] == "smtp":
+        if not settings["smtp.host"]:
+            from ..exceptions import ConfigError
+
+            raise ConfigError("alerts.transport = smtp needs smtp.host (and smtp.port, smtp.security); set them in "
+                              "the config file, or use alerts.transport = outbox")
+        return SmtpTransport(settings["smtp.host"], settings["smtp.port"], security=settings["smtp.security"],
+                             username=settings["smtp.username"], password=settings["smtp.password"],
+                             timeout=settings["smtp.timeout"])
+    return OutboxTransport(outbox_dir(settings))
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery run did."""
+
+    sent: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    attempts: int = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self.failed)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def deliver(store: Store, settings: Settings, transport: Transport | None = None, *,
+            sleep: Callable[[float], None] = time.sleep) -> DeliveryReport:
+    """Send every queued message, oldest first, retrying each ``smtp.retries`` times with doubling backoff.
+
+    When a message fails every attempt the run stops there (the server is likely gone); it and the ones after
+    it stay queued for the next run.  Every attempt is a row of ``notification``.
+    """
+    transport = transport or make_transport(settings)
+    retries, backoff = settings["smtp.retries"], settings["smtp.backoff"]
+    sender = settings["smtp.sender"]
+    report = DeliveryReport()
+    with store.engine.connect() as conn:
+        queued = conn.execute(select(_MSG.c.id, _MSG.c.recipient_group, _MSG.c.recipients, _MSG.c.mime,
+                                     _MSG.c.attempts).where(_MSG.c.status == "queued").order_by(_MSG.c.id)).all()
+    for row in queued:
+        recipients = [a for a in row.recipients.split(",") if a]
+        data = row.mime.encode("utf-8")
+        error = None
+        for attempt in range(retries):
+            started = _now()
+            try:
+                transport.send(row.id, row.recipient_group, sender, recipients, data)
+                error = None
+            except (smtplib.SMTPException, OSError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            report.attempts += 1
+            with store.begin() as conn:
+                conn.execute(_LOG.insert().values(message_id=row.id, alert_event_id=None, recipient=row.recipients,
+                                                  channel=transport.channel, status="failed" if error else "sent",
+                                                  attempted_at=started, error=error))
+                changes = {"attempts": _MSG.c.attempts + 1, "last_error": error}
+                if error is None:
+                    changes.update(status="sent", sent_at=started)
+                conn.execute(_MSG.update().where(_MSG.c.id == row.id).values(**changes))
+            fields = {"message_id": row.id, "group": row.recipient_group, "channel": transport.channel,
+                      "attempt": attempt + 1, "status": "failed" if error else "sent", "error": error}
+            log.info("notification attempt %s", " ".join(f"{k}={v}" for k, v in fields.items()), extra=fields)
+            if error is None:
+                report.sent.append(row.id)
+                break
+            if attempt + 1 < retries:
+                sleep(backoff * 2 ** attempt)
+        if error is not None:
+            report.failed[row.id] = error
+            log.warning("message %s to %s not sent after %s attempts (%s); it stays queued for the next run",
+                        row.id, row.recipient_group, retries, error)
+            break
+    if report.failed:
+        with store.engine.connect() as conn:
+            rest = conn.execute(select(_MSG.c.id).where(_MSG.c.status == "queued")).scalars().all()
+        for mid in rest:
+            report.failed.setdefault(mid, "not attempted: an earlier message failed, the server is likely down")
+    return report

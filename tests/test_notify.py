@@ -1,0 +1,171 @@
+"""Warning emails through a real SMTP server (aiosmtpd on loopback): digests, Chinese text, the inline chart,
+and a server that goes away mid-run (nothing lost, nothing sent twice)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import socket
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from monitor.alerts import run_scan
+from monitor.alerts.transport import SmtpTransport, deliver
+from monitor.results import write_series
+from monitor.settings import load_settings
+from monitor.store import Store
+from monitor.store import models as m
+
+aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+
+CONFIG = """
+data_dir = "{data_dir}"
+[alerts]
+transport = "smtp"
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+sender = "imon@bureau.example"
+retries = 2
+backoff = 0.0
+timeout = 5
+[[alerts.rules]]
+name = "district_pmi_low"
+kind = "level"
+recipients = "district"
+series = "pmi/headline/district/*"
+below = 50.0
+[alerts.recipients]
+district-440106 = ["tianhe@example.org"]
+district-440112 = ["huangpu@example.org"]
+district-440114 = ["huadu@example.org"]
+leaders = ["leaders@example.org", "mayor@example.org"]
+"""
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
+        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    port = _free_port()
+    inbox = Inbox()
+    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, inbox, port
+    try:
+        controller.stop()
+    except (AssertionError, RuntimeError):
+        pass
+
+
+def _store_with_alerts(tmp_path, port):
+    cfg = tmp_path / "imon.toml"
+    cfg.write_text(CONFIG.format(data_dir=tmp_path.as_posix(), port=port), "utf-8")
+    settings = load_settings(cfg, environ={})
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+    rows = pd.DataFrame([{"series_key": f"pmi/headline/district/{d}", "period": p, "raw": v}
+                         for d in ("440106", "440112", "440114")
+                         for p, v in zip(("2020-07", "2020-08", "2020-09"), (52.0, 51.0, 47.5), strict=True)])
+    with store.begin() as conn:
+        write_series(conn, rows, vintage=dt.date(2020, 10, 5))
+    return store, settings
+
+
+def test_digests_arrive_with_recipients_chinese_text_and_the_inline_chart(tmp_path, smtp_server):
+    _controller, inbox, port = smtp_server
+    store, settings = _store_with_alerts(tmp_path, port)
+    try:
+        report = run_scan(store, settings)
+        assert len(report.delivery.sent) == 4 and not report.delivery.failed
+        by_rcpt = {tuple(r): msg for r, msg in inbox.messages}
+        assert set(by_rcpt) == {("tianhe@example.org",), ("huangpu@example.org",), ("huadu@example.org",),
+                                ("leaders@example.org", "mayor@example.org")}
+        tianhe = by_rcpt[("tianhe@example.org",)]
+        assert tianhe["Subject"] == "【工业经济预警】天河区：1 条预警，0 条解除（2020-09）"
+        assert tianhe["From"] == "imon@bureau.example"
+        plain = tianhe.get_body(("plain",)).get_content()
+        assert "天河区 制造业PMI 为 47.5，低于阈值 50.0" in plain
+        html = tianhe.get_body(("html",))
+        assert "天河区" in html.get_content()
+        images = [p for p in tianhe.walk() if p.get_content_type() == "image/png"]
+        assert len(images) == 1 and images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+        cid = images[0]["Content-ID"].strip("<>")
+        assert f"cid:{cid}" in html.get_content()
+        leaders = by_rcpt[("leaders@example.org", "mayor@example.org")]
+        assert "市领导" in leaders["Subject"] and "3 条预警" in leaders["Subject"]
+        # nothing new: nothing sent
+        assert run_scan(store, settings).delivery.sent == [] and len(inbox.messages) == 4
+    finally:
+        store.close()
+
+
+def test_english_digests_with_the_language_setting(tmp_path, smtp_server):
+    _controller, inbox, port = smtp_server
+    store, settings = _store_with_alerts(tmp_path, port)
+    try:
+        run_scan(store, settings.with_overrides(language="en"))
+        subjects = sorted(msg["Subject"] for _, msg in inbox.messages)
+        assert "[Industry early warning] Tianhe: 1 firing, 0 resolved (2020-09)" in subjects
+    finally:
+        store.close()
+
+
+def test_server_going_away_mid_run_loses_nothing_and_sends_nothing_twice(tmp_path, smtp_server):
+    controller, inbox, port = smtp_server
+    store, settings = _store_with_alerts(tmp_path, port)
+    smtp = SmtpTransport("127.0.0.1", port, security="none", timeout=5)
+
+    class StopAfterFirst:
+        channel = "smtp"
+
+        def __init__(self) -> None:
+            self.sent = 0
+
+        def send(self, *args):
+            smtp.send(*args)
+            self.sent += 1
+            if self.sent == 1:
+                controller.stop()  # the server goes away between two messages
+
+    try:
+        report = run_scan(store, settings, transport=StopAfterFirst())
+        assert len(report.delivery.sent) == 1 and len(report.delivery.failed) == 3
+        assert len(inbox.messages) == 1
+        with store.engine.connect() as conn:
+            statuses = conn.execute(select(m.NotificationMessage.status).order_by(m.NotificationMessage.id)).all()
+            attempts = conn.execute(select(m.Notification.status)).scalars().all()
+        assert [s for (s,) in statuses] == ["sent", "queued", "queued", "queued"]
+        assert attempts == ["sent", "failed", "failed"]  # two tries of the second message, then the run stops
+        # the server is back: the next run delivers the rest, none twice
+        controller2 = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port)
+        controller2.start()
+        try:
+            again = deliver(store, settings, sleep=lambda s: None)
+            assert len(again.sent) == 3 and not again.failed
+            ids = [msg["Message-ID"] for _, msg in inbox.messages]
+            assert len(ids) == 4 and len(set(ids)) == 4
+            assert deliver(store, settings).sent == []
+        finally:
+            controller2.stop()
+    finally:
+        store.close()
