@@ -9,7 +9,7 @@ export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 
-.PHONY: demo test install install-test lint clean help
+.PHONY: demo test install install-test lint clean help system-deps
 
 help:
 	@echo "make demo   - set up $(VENV) and run the monthly cycle on the demo store (var/imon.sqlite)"
@@ -32,10 +32,22 @@ $(VENV)/.installed-test: $(VENV)/.installed setup.cfg
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-demo: $(VENV)/.installed
+# Publications need a CJK font (charts, PDF) and Pango (WeasyPrint); the tests read PDFs with poppler's tools.
+# Installed from Debian packages when missing (needs root and apt-get; otherwise a note and on).
+SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+system-deps:
+	@if fc-list 2>/dev/null | grep -q "Noto Sans CJK SC" && ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 \
+	    && command -v pdftoppm >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing $(SYSTEM_PACKAGES) from Debian packages"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	else echo "note: install $(SYSTEM_PACKAGES) for publications with Chinese charts and PDFs"; fi
+
+demo: $(VENV)/.installed system-deps
 	$(BIN)/imon demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

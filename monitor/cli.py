@@ -423,6 +423,251 @@ def forecast(obj: _Context, period: str | None, accuracy: bool) -> None:
                 click.echo(line)
 
 
+# ---------------------------------------------------------------------------------------------- publish (issue 7)
+@cli.group()
+def publish() -> None:
+    """Publications: PMI release, operation report, dispatch report, annual summary (HTML, PDF, DOCX)."""
+
+
+def _publish_command(kind: str, period_help: str) -> Any:
+    @publish.command(kind, help=f"Build the {period_help} (a draft unless --final or --correct).")
+    @click.argument("period")
+    @click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language (setting language, zh).")
+    @click.option("--final", is_flag=True, help="Make it final (from the configured release time; then immutable).")
+    @click.option("--correct", "correct", default=None, metavar="NOTE",
+                  help="Publish a corrected final edition with this note.")
+    @click.option("--format", "formats", default=None, metavar="LIST",
+                  help="Formats, comma-separated: html,pdf,docx (setting publish.formats).")
+    @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Folder for the files (default <outputs>/publications).")
+    @click.pass_obj
+    def command(obj: _Context, period: str, lang: str | None, final: bool, correct: str | None, formats: str | None,
+                out: Path | None) -> None:
+        from .publish import publish as build
+        from .store import open_store
+
+        settings = obj.settings()
+        _setup_logging(settings, obj.verbose)
+        with open_store(settings) as store:
+            result = build(store, settings, kind, period, lang=lang, final=final, correct=correct, formats=formats,
+                           out_dir=out)
+        click.echo(f"{kind} {result.period} ({result.lang}): {result.label}, id {result.publication_id}, "
+                   f"built in {result.seconds['total']:.1f} s")
+        for path in result.files:
+            click.echo(f"  {path}")
+
+    return command
+
+
+_publish_command("pmi", "monthly PMI release for PERIOD (YYYY-MM)")
+_publish_command("operations", "monthly industrial-operation report for PERIOD (YYYY-MM)")
+_publish_command("dispatch", "quarterly dispatch report for PERIOD (YYYYQn)")
+_publish_command("annual", "annual summary for PERIOD (YYYY)")
+
+
+@publish.command("list")
+@click.pass_obj
+def publish_list(obj: _Context) -> None:
+    """List the stored publications (drafts are version 0)."""
+    from .publish import list_publications
+    from .store import open_store
+
+    with open_store(obj.settings()) as store:
+        frame = list_publications(store)
+    _print_frame(frame, ["id", "kind", "period", "lang", "version", "final", "published_at", "note"])
+
+
+@publish.command("rerender")
+@click.argument("publication_id", type=int)
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the files (default <outputs>/publications/rerender).")
+@click.option("--format", "formats", default="html", show_default=True, metavar="LIST", help="Formats to write.")
+@click.pass_obj
+def publish_rerender(obj: _Context, publication_id: int, out: Path | None, formats: str) -> None:
+    """Build a stored publication again from the vintages it recorded; check the HTML is unchanged."""
+    from .publish import rerender
+    from .store import open_store
+
+    with open_store(obj.settings()) as store:
+        result = rerender(store, obj.settings(), publication_id, out_dir=out, formats=formats)
+    for path in result.files:
+        click.echo(f"  {path}")
+    if not result.matches:
+        click.echo(f"publication {publication_id}: the re-rendered HTML differs from the stored one", err=True)
+        raise SystemExit(1)
+    click.echo(f"publication {publication_id}: re-rendered HTML is byte-identical to the stored one")
+
+
+# ---------------------------------------------------------------------------------------------- alerts (issue 8)
+@cli.group()
+def alerts() -> None:
+    """Early warning: evaluate the rules, list alerts, silence them."""
+
+
+def _print_frame(frame: Any, columns: list[str]) -> None:
+    from .textout import table_lines
+
+    if frame.empty:
+        click.echo("  (none)")
+        return
+    shown = frame[columns].astype(object).where(frame[columns].notna(), "")
+    for line in table_lines(shown.astype(str), columns):
+        click.echo(line)
+
+
+@alerts.command("scan")
+@click.option("--period", default=None, metavar="YYYY-MM", help="Judge data up to this month (default: all).")
+@click.option("--no-send", is_flag=True, help="Queue the digests but do not deliver them.")
+@click.pass_obj
+def alerts_scan(obj: _Context, period: str | None, no_send: bool) -> None:
+    """Evaluate every rule, update the alerts, and send the digests owed (re-running sends nothing new)."""
+    from .alerts import run_scan
+    from .periods import parse_month
+    from .store import open_store
+
+    settings = obj.settings()
+    _setup_logging(settings, obj.verbose)
+    month = parse_month(period, what="--period") if period else None
+    with open_store(settings) as store:
+        report = run_scan(store, settings, period=month, send=not no_send)
+    click.echo(f"alert scan: {report.summary()}")
+    for group, n in sorted(report.queued.queued.items()):
+        click.echo(f"  digest to {group}: {n} notice(s)")
+    if report.failed or report.delivery.failed:
+        raise SystemExit(1)
+
+
+@alerts.command("list")
+@click.option("--all", "all_", is_flag=True, help="The whole history, not only pending and firing alerts.")
+@click.option("--rule", default=None, help="Only this rule.")
+@click.option("--region", default=None, metavar="CODE", help="Only this district (or the city, 440100).")
+@click.option("--silences", is_flag=True, help="List the silences in force instead.")
+@click.pass_obj
+def alerts_list(obj: _Context, all_: bool, rule: str | None, region: str | None, silences: bool) -> None:
+    """Pending and firing alerts (or the whole history, or the silences in force)."""
+    import pandas as pd
+
+    from .alerts import list_events
+    from .alerts.lifecycle import active_silences
+    from .store import open_store
+
+    with open_store(obj.settings()) as store:
+        if silences:
+            with store.engine.connect() as conn:
+                rows = [s.__dict__ for s in active_silences(conn)]
+            _print_frame(pd.DataFrame(rows, columns=["id", "rule", "subject", "region", "reason", "expires_at"]),
+                         ["id", "rule", "subject", "region", "reason", "expires_at"])
+            return
+        frame = list_events(store, states=None if all_ else ("pending", "firing"), rule=rule, region=region)
+    _print_frame(frame, ["id", "state", "severity", "rule", "subject", "region", "value", "started_period",
+                         "last_period", "notified_state"])
+
+
+@alerts.command("silence")
+@click.option("--rule", default=None, help="Rule name (wildcards * allowed).")
+@click.option("--subject", default=None, help="Subject, e.g. enterprise/91440114... (wildcards * allowed).")
+@click.option("--region", default=None, metavar="CODE", help="District code.")
+@click.option("--for", "duration", default=None, help="How long, e.g. 7d or 12h.")
+@click.option("--until", default=None, metavar="YYYY-MM-DD[THH:MM]", help="Until when (instead of --for).")
+@click.option("--reason", required=True, help="Why (recorded with the silence).")
+@click.option("--by", "created_by", default=None, help="Who asked for it.")
+@click.pass_obj
+def alerts_silence(obj: _Context, rule: str | None, subject: str | None, region: str | None, duration: str | None,
+                   until: str | None, reason: str, created_by: str | None) -> None:
+    """Silence matching alerts until an expiry, with a reason: they are not notified meanwhile."""
+    from .alerts import add_silence
+    from .exceptions import ConfigError
+    from .settings import parse_duration
+    from .store import open_store
+
+    if (duration is None) == (until is None):
+        raise ConfigError("give exactly one of --for (e.g. 7d) or --until (e.g. 2026-12-31)")
+    try:
+        expires = (dt.datetime.now().replace(microsecond=0) + dt.timedelta(seconds=parse_duration(duration))
+                   if duration else dt.datetime.fromisoformat(str(until)))
+    except ValueError as exc:
+        raise ConfigError(f"--for {duration!r} / --until {until!r} is invalid ({exc}); e.g. --for 7d or "
+                          "--until 2026-12-31") from None
+    with open_store(obj.settings()) as store:
+        sid = add_silence(store, reason=reason, expires_at=expires, rule=rule, subject=subject, region=region,
+                          created_by=created_by)
+    click.echo(f"silence {sid} until {expires:%Y-%m-%d %H:%M}: rule={rule or '*'} subject={subject or '*'} "
+               f"region={region or '*'}")
+
+
+@alerts.command("unsilence")
+@click.argument("silence_id", type=int)
+@click.pass_obj
+def alerts_unsilence(obj: _Context, silence_id: int) -> None:
+    """End a silence now (its alerts are notified again on the next scan if still firing)."""
+    from .alerts import end_silence
+    from .exceptions import ConfigError
+    from .store import open_store
+
+    with open_store(obj.settings()) as store:
+        if not end_silence(store, silence_id):
+            raise ConfigError(f"there is no active silence {silence_id}; `imon alerts list --silences` lists them")
+    click.echo(f"silence {silence_id} ended")
+
+
+@alerts.command("history")
+@click.option("--last", default=20, show_default=True, help="How many messages.")
+@click.pass_obj
+def alerts_history(obj: _Context, last: int) -> None:
+    """The digests queued and sent, with their delivery attempts (the notification log)."""
+    from sqlalchemy import text
+
+    from .store import open_store
+
+    with open_store(obj.settings()) as store:
+        frame = store.read_frame(text(
+            "SELECT m.id, m.recipient_group AS grp, m.status, m.attempts, m.created_at, m.sent_at, "
+            "m.last_error AS error, m.subject FROM notification_message m ORDER BY m.id DESC LIMIT :n"), n=last)
+    _print_frame(frame, ["id", "grp", "status", "attempts", "created_at", "sent_at", "error", "subject"])
+
+
+# ---------------------------------------------------------------------------------------------- schedule (issue 8)
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def schedule(ctx: click.Context) -> None:
+    """The unattended scheduler; without a subcommand it runs (same as `imon schedule run`)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(schedule_run)
+
+
+@schedule.command("run")
+@click.option("--for", "max_seconds", type=float, default=None, help="Stop after this many seconds (testing).")
+@click.pass_obj
+def schedule_run(obj: _Context, max_seconds: float | None) -> None:
+    """Run the scheduler in the foreground until SIGTERM or Ctrl-C (one per store; the jobs from schedule.*)."""
+    from .scheduling import SchedulerService
+    from .store import open_store
+
+    settings = obj.settings()
+    _setup_logging(settings, obj.verbose)
+    with open_store(settings) as store:
+        service = SchedulerService(store, settings)
+        click.echo(f"scheduler on {store.url} ({', '.join(sorted(service.triggers)) or 'no jobs'}); "
+                   "stop with SIGTERM or Ctrl-C", err=True)
+        service.run(max_seconds=max_seconds)
+    click.echo("scheduler stopped", err=True)
+
+
+@schedule.command("history")
+@click.option("--last", default=30, show_default=True, help="How many runs.")
+@click.option("--job", default=None, help="Only this job or stage.")
+@click.pass_obj
+def schedule_history(obj: _Context, last: int, job: str | None) -> None:
+    """The latest runs of scheduled jobs and pipeline stages, with their status."""
+    from .scheduling import job_history
+    from .store import open_store
+
+    with open_store(obj.settings()) as store:
+        frame = job_history(store, limit=last, job=job)
+    frame["message"] = frame["message"].astype(str).str.slice(0, 80)
+    _print_frame(frame, ["id", "job", "period", "scheduled_for", "started_at", "status", "message"])
+
+
 # ---------------------------------------------------------------------------------------------- demo
 @cli.command()
 @click.option("--seed", type=int, default=None, help="Generator seed (setting demo.seed, default 2017).")

@@ -21,6 +21,10 @@ __all__ = [
     "StoreRevisionError",
     "PeriodError",
     "DemoError",
+    "PublishError",
+    "PublicationFinalError",
+    "ReleaseTimeError",
+    "SchedulerLockedError",
     "MonitorWarning",
 ]
 
@@ -60,6 +64,24 @@ class PeriodError(MonitorError, ValueError):
 
 class DemoError(MonitorError, ValueError):
     """The demo generator was asked for something it cannot build."""
+
+
+class PublishError(MonitorError, ValueError):
+    """A publication cannot be built as asked (unknown kind, no data for the period, missing library)."""
+
+
+class PublicationFinalError(PublishError):
+    """A final publication cannot be changed: a correction is a new edition (``--correct "note"``)."""
+
+
+class ReleaseTimeError(PublishError):
+    """A publication was made final before its configured release time."""
+
+
+class SchedulerLockedError(MonitorError, RuntimeError):
+    """Another scheduler already runs on the store (only one may; see :mod:`monitor.scheduling`)."""
+
+    exit_code = 1
 
 
 class MonitorWarning(UserWarning):

@@ -84,10 +84,48 @@ def forecast_stage(store: Store, settings: Settings, period: pd.Period) -> Stage
                        items_ok=len(report.stored), items_failed=len(report.failed))
 
 
+def publish_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
+    """Write drafts of the four publications for ``period`` (the PMI release and operation report of the month,
+    the dispatch report of the last complete quarter, the annual summary of the last complete year), in the
+    configured language and formats.  One publication failing is reported; the others are still written."""
+    from .publish import publish
+
+    quarter = pd.Period(period, "Q") if period.month % 3 == 0 else pd.Period(period, "Q") - 1
+    year = period.year if period.month == 12 else period.year - 1
+    jobs = [("pmi", str(period)), ("operations", str(period)), ("dispatch", f"{quarter.year}Q{quarter.quarter}"),
+            ("annual", str(year))]
+    done, failed = [], []
+    for kind, when in jobs:
+        try:
+            result = publish(store, settings, kind, when)
+            done.append(f"{kind} {when} {result.seconds['total']:.1f} s")
+        except MonitorError as exc:
+            failed.append(f"{kind} {when}: {exc}")
+    message = f"{len(done)} publications written ({', '.join(done)}) in {settings.outputs_dir / 'publications'}"
+    if failed:
+        return StageResult("publish", "failed", message + "; failed: " + "; ".join(failed), items_ok=len(done),
+                           items_failed=len(failed))
+    return StageResult("publish", "ok", message, items_ok=len(done))
+
+
 #: The monthly cycle after the data are in: (name, function), run in order.  Later stages
 #: (publish, alert) register here as they are built.
 MONTHLY_STAGES: list[tuple[str, Stage]] = [("compute", compute_stage), ("adjust", adjust_stage),
-                                           ("forecast", forecast_stage)]
+                                           ("forecast", forecast_stage), ("publish", publish_stage)]
+
+
+def alerts_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
+    """Evaluate the early-warning rules on the data up to ``period`` and send the digests owed (issue 8)."""
+    from .alerts import run_scan
+
+    report = run_scan(store, settings, period=period)
+    status = "failed" if report.failed else "ok"
+    return StageResult("alerts", status, report.summary(), items_ok=sum(report.findings.values()),
+                       items_failed=len(report.failed))
+
+
+# The early-warning scan judges what every other stage produced, so it stays last.
+MONTHLY_STAGES.append(("alerts", alerts_stage))
 
 
 def _record(store: Store, name: str, period: pd.Period | None, started: dt.datetime, result: StageResult) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 from .exceptions import ConfigError
 from .periods import parse_month
 
-__all__ = ["Setting", "SETTINGS", "Settings", "load_settings", "settings_markdown", "mask_url"]
+__all__ = ["Setting", "SETTINGS", "Settings", "load_settings", "settings_markdown", "mask_url", "parse_duration"]
 
 CONFIG_ENV = "IMON_CONFIG"
 DEFAULT_CONFIG_NAME = "imon.toml"
@@ -89,6 +89,18 @@ def _parse_month_or_empty(value: Any) -> str:
     return str(parse_month(text))
 
 
+def _parse_clock(value: Any) -> str:
+    """A time of day ``HH:MM`` (24-hour clock)."""
+    text = _parse_str(value).strip()
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError("expected a time of day HH:MM, e.g. 09:30")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+_parse_clock.__name__ = "time"
+
+
 def _choice(*options: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = _parse_str(value).strip()
@@ -100,8 +112,57 @@ def _choice(*options: str) -> Callable[[Any], str]:
     return parse
 
 
+_DURATION_UNITS = {"s": 1, "sec": 1, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> int:
+    """Seconds in a wall-clock duration such as ``90s``, ``5min``, ``6h``, ``30d`` or ``2w`` (a bare number is seconds).
+
+    ``m`` is refused as ambiguous: write ``min`` (minutes) here; alert rules count data months with ``mo``.
+    """
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 6h or 30d, not a boolean")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return int(value)
+    text = _parse_str(value).strip().lower().replace(" ", "")
+    found = re.fullmatch(r"(\d+(?:\.\d+)?)([a-z]*)", text)
+    if not found:
+        raise ValueError("expected a duration such as 90s, 5min, 6h, 30d or 2w")
+    number, unit = float(found.group(1)), found.group(2) or "s"
+    if unit == "m":
+        raise ValueError("'m' is ambiguous: write min for minutes")
+    if unit not in _DURATION_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; use one of {', '.join(_DURATION_UNITS)}")
+    return int(number * _DURATION_UNITS[unit])
+
+
+def _parse_duration_text(value: Any) -> str:
+    parse_duration(value)
+    return str(value).strip() if isinstance(value, str) else f"{int(value)}s"
+
+
+def _parse_cron(value: Any) -> str:
+    text = " ".join(_parse_str(value).split())
+    if text and len(text.split(" ")) not in (5, 6):
+        raise ValueError("expected a crontab line 'minute hour day month weekday' (5 fields; 6 with seconds "
+                         "first), or empty to disable the job")
+    return text
+
+
+def _parse_positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    if number < 0:
+        raise ValueError("expected a number >= 0")
+    return number
+
+
 _TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month",
-               _parse_fraction: "fraction", _parse_breakdowns: "list"}
+               _parse_fraction: "fraction", _parse_breakdowns: "list", _parse_duration_text: "duration",
+               _parse_cron: "cron", _parse_positive_float: "number"}
 
 
 @dataclass(frozen=True)
@@ -208,6 +269,80 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
     Setting("forecast.models", "ets,theta,snaive", _parse_str,
             "Candidate models of the combination (ets, theta, sarimax, snaive, naive2); sarimax is slower."),
+    Setting("nowcast.target", "iva/yoy", _parse_str,
+            "Official monthly statistic nowcast before its release (official_statistic series)."),
+    Setting("nowcast.inputs",
+            "pmi/headline,pmi/production,pmi/new_orders,pmi/new_export_orders,pmi/employment,electricity/yoy/city",
+            _parse_str,
+            "Stored series the nowcast reads (comma-separated; PMI indices enter as deviations from 50). For a "
+            "district the same keys with /district/CODE are used."),
+    Setting("nowcast.regions", "city", _choice("city", "all"),
+            "Nowcast the city only, or the city and every district with the official series."),
+    Setting("nowcast.official_lag", 1, _parse_int,
+            "Months between a month and the release of its official statistics: at origin P the official values "
+            "after P minus this lag are treated as unknown.", minimum=0),
+    Setting("nowcast.maxiter", 500, _parse_int,
+            "Most EM iterations of the dynamic factor model; stopping there is reported as not converged.",
+            minimum=10),
+    Setting("odds.simulations", 5000, _parse_int,
+            "Simulated paths behind each target-attainment probability.", minimum=100),
+    Setting("odds.seed", 2017, _parse_int, "Seed of the simulations (the same data give the same odds)."),
+    Setting("publish.release_day", 15, _parse_int,
+            "Day of the month after the period (the quarter, the year) from which a publication may be made final.",
+            minimum=1),
+    Setting("publish.release_time", "09:30", _parse_clock,
+            "Time of day (publish.timezone) from which a publication may be made final on its release day."),
+    Setting("publish.timezone", "Asia/Shanghai", _parse_str, "Time zone of the release time."),
+    Setting("publish.formats", "html,pdf,docx", _parse_str,
+            "Formats written by imon publish (comma-separated: html, pdf, docx)."),
+    Setting("publish.city_zh", "广州市", _parse_str, "City name in Chinese publications."),
+    Setting("publish.city_en", "Guangzhou", _parse_str, "City name in English publications."),
+    Setting("publish.issuer_zh", "广州市工业和信息化局", _parse_str, "Issuer printed under Chinese titles."),
+    Setting("publish.issuer_en", "Guangzhou Municipal Bureau of Industry and Information Technology", _parse_str,
+            "Issuer printed under English titles."),
+    Setting("alerts.transport", "outbox", _choice("outbox", "smtp"),
+            "How warning emails leave: outbox (one .eml file per message in alerts.outbox_dir, for the demo and "
+            "air-gapped sites) or smtp (the smtp.* server)."),
+    Setting("alerts.outbox_dir", "", _parse_str, "Folder of the file outbox; empty means <data_dir>/outbox."),
+    Setting("alerts.repeat_interval", "30d", _parse_duration_text,
+            "A firing alert is notified again after this long (wall clock) if it is still firing."),
+    Setting("alerts.send_resolved", True, _parse_bool, "Send a notice when a notified alert resolves."),
+    Setting("alerts.summary_group", "leaders", _parse_str,
+            "Recipient group that receives the city summary (every alert of the run) besides the district digests; "
+            "empty for none."),
+    Setting("alerts.chart_months", 24, _parse_int, "Months of history drawn in the digest's inline chart.",
+            minimum=3),
+    Setting("smtp.host", "", _parse_str, "SMTP server for alerts.transport = smtp."),
+    Setting("smtp.port", 587, _parse_int, "SMTP port (587 STARTTLS, 465 SSL, 25 plain).", minimum=1),
+    Setting("smtp.security", "starttls", _choice("starttls", "ssl", "none"),
+            "Connection security: starttls (upgrade after connecting), ssl (TLS from the start) or none "
+            "(loopback relays only)."),
+    Setting("smtp.username", "", _parse_str, "SMTP login; empty sends without authentication.",
+            env="IMON_SMTP_USERNAME"),
+    Setting("smtp.password", "", _parse_str, "SMTP password; set it in the environment, never in the file.",
+            env="IMON_SMTP_PASSWORD", secret=True),
+    Setting("smtp.sender", "imon@demo.invalid", _parse_str, "From address of the warning emails."),
+    Setting("smtp.timeout", 30, _parse_int, "Seconds to wait for the SMTP server.", minimum=1),
+    Setting("smtp.retries", 3, _parse_int,
+            "Attempts per message and run; a message still unsent is tried again on the next run.", minimum=1),
+    Setting("smtp.backoff", 2.0, _parse_positive_float,
+            "Seconds before the second attempt, doubled before each further one."),
+    Setting("schedule.timezone", "Asia/Shanghai", _parse_str, "Time zone of the schedule's cron lines."),
+    Setting("schedule.survey_reminders", "0 9 20 * *", _parse_cron,
+            "Survey reminders (the survey's missing enterprises by district); empty disables a job."),
+    Setting("schedule.survey_close", "0 18 10 * *", _parse_cron,
+            "Survey close for the previous month: response rates are checked (data-quality rules)."),
+    Setting("schedule.monthly_chain", "0 8 12 * *", _parse_cron,
+            "Release day: the monthly stages (compute, adjust, forecast, publish, alerts) for the previous month."),
+    Setting("schedule.alerts_scan", "30 7 * * *", _parse_cron, "The daily early-warning scan."),
+    Setting("schedule.quarterly_dispatch", "0 9 15 1,4,7,10 *", _parse_cron,
+            "The quarterly dispatch report for the quarter just ended."),
+    Setting("schedule.annual_summary", "0 9 20 1 *", _parse_cron, "The annual summary of the year just ended."),
+    Setting("schedule.misfire_grace", "12h", _parse_duration_text,
+            "A run missed (scheduler down) is still made when it restarts within this long; runs missed together "
+            "are coalesced into one."),
+    Setting("schedule.lock_ttl", "2min", _parse_duration_text,
+            "The scheduler lock expires when its holder has not renewed it for this long (a crashed scheduler)."),
     Setting("demo.seed", 2017, _parse_int, "Seed of the demo panel generator (same seed, same panel).", minimum=0),
     Setting("demo.enterprises", 1200, _parse_int, "Sample enterprises active in each month of the demo panel.",
             minimum=20),
@@ -242,6 +377,7 @@ class Settings(Mapping[str, Any]):
     values: dict[str, Any]
     sources: dict[str, str] = field(default_factory=dict)
     config_path: Path | None = None
+    structured: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -287,7 +423,7 @@ class Settings(Mapping[str, Any]):
             setting = _lookup(key, "command line")
             values[key] = setting.convert(raw, "command line")
             sources[key] = "command line"
-        return Settings(values, sources, self.config_path)
+        return Settings(values, sources, self.config_path, self.structured)
 
     def display(self) -> list[tuple[str, str, str]]:
         """Rows ``(key, value as TOML text, source)`` with secrets masked."""
@@ -383,8 +519,11 @@ def load_settings(
         path = Path(env[CONFIG_ENV])
     elif Path(DEFAULT_CONFIG_NAME).is_file():
         path = Path(DEFAULT_CONFIG_NAME)
+    structured: dict[str, Any] = {}
     if path is not None:
-        for key, raw in _flatten(_read_toml(path)).items():
+        data = _read_toml(path)
+        structured = _pop_structured(data, path)
+        for key, raw in _flatten(data).items():
             setting = _lookup(key, str(path))
             values[key] = setting.convert(raw, str(path))
             sources[key] = str(path)
@@ -398,7 +537,33 @@ def load_settings(
         setting = _lookup(key, "command line")
         values[key] = setting.convert(raw, "command line")
         sources[key] = "command line"
-    return Settings(values, sources, path)
+    settings = Settings(values, sources, path, structured)
+    if structured:
+        from .alerts.rules import validate_settings  # lazy: the rule kinds live with the alerts package
+
+        validate_settings(settings)
+    return settings
+
+
+#: Keys of the file that are tables or arrays of tables rather than scalar settings.
+STRUCTURED_KEYS = ("alerts.rules", "alerts.recipients")
+
+
+def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Remove the structured keys (``[[alerts.rules]]``, ``[alerts.recipients]``) from ``data`` and return them."""
+    out: dict[str, Any] = {}
+    section = data.get("alerts")
+    if isinstance(section, dict):
+        for name in ("rules", "recipients"):
+            if name in section:
+                out[f"alerts.{name}"] = section.pop(name)
+        if not section:
+            data.pop("alerts")
+    if "alerts.rules" in out and not isinstance(out["alerts.rules"], list):
+        raise ConfigError(f"{path}: alerts.rules must be an array of tables, written [[alerts.rules]] once per rule")
+    if "alerts.recipients" in out and not isinstance(out["alerts.recipients"], dict):
+        raise ConfigError(f"{path}: alerts.recipients must be a table [alerts.recipients] of group = [addresses]")
+    return out
 
 
 def settings_markdown() -> str:

@@ -369,13 +369,19 @@ class Publication(Base):
     files: Mapped[str] = mapped_column(Text, doc="JSON list of file names")
     checksum: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # columns added by the publications work (issue 7, migration 0006): see the section at the end
+    release_at: Mapped[dt.datetime | None] = mapped_column(DateTime, doc="configured release time (CST)")
+    note: Mapped[str | None] = mapped_column(Text, doc="correction note of an edition after the first")
+    inputs: Mapped[str | None] = mapped_column(Text, doc="JSON: series vintages and recorded query rows used")
+    inputs_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class AlertEvent(Base):
     """One alert's life: pending -> firing -> resolved."""
 
     __tablename__ = "alert_event"
-    __table_args__ = (Index("ix_alert_event_rule_subject", "rule", "subject"),)
+    __table_args__ = (Index("ix_alert_event_rule_subject", "rule", "subject"),
+                      UniqueConstraint("fingerprint", "started_period"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule: Mapped[str] = mapped_column(String(80))
     subject: Mapped[str] = mapped_column(String(160))
@@ -387,6 +393,16 @@ class AlertEvent(Base):
     started_period: Mapped[str] = mapped_column(Period)
     fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # issue 8 (migration 0005)
+    fingerprint: Mapped[str | None] = mapped_column(String(16), index=True, doc="hash of rule and subject")
+    recipients: Mapped[str | None] = mapped_column(String(80), doc="recipient group the alert is routed to")
+    last_period: Mapped[str | None] = mapped_column(Period, doc="last data month in which the condition held")
+    resolved_period: Mapped[str | None] = mapped_column(Period)
+    labels: Mapped[str | None] = mapped_column(Text, doc="JSON: series, district, parameters for the message")
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    notified_state: Mapped[str | None] = mapped_column(String(16), doc="last state a notice was queued for")
+    last_notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Notification(Base):
@@ -400,13 +416,17 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(16))
     attempted_at: Mapped[dt.datetime] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # issue 8 (migration 0005): every delivery attempt of a digest is one row
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("notification_message.id", ondelete="CASCADE"),
+                                                   index=True)
 
 
 class JobRun(Base):
     """One run of a pipeline stage or scheduled job."""
 
     __tablename__ = "job_run"
-    __table_args__ = (Index("ix_job_run_job_started", "job", "started_at"),)
+    __table_args__ = (Index("ix_job_run_job_started", "job", "started_at"),
+                      UniqueConstraint("job", "scheduled_for"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job: Mapped[str] = mapped_column(String(60))
     period: Mapped[str | None] = mapped_column(Period)
@@ -416,6 +436,9 @@ class JobRun(Base):
     items_ok: Mapped[int] = mapped_column(Integer, default=0)
     items_failed: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    # issue 8 (migration 0005): scheduled runs carry their trigger time; one run per (job, scheduled_for)
+    scheduled_for: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    scheduler: Mapped[str | None] = mapped_column(String(200), doc="owner of the scheduler lock that ran it")
 
 
 class SeriesAdjustment(Base):
@@ -512,7 +535,77 @@ class TargetOdds(Base):
 
 # --------------------------------------------------------------------------- publications (issue 7)
 # (publication tables and columns added by the publications work go here)
+# ``publication`` (above) gained ``release_at``, ``note``, ``inputs`` and ``inputs_sha256`` (migration 0006).
+# Drafts are stored as version 0 (replaced by each new draft); final editions are versions 1, 2, ...
+# (``final`` true, never rewritten; a correction is the next version with its ``note``).
 
 
 # --------------------------------------------------------------------------- alerts and scheduling (issue 8)
 # (alert, silence, notification-log and scheduler tables added by the early-warning work go here)
+# ``alert_event`` (one row per episode of a rule x subject), ``notification`` (the attempt log) and
+# ``job_run`` are declared above; issue 8 adds columns to them in migration 0005 and the tables below.
+class AlertSilence(Base):
+    """A silence: alerts matching it are not notified until ``expires_at`` (or until it is ended).
+
+    ``rule``, ``subject`` and ``region`` are matchers; NULL matches anything, ``subject`` may use ``*`` wildcards.
+    """
+
+    __tablename__ = "alert_silence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str | None] = mapped_column(String(80))
+    subject: Mapped[str | None] = mapped_column(String(160))
+    region: Mapped[str | None] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class NotificationMessage(Base):
+    """One digest email to one recipient group, queued before it is sent (the outbox in the database).
+
+    ``dedup_key`` makes queueing idempotent; ``mime`` holds the rendered message so every attempt sends the
+    same bytes with the same Message-ID.  ``status`` is ``queued`` until a transport accepts it, then ``sent``.
+    """
+
+    __tablename__ = "notification_message"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        CheckConstraint("status IN ('queued', 'sent')", name="status_domain"),
+        Index("ix_notification_message_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(64))
+    recipient_group: Mapped[str] = mapped_column(String(80))
+    recipients: Mapped[str] = mapped_column(Text, doc="comma-separated addresses")
+    subject: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5))
+    message_id: Mapped[str] = mapped_column(String(200), doc="the Message-ID header")
+    mime: Mapped[str] = mapped_column(Text, doc="the rendered RFC 5322 message")
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationItem(Base):
+    """Which alert events (firing, repeat or resolved notices) a digest carries."""
+
+    __tablename__ = "notification_item"
+    message_id: Mapped[int] = mapped_column(ForeignKey("notification_message.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    alert_event_id: Mapped[int] = mapped_column(ForeignKey("alert_event.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), doc="firing | repeat | resolved")
+
+
+class SchedulerLock(Base):
+    """The single-scheduler lock: one row per store, refreshed by the holder's heartbeat."""
+
+    __tablename__ = "scheduler_lock"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200), doc="host:pid:token of the holder")
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,0 +1,269 @@
+"""Nowcasts of industrial value added growth and the odds of meeting the annual targets, from an origin month.
+
+Thin over :func:`forecasting.nowcast` and :func:`forecasting.target_attainment` (pure).
+
+*Release calendar.*  At an origin month ``P`` (the PMI release at the end of ``P``) the survey indices and
+electricity of ``P`` are known, but the official statistics only up to ``P - nowcast.official_lag``
+(value added for October is published in mid-November).  Official values after that are ignored here,
+as they would not have been known, even when the store already holds them.
+
+*Nowcast.*  ``nowcast.target`` (official, by region) is nowcast from ``nowcast.inputs`` (stored series:
+PMI indices enter as deviations from 50, the adjusted value where there is one; growth rates as they are)
+for the months from the first unpublished one to the end of ``P``'s quarter.  Each origin's row keeps the
+EM convergence and the news against the previous origin (the data as they stood one month earlier,
+with this origin's parameters): which releases moved the nowcast and by how much.
+
+*Target odds.*  For every target of ``P``'s year on a year-to-date rate (``.../ytd_yoy``) and every region
+with the official series, the probability that December's value meets it (the ``monthly`` method where
+the month-by-month rate is published, e.g. ``iva/yoy`` for ``iva/ytd_yoy``; else ``ytd``).  Annual
+indicators without monthly data (shares, energy intensity) are skipped and listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .periods import month_text
+from .reference import CITY_CODE
+from .results import read_series
+from .settings import Settings
+from .store import Store
+from .store import models as m
+
+__all__ = ["NowcastReport", "OddsReport", "nowcast_target", "target_odds", "read_nowcasts", "read_target_odds"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NowcastReport:
+    """What a nowcast run did."""
+
+    origin: str
+    stored: dict[str, str] = field(default_factory=dict)  # region -> "period mean [lo, hi]"
+    failed: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        text = (f"nowcasts from {self.origin}: {len(self.stored)} region(s) stored, {len(self.failed)} failed "
+                f"in {self.seconds:.1f} s")
+        for region, what in self.stored.items():
+            text += f"; {region}: {what}"
+        if self.failed:
+            key, message = next(iter(self.failed.items()))
+            text += f"; first failure {key}: {message[:200]}"
+        return text
+
+
+@dataclass
+class OddsReport:
+    """What a target-odds run did."""
+
+    origin: str
+    stored: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        text = (f"target odds from {self.origin}: {self.stored} stored, {len(self.skipped)} skipped, "
+                f"{len(self.failed)} failed in {self.seconds:.1f} s")
+        if self.failed:
+            key, message = next(iter(self.failed.items()))
+            text += f"; first failure {key}: {message[:200]}"
+        return text
+
+
+def _keys(text: str) -> list[str]:
+    return [k.strip() for k in text.split(",") if k.strip()]
+
+
+def _official(store: Store, series: list[str], known_by: pd.Period) -> pd.DataFrame:
+    """Monthly official values (series, region, period, value) published by ``known_by``."""
+    if not series:
+        return pd.DataFrame(columns=["series", "region", "period", "value"])
+    marks = ", ".join(f":s{i}" for i in range(len(series)))
+    frame = store.read_records(
+        f"SELECT series, region, period, value FROM official_statistic WHERE series IN ({marks}) "
+        "AND length(period) = 7 AND period <= :last",
+        **{f"s{i}": s for i, s in enumerate(series)}, last=str(known_by))
+    return frame
+
+
+def _input(store: Store, key: str, origin: pd.Period) -> pd.Series:
+    frame = read_series(store, key)
+    if frame.empty:
+        return pd.Series(dtype=float)
+    value = frame["sa"] if frame["sa"].notna().sum() >= 36 else frame["raw"]
+    value = value.astype(float).loc[:origin]
+    if key.startswith("pmi/"):
+        value = value - 50.0
+    return value
+
+
+def _region_key(key: str, region: str) -> str:
+    """The regional variant of an input key: ``pmi/headline`` -> ``pmi/headline/district/440103``."""
+    if region == CITY_CODE:
+        return key
+    base = key[: -len("/city")] if key.endswith("/city") else key
+    return f"{base}/district/{region}"
+
+
+def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> NowcastReport:
+    """Nowcast ``nowcast.target`` for each region of ``nowcast.regions`` from ``origin``; store the results."""
+    from forecasting import nowcast
+
+    t0 = time.perf_counter()
+    report = NowcastReport(month_text(origin))
+    target = settings["nowcast.target"]
+    lag = settings["nowcast.official_lag"]
+    known, known_before = origin - lag, origin - lag - 1
+    official_now = _official(store, [target], known)
+    regions = [CITY_CODE]
+    if settings["nowcast.regions"] == "all":
+        regions += sorted(set(official_now["region"]) - {CITY_CODE})
+    quarter_end = pd.Period(origin.asfreq("Q").end_time, "M")
+    created = dt.datetime.now().replace(microsecond=0)
+    rows = []
+    for region in regions:
+        try:
+            data: dict[str, pd.Series] = {}
+            for key in _keys(settings["nowcast.inputs"]):
+                s = _input(store, _region_key(key, region), origin)
+                if s.notna().sum() >= 36:
+                    data[key] = s
+            if not data:
+                raise ValueError(f"no input series with 36 months of history for region {region}")
+            t = official_now[(official_now["region"] == region)]
+            y = pd.Series(t["value"].to_numpy(float), index=pd.PeriodIndex(t["period"], freq="M"))
+            frame = pd.DataFrame(data)
+            frame[target] = y
+            frame = frame.sort_index().loc[:origin]
+            frame = frame.reindex(pd.period_range(frame.index[0], origin, freq="M"))
+            # the data one month earlier: inputs to origin-1, the target to its previous release
+            previous = frame.loc[: origin - 1].copy()
+            previous.loc[previous.index > known_before, target] = np.nan
+            extra = (quarter_end - origin).n
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = nowcast(frame, target, previous=previous, periods=extra,
+                                 maxiter=settings["nowcast.maxiter"])
+            for w in caught:
+                if "Nowcast" in type(w.message).__name__:
+                    report.notes.append(f"{region}: {w.message}")
+            inputs = json.dumps(list(result.inputs), ensure_ascii=False)
+            for period, row in result.frame.iterrows():
+                news = None
+                if result.news is not None:
+                    part = result.news[result.news["period"] == period]
+                    news = json.dumps([{"series": r.series, "period": str(r.update_period), "actual": round(r.actual, 4),
+                                        "expected": round(r.expected, 4), "weight": round(r.weight, 6),
+                                        "impact": round(r.impact, 6)} for r in part.itertuples()], ensure_ascii=False)
+                prev = result.previous.get(period) if result.previous is not None else None
+                rows.append({"series_key": target, "region": region, "origin": report.origin, "period": str(period),
+                             "model": f"dfm{len(data)}", "mean": float(row["mean"]),
+                             "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
+                             "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"]),
+                             "previous": None if prev is None or not np.isfinite(prev) else float(prev),
+                             "converged": bool(result.converged), "iterations": result.iterations,
+                             "log_likelihood": float(result.llf), "inputs": inputs, "news": news,
+                             "created_at": created})
+            first = result.frame.iloc[0]
+            report.stored[region] = (f"{result.frame.index[0]} {first['mean']:.1f} [{first['lo-80']:.1f}, "
+                                     f"{first['hi-80']:.1f}]" + ("" if result.converged else " (EM not converged)"))
+            for note in result.notes:
+                log.info("nowcast %s %s: %s", target, region, note)
+        except Exception as exc:  # one region failing does not stop the others
+            report.failed[region] = f"{type(exc).__name__}: {exc}"
+            log.warning("nowcast %s %s from %s failed: %s", target, region, origin, exc)
+    table = m.Nowcast.__table__
+    with store.begin() as conn:
+        conn.execute(table.delete().where(table.c.origin == report.origin, table.c.series_key == target,
+                                          table.c.region.in_(list(report.stored) or [""])))
+        if rows:
+            conn.execute(table.insert(), rows)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsReport:
+    """Probability of meeting each ytd target of ``origin``'s year, per region; stored in ``target_odds``."""
+    from forecasting import target_attainment
+
+    t0 = time.perf_counter()
+    report = OddsReport(month_text(origin))
+    known = origin - settings["nowcast.official_lag"]
+    targets = store.read_records("SELECT indicator, region, comparison, value FROM target WHERE year = :y",
+                                 y=origin.year)
+    if targets.empty:
+        report.skipped["*"] = f"no target for {origin.year}"
+    monthly_of = {ind: ind[: -len("ytd_yoy")] + "yoy" for ind in targets["indicator"].unique()
+                  if ind.endswith("ytd_yoy")}
+    official = _official(store, sorted(set(monthly_of) | set(monthly_of.values())), known)
+    grouped = {key: g for key, g in official.groupby(["series", "region"])}
+
+    def series(name: str, region: str) -> pd.Series | None:
+        g = grouped.get((name, region))
+        if g is None or g.empty:
+            return None
+        return pd.Series(g["value"].to_numpy(float), index=pd.PeriodIndex(g["period"], freq="M")).sort_index()
+
+    created = dt.datetime.now().replace(microsecond=0)
+    rows = []
+    rng = np.random.default_rng(settings["odds.seed"])
+    for rec in targets.sort_values(["indicator", "region"]).itertuples(index=False):
+        label = f"{rec.indicator} {rec.region}"
+        if rec.indicator not in monthly_of:
+            report.skipped[label] = "annual indicator without monthly data"
+            continue
+        ytd = series(rec.indicator, rec.region)
+        if ytd is None or not (ytd.index.year == origin.year).any():
+            report.skipped[label] = f"no year-to-date value of {origin.year} published by {known}"
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                odds = target_attainment(year=origin.year, origin=known if known.year == origin.year else origin,
+                                         target=float(rec.value), comparison=rec.comparison, ytd=ytd,
+                                         monthly=series(monthly_of[rec.indicator], rec.region),
+                                         simulations=settings["odds.simulations"], rng=rng)
+        except Exception as exc:
+            report.failed[label] = f"{type(exc).__name__}: {exc}"
+            log.warning("target odds %s from %s failed: %s", label, origin, exc)
+            continue
+        rows.append({"year": origin.year, "indicator": rec.indicator, "region": rec.region, "origin": report.origin,
+                     "comparison": rec.comparison, "target": float(rec.value), "ytd": odds.ytd,
+                     "required": odds.required, "expected": odds.expected, "lower_80": odds.lower_80,
+                     "upper_80": odds.upper_80, "probability": odds.probability, "method": odds.method,
+                     "simulations": odds.simulations, "created_at": created})
+    table = m.TargetOdds.__table__
+    with store.begin() as conn:
+        conn.execute(table.delete().where(table.c.origin == report.origin, table.c.year == origin.year))
+        if rows:
+            conn.execute(table.insert(), rows)
+    report.stored = len(rows)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def read_nowcasts(store: Store, origin: pd.Period | str | None = None) -> pd.DataFrame:
+    """Stored nowcasts (all origins, or one), newest origin first."""
+    sql = "SELECT * FROM nowcast" + (" WHERE origin = :o" if origin is not None else "") + \
+        " ORDER BY origin DESC, region, period"
+    return store.read_records(sql, **({"o": str(origin)} if origin is not None else {}))
+
+
+def read_target_odds(store: Store, origin: pd.Period | str | None = None) -> pd.DataFrame:
+    """Stored target-attainment probabilities (all origins, or one)."""
+    sql = "SELECT * FROM target_odds" + (" WHERE origin = :o" if origin is not None else "") + \
+        " ORDER BY origin DESC, indicator, region"
+    return store.read_records(sql, **({"o": str(origin)} if origin is not None else {}))
