@@ -12,7 +12,13 @@ December value of the year-to-date (ytd) growth rate.  From an origin month ``m`
     drawn whose horizon-``h`` marginal is normal with the forecast's mean and the standard deviation
     implied by its 80 % interval, and whose errors accumulate along the path (independent increments,
     the correlation of a random walk's forecast errors), so that misses persist as they do in practice.
-``"ytd"`` (otherwise)
+``"ytd-history"`` (otherwise, with at least five past years)
+    The change of the ytd rate from month ``m`` to December in each past year gives the distribution of
+    this year's remaining change: ``full = ytd_m + change``, with a Student t predictive distribution
+    (mean and standard deviation of the past changes, ``k - 1`` degrees of freedom, the standard
+    deviation inflated by ``sqrt(1 + 1/k)`` for the estimated mean).  Cheap, and honest about how much
+    a ytd rate still moves late in the year.
+``"ytd"`` (shorter histories)
     The ytd series itself is forecast to December; its horizon ``12 - m`` forecast distribution
     (normal, from the 80 % interval) gives the probability directly.
 
@@ -35,6 +41,8 @@ from .gaps import fill_missing
 __all__ = ["Attainment", "target_attainment"]
 
 Z80 = stats.norm.ppf(0.9)
+#: Past years needed for the ``"ytd-history"`` method.
+MIN_PAST_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,21 @@ def target_attainment(
         full = (m * ytd_m + paths.sum(axis=1)) / 12
         prob = float(np.mean(full >= target if comparison == ">=" else full <= target))
         return result(float(full.mean()), *np.quantile(full, [0.1, 0.9]), prob, "monthly", simulations)
+    past = [(float(ytd[pd.Period(f"{yr}-12", "M")]) - float(ytd[pd.Period(f"{yr}-{m:02d}", "M")]))
+            for yr in sorted(set(ytd.index.year)) if yr < year
+            and pd.Period(f"{yr}-12", "M") in ytd.index and pd.Period(f"{yr}-{m:02d}", "M") in ytd.index]
+    if len(past) >= MIN_PAST_YEARS:
+        # how much the ytd rate moved from month m to December in past years (a t predictive distribution)
+        changes = np.asarray(past)
+        k = len(changes)
+        mean, sd = ytd_m + float(changes.mean()), float(changes.std(ddof=1)) * np.sqrt(1 + 1 / k)
+        if sd > 0:
+            cdf = stats.t.cdf((target - mean) / sd, df=k - 1)
+            prob = 1 - cdf if comparison == ">=" else cdf
+            q = stats.t.ppf(0.9, df=k - 1) * sd
+        else:
+            prob, q = float(mean >= target if comparison == ">=" else mean <= target), 0.0
+        return result(mean, mean - q, mean + q, prob, "ytd-history", 0)
     series = fill_missing(ytd[ytd.index.month != 1], "linear") if len(ytd) > 24 else None
     if series is not None and len(series) >= 24:
         fc = forecast(series, h, models=models, level=(80,))

@@ -38,7 +38,8 @@ from .settings import Settings
 from .store import Store
 from .store import models as m
 
-__all__ = ["NowcastReport", "OddsReport", "nowcast_target", "target_odds", "read_nowcasts", "read_target_odds"]
+__all__ = ["NowcastReport", "OddsReport", "nowcast_accuracy", "nowcast_target", "read_nowcasts", "read_target_odds",
+           "target_odds"]
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,8 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
                 odds = target_attainment(year=origin.year, origin=known if known.year == origin.year else origin,
                                          target=float(rec.value), comparison=rec.comparison, ytd=ytd,
                                          monthly=series(monthly_of[rec.indicator], rec.region),
-                                         simulations=settings["odds.simulations"], rng=rng)
+                                         simulations=settings["odds.simulations"], rng=rng,
+                                         models=tuple(_keys(settings["odds.models"])))
         except Exception as exc:
             report.failed[label] = f"{type(exc).__name__}: {exc}"
             log.warning("target odds %s from %s failed: %s", label, origin, exc)
@@ -267,3 +269,30 @@ def read_target_odds(store: Store, origin: pd.Period | str | None = None) -> pd.
     sql = "SELECT * FROM target_odds" + (" WHERE origin = :o" if origin is not None else "") + \
         " ORDER BY origin DESC, indicator, region"
     return store.read_records(sql, **({"o": str(origin)} if origin is not None else {}))
+
+
+def nowcast_accuracy(store: Store) -> pd.DataFrame:
+    """Stored nowcasts against the official figures published since.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per series, region and lead (``months ahead``: 0 for the nowcast of the origin month itself,
+        1 for the next month, ...): ``n`` nowcasts with an outcome, mean absolute error ``mae``, and the share
+        of outcomes inside the 80 % interval.
+    """
+    columns = ["series_key", "region", "horizon", "n", "mae", "coverage_80"]
+    stored = store.read_records("SELECT series_key, region, origin, period, mean, lower_80, upper_80 FROM nowcast")
+    if stored.empty:
+        return pd.DataFrame(columns=columns)
+    official = store.read_records("SELECT series AS series_key, region, period, value FROM official_statistic "
+                                  "WHERE length(period) = 7")
+    joined = stored.merge(official, on=["series_key", "region", "period"])
+    if joined.empty:
+        return pd.DataFrame(columns=columns)
+    joined["horizon"] = [(pd.Period(p, "M") - pd.Period(o, "M")).n for p, o in zip(joined["period"], joined["origin"])]
+    joined["err"] = (joined["value"] - joined["mean"]).abs()
+    joined["in80"] = joined["value"].between(joined["lower_80"], joined["upper_80"])
+    out = joined.groupby(["series_key", "region", "horizon"]).agg(n=("err", "size"), mae=("err", "mean"),
+                                                                  coverage_80=("in80", "mean"))
+    return out.reset_index()

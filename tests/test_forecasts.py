@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
+import pytest
 
 from monitor.compute import compute_range
+from monitor.demo.generator import generate_demo
 from monitor.demo.load import load_demo
 from monitor.forecasts import forecast_accuracy, forecast_series
+from monitor.nowcasts import nowcast_accuracy, nowcast_target, read_nowcasts, read_target_odds, target_odds
+from monitor.reference import CITY_CODE
 from monitor.settings import load_settings
 from monitor.store import models as m
 
@@ -33,3 +38,47 @@ def test_forecasts_are_stored_per_origin_and_scored(store, medium_demo, tmp_path
     assert (acc["n"] == 1).all() and (acc["mae"] >= 0).all()
     short = forecast_series(store, settings, pd.Period("2019-12", "M"))
     assert not short.stored and "needs 36 months" in short.skipped["pmi/headline"]
+
+
+@pytest.fixture(scope="module")
+def long_demo():
+    """Seven years: enough official history for the nowcast (36 published months) and the odds."""
+    return generate_demo(seed=17, enterprises=60, start=pd.Period("2013-01", "M"), end=pd.Period("2019-12", "M"))
+
+
+def test_nowcasts_and_target_odds_are_stored_and_scored(store, long_demo, tmp_path):
+    load_demo(store, long_demo)
+    settings = load_settings(environ={}, overrides={
+        "data_dir": str(tmp_path), "nowcast.inputs": "pmi/headline,pmi/production,pmi/new_orders",
+        "nowcast.maxiter": "200", "odds.simulations": "500"})
+    compute_range(store, settings, pd.Period("2013-01", "M"), pd.Period("2019-12", "M"), vintage=dt.date(2020, 1, 5),
+                  families=("survey",))
+    first = nowcast_target(store, settings, pd.Period("2019-10", "M"))
+    assert not first.failed and set(first.stored) == {CITY_CODE}, first.summary()
+    rows = read_nowcasts(store, "2019-10")
+    # the official October figure is in the store, but not yet published at the October origin: nowcast
+    assert list(rows["period"]) == ["2019-10", "2019-11", "2019-12"]  # to the end of the quarter
+    assert ((rows["lower_95"] < rows["lower_80"]) & (rows["lower_80"] < rows["mean"])
+            & (rows["mean"] < rows["upper_80"]) & (rows["upper_80"] < rows["upper_95"])).all()
+    news = json.loads(rows["news"].iloc[0])
+    assert {"pmi/headline", "iva/yoy"} <= {n["series"] for n in news}  # new survey data and the September release
+    assert sum(n["impact"] for n in news) == pytest.approx(rows["mean"].iloc[0] - rows["previous"].iloc[0], abs=1e-4)
+    assert rows["converged"].map(bool).isin([True, False]).all() and (rows["iterations"] > 0).all()
+    again = nowcast_target(store, settings, pd.Period("2019-10", "M"))  # replaces that origin's rows
+    assert not again.failed and store.count(m.Nowcast) == 3
+    nowcast_target(store, settings, pd.Period("2019-11", "M"))
+    acc = nowcast_accuracy(store)
+    assert set(acc["horizon"]) == {0, 1, 2} and (acc["mae"] >= 0).all()
+
+    odds = target_odds(store, settings, pd.Period("2019-10", "M"))
+    assert not odds.failed and odds.stored > 0, odds.summary()
+    assert "advanced_manufacturing/share 440100" in odds.skipped  # annual indicator
+    table = read_target_odds(store, "2019-10")
+    assert table["probability"].between(0, 1).all() and (table["year"] == 2019).all()
+    assert set(table["region"]) > {CITY_CODE}  # the city and the districts
+    iva = table[(table["indicator"] == "iva/ytd_yoy") & (table["region"] == CITY_CODE)].iloc[0]
+    assert iva["method"] == "monthly" and iva["ytd"] == pytest.approx(store.read_records(
+        "SELECT value FROM official_statistic WHERE series = 'iva/ytd_yoy' AND region = :r AND period = '2019-09'",
+        r=CITY_CODE)["value"].iloc[0])  # September's ytd: October's is not out at the October origin
+    assert target_odds(store, settings, pd.Period("2019-10", "M")).stored == odds.stored
+    assert store.count(m.TargetOdds) == odds.stored
