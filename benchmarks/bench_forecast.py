@@ -10,7 +10,7 @@ statsforecast needs pandas < 3, so it runs in its own interpreter (``--peer-pyth
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_forecast.py [--series 20] [--peer-python /path/to/python]
+    .venv/bin/python benchmarks/bench_forecast.py [--series 20] [--peer-python /path/to/python] [--models ets,theta,snaive]
 
 ``--series N`` takes a deterministic subset (every k-th eligible series); 0 = all.
 """
@@ -55,19 +55,22 @@ def load(n_series: int) -> dict[str, pd.Series]:
     return {k: out[k] for k in names}
 
 
+MODELS: tuple[str, ...] = ("ets", "theta", "snaive")
+
+
 def _ours_one(item):
     import warnings
 
     from forecasting.models import Combination, Naive2
 
-    name, s = item
+    name, s, models = item
     rows = []
     t0 = time.perf_counter()
     for cut in (HOLDOUT, HOLDOUT - H):
         train = s.iloc[: len(s) - cut]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            combo = Combination(("ets", "theta", "sarimax", "snaive")).fit(train)
+            combo = Combination(models).fit(train)
             frames = {"combination": combo.predict(H, level=(LEVEL,))}
             for key, model in combo.fitted_.items():
                 frames[key] = model.predict(H, level=(LEVEL,))
@@ -123,15 +126,19 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=20)
     ap.add_argument("--peer", help=argparse.SUPPRESS)
     ap.add_argument("--peer-python", default=os.environ.get("STATSFORECAST_PYTHON"))
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help="candidates of our combination (default: the platform's forecast.models, ets,theta,snaive)")
     args = ap.parse_args()
     if args.peer:
         run_peer(args.series, args.peer)
         return
     data = load(args.series)
-    print(f"FRED-MD 2019-10: {len(data)} series, last {HOLDOUT} months held out (origins T-24, T-12), h=1..{H}")
+    print(f"FRED-MD 2019-10: {len(data)} series, last {HOLDOUT} months held out (origins T-24, T-12), h=1..{H}; "
+          f"our combination of {args.models}")
     t0 = time.perf_counter()
     with ProcessPoolExecutor(2) as pool:
-        results = list(pool.map(_ours_one, data.items()))
+        models = tuple(args.models.split(","))
+        results = list(pool.map(_ours_one, [(k, v, models) for k, v in data.items()]))
     ours_wall = time.perf_counter() - t0
     fc = pd.concat([r[0] for r in results])
     times = {"combination (incl. all members)": ours_wall}

@@ -290,7 +290,8 @@ class ETS(Forecaster):
     Parameters
     ----------
     candidates
-        ``"fast"`` (default: ANN, AAdN, ANA, AAdA, plus MNM and MAdM for positive series) or ``"full"``
+        ``"fast"`` (default: ANN, AAdN, ANA, AAdA, plus MNM and MAdM for positive series; when the M4
+        seasonality test finds no seasonal pattern, ANN and AAdN, plus MNN and MAdN for positive series) or ``"full"``
         (every error/trend/damping/season combination except additive error with multiplicative season;
         multiplicative components only for strictly positive series), or an explicit list of labels
         such as ``["AAdA", "MNM"]``.
@@ -333,7 +334,12 @@ class ETS(Forecaster):
             return
         best, best_aicc, table = None, np.inf, {}
         errors: list[str] = []
-        for spec in self._specs(positive):
+        specs = self._specs(positive)
+        if self.candidates == "fast" and not seasonality_test(v):
+            # no seasonal pattern by the M4 test: seasonal specifications would only fit noise (and are slow)
+            specs = [sp for sp in specs if sp.seasonal is None] + \
+                ([EtsSpec("mul", None, False, None), EtsSpec("mul", "add", True, None)] if positive else [])
+        for spec in specs:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
