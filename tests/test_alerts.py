@@ -262,3 +262,26 @@ def test_lifecycle_over_sequences_of_evaluations(sm_store, steps, for_months):
         # only what fired resolves; an episode that never fired ends inactive (nobody was told)
         assert events.loc[events["state"] == "inactive", "fired_at"].isna().all()
         assert events.loc[events["state"] == "resolved", "fired_at"].notna().all()
+
+
+def test_alerts_history_shows_plain_timestamps(tmp_path, capsys):
+    """SQLite hands timestamps back as text with ``.000000``: the history prints ``YYYY-MM-DD HH:MM:SS``."""
+    import re
+
+    from monitor.cli import main
+
+    url = f"sqlite:///{(tmp_path / 'h.sqlite').as_posix()}"
+    text = CONFIG.replace('data_dir = "{data_dir}"', 'data_dir = "{data_dir}"\n[store]\nurl = "' + url + '"')
+    settings = _settings(tmp_path, text)
+    store = Store.open(url)
+    try:
+        _write(store, "pmi/headline/district/440112", dict(zip(_months("2020-09", 2), [48, 47], strict=True)),
+               dt.date(2020, 10, 5))
+        assert run_scan(store, settings).delivery.sent
+    finally:
+        store.close()
+    main(["--config", str(tmp_path / "imon.toml"), "alerts", "history"])
+    out = capsys.readouterr().out
+    assert ".000000" not in out
+    stamps = re.findall(r"\d{4}-\d\d-\d\d[ T][\d:.]+", out)
+    assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", s) for s in stamps), out

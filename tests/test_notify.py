@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import email.policy
 import socket
+import ssl
 
 import pandas as pd
 import pytest
@@ -169,3 +170,113 @@ def test_server_going_away_mid_run_loses_nothing_and_sends_nothing_twice(tmp_pat
             controller2.stop()
     finally:
         store.close()
+
+
+# ------------------------------------------------------------------------------ STARTTLS and SSL with login
+trustme = pytest.importorskip("trustme")
+
+USER, PASSWORD = "imon", "s3cret-pw"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and \
+        auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A throwaway CA and a server certificate for 127.0.0.1 (trustme)."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    folder = tmp_path_factory.mktemp("tls")
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    return folder / "ca.pem", server_ctx
+
+
+@pytest.fixture(params=["starttls", "ssl"])
+def tls_server(request, tls_files):
+    ca_file, server_ctx = tls_files
+    port = _free_port()
+    inbox = Inbox()
+    if request.param == "starttls":  # login only after STARTTLS, and STARTTLS required
+        controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx,
+                                         require_starttls=True, authenticator=_authenticator, auth_required=True)
+    else:  # implicit TLS from the first byte
+        controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_ctx,
+                                         authenticator=_authenticator, auth_required=True, auth_require_tls=False)
+    controller.start()
+    yield request.param, port, inbox, ca_file
+    controller.stop()
+
+
+def _tls_settings(tmp_path, port, security, password):
+    text = CONFIG.format(data_dir=tmp_path.as_posix(), port=port).replace(
+        'security = "none"', f'security = "{security}"\nusername = "{USER}"')
+    cfg = tmp_path / "imon.toml"
+    cfg.write_text(text, "utf-8")
+    return load_settings(cfg, environ={"IMON_SMTP_PASSWORD": password}), cfg
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # implicit TLS is TLS
+def test_starttls_and_ssl_with_login_deliver_and_a_wrong_password_says_what_to_fix(tmp_path, tls_server,
+                                                                                   monkeypatch):
+    security, port, inbox, ca_file = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the client trusts the throwaway CA, as it would a private one
+    store, _ = _store_with_alerts(tmp_path, port)
+    try:
+        bad, _cfg = _tls_settings(tmp_path, port, security, "wrong")
+        report = run_scan(store, bad, sleep=lambda s: None)
+        assert report.delivery.sent == [] and len(report.delivery.failed) == 4 and inbox.messages == []
+        error = next(iter(report.delivery.failed.values()))
+        assert error == (f"the SMTP server 127.0.0.1:{port} ({security}) refused the login of 'imon' (535 5.7.8 "
+                         "Authentication credentials invalid): check smtp.username and the password in the "
+                         "environment variable IMON_SMTP_PASSWORD")
+        assert PASSWORD not in error and "wrong" not in error
+        with store.engine.connect() as conn:
+            statuses = conn.execute(select(m.NotificationMessage.status)).scalars().all()
+            attempts = conn.execute(select(m.Notification.error)).scalars().all()
+        assert statuses == ["queued"] * 4
+        assert attempts == [error]  # a refused login is not retried: trying again cannot help
+        good, _cfg = _tls_settings(tmp_path, port, security, PASSWORD)
+        again = deliver(store, good, sleep=lambda s: None)
+        assert len(again.sent) == 4 and not again.failed and len(inbox.messages) == 4
+        assert deliver(store, good).sent == []
+    finally:
+        store.close()
+
+
+def test_a_wrong_password_is_one_line_from_the_command_line(tmp_path, tls_files, monkeypatch, capsys):
+    """The CLI: one line naming the server and the setting, no traceback, exit 1, messages kept."""
+    from monitor.cli import main
+
+    ca_file, server_ctx = tls_files
+    port = _free_port()
+    inbox = Inbox()
+    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_ctx,
+                                     require_starttls=True, authenticator=_authenticator, auth_required=True)
+    controller.start()
+    store, _ = _store_with_alerts(tmp_path, port)
+    store.close()
+    _settings, cfg = _tls_settings(tmp_path, port, "starttls", "wrong")
+    text = cfg.read_text("utf-8").replace(f'data_dir = "{tmp_path.as_posix()}"',
+                                          f'data_dir = "{tmp_path.as_posix()}"\n[store]\n'
+                                          f'url = "sqlite:///{(tmp_path / "s.sqlite").as_posix()}"')
+    cfg.write_text(text, "utf-8")
+    monkeypatch.setenv("IMON_SMTP_PASSWORD", "wrong")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    try:
+        with pytest.raises(SystemExit) as exited:  # anything else would be a traceback
+            main(["--config", str(cfg), "alerts", "scan"])
+    finally:
+        controller.stop()
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("imon: error:")]
+    assert len(errors) == 1 and inbox.messages == []
+    assert f"127.0.0.1:{port} (starttls) refused the login of 'imon'" in errors[0]
+    assert "IMON_SMTP_PASSWORD" in errors[0] and "4 message(s) stay queued" in errors[0]

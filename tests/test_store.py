@@ -9,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, select, text
+from sqlalchemy import inspect as sa_inspect
 
 from monitor import reference as ref
 from monitor.demo.load import TRUTH_PREFIX, demo_status, load_demo
@@ -165,3 +166,76 @@ def test_unreachable_and_malformed_urls_fail_clearly():
         Store.open("not a url")
     with pytest.raises(ConfigError, match="driver that is not installed"):
         Store.open("postgresql+nosuchdriver://x@localhost/db")
+
+
+def test_apscheduler_job_table_is_ignored_by_migrations_and_status(store_url, tmp_path, capsys):
+    """``imon schedule`` keeps APScheduler's ``apscheduler_jobs`` in the store's database: upgrading past it, the
+    models-vs-migrations comparison (through the migrations' env.py, as ``alembic check`` does) and ``imon db
+    status`` are not affected by it."""
+    from alembic import command
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    from monitor.cli import main
+    from monitor.store.migrate import alembic_config, upgrade
+
+    engine = create_engine(store_url)
+    try:
+        upgrade(engine, "0004")  # an older store on which a scheduler already ran
+        jobstore = SQLAlchemyJobStore(engine=engine)
+        jobstore.start(None, "default")  # creates apscheduler_jobs
+        assert upgrade(engine) == ("0004", head_revision())
+        with engine.connect() as conn:
+            command.check(alembic_config(conn))  # raises when autogenerate finds a difference
+            names = set(sa_inspect(conn).get_table_names())
+        assert "apscheduler_jobs" in names
+    finally:
+        engine.dispose()
+    Store.open(store_url).close()  # the store opens at head with the extra table
+    cfg = tmp_path / "imon.toml"
+    cfg.write_text(f'data_dir = "{tmp_path.as_posix()}"\n[store]\nurl = "{store_url}"\n', "utf-8")
+    main(["--config", str(cfg), "db", "upgrade"])
+    main(["--config", str(cfg), "db", "status"])
+    out = capsys.readouterr().out
+    assert f"schema revision: {head_revision()}" in out and "  apscheduler_jobs" not in out
+
+
+def test_demo_rebuild_empties_every_table_referencing_the_old_build(store, small_demo, monkeypatch):
+    """A rebuild after the inbox was collected (electricity accounts) and alerts were sent (digests, their items
+    and attempts) deletes children before parents in its one transaction; silences and the scheduler lock stay."""
+    from monitor.demo import load as demo_load
+
+    load_demo(store, small_demo)
+    now = dt.datetime(2020, 10, 5, 8, 0)
+    with store.begin() as conn:
+        eid, source = conn.execute(select(m.Enterprise.id, m.Enterprise.source_id).limit(1)).one()
+        conn.execute(m.ElectricityAccount.__table__.insert().values(account_no="A1", enterprise_id=eid,
+                                                                    source_id=source))
+        conn.execute(m.ElectricityAccountReading.__table__.insert().values(account_no="A1", day=now.date(), kwh=1.0))
+        event = conn.execute(m.AlertEvent.__table__.insert().values(
+            rule="r", subject=f"enterprise/{eid}", severity="warning", state="firing", started_period="2020-09",
+            fingerprint="f" * 16)).inserted_primary_key[0]
+        msg = conn.execute(m.NotificationMessage.__table__.insert().values(
+            dedup_key="k", recipient_group="leaders", recipients="a@b.c", subject="s", language="zh",
+            message_id="<x@y>", mime="x", status="sent", attempts=1, created_at=now)).inserted_primary_key[0]
+        conn.execute(m.NotificationItem.__table__.insert().values(message_id=msg, alert_event_id=event, kind="firing"))
+        conn.execute(m.Notification.__table__.insert().values(message_id=msg, alert_event_id=event, recipient="a@b.c",
+                                                              channel="smtp", status="sent", attempted_at=now))
+        conn.execute(m.AlertSilence.__table__.insert().values(reason="maintenance", created_at=now,
+                                                              expires_at=now + dt.timedelta(days=9)))
+        conn.execute(m.SchedulerLock.__table__.insert().values(name="scheduler", owner="h:1:x", acquired_at=now,
+                                                               heartbeat_at=now, expires_at=now))
+    # a failure inside the rebuild is one clear error and leaves the previous build whole
+    monkeypatch.setattr(demo_load, "data_tables", lambda: [m.Enterprise.__table__])  # parent before children
+    with pytest.raises(DemoError, match=r"could not be written into .*nothing was changed") as info:
+        load_demo(store, small_demo)
+    assert "\n" not in str(info.value) and "IntegrityError" in str(info.value)
+    assert store.count(m.ElectricityAccount) == 1 and store.count(m.NotificationItem) == 1
+    monkeypatch.undo()
+    counts = load_demo(store, small_demo)
+    assert counts["survey_response"] == store.count(m.SurveyResponse) == len(small_demo.responses)
+    for model in (m.ElectricityAccount, m.ElectricityAccountReading, m.AlertEvent, m.NotificationMessage,
+                  m.NotificationItem, m.Notification):
+        assert store.count(model) == 0, model.__tablename__
+    assert store.count(m.AlertSilence) == 1 and store.count(m.SchedulerLock) == 1
+    assert store.count(m.District) == 11
+    assert demo_status(store)[0] == "demo"

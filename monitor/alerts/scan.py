@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..exceptions import MonitorError
-from ..settings import Settings
+from ..exceptions import MonitorError, SchedulerLockedError
+from ..settings import Settings, parse_duration
 from ..store import Store
 from .digest import QueueReport, queue_notifications
 from .evaluate import EvalContext, evaluate_rule
@@ -20,9 +20,18 @@ from .lifecycle import apply_findings
 from .rules import load_recipients, load_rules, validate_settings
 from .transport import DeliveryReport, Transport, deliver
 
-__all__ = ["ScanReport", "run_scan"]
+__all__ = ["SCAN_LOCK", "ScanLockedError", "ScanReport", "run_scan"]
 
 log = logging.getLogger(__name__)
+
+#: The database lock (a ``scheduler_lock`` row, as the scheduler's own) held by a scan: one scan at a time per store.
+SCAN_LOCK = "alerts_scan"
+#: How long a scan started by the scheduler or the pipeline waits for a running one (seconds).
+DEFAULT_WAIT = 600.0
+
+
+class ScanLockedError(SchedulerLockedError):
+    """Another alert scan is running on the store (see :data:`SCAN_LOCK`)."""
 
 
 @dataclass
@@ -57,7 +66,8 @@ class ScanReport:
 
 def run_scan(store: Store, settings: Settings, *, period: pd.Period | None = None, today: dt.date | None = None,
              kinds: tuple[str, ...] | None = None, transport: Transport | None = None, send: bool = True,
-             now: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep) -> ScanReport:
+             now: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep,
+             wait: float = DEFAULT_WAIT) -> ScanReport:
     """Evaluate the rules (optionally only some kinds), update the alerts and send the digests owed.
 
     Parameters
@@ -74,11 +84,43 @@ def run_scan(store: Store, settings: Settings, *, period: pd.Period | None = Non
         Override the transport of ``alerts.transport`` (tests pass their own).
     send
         Deliver the queued messages (False only queues them).
+    wait
+        Seconds to wait for a scan already running on the store (the scheduler's, or a manual one) to finish.
 
-    One rule failing to evaluate is logged and reported; the others go on.
+    One rule failing to evaluate is logged and reported; the others go on.  Scans of one store never overlap: each
+    holds the database lock :data:`SCAN_LOCK` (renewed while it runs, expiring ``schedule.lock_ttl`` after a crash).
+
+    Raises
+    ------
+    ScanLockedError
+        Another scan still runs after ``wait`` seconds.
     """
-    t0 = time.perf_counter()
+    from ..scheduling import LockBusy, exclusive
+
     validate_settings(settings)
+    ttl = dt.timedelta(seconds=max(parse_duration(settings["schedule.lock_ttl"]), 3))
+
+    def waiting(holder: dict[str, object]) -> None:
+        log.info("another alert scan (%s) is running on this store; waiting up to %.0f s for it", holder["owner"],
+                 wait, extra={"lock": SCAN_LOCK, "holder": str(holder["owner"])})
+
+    try:
+        with exclusive(store, SCAN_LOCK, ttl, wait=wait, on_wait=waiting):
+            return _scan(store, settings, period=period, today=today, kinds=kinds, transport=transport, send=send,
+                         now=now, sleep=sleep)
+    except LockBusy as busy:
+        h = busy.holder
+        waited = f" and did not finish within {wait:.0f} s" if wait >= 1 else ""
+        raise ScanLockedError(
+            f"another alert scan ({h['owner']}) is running on this store (since {h['acquired_at']}){waited}; retry "
+            "when it has finished, or let the scan wait for it (`imon alerts scan --wait 600`); if it crashed, its "
+            f"lock expires at {h['expires_at']} (schedule.lock_ttl)") from None
+
+
+def _scan(store: Store, settings: Settings, *, period: pd.Period | None, today: dt.date | None,
+          kinds: tuple[str, ...] | None, transport: Transport | None, send: bool, now: dt.datetime | None,
+          sleep: Callable[[float], None]) -> ScanReport:
+    t0 = time.perf_counter()
     rules = load_rules(settings)
     groups = load_recipients(settings)
     ctx = EvalContext(store, settings, period, today or dt.date.today())

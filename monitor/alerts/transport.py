@@ -27,8 +27,8 @@ from ..settings import Settings
 from ..store import Store
 from ..store import models as m
 
-__all__ = ["Transport", "OutboxTransport", "SmtpTransport", "make_transport", "deliver", "DeliveryReport",
-           "outbox_dir"]
+__all__ = ["Transport", "OutboxTransport", "SmtpTransport", "SmtpError", "make_transport", "deliver",
+           "DeliveryReport", "outbox_dir"]
 
 log = logging.getLogger(__name__)
 _MSG = m.NotificationMessage.__table__
@@ -82,6 +82,27 @@ class SmtpTransport:
         self.username, self.password, self.timeout = username, password, timeout
 
     def send(self, message_id: int, group: str, sender: str, recipients: list[str], data: bytes) -> None:
+        server = f"{self.host}:{self.port} ({self.security})"
+        try:
+            self._send(sender, recipients, data)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SmtpError(f"the SMTP server {server} refused the login of {self.username!r} ({exc.smtp_code} "
+                            f"{_text(exc.smtp_error)}): check smtp.username and the password in the environment "
+                            "variable IMON_SMTP_PASSWORD", retry=False) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise SmtpError(f"the SMTP server {server} does not support {_text(exc)}: check smtp.security "
+                            "(starttls on 587, ssl on 465) and smtp.username", retry=False) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise SmtpError(f"the certificate of the SMTP server {server} could not be verified "
+                            f"({exc.verify_message}): check smtp.host, or trust the server's CA "
+                            "(SSL_CERT_FILE)", retry=False) from None
+        except ssl.SSLError as exc:
+            raise SmtpError(f"TLS with the SMTP server {server} failed ({exc.reason or exc}): check smtp.security "
+                            "(starttls on 587, ssl on 465) and smtp.port", retry=False) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SmtpError(f"the SMTP server {server}: {type(exc).__name__}: {_text(exc)}") from None
+
+    def _send(self, sender: str, recipients: list[str], data: bytes) -> None:
         context = ssl.create_default_context()
         if self.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
@@ -100,6 +121,23 @@ class SmtpTransport:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
+
+
+class SmtpError(smtplib.SMTPException):
+    """A delivery failure, said in one line that names the server and the setting to check.
+
+    ``retry`` is False for failures that trying again cannot mend (login refused, certificate, TLS mode).
+    """
+
+    def __init__(self, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
+def _text(value: object) -> str:
+    """One line of an SMTP reply or exception (bytes decoded, line breaks folded)."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return " ".join(text.split())
 
 
 def make_transport(settings: Settings) -> Transport:
@@ -158,12 +196,15 @@ def deliver(store: Store, settings: Settings, transport: Transport | None = None
         data = row.mime.encode("utf-8")
         error = None
         for attempt in range(retries):
+            permanent = False
             started = _now()
             try:
                 transport.send(row.id, row.recipient_group, sender, recipients, data)
                 error = None
+            except SmtpError as exc:
+                error, permanent = str(exc), not exc.retry
             except (smtplib.SMTPException, OSError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error = f"{type(exc).__name__}: {_text(exc)}"
             report.attempts += 1
             with store.begin() as conn:
                 conn.execute(_LOG.insert().values(message_id=row.id, alert_event_id=None, recipient=row.recipients,
@@ -178,6 +219,8 @@ def deliver(store: Store, settings: Settings, transport: Transport | None = None
             log.info("notification attempt %s", " ".join(f"{k}={v}" for k, v in fields.items()), extra=fields)
             if error is None:
                 report.sent.append(row.id)
+                break
+            if permanent:  # trying again cannot help: the message stays queued until the setting is fixed
                 break
             if attempt + 1 < retries:
                 sleep(backoff * 2 ** attempt)

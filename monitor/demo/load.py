@@ -13,14 +13,16 @@ import logging
 from collections.abc import Callable
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..exceptions import DemoError
 from ..store import Store
 from ..store import models as m
 from .generator import DemoData, DemoParams
 
-__all__ = ["DEMO_KIND", "demo_status", "load_demo", "refuse_foreign", "TRUTH_PREFIX"]
+__all__ = ["DEMO_KIND", "data_tables", "demo_status", "load_demo", "refuse_foreign", "TRUTH_PREFIX"]
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +30,23 @@ DEMO_KIND = "demo"
 #: Series keys under which the generator's latent (true) cycle is stored.
 TRUTH_PREFIX = "demo/truth/"
 
-#: Tables emptied before a rebuild, children first.
-_DATA_TABLES = (
-    m.Notification, m.AlertEvent, m.Publication, m.Forecast, m.SeriesValue, m.JobRun,
-    m.SurveyResponseHistory, m.SurveyResponse, m.SurveyProblem, m.ElectricityReading, m.EnterpriseMonth,
-    m.OfficialStatistic, m.Target, m.Enterprise, m.IngestReject, m.IngestSource,
-)
+#: Tables a rebuild keeps: the code lists seeded by the migrations, the scheduler's lock (a scheduler may be
+#: running on the store) and the silences people set.  Every other table of the schema holds data of (or derived
+#: from) the previous build and is emptied.
+_KEPT_TABLES = frozenset({
+    "district", "industry", "key_sector", "industry_key_sector", "size_class", "question", "problem",
+    "scheduler_lock", "alert_silence",
+})
+
+
+def data_tables() -> list[sa.Table]:
+    """The tables emptied before a rebuild, children before their parents (reverse foreign-key order).
+
+    Derived from the schema rather than listed, so a table added later that references ``enterprise`` or
+    ``ingest_source`` (collected electricity accounts, alert notices, ...) is emptied before its parent and cannot
+    make the rebuild fail on a foreign key.
+    """
+    return [t for t in reversed(m.metadata.sorted_tables) if t.name not in _KEPT_TABLES]
 
 
 def demo_status(store: Store) -> tuple[str, dict[str, object] | None]:
@@ -106,12 +119,25 @@ def load_demo(store: Store, data: DemoData, *, until: str | None = None,
         The store holds data that the demo did not write.
     """
     refuse_foreign(store, demo_status(store)[0])
+    try:
+        counts = _load(store, data, until, progress)
+    except SQLAlchemyError as exc:  # the transaction is rolled back: the previous build is intact
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DemoError(f"the demo build could not be written into {store.url} ({type(exc).__name__}: {reason}); "
+                        "nothing was changed. Run `imon db upgrade` and try again, or build into an empty store "
+                        "(another data_dir)") from exc
+    log.info("demo build loaded into %s: %s", store.url, counts)
+    return counts
+
+
+def _load(store: Store, data: DemoData, until: str | None,
+          progress: Callable[[str, int], None] | None) -> dict[str, int]:
     counts: dict[str, int] = {}
     now = dt.datetime.now().replace(microsecond=0)
     params: DemoParams = data.params
     with store.begin() as conn:
-        for model in _DATA_TABLES:
-            conn.execute(delete(model))
+        for table in data_tables():
+            conn.execute(delete(table))
         source_id = conn.execute(
             m.IngestSource.__table__.insert().values(
                 kind=DEMO_KIND, path=params.command(), sha256=params.fingerprint(), received_at=now,
@@ -149,5 +175,4 @@ def load_demo(store: Store, data: DemoData, *, until: str | None = None,
             m.IngestSource.__table__.update().where(m.IngestSource.id == source_id)
             .values(rows_accepted=sum(counts.values()))
         )
-    log.info("demo build loaded into %s: %s", store.url, counts)
     return counts
