@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,16 @@ def _end_progress() -> None:
         sys.stderr.flush()
 
 
+class _ShortFormatter(logging.Formatter):
+    """Terminal log lines without tracebacks (those go to the log file): one line per event."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info:
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+            record.msg = f"{record.msg} (traceback in the log file)"
+        return super().format(record)
+
+
 def _setup_logging(settings: Settings, verbose: int) -> None:
     root = logging.getLogger("monitor")
     if getattr(root, "_imon_configured", False):
@@ -65,7 +76,8 @@ def _setup_logging(settings: Settings, verbose: int) -> None:
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     stderr = logging.StreamHandler()
     stderr.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    stderr.setFormatter(fmt)
+    stderr.setFormatter(fmt if verbose > 1 else _ShortFormatter(fmt._fmt))
+    stderr.addFilter(lambda record: not getattr(record, "file_only", False))
     root.addHandler(stderr)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -390,10 +402,13 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
 @cli.command()
 @click.option("--period", default=None, metavar="YYYY-MM", help="Origin: the last month of data the forecasts use.")
 @click.option("--accuracy", is_flag=True, help="Compare the stored past forecasts with the outcomes now known.")
+@click.option("--skip-nowcast", is_flag=True, help="Only the forecasts: no nowcast and no target odds.")
 @click.pass_obj
-def forecast(obj: _Context, period: str | None, accuracy: bool) -> None:
-    """Forecast the configured series from a month and store them; or report past accuracy."""
+def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool) -> None:
+    """Forecast the configured series from a month, nowcast the official target and compute the odds of
+    meeting the year's targets, and store them; or report past accuracy (forecasts and nowcasts)."""
     from .forecasts import forecast_accuracy, forecast_series
+    from .nowcasts import nowcast_accuracy, nowcast_target, read_target_odds, target_odds
     from .store import open_store
     from .textout import table_lines
 
@@ -403,24 +418,53 @@ def forecast(obj: _Context, period: str | None, accuracy: bool) -> None:
     _setup_logging(settings, obj.verbose)
     with open_store(settings) as store:
         if period:
-            report = forecast_series(store, settings, _month_option(period, "--period"))
+            origin = _month_option(period, "--period")
+            report = forecast_series(store, settings, origin)
             click.echo(report.summary())
             for key, models in report.stored.items():
                 click.echo(f"  {key}: {models}")
             for key, why in {**report.skipped, **report.failed}.items():
                 click.echo(f"  not forecast {key}: {why}")
-            if report.failed:
+            failed = bool(report.failed)
+            if not skip_nowcast:
+                now = nowcast_target(store, settings, origin)
+                click.echo(now.summary())
+                for note in now.notes:
+                    click.echo(f"  {note}")
+                odds = target_odds(store, settings, origin)
+                click.echo(odds.summary())
+                table = read_target_odds(store, origin)
+                if not table.empty:
+                    shown = table.assign(target=table["comparison"] + table["target"].map("{:g}".format),
+                                         ytd=table["ytd"].map("{:.1f}".format),
+                                         expected=table["expected"].map("{:.1f}".format),
+                                         probability=table["probability"].map("{:.0%}".format))
+                    cols = ["indicator", "region", "target", "ytd", "expected", "probability", "method"]
+                    for line in table_lines(shown[cols], cols):
+                        click.echo(f"  {line}")
+                for key, why in odds.failed.items():
+                    click.echo(f"  no odds for {key}: {why}")
+                failed = failed or bool(now.failed or odds.failed)
+            if failed:
                 raise SystemExit(1)
         if accuracy:
             table = forecast_accuracy(store)
             if table.empty:
                 click.echo("no stored forecast has an outcome yet")
-                return
-            shown = table.assign(mae=table["mae"].map("{:.2f}".format),
-                                 coverage_80=table["coverage_80"].map("{:.0%}".format),
-                                 coverage_95=table["coverage_95"].map("{:.0%}".format))
-            for line in table_lines(shown, ["series", "model", "months ahead", "n", "MAE", "in 80 %", "in 95 %"]):
-                click.echo(line)
+            else:
+                shown = table.assign(mae=table["mae"].map("{:.2f}".format),
+                                     coverage_80=table["coverage_80"].map("{:.0%}".format),
+                                     coverage_95=table["coverage_95"].map("{:.0%}".format))
+                for line in table_lines(shown, ["series", "model", "months ahead", "n", "MAE", "in 80 %",
+                                                "in 95 %"]):
+                    click.echo(line)
+            nacc = nowcast_accuracy(store)
+            if not nacc.empty:
+                click.echo("nowcasts against the official figures:")
+                shown = nacc.assign(mae=nacc["mae"].map("{:.2f}".format), coverage_80=nacc["coverage_80"].map("{:.0%}".format))
+                cols = ["series_key", "region", "horizon", "n", "mae", "coverage_80"]
+                for line in table_lines(shown[cols], ["series", "region", "months ahead", "n", "MAE", "in 80 %"]):
+                    click.echo(f"  {line}")
 
 
 # ---------------------------------------------------------------------------------------------- publish (issue 7)
@@ -444,8 +488,10 @@ def _publish_command(kind: str, period_help: str) -> Any:
     def command(obj: _Context, period: str, lang: str | None, final: bool, correct: str | None, formats: str | None,
                 out: Path | None) -> None:
         from .publish import publish as build
+        from .publish.release import parse_period
         from .store import open_store
 
+        parse_period(kind, period)  # a bad period is reported before the store is opened
         settings = obj.settings()
         _setup_logging(settings, obj.verbose)
         with open_store(settings) as store:
@@ -504,6 +550,16 @@ def alerts() -> None:
     """Early warning: evaluate the rules, list alerts, silence them."""
 
 
+def _format_times(frame: Any, columns: list[str]) -> Any:
+    """Timestamps as ``YYYY-MM-DD HH:MM:SS`` (SQLite hands them back as text with ``.000000``); empty stays empty."""
+    import pandas as pd
+
+    for col in columns:
+        stamps = pd.to_datetime(frame[col], errors="coerce", format="mixed")
+        frame[col] = stamps.dt.strftime("%Y-%m-%d %H:%M:%S").where(stamps.notna(), None)
+    return frame
+
+
 def _print_frame(frame: Any, columns: list[str]) -> None:
     from .textout import table_lines
 
@@ -518,8 +574,10 @@ def _print_frame(frame: Any, columns: list[str]) -> None:
 @alerts.command("scan")
 @click.option("--period", default=None, metavar="YYYY-MM", help="Judge data up to this month (default: all).")
 @click.option("--no-send", is_flag=True, help="Queue the digests but do not deliver them.")
+@click.option("--wait", "wait", type=float, default=0.0, show_default=True, metavar="SECONDS",
+              help="Wait this long for a scan already running on the store (e.g. the scheduler's) instead of refusing.")
 @click.pass_obj
-def alerts_scan(obj: _Context, period: str | None, no_send: bool) -> None:
+def alerts_scan(obj: _Context, period: str | None, no_send: bool, wait: float) -> None:
     """Evaluate every rule, update the alerts, and send the digests owed (re-running sends nothing new)."""
     from .alerts import run_scan
     from .periods import parse_month
@@ -529,10 +587,14 @@ def alerts_scan(obj: _Context, period: str | None, no_send: bool) -> None:
     _setup_logging(settings, obj.verbose)
     month = parse_month(period, what="--period") if period else None
     with open_store(settings) as store:
-        report = run_scan(store, settings, period=month, send=not no_send)
+        report = run_scan(store, settings, period=month, send=not no_send, wait=wait)
     click.echo(f"alert scan: {report.summary()}")
     for group, n in sorted(report.queued.queued.items()):
         click.echo(f"  digest to {group}: {n} notice(s)")
+    if report.delivery.failed:
+        first = next(iter(report.delivery.failed.values()))
+        click.echo(f"imon: error: {first}; {len(report.delivery.failed)} message(s) stay queued for the next run",
+                   err=True)
     if report.failed or report.delivery.failed:
         raise SystemExit(1)
 
@@ -623,6 +685,7 @@ def alerts_history(obj: _Context, last: int) -> None:
         frame = store.read_frame(text(
             "SELECT m.id, m.recipient_group AS grp, m.status, m.attempts, m.created_at, m.sent_at, "
             "m.last_error AS error, m.subject FROM notification_message m ORDER BY m.id DESC LIMIT :n"), n=last)
+    _format_times(frame, ["created_at", "sent_at"])
     _print_frame(frame, ["id", "grp", "status", "attempts", "created_at", "sent_at", "error", "subject"])
 
 
@@ -665,6 +728,7 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
     with open_store(obj.settings()) as store:
         frame = job_history(store, limit=last, job=job)
     frame["message"] = frame["message"].astype(str).str.slice(0, 80)
+    _format_times(frame, ["scheduled_for", "started_at"])
     _print_frame(frame, ["id", "job", "period", "scheduled_for", "started_at", "status", "message"])
 
 
@@ -736,6 +800,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("imon: interrupted", err=True)
         raise SystemExit(130) from None
+    except Exception as exc:  # a bug, not bad input: one line for the operator, the traceback in the log
+        if os.environ.get("IMON_DEBUG"):
+            raise
+        logging.getLogger("monitor").error("unexpected error", exc_info=True, extra={"file_only": True})
+        click.echo(f"imon: internal error: {type(exc).__name__}: {str(exc)[:300]} -- this is a bug; the traceback "
+                   "is in the log file (<data_dir>/imon.log); rerun with IMON_DEBUG=1 to see it here", err=True)
+        raise SystemExit(70) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -135,3 +135,19 @@ def test_survey_template_status_and_collect_report(capsys, workdir):
     assert code == 0 and "0 new or changed rows" in out
     code, out, _ = run(capsys, "collect", "report", "--last", "3")
     assert code == 0 and "accepted" in out
+
+
+def test_an_internal_error_is_one_line_and_the_traceback_goes_to_the_log(capsys, workdir, monkeypatch):
+    import monitor.forecasts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom in a library function")
+
+    monkeypatch.setattr(monitor.forecasts, "forecast_accuracy", broken)
+    monkeypatch.delenv("IMON_DEBUG", raising=False)
+    code, out, err = run(capsys, "forecast", "--accuracy")
+    assert code == 70
+    assert err.strip().splitlines() == [err.strip()]  # one line
+    assert "internal error: RuntimeError: boom in a library function" in err and "Traceback" not in err
+    log = (workdir / "var" / "imon.log").read_text("utf-8")
+    assert "Traceback" in log and "boom in a library function" in log
