@@ -76,31 +76,39 @@ def adjust_stage(store: Store, settings: Settings, period: pd.Period) -> StageRe
 
 
 def forecast_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
-    """Forecast the configured series from ``period`` and store them."""
+    """Forecast the configured series from ``period``, nowcast the official target, and the odds of the
+    annual targets; store all three (one failing part is recorded, the others still run)."""
     from .forecasts import forecast_series
+    from .nowcasts import nowcast_target, target_odds
 
-    report = forecast_series(store, settings, period)
-    return StageResult("forecast", "failed" if report.failed else "ok", report.summary(),
-                       items_ok=len(report.stored), items_failed=len(report.failed))
+    reports = [forecast_series(store, settings, period), nowcast_target(store, settings, period),
+               target_odds(store, settings, period)]
+    failed = sum(len(r.failed) for r in reports)
+    ok = sum(len(r.stored) if isinstance(r.stored, dict) else r.stored for r in reports)
+    return StageResult("forecast", "failed" if failed else "ok", "; ".join(r.summary() for r in reports),
+                       items_ok=ok, items_failed=failed)
 
 
 def publish_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
     """Write drafts of the four publications for ``period`` (the PMI release and operation report of the month,
     the dispatch report of the last complete quarter, the annual summary of the last complete year), in the
-    configured language and formats.  One publication failing is reported; the others are still written."""
+    configured formats, in the configured language and then in the other one (zh and en).  One publication
+    failing is reported; the others are still written."""
     from .publish import publish
 
     quarter = pd.Period(period, "Q") if period.month % 3 == 0 else pd.Period(period, "Q") - 1
     year = period.year if period.month == 12 else period.year - 1
     jobs = [("pmi", str(period)), ("operations", str(period)), ("dispatch", f"{quarter.year}Q{quarter.quarter}"),
             ("annual", str(year))]
+    first = settings["language"] if settings["language"] in ("zh", "en") else "zh"
     done, failed = [], []
-    for kind, when in jobs:
-        try:
-            result = publish(store, settings, kind, when)
-            done.append(f"{kind} {when} {result.seconds['total']:.1f} s")
-        except MonitorError as exc:
-            failed.append(f"{kind} {when}: {exc}")
+    for lang in (first, "en" if first == "zh" else "zh"):
+        for kind, when in jobs:
+            try:
+                result = publish(store, settings, kind, when, lang=lang)
+                done.append(f"{kind} {when} {lang} {result.seconds['total']:.1f} s")
+            except MonitorError as exc:
+                failed.append(f"{kind} {when} {lang}: {exc}")
     message = f"{len(done)} publications written ({', '.join(done)}) in {settings.outputs_dir / 'publications'}"
     if failed:
         return StageResult("publish", "failed", message + "; failed: " + "; ".join(failed), items_ok=len(done),

@@ -287,6 +287,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("odds.simulations", 5000, _parse_int,
             "Simulated paths behind each target-attainment probability.", minimum=100),
     Setting("odds.seed", 2017, _parse_int, "Seed of the simulations (the same data give the same odds)."),
+    Setting("odds.models", "theta,naive2", _parse_str,
+            "Candidate models of the combination behind the odds (one forecast per target and region)."),
     Setting("publish.release_day", 15, _parse_int,
             "Day of the month after the period (the quarter, the year) from which a publication may be made final.",
             minimum=1),

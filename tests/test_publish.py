@@ -7,6 +7,7 @@ import io
 import json
 import re
 import warnings
+import zipfile
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -189,6 +190,13 @@ def test_pdf_and_docx_carry_the_same_numbers(pub_store):
         assert "制造业采购经理指数" in text
         missing = [n for n in numbers if n not in text]
         assert not missing, missing[:10]
+    # PDF and DOCX are deterministic too: dates (PDF metadata, DOCX core properties and zip entries) come from
+    # the release time, not the clock; a re-render gives the same bytes
+    again = rerender(store, settings, result.publication_id, out_dir=folder / "fmt2", formats=("pdf", "docx"))
+    for path in again.files:
+        assert path.read_bytes() == files[path.suffix].read_bytes(), path.suffix
+    with zipfile.ZipFile(files[".docx"]) as z:
+        assert {i.date_time[:3] for i in z.infolist()} == {(2020, 10, 15)}
 
 
 def test_operations_dispatch_annual_render_and_show_missing_inputs(pub_store):
@@ -219,8 +227,17 @@ def test_operations_dispatch_annual_render_and_show_missing_inputs(pub_store):
     cells = _parse(disp.files[0]).cells
     odds = [t for a, t in cells if a["data-src"] == "target_odds" and a["data-key"] == "iva/ytd_yoy@440100"]
     assert odds == ["12"]
+    text = disp.files[0].read_text(encoding="utf-8")
+    if "停产、半停产企业调度清单" in text:  # the demo registers a contact (name and mobile) per enterprise
+        assert re.search(r"<td[^>]*>[\u4e00-\u9fff]{2,3} 1[3-9]\d{9}</td>", text)
     annual = publish(store, settings, "annual", "2019", lang="en", formats="html", now=AFTER, out_dir=out)
     assert "The PMI averaged" in annual.files[0].read_text(encoding="utf-8")
+    en = publish(store, settings, "pmi", "2020-09", lang="en", formats="html", now=AFTER, out_dir=out)
+    text = en.files[0].read_text(encoding="utf-8")
+    listed = re.search(r"Of the five components of the PMI, ([^<]*)", text).group(1)
+    assert re.search(r" (was|were) (above|at|below) 50", listed) and not re.search(r", [A-Z]", listed), listed
+    assert not re.search(r"[\u4e00-\u9fff]", re.sub(r"<td>[^<]*</td>", "", text.split("<body>", 1)[1])), \
+        "Chinese outside table cells in an English release"
     with pytest.raises(PeriodError, match="YYYYQn"):
         publish(store, settings, "dispatch", "2020-09", now=AFTER, out_dir=out)
     with pytest.raises(PublishError, match="no PMI"):
@@ -234,6 +251,28 @@ def test_no_cjk_font_says_so_without_boxes(pub_store):
         result = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER,
                          out_dir=folder / "nofont", allow_cjk=False)
     assert "本机未安装中文字体" in result.files[0].read_text(encoding="utf-8")
+
+
+def test_fonttools_fallback_cuts_the_cjk_face_once(tmp_path):
+    from monitor.publish import render_pdf as rp
+
+    if not rp.cjk_font_files():
+        pytest.skip("Noto Sans CJK SC is not installed")
+    css = rp._font_css("<p>制造业PMI为50.6%</p>", tmp_path)
+    assert css.count("@font-face") == len(rp.cjk_font_files())
+    cached = sorted(tmp_path.glob("cjk-*.otf"))
+    assert len(cached) == len(rp.cjk_font_files())
+    stamp = [f.stat().st_mtime_ns for f in cached]
+    assert rp._font_css("<p>制造业PMI为50.6%</p>", tmp_path) == css  # from the cache, same bytes
+    assert [f.stat().st_mtime_ns for f in cached] == stamp
+
+
+def test_lamp_names_agree_with_the_indicator_engine():
+    from monitor.indicators.lamps import COLOURS, COLOURS_ZH, DEFAULT_LAMPS
+    from monitor.publish import operations
+
+    assert operations.LAMPS == tuple((i.code, i.name_zh, i.name_en, i.source) for i in DEFAULT_LAMPS)
+    assert operations.COLOURS == COLOURS and operations.COLOURS_ZH == COLOURS_ZH
 
 
 @pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed (apt-get install fonts-noto-cjk)")
@@ -285,8 +324,10 @@ def test_release_discipline_and_editions(pub_store):
         publish(store, settings, "pmi", "2020-06", formats="html", correct="x", now=AFTER, out_dir=out)
 
 
-def test_cli_publish_bad_input_is_one_line(tmp_path, capsys):
+def test_cli_publish_bad_input_is_one_line(tmp_path, capsys, monkeypatch):
     from monitor.cli import main
+
+    monkeypatch.chdir(tmp_path)  # whatever store the working directory holds, a bad period is refused first
 
     with pytest.raises(SystemExit) as exc:
         main(["publish", "annual", "20x5"])

@@ -14,6 +14,7 @@ also close (hazard ``closure``) and is replaced the next month.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +131,31 @@ def _names(n: int, division: np.ndarray, rng: np.random.Generator) -> list[str]:
     return [f"广州{_NAME_STEMS[i]}{_NAME_STEMS[j]}{_NAME_SUFFIX[d]}有限公司" for i, j, d in zip(a, b, division)]
 
 
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余叶程魏苏吕丁卢钟谭陆廖"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建文辉玲红志峰波宁斌健俊飞浩凯婷雪琳燕晨欣嘉宇锦荣"
+_MOBILE = ("135", "136", "137", "138", "139", "150", "158", "159", "186", "188", "189", "133", "177")
+
+
+def _contacts(uscc: pd.Series) -> tuple[list[str], list[str]]:
+    """Fake contact persons (a Chinese name) and mobile numbers, one per enterprise.
+
+    Drawn from their own generator seeded by the panel's credit codes (themselves drawn from the panel's
+    generator), so they are reproducible and the main generator's stream, hence the rest of the demo, is
+    unchanged.
+    """
+    rng = np.random.default_rng(zlib.crc32("".join(uscc).encode("ascii")))
+    n = len(uscc)
+    sur = rng.integers(0, len(_SURNAMES), n)
+    g1 = rng.integers(0, len(_GIVEN), n)
+    g2 = rng.integers(0, len(_GIVEN), n)
+    two = rng.random(n) < 0.7
+    prefix = rng.integers(0, len(_MOBILE), n)
+    digits = rng.integers(0, 100_000_000, n)
+    names = [_SURNAMES[s] + _GIVEN[a] + (_GIVEN[b] if t else "") for s, a, b, t in zip(sur, g1, g2, two)]
+    phones = [f"{_MOBILE[p]}{d:08d}" for p, d in zip(prefix, digits)]
+    return names, phones
+
+
 def _credit_codes(district: np.ndarray, rng: np.random.Generator) -> list[str]:
     codes: list[str] = []
     seen: set[str] = set()
@@ -218,6 +244,7 @@ def build_panel(
     frame["sample_weight"] = [
         round(EXPANSION[s] * cell_noise[(i, s)], 3) for i, s in zip(frame["industry_code"], frame["size_class"])
     ]
+    frame["contact_name"], frame["contact_phone"] = _contacts(frame["uscc"])
     active = np.zeros((F, T), dtype=bool)
     for row, (s, e) in enumerate(zip(frame["start_idx"], frame["end_idx"])):
         active[row, s : e + 1] = True

@@ -14,7 +14,7 @@ from .charts import NO_CJK_NOTE, line_chart
 from .common import BuildOptions, isnan, months_back
 from .dispatch import INDICATOR_NAMES, _met
 from .document import Document, Figure, Para, Section, Table, num_cell, text_cell
-from .operations import forecast_section, official
+from .operations import _series_label, forecast_section, official
 from .sources import Inputs
 
 __all__ = ["build_annual", "turning_points"]
@@ -34,6 +34,10 @@ def turning_points(months: list[str], values: list[float]) -> list[tuple[str, st
         if side != 0:
             side_prev = side
     return out
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def build_annual(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document:
@@ -87,11 +91,11 @@ def build_annual(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Docum
     if turns:
         s2.add(Para(("全年PMI穿越临界点的月份：" + "；".join(
             f"{m}{'升至临界点以上' if d == 'up' else '降至临界点以下'}" for m, d in turns) + "。") if zh else
-                    ("The PMI crossed 50 in " + "; ".join(f"{m} ({'upwards' if d == 'up' else 'downwards'})"
-                                                          for m, d in turns) + ".")))
+                    (f"The PMI crossed 50 {_times(len(turns))}: " + ", ".join(
+                        f"{'up' if d == 'up' else 'down'} in {m}" for m, d in turns) + ".")))
     else:
         s2.add(Para("全年PMI未穿越临界点。" if zh else "The PMI did not cross 50 during the year."))
-    s2.add(Figure(f"图1 {year}年制造业PMI" if zh else f"Figure 1 PMI in {year}",
+    s2.add(Figure(f"图1 {year - 1}-{year}年制造业PMI" if zh else f"Figure 1 PMI, {year - 1}-{year}",
                   line_chart([m[2:] for m in long], [("PMI", inputs.values("pmi/headline", long))], font=opts.font,
                              threshold=50.0, threshold_label="临界点 50" if zh and opts.font.cjk else "50")))
     # 三、预测准确度
@@ -108,7 +112,7 @@ def build_annual(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Docum
     if acc:
         s3.add(Table("表2 一个月前预测的平均绝对误差" if zh else "Table 2 Mean absolute error, one month ahead",
                      ["序列", "预测次数", "平均绝对误差"] if zh else ["Series", "Forecasts", "MAE"],
-                     [[text_cell(k), text_cell(str(len(v))), num_cell(sum(v) / len(v), src="derived", key=k,
+                     [[text_cell(_series_label(k, lang)), text_cell(str(len(v))), num_cell(sum(v) / len(v), src="derived", key=k,
                                                                       period=str(year), digits=2)]
                       for k, v in sorted(acc.items())]))
     else:

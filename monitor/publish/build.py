@@ -121,7 +121,8 @@ def _write(path: Path, data: bytes, *, final: bool) -> None:
         os.chmod(path, 0o444)
 
 
-def _render(doc: Document, formats: list[str], when: dt.datetime) -> tuple[dict[str, bytes], dict[str, float]]:
+def _render(doc: Document, formats: list[str], when: dt.datetime,
+            cache_dir: Path | None = None) -> tuple[dict[str, bytes], dict[str, float]]:
     from .render_html import render_html
 
     out: dict[str, bytes] = {}
@@ -133,12 +134,17 @@ def _render(doc: Document, formats: list[str], when: dt.datetime) -> tuple[dict[
             out[f] = render_html(doc).encode("utf-8")
         elif f == "pdf":
             from .render_pdf import render_pdf
-            out[f] = render_pdf(doc, when=naive)
+            out[f] = render_pdf(doc, when=naive, cache_dir=cache_dir)
         else:
             from .render_docx import render_docx
             out[f] = render_docx(doc, when=naive)
         seconds[f] = time.perf_counter() - t0
     return out, seconds
+
+
+def _font_cache(settings: Settings) -> Path:
+    """Where the PDF renderer keeps the CJK faces it cut down (``<data_dir>/cache/fonts``)."""
+    return settings.data_dir / "cache" / "fonts"
 
 
 def _rows(store: Store, kind: str, period: str, lang: str) -> list[Any]:
@@ -214,7 +220,7 @@ def publish(store: Store, settings: Settings, kind: str, period: str, *, lang: s
     doc, inputs = build_document(store, settings, kind, p, lang, final=is_final, edition=version,
                                  note=(correct or "").strip(), allow_cjk=allow_cjk)
     seconds = {"data": time.perf_counter() - t0}
-    blobs, render_seconds = _render(doc, fmts, release_time(p, settings))
+    blobs, render_seconds = _render(doc, fmts, release_time(p, settings), _font_cache(settings))
     seconds.update(render_seconds)
     folder = (out_dir or settings.outputs_dir / "publications") / kind / ptext
     stem = f"{kind}_{ptext}_{lang}_" + (f"v{version}" if is_final else "draft")
@@ -262,7 +268,7 @@ def rerender(store: Store, settings: Settings, publication_id: int, *, out_dir: 
     doc, _ = build_document(store, settings, row["kind"], p, row["lang"], record=json.loads(row["inputs"]),
                             final=bool(row["final"]), edition=int(row["version"]), note=row["note"] or "",
                             allow_cjk=allow_cjk)
-    blobs, seconds = _render(doc, fmts, release_time(p, settings))
+    blobs, seconds = _render(doc, fmts, release_time(p, settings), _font_cache(settings))
     folder = out_dir or settings.outputs_dir / "publications" / "rerender"
     stem = f"{row['kind']}_{row['period']}_{row['lang']}_" + (f"v{row['version']}" if row["final"] else "draft")
     files = []

@@ -14,7 +14,7 @@ from . import phrasing as ph
 from .charts import NO_CJK_NOTE
 from .common import BuildOptions, district_name, isnan, sector_name
 from .document import Document, Para, Section, Table, num_cell, text_cell
-from .operations import lamp_table, official
+from .operations import lamp_keys, lamp_table, official
 from .sources import Inputs
 
 __all__ = ["build_dispatch", "INDICATOR_NAMES"]
@@ -36,6 +36,12 @@ def _name(indicator: str, lang: str) -> str:
     return indicator if names is None else names[0 if lang == "zh" else 1]
 
 
+def _contact(row: dict) -> str:
+    """``王伟 13800000000`` from the enterprise's registered contact (— when none is on file)."""
+    parts = [str(row.get(k) or "").strip() for k in ("contact_name", "contact_phone")]
+    return " ".join(p for p in parts if p) or "—"
+
+
 def _met(value: float, comparison: str, target: float) -> bool:
     v = ph.round_half_up(value)
     return v >= target if comparison == ">=" else v <= target
@@ -48,6 +54,8 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
     last = pd.Period(year=period.year, month=period.quarter * 3, freq="M")
     p = str(last)
     months = [str(pd.Period(year=period.year, month=m, freq="M")) for m in range(last.month - 2, last.month + 1)]
+    inputs.prefetch(["pmi/headline"] + lamp_keys() + [f"pmi/headline/district/{d.code}" for d in ref.DISTRICTS] +
+                    [f"pmi/headline/key_sector/{k.code}" for k in ref.KEY_SECTORS])
     targets = inputs.query("targets", "SELECT indicator, region, comparison, value FROM target WHERE year = :y "
                            "ORDER BY region, indicator", y=period.year)
     if not targets and isnan(inputs.value("pmi/headline", p)):
@@ -126,11 +134,15 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
     # 四、调度清单
     s4 = Section("四、调度清单" if zh else "4. Dispatch list")
     if behind:
+        by_region: dict[str, list[str]] = {}
+        for r, i, a, tv in behind:
+            name = _name(i, lang) if zh else _name(i, lang)[0].lower() + _name(i, lang)[1:]
+            by_region.setdefault(r, []).append(f"{name}（{ph.fmt(a)}，目标{ph.fmt(tv)}）" if zh else
+                                               f"{name} ({ph.fmt(a)}, target {ph.fmt(tv)})")
+        parts = [f"{('全市' if zh else 'City') if r == CITY_CODE else district_name(r, lang)}"
+                 f"{'：' if zh else ': '}{('、' if zh else ', ').join(items)}" for r, items in by_region.items()]
         s4.add(Para(("未达到年度目标进度的地区和指标：" if zh else "Regions and indicators behind their targets: ") +
-                    ("；" if zh else "; ").join(
-                        f"{('全市' if zh else 'City') if r == CITY_CODE else district_name(r, lang)}"
-                        f"{_name(i, lang)}{'（' if zh else ' ('}{ph.fmt(a)}{'，目标' if zh else ', target '}"
-                        f"{ph.fmt(tv)}{'）' if zh else ')'}" for r, i, a, tv in behind) + ("。" if zh else ".")))
+                    ("；" if zh else "; ").join(parts) + ("。" if zh else ".")))
     weak = [(k.code, inputs.value(f"pmi/headline/key_sector/{k.code}", p)) for k in ref.KEY_SECTORS]
     weak = sorted([(c, v) for c, v in weak if not isnan(v) and ph.round_half_up(v) < 50], key=lambda cv: cv[1])
     if weak:
@@ -141,21 +153,24 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
                                                  "keys": ",".join(f"pmi/headline/key_sector/{c}" for c, _ in weak)}))
     ents = inputs.query(
         "stopped", "SELECT e.uscc, e.name_zh, e.name_en, e.district_code, e.industry_code, m.production_status, "
-        "m.capacity_utilisation FROM enterprise_month m JOIN enterprise e ON e.id = m.enterprise_id "
+        "m.capacity_utilisation, e.contact_name, e.contact_phone FROM enterprise_month m JOIN enterprise e ON e.id = m.enterprise_id "
         "WHERE m.period = :p AND m.production_status IN ('stopped', 'semi_stopped') "
         "ORDER BY m.production_status DESC, e.district_code, e.uscc", p=p)
     if ents:
         s4.add(Table("表3 停产、半停产企业调度清单" if zh else "Table 3 Stopped and semi-stopped enterprises",
                      ["序号", "企业名称", "统一社会信用代码", "辖区", "状态", "产能利用率（%）", "联系人"] if zh else
                      ["No.", "Enterprise", "Credit code", "District", "Status", "Utilisation (%)", "Contact"],
-                     [[text_cell(str(i)), text_cell(e["name_zh"] if zh or not e["name_en"] else e["name_en"]),
-                       text_cell(e["uscc"]), text_cell(district_name(e["district_code"], lang)),
+                     [[text_cell(str(i), "nowrap"),
+                       text_cell(e["name_zh"] if zh or not e["name_en"] else e["name_en"]),
+                       text_cell(e["uscc"]), text_cell(district_name(e["district_code"], lang), "nowrap"),
                        text_cell(("停产" if e["production_status"] == "stopped" else "半停产") if zh else
-                                 e["production_status"].replace("_", "-")),
+                                 e["production_status"].replace("_", "-"), "nowrap"),
                        num_cell(e["capacity_utilisation"], src="enterprise_month", key=e["uscc"], period=p),
-                       text_cell("—")] for i, e in enumerate(ents, start=1)],
-                     note=("注：联系人信息尚未登记在库（enterprise 表无联系人字段），由各区工信部门补充。" if zh else
-                           "Contacts are not yet held in the store; the districts fill them in.")))
+                       text_cell(_contact(e), "nowrap")] for i, e in enumerate(ents, start=1)],
+                     note=("注：联系人为企业登记的联系人，“—”表示尚未登记，由各区工信部门补充。" if zh else
+                           "Enterprise names are the registered (Chinese) names where no English name is on file; "
+                           "contacts are those the enterprises registered, — where none is on file (the districts "
+                           "fill them in).")))
     else:
         s4.add(Para(("本季度末月无停产、半停产样本企业。") if zh else "No stopped or semi-stopped sample enterprise.",
                     "note"))

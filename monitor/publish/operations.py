@@ -31,7 +31,8 @@ from .document import Document, Figure, Para, Section, Table, num_cell, text_cel
 from .pmi import TABLE1, TABLE2
 from .sources import Inputs
 
-__all__ = ["build_operations", "official", "forecast_section", "lamp_table", "PROVINCE_CODE", "COUNTRY_CODE"]
+__all__ = ["build_operations", "official", "forecast_section", "lamp_table", "PROVINCE_CODE", "COUNTRY_CODE",
+           "LAMPS", "lamp_keys"]
 
 #: Region codes of the comparison figures, where the store has them.
 PROVINCE_CODE = "440000"
@@ -45,23 +46,43 @@ def official(inputs: Inputs, series: str, region: str, period: str) -> float:
     return float(rows[0]["value"]) if rows and rows[0]["value"] is not None else float("nan")
 
 
+#: The signal lamps of :data:`monitor.indicators.lamps.DEFAULT_LAMPS` as (code, name_zh, name_en, source),
+#: copied here because importing :mod:`monitor.indicators` costs seconds (``tests/test_publish.py`` checks
+#: that the two agree), and the lamp colours of scores 1..5.
+LAMPS: tuple[tuple[str, str, str, str], ...] = (
+    ("pmi_headline", "制造业PMI", "Manufacturing PMI", "pmi/headline"),
+    ("new_orders", "新订单指数", "New orders", "pmi/new_orders"),
+    ("electricity_yoy", "工业用电量同比", "Industrial electricity, y/y", "electricity/yoy/city"),
+    ("iva_yoy", "规上工业增加值同比", "Industrial value added, y/y", "iva/yoy/city"),
+    ("finished_goods_inventory", "产成品库存指数", "Finished-goods inventory DI", "pmi/finished_goods_inventory"),
+    ("price_scissors", "价格剪刀差(购进-出厂)", "Price scissors (input - output DI)", "costs/price_scissors/city"),
+    ("stopped_share", "停产企业占比", "Share of stopped enterprises", "status/stopped_share/city"),
+)
+COLOURS: tuple[str, ...] = ("blue", "light_blue", "green", "yellow", "red")
+COLOURS_ZH: tuple[str, ...] = ("蓝灯", "浅蓝灯", "绿灯", "黄灯", "红灯")
+
+
+def lamp_keys() -> list[str]:
+    """Series keys the lamp panel reads (for :meth:`Inputs.prefetch`)."""
+    return [f"lamps/{c}" for c, *_ in LAMPS] + [s for *_, s in LAMPS if not s.startswith("iva/")] + \
+        ["lamps/composite"]
+
+
 def lamp_table(inputs: Inputs, p: str, lang: str, caption: str) -> Table | None:
     """The signal-lamp panel of month ``p`` (None when no lamp is stored)."""
-    from ..indicators.lamps import COLOURS, COLOURS_ZH, DEFAULT_LAMPS
-
     zh = lang == "zh"
     rows = []
-    for lamp in DEFAULT_LAMPS:
-        key = f"lamps/{lamp.code}"
+    for code, name_zh, name_en, source in LAMPS:
+        key = f"lamps/{code}"
         score = inputs.value(key, p, "raw")
         if isnan(score):
             continue
         colour = int(score)
-        value = official(inputs, "iva/yoy", CITY_CODE, p) if lamp.source.startswith("iva/") else \
-            inputs.value(lamp.source, p)
-        rows.append([text_cell(lamp.name_zh if zh else lamp.name_en),
-                     num_cell(value, src="official" if lamp.source.startswith("iva/") else "series",
-                              key=lamp.source, period=p),
+        value = official(inputs, "iva/yoy", CITY_CODE, p) if source.startswith("iva/") else \
+            inputs.value(source, p)
+        rows.append([text_cell(name_zh if zh else name_en),
+                     num_cell(value, src="official" if source.startswith("iva/") else "series",
+                              key=source, period=p),
                      text_cell(COLOURS_ZH[colour - 1] if zh else COLOURS[colour - 1].replace("_", " "),
                                f"lamp-{COLOURS[colour - 1]}")])
     w = inputs.value("lamps/composite", p, "raw")
@@ -149,6 +170,11 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
     lang = opts.lang
     zh = lang == "zh"
     p, prev = str(period), str(period - 1)
+    inputs.prefetch([f"pmi/{c}" for c in TABLE1 + TABLE2] + lamp_keys() +
+                    ["electricity/yoy/city", "electricity/total/city", "costs/price_scissors/city"] +
+                    [f"electricity/yoy/industry/{i.code}" for i in ref.INDUSTRIES] +
+                    [f"electricity/{w}/district/{d.code}" for d in ref.DISTRICTS for w in ("yoy", "total")] +
+                    [f"problems/{code}" for code, _, _ in ref.PROBLEMS])
     head = inputs.value("pmi/headline", p)
     iva = official(inputs, "iva/yoy", CITY_CODE, p)
     if isnan(head) and isnan(iva):

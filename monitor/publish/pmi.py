@@ -83,6 +83,10 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
     lang = opts.lang
     zh = lang == "zh"
     p, prev = str(period), str(period - 1)
+    inputs.prefetch([_key(c) for c in TABLE1 + TABLE2] + ["response_rate"] +
+                    [f"pmi/headline/size/{s}" for s in ("large", "medium", "small")] +
+                    [f"pmi/headline/key_sector/{k.code}" for k in ref.KEY_SECTORS] +
+                    [f"pmi/headline/district/{d.code}" for d in ref.DISTRICTS])
     head = inputs.value("pmi/headline", p)
     if isnan(head):
         raise PublishError(f"the store has no PMI (pmi/headline) for {p}; run `imon compute --period {p}` "
@@ -134,12 +138,11 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
         s1.add(Para("从分类指数看，在构成制造业PMI的5个分类指数中，" + "，".join(bits) + "。"))
     else:
         bits = []
-        if above:
-            bits.append(", ".join(above) + " stood above 50")
-        if at:
-            bits.append(", ".join(at) + " stood at 50")
-        if below:
-            bits.append(", ".join(below) + " stood below 50")
+        for names, where in ((above, "above 50"), (at, "at 50"), (below, "below 50")):
+            if names:
+                low = [n.lower() for n in names]
+                listed = low[0] if len(low) == 1 else ", ".join(low[:-1]) + " and " + low[-1]
+                bits.append(f"{listed} {'was' if len(low) == 1 else 'were'} {where}")
         s1.add(Para("Of the five components of the PMI, " + "; ".join(bits) + "."))
     for c in _COMPONENTS:
         para = _sentence(inputs, c, _key(c), question_name(c, lang) if zh else question_name(c, lang).lower(),

@@ -2,8 +2,8 @@
 
 The same :class:`~monitor.publish.document.Document` as the HTML: headings, paragraphs, tables (with
 lamp colours as cell shading), the charts as the same PNG images.  East-Asian text gets a CJK font name
-(``w:eastAsia``) so Word picks a Chinese face.  Core properties (dates, author, revision) are pinned so
-that the file depends on the document only.
+(``w:eastAsia``) so Word picks a Chinese face.  Core properties (dates, author, revision) and the zip entries'
+dates are pinned to the publication's release time, so the file depends on the document only.
 """
 
 from __future__ import annotations
@@ -150,4 +150,20 @@ def render_docx(doc: Document, *, when: dt.datetime | None = None) -> bytes:
         block(s, 1)
     buf = io.BytesIO()
     d.save(buf)
-    return buf.getvalue()
+    return _pin_zip(buf.getvalue(), stamp)
+
+
+def _pin_zip(data: bytes, stamp: dt.datetime) -> bytes:
+    """The same DOCX with every zip entry dated ``stamp`` (python-docx stamps them with the clock), so the
+    same document gives the same bytes."""
+    import zipfile
+
+    date_time = (max(stamp.year, 1980), stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            pinned = zipfile.ZipInfo(info.filename, date_time=date_time)
+            pinned.compress_type = zipfile.ZIP_DEFLATED
+            pinned.external_attr = info.external_attr
+            dst.writestr(pinned, src.read(info.filename))
+    return out.getvalue()

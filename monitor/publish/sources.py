@@ -2,7 +2,8 @@
 
 A :class:`Inputs` object is the only door between a publication and the store.  It reads
 
-- computed series (``series_value``) through :func:`monitor.results.read_series`, pinned to a vintage
+- computed series (``series_value``) by the rule of :func:`monitor.results.read_series` (the latest
+  vintage of each month), read as plain rows, many keys per query (:meth:`Inputs.prefetch`), pinned to a vintage
   per series key: on the first build the latest vintage of each key, which is recorded; on a re-render
   the recorded vintage (``as_of``), so values written later never change a publication;
 - everything else (official statistics, targets, forecasts, nowcasts, target odds, enterprise lists) by
@@ -18,12 +19,14 @@ import datetime as dt
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 
-from ..results import read_series
 from ..store import Store
+from ..store import models as m
 
 __all__ = ["Inputs"]
 
@@ -40,6 +43,41 @@ def _jsonable(value: Any) -> Any:
     if value is pd.NA:
         return None
     return value
+
+
+_COLUMN = {"raw": 0, "sa": 1, "se": 2, "n": 3}
+
+
+def _present(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def _read_rows(store: Store, keys: list[str], as_of: dict[str, str | None]) -> dict[str, dict[str, tuple[Any, ...]]]:
+    """``{key: {period: (raw, sa, se, n, vintage)}}``: for each monthly period the latest vintage (at or before
+    ``as_of[key]`` where given), the rows :func:`monitor.results.read_series` would return, read in one query
+    per 500 keys through the primary-key index."""
+    t = m.SeriesValue.__table__
+    limits = {k: dt.date.fromisoformat(str(v)[:10]) for k, v in as_of.items() if v}
+    out: dict[str, dict[str, tuple[Any, ...]]] = {k: {} for k in keys}
+    with store.engine.connect() as conn:
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            rows = conn.execute(select(t.c.series_key, t.c.period, t.c.raw, t.c.sa, t.c.se, t.c.n, t.c.vintage)
+                                .where(t.c.series_key.in_(chunk)))
+            for key, period, raw, sa, se, n, vintage in rows:
+                if len(period) != 7:
+                    continue
+                if isinstance(vintage, dt.datetime):
+                    vintage = vintage.date()
+                elif isinstance(vintage, str):
+                    vintage = dt.date.fromisoformat(vintage[:10])
+                limit = limits.get(key)
+                if limit is not None and vintage > limit:
+                    continue
+                have = out[key].get(period)
+                if have is None or vintage > have[4]:
+                    out[key][period] = (raw, sa, se, n, vintage)
+    return out
 
 
 class Inputs:
@@ -60,9 +98,33 @@ class Inputs:
         rec = record or {}
         self._vintages: dict[str, str] = dict(rec.get("series", {}))
         self._queries: dict[str, list[dict[str, Any]]] = dict(rec.get("queries", {}))
+        # key -> {period: (raw, sa, se, n, vintage)}: read once, by plain rows (no DataFrame per key)
+        self._rows: dict[str, dict[str, tuple[Any, ...]]] = {}
         self._series_cache: dict[str, pd.DataFrame] = {}
 
     # ------------------------------------------------------------------ series
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read many series keys in a few queries (an optimisation only: nothing is recorded until a key is
+        used through :meth:`series` or :meth:`value`)."""
+        todo = sorted({k for k in keys if k not in self._rows})
+        if self.replay:  # keys the first build did not read stay unknown
+            for k in todo:
+                if k not in self._vintages:
+                    self._rows[k] = {}
+            todo = [k for k in todo if k in self._vintages]
+        if todo:
+            self._rows.update(_read_rows(self.store, todo, {k: self._vintages.get(k) for k in todo}
+                                         if self.replay else {}))
+
+    def _series_rows(self, key: str) -> dict[str, tuple[Any, ...]]:
+        rows = self._rows.get(key)
+        if rows is None:
+            self.prefetch([key])
+            rows = self._rows[key]
+        if not self.replay and rows and key not in self._vintages:
+            self._vintages[key] = max(r[4] for r in rows.values()).isoformat()
+        return rows
+
     def series(self, key: str) -> pd.DataFrame:
         """One series (exact key), as of its pinned vintage.
 
@@ -74,38 +136,32 @@ class Inputs:
         """
         if key in self._series_cache:
             return self._series_cache[key]
-        if self.replay:
-            vintage = self._vintages.get(key)
-            frame = read_series(self.store, key, as_of=vintage) if vintage else read_series(self.store, "\0none")
-        else:
-            frame = read_series(self.store, key)
-            if len(frame):
-                self._vintages[key] = max(frame["vintage"]).isoformat()
+        rows = self._series_rows(key)
+        periods = sorted(rows)
+        frame = pd.DataFrame({"series_key": [key] * len(periods),
+                              "raw": pd.array([rows[p][0] for p in periods], dtype=float),
+                              "sa": pd.array([rows[p][1] for p in periods], dtype=float),
+                              "se": pd.array([rows[p][2] for p in periods], dtype=float),
+                              "n": pd.array([rows[p][3] for p in periods], dtype="Int64"),
+                              "vintage": [rows[p][4] for p in periods]},
+                             index=pd.PeriodIndex(periods, freq="M", name="period"))
         self._series_cache[key] = frame
         return frame
 
     def value(self, key: str, period: str, column: str = "best") -> float:
         """One value: ``best`` is the adjusted value where there is one, else the raw value (NaN if none)."""
-        frame = self.series(key)
-        p = pd.Period(period, "M")
-        if p not in frame.index:
+        row = self._series_rows(key).get(period)
+        if row is None:
             return float("nan")
-        row = frame.loc[p]
         if column == "best":
-            sa = row["sa"]
-            return float(sa) if pd.notna(sa) else float(row["raw"]) if pd.notna(row["raw"]) else float("nan")
-        v = row[column]
-        return float(v) if pd.notna(v) else float("nan")
+            v = row[1] if _present(row[1]) else row[0]
+        else:
+            v = row[_COLUMN[column]]
+        return float(v) if _present(v) else float("nan")
 
     def values(self, key: str, periods: list[str], column: str = "best") -> list[float]:
         """Values of one series over months (NaN where missing)."""
         return [self.value(key, p, column) for p in periods]
-
-    def keys(self, pattern: str) -> list[str]:
-        """Series keys matching a ``LIKE`` pattern (recorded, so a re-render sees the same keys)."""
-        rows = self.query(f"keys:{pattern}", "SELECT DISTINCT series_key FROM series_value WHERE series_key LIKE :p "
-                          "ORDER BY series_key", p=pattern)
-        return [r["series_key"] for r in rows]
 
     # ------------------------------------------------------------------ other tables
     def query(self, name: str, sql: str, **params: Any) -> list[dict[str, Any]]:

@@ -181,6 +181,8 @@ class Enterprise(Base):
     panel_start: Mapped[str] = mapped_column(Period, doc="first month in the panel")
     panel_end: Mapped[str | None] = mapped_column(Period, doc="last month in the panel; NULL while active")
     source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    contact_name: Mapped[str | None] = mapped_column(String(40), doc="the enterprise's contact for the bureau")
+    contact_phone: Mapped[str | None] = mapped_column(String(32), doc="the contact's telephone")
 
 
 # --------------------------------------------------------------------------- observations
