@@ -68,13 +68,28 @@ class _ShortFormatter(logging.Formatter):
         return super().format(record)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the record (not the one at set-up)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it; ignored
+        pass
+
+
 def _setup_logging(settings: Settings, verbose: int) -> None:
     root = logging.getLogger("monitor")
     if getattr(root, "_imon_configured", False):
         return
     root.setLevel(logging.DEBUG)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = logging.StreamHandler()
+    stderr = _StderrHandler()
     stderr.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     stderr.setFormatter(fmt if verbose > 1 else _ShortFormatter(fmt._fmt))
     stderr.addFilter(lambda record: not getattr(record, "file_only", False))

@@ -50,13 +50,16 @@ class NowcastReport:
 
     origin: str
     stored: dict[str, str] = field(default_factory=dict)  # region -> "period mean [lo, hi]"
+    skipped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
-        text = (f"nowcasts from {self.origin}: {len(self.stored)} region(s) stored, {len(self.failed)} failed "
-                f"in {self.seconds:.1f} s")
+        text = (f"nowcasts from {self.origin}: {len(self.stored)} region(s) stored, {len(self.skipped)} skipped, "
+                f"{len(self.failed)} failed in {self.seconds:.1f} s")
+        for region, why in self.skipped.items():
+            text += f"; {region} skipped: {why}"
         for region, what in self.stored.items():
             text += f"; {region}: {what}"
         if self.failed:
@@ -122,6 +125,7 @@ def _region_key(key: str, region: str) -> str:
 def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> NowcastReport:
     """Nowcast ``nowcast.target`` for each region of ``nowcast.regions`` from ``origin``; store the results."""
     from forecasting import nowcast
+    from forecasting.nowcast import MIN_TARGET_OBS
 
     t0 = time.perf_counter()
     report = NowcastReport(month_text(origin))
@@ -142,10 +146,12 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
                 s = _input(store, _region_key(key, region), origin)
                 if s.notna().sum() >= 36:
                     data[key] = s
-            if not data:
-                raise ValueError(f"no input series with 36 months of history for region {region}")
             t = official_now[(official_now["region"] == region)]
             y = pd.Series(t["value"].to_numpy(float), index=pd.PeriodIndex(t["period"], freq="M"))
+            if not data or len(y) < MIN_TARGET_OBS:
+                report.skipped[region] = (f"needs {MIN_TARGET_OBS} published months of {target} and an input "
+                                          f"with 36 months of history; has {len(y)} and {len(data)} input(s)")
+                continue
             frame = pd.DataFrame(data)
             frame[target] = y
             frame = frame.sort_index().loc[:origin]

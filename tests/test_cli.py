@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import subprocess
 import sys
 
@@ -145,6 +146,9 @@ def test_an_internal_error_is_one_line_and_the_traceback_goes_to_the_log(capsys,
 
     monkeypatch.setattr(monitor.forecasts, "forecast_accuracy", broken)
     monkeypatch.delenv("IMON_DEBUG", raising=False)
+    logger = logging.getLogger("monitor")  # logging is set up once per process: here, afresh for this folder
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.delattr(logger, "_imon_configured", raising=False)
     code, out, err = run(capsys, "forecast", "--accuracy")
     assert code == 70
     assert err.strip().splitlines() == [err.strip()]  # one line
