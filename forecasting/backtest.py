@@ -11,9 +11,10 @@ seasonal naive was used instead (the failure is also listed in ``bt.attrs["notes
 
 ``"combination"`` in ``models`` is evaluated without look-ahead from its members' backtests: at each
 origin the members are ranked by the MASE of their forecasts made at earlier origins whose target
-month was already observed (last ``selection_window`` origins), the best ``k`` are kept and averaged
-(means and interval bounds; equal or inverse-MASE weights), and its intervals are rescaled by the
-combination's standardised errors over that same track record (see :class:`~forecasting.models.Combination`).  The members are run over ``selection_window``
+month was already observed (last ``selection_window`` origins), the best ``k`` (less any scoring worse
+than ``trim`` times the best) are kept and averaged (means and interval bounds; equal or inverse-MASE
+weights), and the intervals are rescaled by the combination's standardised errors over that same track
+record (see :class:`~forecasting.models.Combination`).  The members are run over ``selection_window``
 extra warm-up origins so that the first reported origin already has a track record.
 
 :func:`accuracy` follows the M4 definitions: sMAPE = mean of 200 |y - f| / (|y| + |f|); MASE = mean
@@ -45,6 +46,7 @@ from .models import (
     model_name,
     rescale_intervals,
     standardised_errors,
+    trimmed,
 )
 from .outliers import clean_outliers
 
@@ -228,11 +230,10 @@ def backtest(
                 e = [err[pos < t] for s in past for pos, err in [errs[key][s]] if (pos < t).any()]
                 e = np.concatenate(e) if e else np.array([])
                 score[key] = float(np.nanmean(e)) if e.size and np.isfinite(e).any() else np.nan
-            ranked = sorted(mkeys, key=lambda kk: (np.isnan(score[kk]), score[kk]))
             if all(np.isnan(score[kk]) for kk in mkeys):
                 chosen = mkeys
             else:
-                chosen = ranked[: combo.k]
+                chosen = trimmed(score, combo.k, combo.trim)
             if combo.weights == "inverse_mase" and all(np.isfinite(score[kk]) for kk in chosen):
                 w = {kk: 1.0 / max(score[kk], 1e-12) for kk in chosen}
             else:

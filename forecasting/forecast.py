@@ -119,6 +119,7 @@ def forecast(
     weights: Literal["equal", "inverse_mase"] = "equal",
     missing: Literal["linear", "seasonal"] | None = None,
     outliers: Literal["keep", "clean"] = "clean",
+    trim: float | None = 1.5,
 ) -> ForecastResult:
     """Forecast ``series`` ``horizon`` months ahead with intervals.
 
@@ -143,6 +144,9 @@ def forecast(
     missing
         ``None``: the series must be complete.  ``"linear"`` or ``"seasonal"``: fill missing months first
         with :func:`forecasting.fill_missing` (noted in ``notes``); trailing missing months are not filled.
+    trim
+        The combination drops candidates whose backtest MASE is worse than ``trim`` times the best one's
+        (``None``: keep the best ``k`` whatever their scores).
     outliers
         ``"clean"`` (default): models are fitted on the series passed through
         :func:`forecasting.clean_outliers` (isolated extreme months replaced, listed in ``notes``);
@@ -177,7 +181,7 @@ def forecast(
     notes: list[str] = fill_note + list(notes_exog)
     per_model: dict[str, pd.DataFrame] = {}
     if combine:
-        combo = Combination(candidates, k=k, weights=weights, outliers=outliers)
+        combo = Combination(candidates, k=k, weights=weights, outliers=outliers, trim=trim)
         combo.fit(y, exog_in)
         notes += combo.notes_
         frame = combo.predict(horizon, exog_future, level)

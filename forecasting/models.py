@@ -638,13 +638,30 @@ def rescale_intervals(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
     return out
 
 
+def trimmed(scores: pd.Series | Mapping[str, float], k: int, trim: float | None) -> list[str]:
+    """The best ``k`` names by score (lower is better), without those scoring worse than ``trim`` x the best.
+
+    A candidate far behind the leader (seasonal naive on a trending, non-seasonal series) only drags the
+    average; with ``trim=None`` the best ``k`` are kept whatever their scores.  Names with a non-finite score
+    come last and are kept only while no finite one is left to fill ``k``.
+    """
+    s = pd.Series(dict(scores), dtype=float)
+    order = sorted(s.index, key=lambda name: (not np.isfinite(s[name]), s[name]))
+    best = s[order[0]] if order else np.nan
+    keep = order[:k]
+    if trim is not None and np.isfinite(best):
+        keep = [name for name in keep if np.isfinite(s[name]) and s[name] <= trim * best] or order[:1]
+    return keep
+
+
 class Combination(Forecaster):
     """Weighted mean of the best ``k`` of ``models``, ranked by an in-sample rolling-origin backtest.
 
     ``fit`` fits every candidate on the whole series, then re-estimates each (with the specification it
     chose on the whole series, see :meth:`Forecaster.frozen`) from each of the last ``selection_origins``
     origins (every ``selection_step`` months), scores horizons ``1..selection_horizon`` by MASE (scaled by
-    the in-sample seasonal-naive error) and keeps the ``k`` best.  (Only the specification, not the
+    the in-sample seasonal-naive error) and keeps the ``k`` best, dropping any whose score is worse than ``trim``
+    times the best one's (see :func:`trimmed`).  (Only the specification, not the
     parameters, sees the held-back months: a deliberate speed/purity trade-off.)
     ``weights="equal"`` averages them; ``"inverse_mase"`` weights each by 1 / MASE.  Intervals: the
     weighted mean of the members' interval bounds (quantile averaging, see :func:`combine_frames`), then,
@@ -667,10 +684,13 @@ class Combination(Forecaster):
     def __init__(self, models: Sequence[str | Forecaster] = ("ets", "theta", "sarimax", "snaive"), *, k: int = 3,
                  weights: Literal["equal", "inverse_mase"] = "equal", selection_origins: int = 6,
                  selection_step: int = 3, selection_horizon: int = 6, calibrate: bool = True,
-                 outliers: Literal["keep", "clean"] = "clean") -> None:
+                 outliers: Literal["keep", "clean"] = "clean", trim: float | None = 1.5) -> None:
         if outliers not in ("keep", "clean"):
             raise ForecastingError(f"outliers must be 'keep' or 'clean'; got {outliers!r}.")
         self.outliers = outliers
+        if trim is not None and trim < 1:
+            raise ForecastingError(f"trim must be at least 1 (or None); got {trim}.")
+        self.trim = trim
         if weights not in ("equal", "inverse_mase"):
             raise ForecastingError(f"weights must be 'equal' or 'inverse_mase'; got {weights!r}.")
         if k < 1:
@@ -739,7 +759,7 @@ class Combination(Forecaster):
                 scores[key] = np.inf
         self.scores_ = pd.Series(scores, dtype=float).sort_values(kind="stable")
         self.fitted_ = fitted
-        self.members_: dict[str, Forecaster] = {k: fitted[k] for k in list(self.scores_.index)[: self.k]}
+        self.members_: dict[str, Forecaster] = {k: fitted[k] for k in trimmed(self.scores_, self.k, self.trim)}
         if not self.members_:
             fallback: Forecaster = SeasonalNaive() if n >= SeasonalNaive().min_length() else Naive2()
             notes.append(f"all candidate models failed; fell back to {fallback.name}")

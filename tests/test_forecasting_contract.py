@@ -152,7 +152,7 @@ class _Broken(Forecaster):
 
 def test_forecast_result_and_failure_isolation(series):
     with pytest.warns(ModelFailureWarning, match="broken"):
-        res = forecasting.forecast(series, 6, models=("theta", _Broken(), "snaive"), k=2)
+        res = forecasting.forecast(series, 6, models=("theta", _Broken(), "snaive"), k=2, trim=None)
     assert any("broken" in note and "boom" in note for note in res.notes)
     assert set(res.models) == {"theta", "snaive"}
     assert res.weights.sum() == pytest.approx(1.0)
@@ -224,3 +224,23 @@ def test_backtest_isolates_failures(series):
 def test_backtest_too_many_origins():
     with pytest.raises(ForecastingError, match="fewer origins"):
         forecasting.backtest(_seasonal(30), models=["snaive"], origins=25)
+
+
+def test_trimmed_keeps_the_best_k_within_the_trim():
+    from forecasting.models import trimmed
+
+    scores = {"ets": 0.6, "theta": 0.7, "snaive": 1.1, "broken": np.inf}
+    assert trimmed(scores, 3, 1.5) == ["ets", "theta"]
+    assert trimmed(scores, 3, None) == ["ets", "theta", "snaive"]
+    assert trimmed(scores, 1, 1.5) == ["ets"]
+    assert trimmed({"a": np.inf, "b": np.nan}, 2, 1.5) == ["a", "b"]  # nothing finite: keep what there is
+
+
+def test_combination_drops_a_candidate_far_behind_on_a_trending_series():
+    rng = np.random.default_rng(8)
+    index = pd.period_range("2010-01", periods=120, freq="M")
+    y = pd.Series(100 + 0.8 * np.arange(120) + np.cumsum(rng.normal(0, 0.5, 120)), index=index)
+    res = forecasting.forecast(y, 6, models=("ets", "theta", "snaive"))
+    assert "snaive" not in res.models  # a year-old value on a trend: far behind, trimmed
+    full = forecasting.forecast(y, 6, models=("ets", "theta", "snaive"), trim=None)
+    assert "snaive" in full.models
