@@ -109,9 +109,12 @@ def _input(store: Store, key: str, origin: pd.Period) -> pd.Series:
         return pd.Series(dtype=float)
     value = frame["sa"] if frame["sa"].notna().sum() >= 36 else frame["raw"]
     value = value.astype(float).loc[:origin]
-    if key.startswith("pmi/"):
-        value = value - 50.0
-    return value
+    return value - _offset(key)
+
+
+def _offset(key: str) -> float:
+    """What :func:`_input` subtracted from a series (50 for diffusion indices)."""
+    return 50.0 if key.startswith("pmi/") else 0.0
 
 
 def _region_key(key: str, region: str) -> str:
@@ -172,9 +175,12 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
                 news = None
                 if result.news is not None:
                     part = result.news[result.news["period"] == period]
-                    news = json.dumps([{"series": r.series, "period": str(r.update_period), "actual": round(r.actual, 4),
-                                        "expected": round(r.expected, 4), "weight": round(r.weight, 6),
-                                        "impact": round(r.impact, 6)} for r in part.itertuples()], ensure_ascii=False)
+                    # in the series' own units: PMI indices entered the model as deviations from 50
+                    news = json.dumps([{"series": r.series, "period": str(r.update_period),
+                                        "actual": round(r.actual + _offset(r.series), 4),
+                                        "expected": round(r.expected + _offset(r.series), 4),
+                                        "weight": round(r.weight, 6), "impact": round(r.impact, 6)}
+                                       for r in part.itertuples()], ensure_ascii=False)
                 prev = result.previous.get(period) if result.previous is not None else None
                 rows.append({"series_key": target, "region": region, "origin": report.origin, "period": str(period),
                              "model": f"dfm{len(data)}", "mean": float(row["mean"]),

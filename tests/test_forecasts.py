@@ -14,6 +14,7 @@ from monitor.demo.load import load_demo
 from monitor.forecasts import forecast_accuracy, forecast_series
 from monitor.nowcasts import nowcast_accuracy, nowcast_target, read_nowcasts, read_target_odds, target_odds
 from monitor.reference import CITY_CODE
+from monitor.results import read_series
 from monitor.settings import load_settings
 from monitor.store import models as m
 
@@ -63,6 +64,9 @@ def test_nowcasts_and_target_odds_are_stored_and_scored(store, long_demo, tmp_pa
     news = json.loads(rows["news"].iloc[0])
     assert {"pmi/headline", "iva/yoy"} <= {n["series"] for n in news}  # new survey data and the September release
     assert sum(n["impact"] for n in news) == pytest.approx(rows["mean"].iloc[0] - rows["previous"].iloc[0], abs=1e-4)
+    headline = next(n for n in news if n["series"] == "pmi/headline" and n["period"] == "2019-10")
+    stored = read_series(store, "pmi/headline").loc[pd.Period("2019-10", "M"), "raw"]
+    assert headline["actual"] == pytest.approx(stored, abs=1e-3)  # in index points, not deviations from 50
     assert rows["converged"].map(bool).isin([True, False]).all() and (rows["iterations"] > 0).all()
     again = nowcast_target(store, settings, pd.Period("2019-10", "M"))  # replaces that origin's rows
     assert not again.failed and store.count(m.Nowcast) == 3
