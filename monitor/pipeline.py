@@ -83,10 +83,6 @@ def forecast_stage(store: Store, settings: Settings, period: pd.Period) -> Stage
 
     reports = [forecast_series(store, settings, period), nowcast_target(store, settings, period),
                target_odds(store, settings, period)]
-    quarter_end = pd.Period(period.asfreq("Q").start_time, "M") - 1  # the dispatch report's origin
-    if period.month % 3 != 0 and not store.read_records(
-            "SELECT 1 FROM target_odds WHERE origin = :o", o=str(quarter_end)).shape[0]:
-        reports.append(target_odds(store, settings, quarter_end))
     failed = sum(len(r.failed) for r in reports)
     ok = sum(len(r.stored) if isinstance(r.stored, dict) else r.stored for r in reports)
     return StageResult("forecast", "failed" if failed else "ok", "; ".join(r.summary() for r in reports),

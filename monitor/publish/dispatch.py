@@ -63,7 +63,10 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
                            "targets and compute the quarter first")
     odds = {(r["indicator"], r["region"]): r for r in inputs.query(
         "target_odds", "SELECT indicator, region, probability, expected, lower_80, upper_80, required FROM target_odds "
-        "WHERE year = :y AND origin = :o ORDER BY region, indicator", y=period.year, o=p)}
+        "WHERE year = :y AND origin = (SELECT max(origin) FROM target_odds WHERE year = :y AND origin <= :o) "
+        "ORDER BY region, indicator", y=period.year, o=str(last + 1))}
+    # the odds as of the month after the quarter: the first origin at which the quarter's official figures
+    # are published (the release lag is a month), so probability and year-to-date column agree
     title = (f"{period.year}年第{period.quarter}季度{opts.city}工业经济运行调度报告" if zh else
              f"Quarterly dispatch report of {opts.city}, {period.year} Q{period.quarter}")
     # 一、总体
