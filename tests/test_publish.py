@@ -6,6 +6,8 @@ import datetime as dt
 import io
 import json
 import re
+import subprocess
+import sys
 import warnings
 import zipfile
 from html.parser import HTMLParser
@@ -267,12 +269,14 @@ def test_fonttools_fallback_cuts_the_cjk_face_once(tmp_path):
     assert [f.stat().st_mtime_ns for f in cached] == stamp
 
 
-def test_lamp_names_agree_with_the_indicator_engine():
-    from monitor.indicators.lamps import COLOURS, COLOURS_ZH, DEFAULT_LAMPS
-    from monitor.publish import operations
-
-    assert operations.LAMPS == tuple((i.code, i.name_zh, i.name_en, i.source) for i in DEFAULT_LAMPS)
-    assert operations.COLOURS == COLOURS and operations.COLOURS_ZH == COLOURS_ZH
+def test_the_operation_report_reads_the_lamp_definitions_without_loading_the_indicator_engine():
+    """The lamp panel uses DEFAULT_LAMPS itself; importing it must stay cheap (no calendar, no statsmodels)."""
+    code = ("import sys, monitor.publish.operations as o; "
+            "assert o.LAMPS and o.COLOURS; "
+            "heavy = [m for m in ('forecasting.calendar', 'statsmodels', 'monitor.indicators.electricity') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
 
 
 @pytest.mark.skipif(find_cjk_font() is None, reason="no CJK font installed (apt-get install fonts-noto-cjk)")

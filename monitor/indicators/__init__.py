@@ -9,47 +9,47 @@ semi-stopped enterprises, inventory and costs.  Signal lamps (:mod:`~monitor.ind
 
 from __future__ import annotations
 
-from .electricity import (
-    METER_COLUMNS,
-    STATUSES,
-    ElectricityResult,
-    electricity_indicators,
-    festival_days,
-    infer_status,
-    production_status_indicators,
-    status_enterprises,
-)
-from .lamps import (
-    DEFAULT_LAMPS,
-    LampConfigError,
-    LampIndicator,
-    composite_colour,
-    composite_index,
-    lamp_inputs,
-    lamp_scores,
-    percentile_cutoffs,
-    signal_lamps,
-)
-from .monitoring import (
-    COST_ITEMS,
-    HIGH_COST_PROBLEMS,
-    MonitoringDataError,
-    cost_indicators,
-    high_cost_shares,
-    inventory_indicators,
-    monitoring_rows,
-    price_scissors,
-)
-from .survey import (
-    BREAKDOWNS,
-    SurveyDataError,
-    composite_pmi,
-    diffusion_indices,
-    problem_shares,
-    respondent_weights,
-    sample_weights,
-    series_rows,
-)
+import importlib
+from typing import Any
+
+#: Where each public name lives: the submodules load on first use (importing this package is cheap,
+#: so a publication that needs only the lamp definitions does not load the electricity calendar).
+_WHERE: dict[str, str] = {
+    "METER_COLUMNS": "electricity",
+    "STATUSES": "electricity",
+    "ElectricityResult": "electricity",
+    "electricity_indicators": "electricity",
+    "festival_days": "electricity",
+    "infer_status": "electricity",
+    "production_status_indicators": "electricity",
+    "status_enterprises": "electricity",
+    "DEFAULT_LAMPS": "lamps",
+    "LampConfigError": "lamps",
+    "LampIndicator": "lamps",
+    "composite_colour": "lamps",
+    "composite_index": "lamps",
+    "lamp_inputs": "lamps",
+    "lamp_scores": "lamps",
+    "percentile_cutoffs": "lamps",
+    "signal_lamps": "lamps",
+    "COST_ITEMS": "monitoring",
+    "HIGH_COST_PROBLEMS": "monitoring",
+    "MonitoringDataError": "monitoring",
+    "cost_indicators": "monitoring",
+    "high_cost_shares": "monitoring",
+    "inventory_indicators": "monitoring",
+    "monitoring_rows": "monitoring",
+    "price_scissors": "monitoring",
+    "BREAKDOWNS": "survey",
+    "SurveyDataError": "survey",
+    "composite_pmi": "survey",
+    "diffusion_indices": "survey",
+    "problem_shares": "survey",
+    "respondent_weights": "survey",
+    "sample_weights": "survey",
+    "series_rows": "survey",
+}
+
 
 __all__ = [
     "METER_COLUMNS",
@@ -86,3 +86,15 @@ __all__ = [
     "sample_weights",
     "series_rows",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import reference as ref
 from ..exceptions import PublishError
+from ..indicators.lamps import COLOURS, COLOURS_ZH, DEFAULT_LAMPS
 from ..reference import CITY_CODE
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE, bar_chart, line_chart
@@ -46,20 +47,9 @@ def official(inputs: Inputs, series: str, region: str, period: str) -> float:
     return float(rows[0]["value"]) if rows and rows[0]["value"] is not None else float("nan")
 
 
-#: The signal lamps of :data:`monitor.indicators.lamps.DEFAULT_LAMPS` as (code, name_zh, name_en, source),
-#: copied here because importing :mod:`monitor.indicators` costs seconds (``tests/test_publish.py`` checks
-#: that the two agree), and the lamp colours of scores 1..5.
-LAMPS: tuple[tuple[str, str, str, str], ...] = (
-    ("pmi_headline", "制造业PMI", "Manufacturing PMI", "pmi/headline"),
-    ("new_orders", "新订单指数", "New orders", "pmi/new_orders"),
-    ("electricity_yoy", "工业用电量同比", "Industrial electricity, y/y", "electricity/yoy/city"),
-    ("iva_yoy", "规上工业增加值同比", "Industrial value added, y/y", "iva/yoy/city"),
-    ("finished_goods_inventory", "产成品库存指数", "Finished-goods inventory DI", "pmi/finished_goods_inventory"),
-    ("price_scissors", "价格剪刀差(购进-出厂)", "Price scissors (input - output DI)", "costs/price_scissors/city"),
-    ("stopped_share", "停产企业占比", "Share of stopped enterprises", "status/stopped_share/city"),
-)
-COLOURS: tuple[str, ...] = ("blue", "light_blue", "green", "yellow", "red")
-COLOURS_ZH: tuple[str, ...] = ("蓝灯", "浅蓝灯", "绿灯", "黄灯", "红灯")
+#: The signal lamps of :data:`monitor.indicators.lamps.DEFAULT_LAMPS` as (code, name_zh, name_en, source), and
+#: the lamp colours of scores 1..5.
+LAMPS: tuple[tuple[str, str, str, str], ...] = tuple((i.code, i.name_zh, i.name_en, i.source) for i in DEFAULT_LAMPS)
 
 
 def lamp_keys() -> list[str]:
