@@ -28,7 +28,7 @@ from .settings import Settings
 from .store import Store
 from .store import models as m
 
-__all__ = ["ForecastReport", "forecast_series", "forecast_accuracy"]
+__all__ = ["ForecastReport", "forecast_series", "forecast_accuracy", "series_history"]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class ForecastReport:
         return text
 
 
-def _history(store: Store, key: str, origin: pd.Period) -> pd.Series:
+def series_history(store: Store, key: str, origin: pd.Period) -> pd.Series:
+    """The stored values of ``key`` up to ``origin``: adjusted where the series has 36 adjusted months, else raw."""
     frame = read_series(store, key)
     if frame.empty:
         return pd.Series(dtype=float)
@@ -75,7 +76,7 @@ def forecast_series(store: Store, settings: Settings, origin: pd.Period) -> Fore
     created = dt.datetime.now().replace(microsecond=0)
     rows = []
     for key in [k.strip() for k in settings["forecast.series"].split(",") if k.strip()]:
-        history = _history(store, key, origin)
+        history = series_history(store, key, origin)
         if len(history) < MIN_HISTORY or history.index[-1] != origin:
             report.skipped[key] = (f"needs {MIN_HISTORY} months of history ending {origin}; has {len(history)}"
                                    + (f" ending {history.index[-1]}" if len(history) else ""))

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .forecasts import series_history
 from .periods import month_text
 from .reference import CITY_CODE
-from .results import read_series
 from .settings import Settings
 from .store import Store
 from .store import models as m
@@ -104,12 +104,7 @@ def _official(store: Store, series: list[str], known_by: pd.Period) -> pd.DataFr
 
 
 def _input(store: Store, key: str, origin: pd.Period) -> pd.Series:
-    frame = read_series(store, key)
-    if frame.empty:
-        return pd.Series(dtype=float)
-    value = frame["sa"] if frame["sa"].notna().sum() >= 36 else frame["raw"]
-    value = value.astype(float).loc[:origin]
-    return value - _offset(key)
+    return series_history(store, key, origin) - _offset(key)
 
 
 def _offset(key: str) -> float:

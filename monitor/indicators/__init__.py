@@ -51,41 +51,7 @@ _WHERE: dict[str, str] = {
 }
 
 
-__all__ = [
-    "METER_COLUMNS",
-    "festival_days",
-    "STATUSES",
-    "ElectricityResult",
-    "electricity_indicators",
-    "infer_status",
-    "production_status_indicators",
-    "status_enterprises",
-    "DEFAULT_LAMPS",
-    "LampConfigError",
-    "LampIndicator",
-    "composite_colour",
-    "composite_index",
-    "lamp_inputs",
-    "lamp_scores",
-    "percentile_cutoffs",
-    "signal_lamps",
-    "COST_ITEMS",
-    "HIGH_COST_PROBLEMS",
-    "MonitoringDataError",
-    "cost_indicators",
-    "high_cost_shares",
-    "inventory_indicators",
-    "monitoring_rows",
-    "price_scissors",
-    "BREAKDOWNS",
-    "SurveyDataError",
-    "composite_pmi",
-    "diffusion_indices",
-    "problem_shares",
-    "respondent_weights",
-    "sample_weights",
-    "series_rows",
-]
+__all__ = list(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
