@@ -516,11 +516,19 @@ def _publish_command(kind: str, period_help: str) -> Any:
         from .publish.release import parse_period
         from .store import open_store
 
-        when = parse_period(kind, period)  # a bad period is reported before the store is opened
+        p = parse_period(kind, period)  # a bad period is reported before the store is opened
         settings = obj.settings()
         _setup_logging(settings, obj.verbose)
+        if kind == "annual":
+            from .publish.release import now_in
+
+            today = now_in(settings)
+            if today.year <= p.year:
+                click.echo(f"warning: {p.year} is not over (it is {today:%Y-%m-%d %H:%M} {settings['publish.timezone']});"
+                           f" the annual summary of {p.year} covers only the months with data so far, and it "
+                           f"cannot be made final before the year's release time", err=True)
         with open_store(settings) as store:
-            report = run_stage(store, settings, "publish", when, kinds=[kind], lang=lang, final=final,
+            report = run_stage(store, settings, "publish", p, kinds=[kind], lang=lang, final=final,
                                correct=correct, formats=formats, out_dir=out, raise_errors=True)
         if report.detail["errors"]:
             raise report.detail["errors"][0][3]
@@ -537,6 +545,33 @@ _publish_command("pmi", "monthly PMI release for PERIOD (YYYY-MM)")
 _publish_command("operations", "monthly industrial-operation report for PERIOD (YYYY-MM)")
 _publish_command("dispatch", "quarterly dispatch report for PERIOD (YYYYQn)")
 _publish_command("annual", "annual summary for PERIOD (YYYY)")
+
+
+@publish.command("check")
+@click.argument("kind", type=click.Choice(["pmi", "operations", "dispatch", "annual"]))
+@click.argument("period")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language (setting language, zh).")
+@click.option("--final", is_flag=True, help="Refuse (exit 1) when any check fails: the gate before --final.")
+@click.pass_obj
+def publish_check(obj: _Context, kind: str, period: str, lang: str | None, final: bool) -> None:
+    """Audit (审核) the newest built KIND PERIOD: numbers against the store, sums, shares, bounds, wording,
+    low-sample flags, empty sections and charts; one line per failed check."""
+    from .publish.check import CHECKS, check_publication
+    from .publish.release import parse_period
+    from .store import open_store
+
+    parse_period(kind, period)
+    settings = obj.settings()
+    with open_store(settings) as store:
+        report = check_publication(store, settings, kind, period, lang=lang)
+    for f in report.findings:
+        click.echo(f"{'refused' if final else 'check failed'}: {f.line()}", err=final)
+    looked = ", ".join(f"{c} {report.counted.get(c, 0)}" for c in CHECKS)
+    state = "passed" if report.ok else f"{len(report.findings)} failed"
+    click.echo(f"{kind} {report.period} ({report.lang}, publication {report.publication_id}): audit {state} "
+               f"({looked} items checked)")
+    if final and not report.ok:
+        raise SystemExit(1)
 
 
 @publish.command("list")
