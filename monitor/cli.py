@@ -800,7 +800,7 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
 
 
 # ---------------------------------------------------------------------------------------------- web (issue 18)
-from .cli_web import register as _register_web  # noqa: E402  (they use the helpers above)
+from .web.cli import register as _register_web  # noqa: E402
 
 _register_web(cli)
 

@@ -249,7 +249,7 @@ def test_untrusted_text_is_inert(portal, tmp_path):
 
     rows = list(csv.reader(out.read_text("utf-8-sig").splitlines()))
     assert all(cell[:1] not in ("=", "+", "-", "@") for row in rows for cell in row)
-    from monitor.cli_web import _cell
+    from monitor.web.cli import _cell
 
     assert _cell('=HYPERLINK("http://x")') == "'=HYPERLINK(\"http://x\")" and _cell("-1+2") == "'-1+2"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from .cli import _Context, _format_times, _print_frame, _setup_logging
+from ..settings import Settings
 
 __all__ = ["serve", "portal", "users"]
 
@@ -21,16 +22,46 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _setup_logging(settings: Settings, verbose: int) -> None:
+    """The server's log: warnings on stderr, the configured level in ``<data_dir>/imon.log`` (as the CLI's)."""
+    root = logging.getLogger("monitor")
+    if getattr(root, "_imon_configured", False):
+        return
+    root.setLevel(logging.DEBUG)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stderr = logging.StreamHandler()
+    stderr.setLevel(logging.INFO if verbose else logging.WARNING)
+    stderr.setFormatter(fmt)
+    root.addHandler(stderr)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(settings.data_dir / "imon.log", encoding="utf-8")
+    handler.setLevel(settings["log_level"])
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+    root._imon_configured = True  # type: ignore[attr-defined]
+
+
+def _print_frame(frame: Any, columns: list[str]) -> None:
+    from ..textout import table_lines
+
+    if frame.empty:
+        click.echo("  (none)")
+        return
+    shown = frame[columns].astype(object).where(frame[columns].notna(), "")
+    for line in table_lines(shown.astype(str), columns):
+        click.echo(line)
+
+
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (web.host, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (web.port, default 8000).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (one per core).")
 @click.pass_obj
-def serve(obj: _Context, host: str | None, port: int | None, workers: int) -> None:
+def serve(obj: Any, host: str | None, port: int | None, workers: int) -> None:
     """Run the web platform (the enterprise portal and survey operations) until Ctrl-C or SIGTERM."""
     import uvicorn
 
-    from .store import open_store
+    from ..store import open_store
 
     settings = obj.settings(**{"web.host": host, "web.port": port})
     _setup_logging(settings, obj.verbose)
@@ -58,12 +89,12 @@ def portal() -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Write the codes to this CSV file (for the survey letters) instead of the terminal.")
 @click.pass_obj
-def portal_invite(obj: _Context, period: str, district: str | None, new_only: bool, out: str | None) -> None:
+def portal_invite(obj: Any, period: str, district: str | None, new_only: bool, out: str | None) -> None:
     """One-time activation codes for the sample enterprises of a month; opens the month's round.
 
     The codes are shown once (the store keeps only their digests)."""
-    from .store import open_store
-    from .web.accounts import invite
+    from ..store import open_store
+    from .accounts import invite
 
     settings = obj.settings()
     with open_store(settings) as store:
@@ -86,10 +117,10 @@ def portal_invite(obj: _Context, period: str, district: str | None, new_only: bo
 @portal.command("close")
 @click.option("--period", required=True, metavar="YYYY-MM", help="Survey month.")
 @click.pass_obj
-def portal_close(obj: _Context, period: str) -> None:
+def portal_close(obj: Any, period: str) -> None:
     """Close a month's round: the portal takes no more submissions or corrections for it."""
-    from .store import open_store
-    from .web.operations import close_round
+    from ..store import open_store
+    from .operations import close_round
 
     with open_store(obj.settings()) as store:
         done = close_round(store, period, by=None, ip=None)
@@ -109,11 +140,11 @@ def users() -> None:
 @click.option("--name", "display_name", default=None, help="Name shown in the portal.")
 @click.option("--password", default=None, help="Initial password (default: asked; or $IMON_NEW_PASSWORD).")
 @click.pass_obj
-def users_add(obj: _Context, username: str, role: str, district: str | None, email: str | None,
+def users_add(obj: Any, username: str, role: str, district: str | None, email: str | None,
               display_name: str | None, password: str | None) -> None:
     """Create an account (an enterprise's user name is its credit code)."""
-    from .store import open_store
-    from .web.accounts import add_user
+    from ..store import open_store
+    from .accounts import add_user
 
     password = password or os.environ.get("IMON_NEW_PASSWORD") or click.prompt(
         "password", hide_input=True, confirmation_prompt=True)
@@ -125,14 +156,15 @@ def users_add(obj: _Context, username: str, role: str, district: str | None, ema
 
 @users.command("list")
 @click.pass_obj
-def users_list(obj: _Context) -> None:
+def users_list(obj: Any) -> None:
     """Every account with its role, district, state and last sign-in."""
-    from .store import open_store
-    from .web.accounts import list_users
+    from ..store import open_store
+    from .accounts import list_users
 
     with open_store(obj.settings()) as store:
         frame = list_users(store)
-    _format_times(frame, ["locked_until", "last_login"])
+    for col in ("locked_until", "last_login"):
+        frame[col] = [f"{v:%Y-%m-%d %H:%M}" if v is not None and v == v else "" for v in frame[col]]
     _print_frame(frame, ["username", "role", "uscc", "district", "email", "active", "locked_until", "last_login"])
 
 
@@ -140,10 +172,10 @@ def users_list(obj: _Context) -> None:
 @click.argument("username")
 @click.option("--enable", is_flag=True, help="Re-enable instead.")
 @click.pass_obj
-def users_disable(obj: _Context, username: str, enable: bool) -> None:
+def users_disable(obj: Any, username: str, enable: bool) -> None:
     """Disable an account (its sessions end at once), or re-enable it."""
-    from .store import open_store
-    from .web.accounts import set_user_active
+    from ..store import open_store
+    from .accounts import set_user_active
 
     with open_store(obj.settings()) as store:
         set_user_active(store, username, enable)
@@ -154,10 +186,10 @@ def users_disable(obj: _Context, username: str, enable: bool) -> None:
 @click.argument("username")
 @click.option("--password", default=None, help="Temporary password (default: asked; or $IMON_NEW_PASSWORD).")
 @click.pass_obj
-def users_reset(obj: _Context, username: str, password: str | None) -> None:
+def users_reset(obj: Any, username: str, password: str | None) -> None:
     """Set a temporary password; the user must choose a new one at the next sign-in."""
-    from .store import open_store
-    from .web.accounts import reset_password
+    from ..store import open_store
+    from .accounts import reset_password
 
     password = password or os.environ.get("IMON_NEW_PASSWORD") or click.prompt(
         "temporary password", hide_input=True, confirmation_prompt=True)
