@@ -350,6 +350,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     """Compute the diffusion indices, the PMI and the monitoring indicators into the store."""
     from .compute import compute_range
     from .store import open_store
+    from .store.vintages import vintage_text
 
     if period and (first or last) or not (period or first and last):
         raise click.UsageError("give --period YYYY-MM, or --from YYYY-MM --to YYYY-MM")
@@ -365,7 +366,8 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
         click.echo(f"{family}: {n:,} values new or changed ({report.seconds[family]:.1f} s)")
     for family, message in report.failed.items():
         click.echo(f"{family}: failed - {message}")
-    click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage {dt.date.today()}")
+    click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage "
+               f"{vintage_text(report.vintage)}")
     if report.failed:
         raise SystemExit(1)
 
@@ -510,9 +512,17 @@ def _publish_command(kind: str, period_help: str) -> Any:
         from .publish.release import parse_period
         from .store import open_store
 
-        parse_period(kind, period)  # a bad period is reported before the store is opened
+        p = parse_period(kind, period)  # a bad period is reported before the store is opened
         settings = obj.settings()
         _setup_logging(settings, obj.verbose)
+        if kind == "annual":
+            from .publish.release import now_in
+
+            today = now_in(settings)
+            if today.year <= p.year:
+                click.echo(f"warning: {p.year} is not over (it is {today:%Y-%m-%d %H:%M} {settings['publish.timezone']});"
+                           f" the annual summary of {p.year} covers only the months with data so far, and it "
+                           f"cannot be made final before the year's release time", err=True)
         with open_store(settings) as store:
             result = build(store, settings, kind, period, lang=lang, final=final, correct=correct, formats=formats,
                            out_dir=out)
@@ -528,6 +538,33 @@ _publish_command("pmi", "monthly PMI release for PERIOD (YYYY-MM)")
 _publish_command("operations", "monthly industrial-operation report for PERIOD (YYYY-MM)")
 _publish_command("dispatch", "quarterly dispatch report for PERIOD (YYYYQn)")
 _publish_command("annual", "annual summary for PERIOD (YYYY)")
+
+
+@publish.command("check")
+@click.argument("kind", type=click.Choice(["pmi", "operations", "dispatch", "annual"]))
+@click.argument("period")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language (setting language, zh).")
+@click.option("--final", is_flag=True, help="Refuse (exit 1) when any check fails: the gate before --final.")
+@click.pass_obj
+def publish_check(obj: _Context, kind: str, period: str, lang: str | None, final: bool) -> None:
+    """Audit (审核) the newest built KIND PERIOD: numbers against the store, sums, shares, bounds, wording,
+    low-sample flags, empty sections and charts; one line per failed check."""
+    from .publish.check import CHECKS, check_publication
+    from .publish.release import parse_period
+    from .store import open_store
+
+    parse_period(kind, period)
+    settings = obj.settings()
+    with open_store(settings) as store:
+        report = check_publication(store, settings, kind, period, lang=lang)
+    for f in report.findings:
+        click.echo(f"{'refused' if final else 'check failed'}: {f.line()}", err=final)
+    looked = ", ".join(f"{c} {report.counted.get(c, 0)}" for c in CHECKS)
+    state = "passed" if report.ok else f"{len(report.findings)} failed"
+    click.echo(f"{kind} {report.period} ({report.lang}, publication {report.publication_id}): audit {state} "
+               f"({looked} items checked)")
+    if final and not report.ok:
+        raise SystemExit(1)
 
 
 @publish.command("list")
@@ -557,6 +594,9 @@ def publish_rerender(obj: _Context, publication_id: int, out: Path | None, forma
         result = rerender(store, obj.settings(), publication_id, out_dir=out, formats=formats)
     for path in result.files:
         click.echo(f"  {path}")
+    if result.release_at is not None:
+        click.echo(f"release time (as stored with the edition): {result.release_at:%Y-%m-%d %H:%M} "
+                   f"{obj.settings()['publish.timezone']}")
     if not result.matches:
         click.echo(f"publication {publication_id}: the re-rendered HTML differs from the stored one", err=True)
         raise SystemExit(1)
