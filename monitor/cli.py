@@ -847,6 +847,12 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
         raise SystemExit(1)
 
 
+# ---------------------------------------------------------------------------------------------- web (issue 18)
+from .web.cli import register as _register_web  # noqa: E402
+
+_register_web(cli)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``imon``: library errors and usage errors become one line and an exit status."""
     try:
