@@ -351,7 +351,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schedule.survey_close", "0 18 10 * *", _parse_cron,
             "Survey close for the previous month: response rates are checked (data-quality rules)."),
     Setting("schedule.monthly_chain", "0 8 12 * *", _parse_cron,
-            "Release day: the monthly stages (compute, adjust, forecast, publish, alerts) for the previous month."),
+            "Release day: the monthly stages (collect, compute, adjust, forecast, publish, alerts) for the previous month."),
     Setting("schedule.alerts_scan", "30 7 * * *", _parse_cron, "The daily early-warning scan."),
     Setting("schedule.quarterly_dispatch", "0 9 15 1,4,7,10 *", _parse_cron,
             "The quarterly dispatch report for the quarter just ended."),
