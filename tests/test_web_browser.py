@@ -20,7 +20,7 @@ from sqlalchemy import text
 from monitor.store import Store
 from monitor.web import create_app
 from monitor.web.accounts import invite
-from tests.web_helpers import A, PASSWORD, PERIOD, register, settings_for
+from tests.web_helpers import PASSWORD, PERIOD, A, register, settings_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTEFACTS = Path(__file__).resolve().parents[1] / "var" / "test-artefacts"
