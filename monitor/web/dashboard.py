@@ -64,9 +64,18 @@ def _district_names(lang: str) -> list[tuple[str, str]]:
     return [(c, region_name(c, lang)) for c in DISTRICT_CODES]
 
 
+def _page_region(portal: Any, request: Request, user: Any) -> str | None:
+    """The region of a page's data: the city's page (every district's targets, warnings and dispatch list) is
+    not a district official's; their own page carries the city totals."""
+    region = region_of(portal, request, user, request.path_params["region"])
+    if region == CITY_CODE and user.role == "district":
+        return None
+    return region
+
+
 def data_json(portal: Any, request: Request, form: Any, session: Any) -> Response:
     user = session[0]
-    region = region_of(portal, request, user, request.path_params["region"])
+    region = _page_region(portal, request, user)
     if region is None:
         return refuse(portal, request, user)
     return JSONResponse(json.loads(json.dumps(_data(portal, region, portal.lang(request)), default=str)))
@@ -75,31 +84,32 @@ def data_json(portal: Any, request: Request, form: Any, session: Any) -> Respons
 def data_csv(portal: Any, request: Request, form: Any, session: Any) -> Response:
     """The page's numbers as one long CSV: section, item, region, period, value and interval."""
     user = session[0]
-    region = region_of(portal, request, user, request.path_params["region"])
+    region = _page_region(portal, request, user)
     if region is None:
         return refuse(portal, request, user)
     lang = portal.lang(request)
     data = _data(portal, region, lang)
     p = data["period"]
     h = data["headline"]
-    rows: list[list[Any]] = [["headline", "pmi/headline", data["region_name"], p, h["value"], h["raw"], h["se"],
+    name = data["region_name"]
+    rows: list[list[Any]] = [["headline", "pmi/headline", "PMI", name, p, h["value"], h["raw"], h["se"],
                               h["lower_95"], h["upper_95"]]]
-    rows += [["index", i["name"], data["region_name"], p, i["value"], i["raw"], i["se"], None, None]
+    rows += [["index", f"pmi/{i['code']}", i["name"], name, p, i["value"], i["raw"], i["se"], None, None]
              for i in data["indices"]]
-    rows += [["electricity", k, data["region_name"], p, v["value"], v["raw"], None, None, None]
+    rows += [["electricity", f"electricity/{k}", k, name, p, v["value"], v["raw"], None, None, None]
              for k, v in data["electricity"].items()]
-    rows += [["status", k, data["region_name"], p, v["value"], v["raw"], None, None, None]
+    rows += [["status", f"status/{k}", k, name, p, v["value"], v["raw"], None, None, None]
              for k, v in data["status"].items()]
     for f in data["forecasts"]:
-        rows += [["forecast", f["key"], data["region_name"], r["period"], r["mean"], None, None, r["lower_95"],
+        rows += [["forecast", f["key"], f["model"], name, r["period"], r["mean"], None, None, r["lower_95"],
                   r["upper_95"]] for r in f["rows"]]
-    rows += [["target", t["name"], t["region_name"], t["origin"], t["expected"], t["ytd"], None, t["lower_80"],
-              t["upper_80"]] for t in data["targets"]]
-    rows += [["target_probability", t["name"], t["region_name"], t["origin"], t["probability"], None, None, None,
-              None] for t in data["targets"]]
-    rows += [["dispatch", f"{e['uscc']} {e['name']}", e["district"], data["dispatch_period"], e["status"], None,
-              None, None, None] for e in data["dispatch"]]
-    header = ["section", "item", "region", "period", "value", "raw", "se", "lower", "upper"]
+    rows += [["target", t["indicator"], t["name"], t["region_name"], t["origin"], t["expected"], t["ytd"], None,
+              t["lower_80"], t["upper_80"]] for t in data["targets"]]
+    rows += [["target_probability", t["indicator"], t["name"], t["region_name"], t["origin"], t["probability"],
+              None, None, None, None] for t in data["targets"]]
+    rows += [["dispatch", e["uscc"], e["name"], e["district"], data["dispatch_period"], e["status"], None, None,
+              None, None] for e in data["dispatch"]]
+    header = ["section", "code", "item", "region", "period", "value", "raw", "se", "lower", "upper"]
     slug = "city" if region == CITY_CODE else region
     return Response(csv_bytes(header, rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="dashboard_{slug}_{p}.csv"'})
@@ -109,8 +119,8 @@ def chart(portal: Any, request: Request, form: Any, session: Any) -> Response:
     user = session[0]
     region = region_of(portal, request, user, request.path_params["region"])
     name, fmt = request.path_params["name"], request.path_params["fmt"]
-    if region is None or name not in CHARTS or fmt not in ("svg", "csv") or (name == "districts"
-                                                                              and region != CITY_CODE):
+    if region is None or name not in CHARTS or fmt not in ("svg", "csv") or (
+            name == "districts" and (region != CITY_CODE or user.role == "district")):
         return refuse(portal, request, user)
     lang = portal.lang(request)
     data = cache(portal).get(("chartdata", region, name, lang),
