@@ -356,9 +356,31 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
+_SECRET_PARAM = re.compile(r"(?i)(pass|pwd|secret|token|key|auth|credential)")
+
+
 def mask_url(url: str) -> str:
-    """Replace the password in a database URL by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """Replace the secrets of a database URL by ``***``.
+
+    The password of the user part (everything after the first ``:`` up to the *last* ``@`` of the address, so a
+    raw ``@`` inside a password does not show its tail) and the value of every query parameter whose name says
+    it is a secret (``password=``, ``sslpassword=``, ``token=``, ...).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    address, qmark, query = rest.partition("?")
+    if not address.startswith("/") and "@" in address:
+        userinfo, _, host = address.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        address = f"{user}:***@{host}" if colon else f"{userinfo}@{host}"
+    if qmark:
+        parts = []
+        for item in query.split("&"):
+            name, eq, value = item.partition("=")
+            parts.append(f"{name}=***" if eq and value and _SECRET_PARAM.search(name) else item)
+        query = "&".join(parts)
+    return f"{scheme}://{address}{qmark}{query}"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,10 @@ written.  ``dry_run`` runs every check and rolls back.
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -33,7 +36,7 @@ from .electricity import ingest_electricity
 from .reference import ingest_accounts, ingest_official
 from .survey import SurveyFile, ingest_survey
 
-__all__ = ["identify", "expand_paths", "collect_paths", "KINDS"]
+__all__ = ["identify", "expand_paths", "check_paths", "collect_paths", "KINDS"]
 
 log = logging.getLogger(__name__)
 
@@ -100,25 +103,76 @@ def identify(path: Path) -> str:
     )
 
 
+def check_paths(paths: Iterable[Path]) -> None:
+    """Refuse, before anything is read, a named path that does not exist, a folder that cannot be listed, or a
+    named file that is not a regular file (a FIFO, a device such as ``/dev/zero``: reading them never ends).
+
+    Raises
+    ------
+    CollectorError
+        The first such path, with the fix.
+    """
+    for p in paths:
+        p = Path(p).absolute()
+        try:
+            mode = p.stat().st_mode
+        except FileNotFoundError:
+            raise CollectorError(f"{p}: no such file or folder; check the path") from None
+        except OSError as exc:
+            raise CollectorError(f"{p}: cannot be read ({exc.strerror}); check the path and its permissions") from None
+        if stat.S_ISDIR(mode):
+            if not os.access(p, os.R_OK | os.X_OK):
+                raise CollectorError(f"{p}: the folder cannot be read (permission denied); give the user running "
+                                     "imon read access to it")
+        elif not stat.S_ISREG(mode):
+            raise CollectorError(f"{p}: not a regular file (a pipe, device or socket); collect files and folders only")
+
+
+def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Data files of ``paths`` and the problems met on the way (unreadable subfolders, special files)."""
+    out: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    for p in paths:
+        p = Path(p).absolute()
+        check_paths([p])
+        if not p.is_dir():
+            out.append(p)
+            continue
+
+        def unreadable(exc: OSError) -> None:
+            where = Path(exc.filename) if exc.filename else p
+            problems.append((where, f"{where}: the folder cannot be read ({exc.strerror}); its files were not "
+                                    "collected: give the user running imon read access and collect it again"))
+
+        found = []
+        for folder, dirs, names in os.walk(p, onerror=unreadable):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                f = Path(folder) / name
+                if f.suffix.lower() not in _EXTENSIONS or name.startswith((".", "~$")):
+                    continue
+                try:
+                    regular = stat.S_ISREG(f.stat().st_mode)
+                except OSError as exc:
+                    problems.append((f, f"{f.name}: cannot be read ({exc.strerror})"))
+                    continue
+                if regular:
+                    found.append(f)
+                else:
+                    problems.append((f, f"{f.name}: not a regular file (a pipe, device or socket); not collected"))
+        out += sorted(found)
+    return out, problems
+
+
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files named, and the data files inside folders named (recursively; hidden and ``~$`` lock files skipped).
 
     Raises
     ------
     CollectorError
-        A path that does not exist.
+        A path that does not exist, a folder that cannot be listed, a named path that is not a regular file.
     """
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p).absolute()
-        if not p.exists():
-            raise CollectorError(f"{p}: no such file or folder; check the path")
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _EXTENSIONS
-                          and not f.name.startswith((".", "~$")))
-        else:
-            out.append(p)
-    return out
+    return _expand(paths)[0]
 
 
 def _read(kind: str, path: Path) -> Collected:
@@ -221,6 +275,11 @@ def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Pat
     return outcomes
 
 
+def _unreadable_sha(path: Path) -> str:
+    """A stand-in digest for a file or folder whose bytes cannot be read (recorded, never matched by content)."""
+    return hashlib.sha256(b"unreadable:" + os.fsencode(path)).hexdigest()
+
+
 def _record_failure(store: Store, kind: str | None, path: Path, sha: str, message: str) -> None:
     with store.begin() as conn:
         source_id = new_source(conn, kind or "unknown", path, sha, note=message)
@@ -253,13 +312,15 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
     CollectorError
         A path that does not exist (before anything is read).
     """
-    files = expand_paths(paths)
+    files, problems = _expand(paths)
     planned: list[tuple[Path, str | None, str, str | None]] = []
+    for path, message in problems:
+        planned.append((path, None, _unreadable_sha(path), message))
     for path in files:
         try:
             sha = file_sha256(path)
         except OSError as exc:
-            planned.append((path, None, "", f"{path.name}: cannot be read ({exc.strerror})"))
+            planned.append((path, None, _unreadable_sha(path), f"{path.name}: cannot be read ({exc.strerror})"))
             continue
         try:
             planned.append((path, identify(path), sha, None))
@@ -305,6 +366,9 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             done = [FileOutcome(p, "survey", "failed", message=f"{p.name}: not ingested, the batch it was written "
                                 f"with failed ({type(exc).__name__}: {str(exc)[:200]}); nothing of it was written")
                     for _, p, _, _ in batch]
+            if not dry_run:
+                for (_, p, sha, _), outcome in zip(batch, done):
+                    _record_failure(store, "survey", p, sha, outcome.message)
         for (slot, *_), outcome in zip(batch, done):
             log.info("collect %s (survey): %s, %d read, %d new, %d rejected, %d warnings", outcome.path,
                      outcome.status, outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings)
@@ -331,6 +395,8 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         except Exception as exc:
             log.exception("collect %s failed", path)
             outcome = FileOutcome(path, kind, "failed", message=_damaged(path, exc))
+            if not dry_run:
+                _record_failure(store, kind, path, sha, outcome.message)
         log.info("collect %s (%s): %s, %d read, %d new, %d rejected, %d warnings %s", path, kind, outcome.status,
                  outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings, outcome.message)
         outcomes[slot] = outcome
