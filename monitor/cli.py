@@ -33,7 +33,11 @@ class _Context:
 
     def settings(self, **overrides: Any) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config)
+            from .alerts.rules import validate_settings
+
+            settings = load_settings(self.config)
+            validate_settings(settings)  # the file's alert rules and recipients, refused at start when malformed
+            self._settings = settings
         if overrides:
             return self._settings.with_overrides(**{k.replace(".", "__"): v for k, v in overrides.items()
                                                    if v is not None})
