@@ -26,6 +26,7 @@ from pathlib import Path
 from collectors.base import Collected, file_sha256, read_text_head
 from collectors.electricity import electricity_header, iter_electricity, read_account_map
 from collectors.exceptions import CollectorError
+from collectors.limits import DEFAULT_LIMITS, Limits, guarded, limits_for
 from collectors.official import looks_official, read_official_table
 from collectors.survey import is_survey_csv_header, read_survey_csv, read_survey_workbook
 
@@ -51,6 +52,19 @@ class _Rollback(Exception):
     """Raised inside a dry run's transaction to undo it."""
 
 
+def ingest_limits(settings: Settings) -> dict[str, Limits]:
+    """The per-kind file limits of the settings (``ingest.<kind>_max_rows|columns|bytes``)."""
+    out = {}
+    for kind, prefix in (("survey", "ingest.survey"), ("official", "ingest.official"), ("electricity", "ingest.feed")):
+        try:
+            out[kind] = Limits(settings[f"{prefix}_max_rows"], settings[f"{prefix}_max_columns"],
+                               settings[f"{prefix}_max_bytes"], prefix)
+        except KeyError:
+            out[kind] = DEFAULT_LIMITS[kind]
+    return out
+
+
+@guarded
 def identify(path: Path) -> str:
     """The kind of a file, from its extension, sheets and header.
 
@@ -175,21 +189,24 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return _expand(paths)[0]
 
 
-def _read(kind: str, path: Path) -> Collected:
+def _read(kind: str, path: Path, limits: dict[str, Limits] | None = None) -> Collected:
+    lim = limits_for(kind, limits)
     if kind == "survey":
-        return read_survey_workbook(path) if path.suffix.lower() in {".xlsx", ".xlsm"} else read_survey_csv(path)
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            return read_survey_workbook(path, limits=lim)
+        return read_survey_csv(path, limits=lim)
     if kind == "official":
-        return read_official_table(path)
+        return read_official_table(path, limits=lim)
     if kind == "electricity_accounts":
-        return read_account_map(path)
+        return read_account_map(path, limits=lim)
     raise AssertionError(kind)
 
 
-def _safe_read(item: tuple[Path, str]) -> Collected | CollectorError:
+def _safe_read(item: tuple[Path, str, dict[str, Limits] | None]) -> Collected | CollectorError:
     """Read one file in a worker process; a CollectorError is returned, not raised."""
-    path, kind = item
+    path, kind, limits = item
     try:
-        return _read(kind, path)
+        return _read(kind, path, limits)
     except CollectorError as exc:
         return exc
     except Exception as exc:
@@ -201,17 +218,18 @@ def _damaged(path: Path, exc: Exception) -> str:
             "in the expected layout: ask for it to be saved and sent again")
 
 
-def _read_ahead(items: list[tuple[Path, str]], processes: int) -> Iterator[Collected | CollectorError | None]:
+def _read_ahead(items: list[tuple[Path, str]], processes: int,
+                limits: dict[str, Limits] | None = None) -> Iterator[Collected | CollectorError | None]:
     """Collected files in order, read by a process pool when there are many (electricity is streamed later)."""
-    readable = [(p, k) for p, k in items if k != "electricity"]
+    readable = [(p, k, limits) for p, k in items if k != "electricity"]
     if processes > 1 and len(readable) > 40:
         with ProcessPoolExecutor(processes) as pool:
             done = pool.map(_safe_read, readable, chunksize=16)
             for _, kind in items:
                 yield None if kind == "electricity" else next(done)
     else:
-        for item in items:
-            yield None if item[1] == "electricity" else _safe_read(item)
+        for path, kind in items:
+            yield None if kind == "electricity" else _safe_read((path, kind, limits))
 
 
 def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: str, collected: Collected | None, *,
@@ -221,24 +239,26 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
         with store.begin() as conn:
             source_id = new_source(conn, kind, path, sha)
             if kind == "electricity":
-                chunks = iter_electricity(path, chunksize=settings["ingest.chunk_rows"])
+                chunks = iter_electricity(path, chunksize=settings["ingest.chunk_rows"],
+                                          limits=limits_for(kind, ingest_limits(settings)))
                 report = (lambda n: progress(f"{path.name}: {n:,} rows")) if progress else None
-                read, changed, issues = ingest_electricity(conn, chunks, source_id, file_name=path.name,
-                                                           progress=report)
+                feed = ingest_electricity(conn, chunks, source_id, file_name=path.name, progress=report)
+                read, changed, issues, errors = feed.read, feed.changed, feed.issues, feed.rejected
             else:
                 assert collected is not None
                 issues = list(collected.issues)
-                read = sum(len(t) for t in collected.tables.values()) + len(collected.errors)
+                read = sum(len(t) for t in collected.tables.values()) + collected.rejected_rows
                 if kind == "official":
                     changed, more = ingest_official(conn, collected, source_id)
                 else:
                     changed, more = ingest_accounts(conn, collected, source_id)
                 issues += more
-            errors = sum(1 for i in issues if i.severity == "error")
+                errors = sum(i.rows for i in issues if i.severity == "error")
             write_issues(conn, source_id, issues)
             finish_source(conn, source_id, accepted=read - errors, rejected=errors)
             outcome.rows_read, outcome.rows_new, outcome.rows_rejected = read, changed, errors
-            outcome.warnings, outcome.issues, outcome.source_id = len(issues) - errors, issues, source_id
+            outcome.warnings, outcome.issues, outcome.source_id = (sum(1 for i in issues if i.severity == "warning"),
+                                                                   issues, source_id)
             if not dry_run and changed == 0:
                 outcome.status = "rejected" if errors else "unchanged"
             if dry_run:
@@ -259,12 +279,12 @@ def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Pat
                           close_days=settings["survey.close_days"])
             for f, outcome in zip(files, outcomes):
                 issues = list(f.collected.issues) + f.issues
-                errors = sum(1 for i in issues if i.severity == "error")
-                read = sum(len(t) for t in f.collected.tables.values()) + len(f.collected.errors)
+                errors = sum(i.rows for i in issues if i.severity == "error")
+                read = sum(len(t) for t in f.collected.tables.values()) + f.collected.rejected_rows
                 write_issues(conn, f.source_id, issues)
                 finish_source(conn, f.source_id, accepted=read - errors, rejected=errors)
                 outcome.rows_read, outcome.rows_new, outcome.rows_rejected = read, f.changed, errors
-                outcome.warnings, outcome.issues = len(issues) - errors, issues
+                outcome.warnings, outcome.issues = sum(1 for i in issues if i.severity == "warning"), issues
                 outcome.source_id = None if dry_run else f.source_id
                 if not dry_run and f.changed == 0:
                     outcome.status = "rejected" if errors else "unchanged"
@@ -352,7 +372,7 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         seen[(kind, sha)] = path
         todo.append((len(outcomes), path, kind, sha))
         outcomes.append(None)
-    reads = _read_ahead([(path, kind) for _, path, kind, _ in todo], processes)
+    reads = _read_ahead([(path, kind) for _, path, kind, _ in todo], processes, ingest_limits(settings))
     batch: list[tuple[int, Path, str, Collected]] = []
 
     def flush() -> None:
