@@ -89,13 +89,12 @@ def parse_days(values: pd.Series, *, serial: bool = False) -> pd.Series:
     pandas cannot represent (``3026/12/06``) is NaT, never an exception.
     """
     text = values.astype(object)
-    out = pd.to_datetime(text, format=_DATE_FORMATS[0], errors="coerce")  # the common case, in one pass
-    out = out.astype("datetime64[ns]") if len(out) else pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    out = _ns(pd.to_datetime(text, format=_DATE_FORMATS[0], errors="coerce"))  # the common case, in one pass
     todo = out.isna() & text.notna() & (text.astype(str).str.strip() != "")
     for fmt in _DATE_FORMATS[1:]:
         if not todo.any():
             break
-        parsed = pd.to_datetime(text[todo].astype(str).str.strip(), format=fmt, errors="coerce")
+        parsed = _ns(pd.to_datetime(text[todo].astype(str).str.strip(), format=fmt, errors="coerce"))
         hit = parsed.notna()
         out.loc[parsed.index[hit]] = parsed[hit].dt.normalize()
         todo.loc[parsed.index[hit]] = False
@@ -104,6 +103,15 @@ def parse_days(values: pd.Series, *, serial: bool = False) -> pd.Series:
         ok = number.between(20000, 80000) & (number == number.round())
         out.loc[number.index[ok]] = pd.Timestamp("1899-12-30") + pd.to_timedelta(number[ok], unit="D")
     return out.astype("datetime64[ns]")
+
+
+def _ns(parsed: pd.Series) -> pd.Series:
+    """Parsed days as nanosecond timestamps; a day pandas cannot hold that way (year 3026, 1200) becomes NaT."""
+    parsed = pd.Series(parsed)
+    if len(parsed) and parsed.dtype != "datetime64[ns]":
+        years = parsed.dt.year
+        parsed = parsed.where((years > 1677) & (years < 2262))
+    return parsed.astype("datetime64[ns]")
 
 
 @dataclass

@@ -52,7 +52,7 @@ class Limits:
 #: Defaults per kind: generous for every real file seen (a survey workbook is ~10 KB with 40 rows, a month's survey export ~40,000 lines; an official
 #: table a few hundred months; the feed ~1 GB of CSV a month for 1,200 enterprises), far below what hurts.
 DEFAULT_LIMITS: dict[str, Limits] = {
-    "survey": Limits(100_000, 200, 20 * 2**20, "ingest.survey"),
+    "survey": Limits(100_000, 200, 8 * 2**20, "ingest.survey"),
     "official": Limits(100_000, 2_000, 64 * 2**20, "ingest.official"),
     "electricity": Limits(200_000_000, 100, 16 * 2**30, "ingest.feed"),
 }

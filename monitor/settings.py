@@ -246,7 +246,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Most rows (lines) of survey workbooks (per sheet) and survey CSV exports; a larger file is refused whole, naming this limit.", minimum=10),
     Setting("ingest.survey_max_columns", 200, _parse_int,
             "Most columns of a row of survey files; a row with a value further right is refused.", minimum=3),
-    Setting("ingest.survey_max_bytes", 20_971_520, _parse_int,
+    Setting("ingest.survey_max_bytes", 8_388_608, _parse_int,
             "Most bytes of one survey file as text, or of a survey workbook once uncompressed (checked before reading).",
             minimum=1024),
     Setting("ingest.official_max_rows", 100_000, _parse_int,
