@@ -314,6 +314,8 @@ def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: For
                               weights=pd.Series({fallback.name: 1.0}, name="weight"),
                               per_model={fallback.name: frame}, notes=notes, level=levels)
     notes += model.notes_
+    if calendar == "cn":
+        notes.append("arima: regression on the Chinese calendar (Spring Festival windows, working days)")
     frame = model.predict(horizon, exog_future, levels)
     per_model = dict(model.member_forecasts_)
     alternatives = {m: model.combined(per_model, m, levels) for m in ("median", "mean", "select")}
