@@ -72,6 +72,7 @@ from .reference import HEADLINE_WEIGHTS, QUESTIONS
 from .results import write_series
 from .settings import Settings
 from .store import Store
+from .store.vintages import as_of_limit, as_vintage, new_vintage
 from .store import models as m
 from .store.writes import upsert
 
@@ -189,7 +190,7 @@ class AdjustReport:
         Wall time.
     """
 
-    vintage: dt.date
+    vintage: dt.datetime
     kind: str
     adjusted: dict[str, str] = field(default_factory=dict)
     rebuilt: dict[str, str] = field(default_factory=dict)
@@ -329,7 +330,7 @@ def _stored_keys(store: Store) -> set[str]:
         return {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT series_key FROM series_value")}
 
 
-def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
+def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
     """Latest ``raw`` and ``sa`` per key and month (as of a date): ``{key: frame indexed by period}``."""
     t = m.SeriesValue.__table__
     frames = []
@@ -365,7 +366,7 @@ def _latest_adjustments(store: Store, keys: Sequence[str]) -> dict[str, dict[str
     return {str(r["series_key"]): r for r in rows}
 
 
-def _review_factors(store: Store, keys: Sequence[str], as_of: dt.date | None) -> dict[str, tuple[dict[str, float], dict]]:
+def _review_factors(store: Store, keys: Sequence[str], as_of: dt.datetime | None) -> dict[str, tuple[dict[str, float], dict]]:
     """Projected factors of every successful review (later reviews win month by month), with the last review row."""
     t = m.SeriesAdjustment.__table__
     out: dict[str, tuple[dict[str, float], dict]] = {}
@@ -521,7 +522,7 @@ class _Plan:
     data: dict[str, pd.DataFrame]
 
 
-def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.date | None, report: AdjustReport) -> _Plan:
+def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.datetime | None, report: AdjustReport) -> _Plan:
     stored = _stored_keys(store)
     patterns = _patterns(pattern)
     keys = sorted(k for k in stored if any(fnmatch.fnmatchcase(k, p) for p in patterns))
@@ -550,7 +551,7 @@ def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.date | None, rep
     return _Plan(series, sorted(headlines), data)
 
 
-def _write(store: Store, fits: Sequence[_Fit], vintage: dt.date, kind: str, fingerprints: Mapping[str, str],
+def _write(store: Store, fits: Sequence[_Fit], vintage: dt.datetime, kind: str, fingerprints: Mapping[str, str],
            report: AdjustReport, *, rows: bool = True) -> None:
     """Adjusted values as a vintage (only changes), and one ``series_adjustment`` row per fit when ``rows``."""
     now = dt.datetime.now().replace(microsecond=0)
@@ -597,8 +598,8 @@ def adjust_series(
     settings: Settings,
     *,
     pattern: str | Sequence[str] = "*",
-    as_of: dt.date | str | None = None,
-    vintage: dt.date | None = None,
+    as_of: dt.date | dt.datetime | str | None = None,
+    vintage: dt.datetime | dt.date | None = None,
     processes: int | None = None,
     force: bool = False,
     progress: Progress | None = None,
@@ -637,8 +638,8 @@ def adjust_series(
         For an ``adjust.model`` that is neither ``auto`` nor an ARIMA model.
     """
     t0 = time.perf_counter()
-    vintage = vintage or dt.date.today()
-    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
+    vintage = new_vintage() if vintage is None else as_vintage(vintage)
+    as_of_date = as_of_limit(as_of)
     method, arima = _engine_options(settings)
     projected = settings["adjust.policy"] == "projected"
     processes = settings["adjust.processes"] if processes is None else max(1, int(processes))

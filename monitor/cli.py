@@ -33,7 +33,11 @@ class _Context:
 
     def settings(self, **overrides: Any) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config)
+            from .alerts.rules import validate_settings
+
+            settings = load_settings(self.config)
+            validate_settings(settings)  # the file's alert rules and recipients, refused at start when malformed
+            self._settings = settings
         if overrides:
             return self._settings.with_overrides(**{k.replace(".", "__"): v for k, v in overrides.items()
                                                    if v is not None})
@@ -346,6 +350,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     """Compute the diffusion indices, the PMI and the monitoring indicators into the store."""
     from .compute import compute_range
     from .store import open_store
+    from .store.vintages import vintage_text
 
     if period and (first or last) or not (period or first and last):
         raise click.UsageError("give --period YYYY-MM, or --from YYYY-MM --to YYYY-MM")
@@ -361,7 +366,8 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
         click.echo(f"{family}: {n:,} values new or changed ({report.seconds[family]:.1f} s)")
     for family, message in report.failed.items():
         click.echo(f"{family}: failed - {message}")
-    click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage {dt.date.today()}")
+    click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage "
+               f"{vintage_text(report.vintage)}")
     if report.failed:
         raise SystemExit(1)
 
@@ -553,6 +559,9 @@ def publish_rerender(obj: _Context, publication_id: int, out: Path | None, forma
         result = rerender(store, obj.settings(), publication_id, out_dir=out, formats=formats)
     for path in result.files:
         click.echo(f"  {path}")
+    if result.release_at is not None:
+        click.echo(f"release time (as stored with the edition): {result.release_at:%Y-%m-%d %H:%M} "
+                   f"{obj.settings()['publish.timezone']}")
     if not result.matches:
         click.echo(f"publication {publication_id}: the re-rendered HTML differs from the stored one", err=True)
         raise SystemExit(1)

@@ -511,6 +511,12 @@ def load_settings(
     ------
     ConfigError
         For a missing or malformed file, an unknown key or an invalid value.
+
+    Notes
+    -----
+    The file's tables ``[[alerts.rules]]`` and ``[alerts.recipients]`` are kept as read
+    (:attr:`Settings.structured`); the callers that load rules check them with
+    :func:`monitor.alerts.rules.validate_settings` (the command line at start, an alert scan before it runs).
     """
     env = os.environ if environ is None else environ
     values = {s.key: s.default for s in SETTINGS}
@@ -540,12 +546,7 @@ def load_settings(
         setting = _lookup(key, "command line")
         values[key] = setting.convert(raw, "command line")
         sources[key] = "command line"
-    settings = Settings(values, sources, path, structured)
-    if structured:
-        from .alerts.rules import validate_settings  # lazy: the rule kinds live with the alerts package
-
-        validate_settings(settings)
-    return settings
+    return Settings(values, sources, path, structured)
 
 
 #: Keys of the file that are tables or arrays of tables rather than scalar settings.

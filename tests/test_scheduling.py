@@ -16,10 +16,11 @@ from sqlalchemy import select
 
 from monitor.exceptions import SchedulerLockedError
 from monitor.pipeline import StageResult
-from monitor.scheduling import SchedulerService, acquire_lock, release_lock, run_job_once
+from monitor.scheduling import SchedulerService, run_job_once
 from monitor.settings import load_settings
 from monitor.store import Store
 from monitor.store import models as m
+from monitor.store.locks import acquire_lock, release_lock
 
 OFF = {k: "" for k in ("survey_reminders", "survey_close", "monthly_chain", "alerts_scan", "quarterly_dispatch",
                        "annual_summary")}

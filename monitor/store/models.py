@@ -328,17 +328,27 @@ class Target(Base):
 
 # --------------------------------------------------------------------------- results
 class SeriesValue(Base):
-    """One value of a computed series (``pmi/headline``, ...) in one vintage."""
+    """One value of a computed series (``pmi/headline``, ...) in one vintage (the UTC timestamp of the compute or
+    adjustment run that wrote it: :mod:`monitor.store.vintages`; a date before migration 0008)."""
 
     __tablename__ = "series_value"
     series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
     period: Mapped[str] = mapped_column(Period, primary_key=True)
-    vintage: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    vintage: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
     raw: Mapped[float | None] = mapped_column(Float)
     sa: Mapped[float | None] = mapped_column(Float)
     se: Mapped[float | None] = mapped_column(Float)
     n: Mapped[int | None] = mapped_column(Integer)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class VintageLock(Base):
+    """A vintage of a series that a final edition read: it never changes (issue 13, migration 0008)."""
+
+    __tablename__ = "vintage_lock"
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    vintage: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(Integer)
 
 
 class Forecast(Base):
@@ -456,7 +466,7 @@ class SeriesAdjustment(Base):
     __tablename__ = "series_adjustment"
     __table_args__ = (CheckConstraint("status IN ('ok', 'failed', 'skipped')", name="status"),)
     series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
-    vintage: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    vintage: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
     kind: Mapped[str] = mapped_column(String(12), default="concurrent")
     status: Mapped[str] = mapped_column(String(8))
     method_used: Mapped[str | None] = mapped_column(String(20))
