@@ -90,3 +90,26 @@ def test_rerender_reports_the_stored_release_time(vstore):
                                    "--out", str(folder / "t3")])
     assert out.exit_code == 0, out.output
     assert "release time (as stored with the edition): 2020-10-15 09:30 Asia/Shanghai" in out.output
+
+
+def test_upgrading_a_store_keeps_its_day_vintages(tmp_path):
+    """Migration 0008 turns each day's vintage into its midnight (a copy by CAST would have made it 2026)."""
+    from sqlalchemy import create_engine, text
+
+    from monitor.store.migrate import upgrade
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    upgrade(engine, "0007")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO series_value (series_key, period, vintage, raw, computed_at) VALUES "
+                          "('pmi/headline', '2020-08', '2020-09-01', 50.1, '2020-09-01 00:00:00.000000'), "
+                          "('pmi/headline', '2020-08', '2020-10-01', 50.3, '2020-10-01 00:00:00.000000')"))
+    upgrade(engine)
+    engine.dispose()
+    store = Store.open(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    try:
+        frame = read_series(store, "pmi/headline")
+        assert frame.loc["2020-08", "vintage"] == dt.datetime(2020, 10, 1) and frame.loc["2020-08", "raw"] == 50.3
+        assert read_series(store, "pmi/headline", as_of="2020-09-30").loc["2020-08", "raw"] == 50.1
+    finally:
+        store.close()
