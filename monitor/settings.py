@@ -288,8 +288,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("forecast.series", "pmi/headline,pmi/new_orders,pmi/production,electricity/total/city", _parse_str,
             "Series forecast each month (comma-separated keys); the adjusted value is used where there is one."),
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
-    Setting("forecast.models", "ets,theta,snaive", _parse_str,
-            "Candidate models of the combination (ets, theta, sarimax, snaive, naive2); sarimax is slower."),
+    Setting("forecast.models", "default", _parse_str,
+            "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
+            "unadjusted); or candidates of the older backtest selection (ets, theta, sarimax, snaive, naive2)."),
     Setting("nowcast.target", "iva/yoy", _parse_str,
             "Official monthly statistic nowcast before its release (official_statistic series)."),
     Setting("nowcast.inputs",
