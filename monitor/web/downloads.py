@@ -1,8 +1,7 @@
 """CSV and XLSX downloads of the dashboard's tables, formula-safe: text that a spreadsheet would run as a formula
 (``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM``) gets Excel's ``'`` text mark.
 
-:func:`neutralise` is a local copy of the shared helper of issue 16 (``collectors.cells.neutralise``); it is
-replaced by an import once that lands on main.
+The neutralisation is the shared helper of issue 16 (:func:`collectors.cells.neutralise`).
 """
 
 from __future__ import annotations
@@ -13,20 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from collectors.cells import neutralise
+
 __all__ = ["neutralise", "csv_bytes", "xlsx_bytes"]
-
-_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d[\d,]*)?(\.\d+)?([eE][+-]?\d+)?%?$")
-
-
-def neutralise(value: object) -> object:
-    """``value`` made inert for a spreadsheet cell (text that would start a formula gets a leading ``'``)."""
-    if not isinstance(value, str) or not value or not value.startswith(_STARTS):
-        return value
-    if _PLAIN_NUMBER.match(value) and any(c.isdigit() for c in value):
-        return value
-    return "'" + value
-
 
 def _cell(value: Any) -> Any:
     if value is None:
