@@ -11,12 +11,21 @@ rejects both).  Then, in the same transaction:
 3. the enterprise-day sums in ``electricity_reading`` are recomputed for the
    enterprises and days the file touched.
 
+Counts are exact: every line is counted once, under the first rule it breaks;
+at most ``_MAX_ISSUES_PER_RULE`` rejects per rule are stored as examples and the
+rest are summarised in one line per rule.  Two soft checks add warnings: a
+reading far above the account's stored history (``unusual_kwh``), and stored
+readings this file changes (``revised_readings``: a damaged or edited file
+never overwrites values silently).
+
 The SQL is in :mod:`monitor.store.electricity`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
@@ -26,9 +35,22 @@ from collectors.electricity import FeedChunk
 from ..store import electricity as staging
 from ..store.electricity import STAGING
 
-__all__ = ["ingest_electricity", "STAGING"]
+__all__ = ["ingest_electricity", "FeedResult", "STAGING"]
 
 _MAX_ISSUES_PER_RULE = 10_000
+#: A reading this many times the account's mean of its stored readings (last 90 days) is flagged.
+_UNUSUAL_FACTOR = 20.0
+
+
+@dataclass
+class FeedResult:
+    """What ingesting one feed did: rows read and rejected (exact), rows changed, the issues kept."""
+
+    read: int = 0
+    rejected: int = 0
+    changed: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _stage(conn: Connection, chunk: FeedChunk) -> None:
@@ -41,7 +63,7 @@ def _stage(conn: Connection, chunk: FeedChunk) -> None:
 
 
 def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file_name: str,
-                       progress: Callable[[int], None] | None = None) -> tuple[int, int, list[Issue]]:
+                       progress: Callable[[int], None] | None = None) -> FeedResult:
     """Stream a feed into the store; the caller owns the transaction.
 
     Parameters
@@ -59,32 +81,74 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
 
     Returns
     -------
-    (rows_read, rows_changed, issues)
+    FeedResult
+        Rows read and rejected (exact), rows changed, the issues kept (examples capped per rule, with one
+        summary line per rule for the rest) and the rejected rows per rule.
     """
     staging.create_staging(conn)
-    issues: list[Issue] = []
-    read = 0
+    result = FeedResult()
+    kept: dict[str, int] = {}
     for chunk in chunks:  # type: ignore[attr-defined]
         _stage(conn, chunk)
-        issues.extend(chunk.issues[:_MAX_ISSUES_PER_RULE])
-        read += len(chunk.rows) + len(chunk.issues)
+        for issue in chunk.issues:
+            if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
+                kept[issue.rule] = kept.get(issue.rule, 0) + 1
+                result.issues.append(issue)
+        for rule, n in (chunk.counts or {}).items():
+            result.counts[rule] = result.counts.get(rule, 0) + n
+        result.rejected += chunk.rejected
+        result.read += len(chunk.rows) + chunk.rejected
         if progress:
-            progress(read)
+            progress(result.read)
     staging.finish_staging(conn)
-    issues += _rejects(conn, file_name)
+    _rejects(conn, file_name, result)
+    for rule, n in sorted(result.counts.items()):
+        listed = sum(1 for i in result.issues if i.rule == rule)
+        if n > listed:
+            result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule {rule} "
+                                       f"(not listed; {n:,} in all)", field=None, value=str(n - listed)))
+    result.issues += _soft_checks(conn, file_name)
     changed = staging.merge_staging(conn, source_id)
-    return read, changed, issues
+    result.changed = max(changed, 0)
+    return result
 
 
-def _rejects(conn: Connection, file_name: str) -> list[Issue]:
-    issues = []
+def _rejects(conn: Connection, file_name: str, result: FeedResult) -> None:
+    """Rows rejected against the store and across the file: each row once (a conflicting key of an unknown
+    account counts as a conflict), counted in full, listed up to the cap."""
+    conflicts, unknown_n = staging.reject_counts(conn)
     for account, _day, row in staging.unknown_accounts(conn, _MAX_ISSUES_PER_RULE):
-        issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an enterprise "
-                            "(load the utility's account map first)", row=int(row), field="account_no",
-                            value=str(account)))
-    for account, day, first, last in staging.conflicting_rows(conn, _MAX_ISSUES_PER_RULE):
+        result.issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an "
+                                   "enterprise (load the utility's account map first)", row=int(row),
+                                   field="account_no", value=str(account)))
+    for account, day, first, last in staging.conflicting_rows(conn, _MAX_ISSUES_PER_RULE // 2):
         for row in sorted({int(first), int(last)}):
-            issues.append(Issue(file_name, "duplicate_conflict", f"account {account} on {day} appears more than "
-                                "once with different kWh; both rows rejected", row=row, field="kwh",
-                                value=str(account)))
+            result.issues.append(Issue(file_name, "duplicate_conflict", f"account {account} on {day} appears "
+                                       "more than once with different kWh; every such row rejected", row=row,
+                                       field="kwh", value=str(account)))
+    for rule, n in (("unknown_account", unknown_n), ("duplicate_conflict", conflicts)):
+        if n:
+            result.counts[rule] = result.counts.get(rule, 0) + n
+            result.rejected += n
+
+
+def _soft_checks(conn: Connection, file_name: str) -> list[Issue]:
+    """Warnings: readings far above the account's stored history, and stored readings this file changes."""
+    issues: list[Issue] = []
+    first = staging.first_staged_day(conn)
+    if first is None:
+        return issues
+    unusual = staging.unusual_readings(conn, since=first - dt.timedelta(days=90), factor=_UNUSUAL_FACTOR,
+                                       limit=_MAX_ISSUES_PER_RULE)
+    for account, day, kwh, row, mean in unusual:
+        issues.append(Issue(file_name, "unusual_kwh", f"account {account} on {day}: {kwh:,.0f} kWh is more than "
+                            f"{_UNUSUAL_FACTOR:g} times its usual {mean:,.0f} kWh a day; check the unit and the "
+                            "decimal point", "warning", row=int(row), field="kwh", value=f"{kwh:g}"))
+    n_revised, example = staging.revised_readings(conn)
+    if example is not None:
+        account, day, old, new, row = example
+        issues.append(Issue(file_name, "revised_readings", f"this file changes {n_revised:,} stored "
+                            f"reading(s), e.g. account {account} on {day} from {old:g} to {new:g} kWh; if the "
+                            "utility did not send a correction, the file may be damaged", "warning", row=int(row),
+                            field="kwh", value=str(n_revised)))
     return issues

@@ -8,14 +8,16 @@ transaction: :func:`create_staging`, :func:`stage_rows` per chunk, :func:`finish
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-__all__ = ["STAGING", "create_staging", "stage_rows", "finish_staging", "unknown_accounts", "conflicting_rows",
-           "merge_staging"]
+__all__ = ["STAGING", "create_staging", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
+           "conflicting_rows", "first_staged_day", "unusual_readings", "revised_readings", "merge_staging"]
 
 STAGING = "imon_stage_electricity"
 
@@ -32,12 +34,12 @@ def create_staging(conn: Connection) -> None:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGING}_raw (account_no VARCHAR(40), day DATE, kwh DOUBLE PRECISION,"
                              " source_row INTEGER) ON COMMIT DROP")
         conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGING} (account_no VARCHAR(40), day DATE, kwh DOUBLE PRECISION, "
-                             "source_row INTEGER, last_row INTEGER, conflict INTEGER, "
+                             "source_row INTEGER, last_row INTEGER, conflict INTEGER, n INTEGER, "
                              "PRIMARY KEY (account_no, day)) ON COMMIT DROP")
     else:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGING} (account_no TEXT, day DATE, kwh REAL, source_row INTEGER, "
-                             "last_row INTEGER, conflict INTEGER DEFAULT 0, PRIMARY KEY (account_no, day)) "
-                             "WITHOUT ROWID")
+                             "last_row INTEGER, conflict INTEGER DEFAULT 0, n INTEGER DEFAULT 1, "
+                             "PRIMARY KEY (account_no, day)) WITHOUT ROWID")
 
 
 def stage_rows(conn: Connection, values: Sequence[tuple[str, str, float, int]]) -> None:
@@ -56,7 +58,7 @@ def stage_rows(conn: Connection, values: Sequence[tuple[str, str, float, int]]) 
     conn.exec_driver_sql(
         f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row) VALUES (?, ?, ?, ?, ?4) "
         f"ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> excluded.kwh "
-        f"THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row",
+        f"THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row, n = {STAGING}.n + 1",
         list(values),
     )
 
@@ -66,26 +68,66 @@ def finish_staging(conn: Connection) -> None:
     if not _postgres(conn):
         return
     conn.exec_driver_sql(
-        f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row, conflict) "
+        f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row, conflict, n) "
         f"SELECT account_no, day, MIN(kwh), MIN(source_row), MAX(source_row), "
-        f"CASE WHEN MAX(kwh) <> MIN(kwh) THEN 1 ELSE 0 END FROM {STAGING}_raw GROUP BY account_no, day "
+        f"CASE WHEN MAX(kwh) <> MIN(kwh) THEN 1 ELSE 0 END, COUNT(*) FROM {STAGING}_raw GROUP BY account_no, day "
         "ORDER BY account_no, day")  # inserting in key order appends to the index instead of scattering
     conn.exec_driver_sql(f"ANALYZE {STAGING}")  # temporary tables have no statistics until analysed
 
 
-def unknown_accounts(conn: Connection, limit: int) -> list[tuple[str, object, int]]:
-    """(account, day, source row) of staged rows whose account is not mapped to an enterprise."""
+def reject_counts(conn: Connection) -> tuple[int, int]:
+    """Rows (not keys) rejected across the file and against the store: (conflicting, of unknown accounts); a
+    conflicting key of an unknown account counts as a conflict."""
+    conflicts = int(conn.exec_driver_sql(f"SELECT COALESCE(SUM(n), 0) FROM {STAGING} WHERE conflict = 1").scalar())
+    unknown = int(conn.exec_driver_sql(
+        f"SELECT COALESCE(SUM(s.n), 0) FROM {STAGING} s LEFT JOIN electricity_account a "
+        "ON a.account_no = s.account_no WHERE a.account_no IS NULL AND s.conflict = 0").scalar())
+    return conflicts, unknown
+
+
+def unknown_accounts(conn: Connection, limit: int) -> list[tuple[Any, ...]]:
+    """(account, day, source row) of staged rows (not conflicting) whose account is not mapped to an enterprise."""
     return [tuple(r) for r in conn.execute(text(
         f"SELECT s.account_no, s.day, s.source_row FROM {STAGING} s "
         "LEFT JOIN electricity_account a ON a.account_no = s.account_no WHERE a.account_no IS NULL "
-        f"ORDER BY s.source_row LIMIT {int(limit)}")).all()]
+        f"AND s.conflict = 0 ORDER BY s.source_row LIMIT {int(limit)}")).all()]
 
 
-def conflicting_rows(conn: Connection, limit: int) -> list[tuple[str, object, int, int]]:
+def conflicting_rows(conn: Connection, limit: int) -> list[tuple[Any, ...]]:
     """(account, day, first row, last row) of the keys staged twice with different kWh."""
     return [tuple(r) for r in conn.execute(text(
         f"SELECT account_no, day, source_row, last_row FROM {STAGING} WHERE conflict = 1 "
         f"ORDER BY source_row LIMIT {int(limit)}")).all()]
+
+
+def first_staged_day(conn: Connection) -> dt.date | None:
+    """The first day in the staging table (None when it is empty)."""
+    first = conn.exec_driver_sql(f"SELECT MIN(day) FROM {STAGING}").scalar()
+    return None if first is None else dt.date.fromisoformat(str(first)[:10])
+
+
+def unusual_readings(conn: Connection, *, since: dt.date, factor: float, limit: int) -> list[tuple[Any, ...]]:
+    """(account, day, kWh, source row, usual kWh) of staged readings over ``factor`` times the account's mean of
+    its stored readings since ``since`` (accounts with at least 7 stored days)."""
+    return [tuple(r) for r in conn.execute(text(
+        f"SELECT s.account_no, s.day, s.kwh, s.source_row, h.mean_kwh FROM {STAGING} s JOIN ("
+        "  SELECT r.account_no, AVG(r.kwh) AS mean_kwh, COUNT(*) AS days FROM electricity_account_reading r "
+        f"  WHERE r.account_no IN (SELECT DISTINCT account_no FROM {STAGING}) AND r.day >= :since "
+        "  GROUP BY r.account_no"
+        ") h ON h.account_no = s.account_no "
+        f"WHERE s.conflict = 0 AND h.days >= 7 AND h.mean_kwh > 0 AND s.kwh > {float(factor)} * h.mean_kwh "
+        f"ORDER BY s.source_row LIMIT {int(limit)}"), {"since": since}).all()]
+
+
+def revised_readings(conn: Connection) -> tuple[int, tuple[Any, ...] | None]:
+    """How many stored readings the staged file changes, and the first as (account, day, old, new, source row)."""
+    join = (f"FROM {STAGING} s JOIN electricity_account_reading r ON r.account_no = s.account_no "
+            "AND r.day = s.day WHERE s.conflict = 0 AND r.kwh <> s.kwh")
+    n = int(conn.exec_driver_sql(f"SELECT COUNT(*) {join}").scalar())
+    if not n:
+        return 0, None
+    return n, tuple(conn.exec_driver_sql(
+        f"SELECT s.account_no, s.day, r.kwh, s.kwh, s.source_row {join} ORDER BY s.source_row LIMIT 1").one())
 
 
 def merge_staging(conn: Connection, source_id: int) -> int:
