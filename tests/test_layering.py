@@ -196,6 +196,18 @@ def test_the_checks_see_what_they_guard():
     assert layer("monitor") == "entries" and layer("monitor.settings") == "core"
 
 
+def test_monitor_uses_only_the_public_collectors():
+    """Ingest reads files through the collector registry; private collector modules stay inside collectors/."""
+    bad = []
+    for path in (ROOT / "monitor").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            bad += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                    if n.startswith("collectors.") and any(part.startswith("_") for part in n.split(".")[1:])]
+    assert not bad, bad
+
+
 def test_nothing_reads_the_shared_folder():
     for package in ("monitor", "collectors", "forecasting"):
         for path in (ROOT / package).rglob("*.py"):
