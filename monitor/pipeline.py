@@ -95,21 +95,28 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period) -> StageR
     configured formats, in the configured language and then in the other one (zh and en).  One publication
     failing is reported; the others are still written."""
     from .publish import publish
+    from .publish.check import check_publication
 
     quarter = pd.Period(period, "Q") if period.month % 3 == 0 else pd.Period(period, "Q") - 1
     year = period.year if period.month == 12 else period.year - 1
     jobs = [("pmi", str(period)), ("operations", str(period)), ("dispatch", f"{quarter.year}Q{quarter.quarter}"),
             ("annual", str(year))]
     first = settings["language"] if settings["language"] in ("zh", "en") else "zh"
-    done, failed = [], []
+    done, failed, audits = [], [], []
     for lang in (first, "en" if first == "zh" else "zh"):
         for kind, when in jobs:
             try:
                 result = publish(store, settings, kind, when, lang=lang)
                 done.append(f"{kind} {when} {lang} {result.seconds['total']:.1f} s")
+                if any(f.suffix == ".html" for f in result.files):  # the audit (imon publish check) of each
+                    audit = check_publication(store, settings, kind, when, lang=lang)
+                    if not audit.ok:
+                        audits.append(f"{kind} {when} {lang}: {len(audit.findings)} failed, first "
+                                      f"{audit.findings[0].line()}")
             except MonitorError as exc:
                 failed.append(f"{kind} {when} {lang}: {exc}")
     message = f"{len(done)} publications written ({', '.join(done)}) in {settings.outputs_dir / 'publications'}"
+    message += "; audit (imon publish check): " + ("all passed" if not audits else "; ".join(audits))
     if failed:
         return StageResult("publish", "failed", message + "; failed: " + "; ".join(failed), items_ok=len(done),
                            items_failed=len(failed))
