@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +33,12 @@ from .survey_layout import (
     SHEET_PROBLEMS,
     SHEET_QUESTIONS,
     STATUS_OPTIONS,
+    TICK,
     answer_options,
 )
 from .uscc import validate_uscc
 
-__all__ = ["read_survey_workbook", "read_survey_csv", "parse_answer", "is_survey_csv_header"]
+__all__ = ["read_survey_workbook", "read_survey_csv", "read_survey_form", "parse_answer", "is_survey_csv_header"]
 
 _QUESTIONS = {q.code for q in QUESTION_TEXTS}
 _OPERATIONS = {code: kind for code, _, _, kind in OPERATION_FIELDS}
@@ -102,9 +105,10 @@ def _number(raw: object) -> float | None:
         return float(raw)
     text = str(raw).strip().replace(",", "").rstrip("%")
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # "inf", "nan" or 400 digits are not figures
 
 
 def _blank(raw: object) -> bool:
@@ -114,8 +118,9 @@ def _blank(raw: object) -> bool:
 class _Sink:
     """Collects rows of the three tables and the issues while a file is read."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sha256: str | None = None) -> None:
         self.path = path
+        self.sha256 = sha256
         self.answers: list[tuple] = []
         self.operations: dict[tuple[str, str], dict[str, Any]] = {}
         self.problems: list[tuple] = []
@@ -178,8 +183,15 @@ class _Sink:
         if str(raw or "").strip().lower() not in _NO_TICK:
             self.problems.append((uscc, period, code, row))
 
+    def check_empty(self, sheet: str | None, row: int) -> None:
+        """A warning for a questionnaire without answers and figures (and without errors)."""
+        if not self.answers and not self.operations and not any(i.severity == "error" for i in self.issues):
+            self.issue("empty_questionnaire", "the questionnaire has no answers and no figures", sheet=sheet,
+                       row=row, severity="warning")
+
     def result(self, kind: str, meta: dict[str, object]) -> Collected:
-        out = Collected(kind, self.path, file_sha256(self.path), issues=self.issues, meta=meta)
+        sha = self.sha256 if self.sha256 is not None else file_sha256(self.path)
+        out = Collected(kind, self.path, sha, issues=self.issues, meta=meta)
         answers = pd.DataFrame(self.answers, columns=["uscc", "period", "question", "answer", "submitted_on",
                                                       "source_row"])
         dup = answers.duplicated(["uscc", "period", "question"], keep=False)
@@ -317,10 +329,48 @@ def read_survey_workbook(path: Path) -> Collected:
                     sink.problem(uscc, period, str(code).strip(), tick, prob.title, r + 1)
     finally:
         wb.close()
-    if not sink.answers and not sink.operations and not any(i.severity == "error" for i in sink.issues):
-        sink.issue("empty_questionnaire", "the questionnaire has no answers and no figures", sheet=ws.title,
-                   row=r0 + 1, severity="warning")
+    sink.check_empty(ws.title, r0 + 1)
     return sink.result("survey", meta)
+
+
+def read_survey_form(uscc: str, period: str, answers: Mapping[str, object], figures: Mapping[str, object],
+                     ticked: Iterable[str], *, submitted: dt.date | None, name: str, sha256: str) -> Collected:
+    """Read a questionnaire filled in a web form with the same item rules as a workbook row.
+
+    ``answers`` maps question codes to answers (a value or any wording the
+    workbook accepts; blank is item non-response), ``figures`` operations codes
+    to raw text, ``ticked`` the main problems ticked.  Issues carry the field
+    code; ``row`` is the item's position in the form.  ``name`` stands for the
+    file name in issues and provenance.
+
+    Raises
+    ------
+    CollectorError
+        An invalid credit code or month (the caller's, never the respondent's input).
+    """
+    try:
+        uscc = validate_uscc(uscc)
+    except InvalidCodeError as exc:
+        raise CollectorError(f"{name}: {exc}") from None
+    month = _month(period)
+    if month is None:
+        raise CollectorError(f"{name}: survey month {period!r} is not YYYY-MM")
+    sink = _Sink(Path(name), sha256=sha256)
+    for row, q in enumerate(QUESTION_TEXTS, start=1):
+        sink.answer(uscc, month, q.code, answers.get(q.code), submitted, None, row)
+    for code in answers.keys() - _QUESTIONS:
+        sink.answer(uscc, month, code, answers[code], submitted, None, 0)
+    for row, (code, *_rest) in enumerate(OPERATION_FIELDS, start=1):
+        sink.operation(uscc, month, code, figures.get(code), None, row, submitted)
+    for code in figures.keys() - _OPERATIONS.keys():
+        sink.operation(uscc, month, code, figures[code], None, 0, submitted)
+    ticks = set(ticked)
+    for row, (code, _) in enumerate(PROBLEM_TEXTS, start=1):
+        sink.problem(uscc, month, code, TICK if code in ticks else "", None, row)
+    for code in sorted(ticks - _PROBLEMS):
+        sink.problem(uscc, month, code, TICK, None, 0)
+    sink.check_empty(None, 1)
+    return sink.result("survey", {"uscc": uscc, "period": month, "submitted_on": submitted, "sheet_questions": None})
 
 
 def is_survey_csv_header(header: list[str]) -> bool:

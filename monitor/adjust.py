@@ -522,6 +522,13 @@ class _Plan:
     data: dict[str, pd.DataFrame]
 
 
+def _up_to(data: dict[str, pd.DataFrame], until: pd.Period | None) -> dict[str, pd.DataFrame]:
+    """The frames (indexed by month) cut at ``until`` (None: unchanged)."""
+    if until is None:
+        return data
+    return {key: frame[frame.index <= until] for key, frame in data.items()}
+
+
 def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.datetime | None, report: AdjustReport) -> _Plan:
     stored = _stored_keys(store)
     patterns = _patterns(pattern)
@@ -602,6 +609,7 @@ def adjust_series(
     vintage: dt.datetime | dt.date | None = None,
     processes: int | None = None,
     force: bool = False,
+    until: pd.Period | None = None,
     progress: Progress | None = None,
 ) -> AdjustReport:
     """Seasonally adjust the stored series and store ``sa`` and the diagnostics as a vintage.
@@ -624,6 +632,8 @@ def adjust_series(
         Worker processes (default ``adjust.processes``); 1 runs in this process.
     force
         Re-estimate series whose inputs have not changed since their last adjustment.
+    until
+        Use the data up to this month only (the adjustment stage of that month); default all the data.
     progress
         Called with a short line per series done.
 
@@ -645,6 +655,7 @@ def adjust_series(
     processes = settings["adjust.processes"] if processes is None else max(1, int(processes))
     report = AdjustReport(vintage, "projected" if projected else "concurrent")
     plan = _plan(store, pattern, as_of_date, report)
+    plan.data = _up_to(plan.data, until)
     options = {"method": method, "arima": arima}
     previous = _latest_adjustments(store, [*plan.series, *plan.headlines])
     review = _review_factors(store, plan.series, as_of_date) if projected else {}
@@ -671,7 +682,7 @@ def adjust_series(
     _record(fits, report)
     if plan.headlines:  # rebuilt from the components' adjusted values as now stored
         parts = sorted({p for h in plan.headlines for p in _headline_parts(h)})
-        now = _read_latest(store, [*parts, *plan.headlines])
+        now = _up_to(_read_latest(store, [*parts, *plan.headlines]), until)
         heads = _rebuild_headlines(plan.headlines, {k: f["sa"] for k, f in now.items()},
                                    {k: f["raw"] for k, f in now.items()}, report.failed, report.kind,
                                    {**{k: str(r.get("error") or "skipped") for k, r in previous.items()

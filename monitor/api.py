@@ -92,7 +92,7 @@ class AnalystStore:
     Attributes
     ----------
     store : monitor.store.Store
-        The underlying store, for the pipeline functions (``monitor.adjust.adjust_series(store.store, ...)``).
+        The underlying store, for the stages (``monitor.run_stage(store.store, store.settings, "adjust", period)``).
     settings : monitor.settings.Settings
     """
 

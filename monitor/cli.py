@@ -282,14 +282,14 @@ def collect() -> None:
 @click.pass_obj
 def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: bool) -> None:
     """Ingest files and folders (validated, idempotent, one transaction per file)."""
-    from .ingest import collect_paths
+    from .pipeline import run_stage
     from .store import open_store
 
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     with open_store(settings) as store:
-        outcomes = collect_paths(store, settings, paths, dry_run=dry_run, force=force,
-                                 progress=_progress_printer())
+        outcomes = run_stage(store, settings, "collect", None, paths=list(paths), dry_run=dry_run, force=force,
+                             progress=_progress_printer(), raise_errors=True).detail
     _end_progress()
     problems = 0
     for o in outcomes:
@@ -348,7 +348,7 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
 @click.pass_obj
 def compute(obj: _Context, period: str | None, first: str | None, last: str | None) -> None:
     """Compute the diffusion indices, the PMI and the monitoring indicators into the store."""
-    from .compute import compute_range
+    from .pipeline import run_stage
     from .store import open_store
     from .store.vintages import vintage_text
 
@@ -361,7 +361,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     with open_store(settings) as store:
-        report = compute_range(store, settings, a, b)
+        report = run_stage(store, settings, "compute", b, first=a, raise_errors=True).detail
     for family, n in report.written.items():
         click.echo(f"{family}: {n:,} values new or changed ({report.seconds[family]:.1f} s)")
     for family, message in report.failed.items():
@@ -385,8 +385,8 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
 @click.pass_obj
 def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: bool, csv_path: str | None) -> None:
     """Seasonally adjust the stored series (Spring Festival and working days; X-13ARIMA-SEATS)."""
-    from .adjust import adjust_series
     from .adjust_review import review_year
+    from .pipeline import run_stage
     from .store import open_store
 
     settings = obj.settings()
@@ -410,7 +410,8 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
                     revisions.to_csv(csv_path, index=False, encoding="utf-8-sig")
                     click.echo(f"revisions report written to {csv_path}")
         else:
-            report = adjust_series(store, settings, pattern=pattern, force=force, progress=_progress_printer())
+            report = run_stage(store, settings, "adjust", None, pattern=pattern, force=force,
+                               progress=_progress_printer(), raise_errors=True).detail
             _end_progress()
             click.echo(report.summary())
         for key, message in list(report.failed.items())[:10]:
@@ -428,8 +429,9 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
 def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool) -> None:
     """Forecast the configured series from a month, nowcast the official target and compute the odds of
     meeting the year's targets, and store them; or report past accuracy (forecasts and nowcasts)."""
-    from .forecasts import forecast_accuracy, forecast_series
-    from .nowcasts import nowcast_accuracy, nowcast_target, read_target_odds, target_odds
+    from .forecasts import forecast_accuracy
+    from .nowcasts import nowcast_accuracy, read_target_odds
+    from .pipeline import run_stage
     from .store import open_store
     from .textout import table_lines
 
@@ -440,7 +442,9 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
     with open_store(settings) as store:
         if period:
             origin = _month_option(period, "--period")
-            report = forecast_series(store, settings, origin)
+            reports = run_stage(store, settings, "forecast", origin, nowcast=not skip_nowcast,
+                                raise_errors=True).detail
+            report = reports["forecast"]
             click.echo(report.summary())
             for key, models in report.stored.items():
                 click.echo(f"  {key}: {models}")
@@ -448,11 +452,11 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
                 click.echo(f"  not forecast {key}: {why}")
             failed = bool(report.failed)
             if not skip_nowcast:
-                now = nowcast_target(store, settings, origin)
+                now = reports["nowcast"]
                 click.echo(now.summary())
                 for note in now.notes:
                     click.echo(f"  {note}")
-                odds = target_odds(store, settings, origin)
+                odds = reports["odds"]
                 click.echo(odds.summary())
                 table = read_target_odds(store, origin)
                 if not table.empty:
@@ -508,7 +512,7 @@ def _publish_command(kind: str, period_help: str) -> Any:
     @click.pass_obj
     def command(obj: _Context, period: str, lang: str | None, final: bool, correct: str | None, formats: str | None,
                 out: Path | None) -> None:
-        from .publish import publish as build
+        from .pipeline import run_stage
         from .publish.release import parse_period
         from .store import open_store
 
@@ -524,8 +528,11 @@ def _publish_command(kind: str, period_help: str) -> Any:
                            f" the annual summary of {p.year} covers only the months with data so far, and it "
                            f"cannot be made final before the year's release time", err=True)
         with open_store(settings) as store:
-            result = build(store, settings, kind, period, lang=lang, final=final, correct=correct, formats=formats,
-                           out_dir=out)
+            report = run_stage(store, settings, "publish", p, kinds=[kind], lang=lang, final=final,
+                               correct=correct, formats=formats, out_dir=out, raise_errors=True)
+        if report.detail["errors"]:
+            raise report.detail["errors"][0][3]
+        result = report.detail["results"][0]
         click.echo(f"{kind} {result.period} ({result.lang}): {result.label}, id {result.publication_id}, "
                    f"built in {result.seconds['total']:.1f} s")
         for path in result.files:
@@ -638,15 +645,15 @@ def _print_frame(frame: Any, columns: list[str]) -> None:
 @click.pass_obj
 def alerts_scan(obj: _Context, period: str | None, no_send: bool, wait: float) -> None:
     """Evaluate every rule, update the alerts, and send the digests owed (re-running sends nothing new)."""
-    from .alerts import run_scan
     from .periods import parse_month
+    from .pipeline import run_stage
     from .store import open_store
 
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     month = parse_month(period, what="--period") if period else None
     with open_store(settings) as store:
-        report = run_scan(store, settings, period=month, send=not no_send, wait=wait)
+        report = run_stage(store, settings, "alerts", month, send=not no_send, wait=wait, raise_errors=True).detail
     click.echo(f"alert scan: {report.summary()}")
     for group, n in sorted(report.queued.queued.items()):
         click.echo(f"  digest to {group}: {n} notice(s)")
@@ -802,7 +809,7 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
 def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
          rebuild: bool) -> None:
     """Build (or reuse) the demo store and run the whole monthly cycle on it."""
-    from .pipeline import demo_params, run_demo
+    from .demo.runner import demo_params, run_demo
     from .store import open_store
     from .summary import format_summary, panel_summary
 
@@ -830,13 +837,20 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
                f"{sum(o.rows_rejected for o in run.collected):,} rejected, "
                f"{sum(o.warnings for o in run.collected):,} warnings (imon collect report)")
     for stage in run.stages:
-        click.echo(f"stage {stage.name}: {stage.status} ({stage.seconds:.1f} s) {stage.message}")
+        if stage.name != "collect":  # reported above, file by file
+            click.echo(f"stage {stage.name}: {stage.status} ({stage.seconds:.1f} s) {stage.message}")
     with open_store(settings) as store:
         summary = panel_summary(store, lang=settings["language"])
     click.echo("")
     click.echo(format_summary(summary, lang=settings["language"], outputs=settings.outputs_dir))
     if not run.ok:
         raise SystemExit(1)
+
+
+# ---------------------------------------------------------------------------------------------- web (issue 18)
+from .web.cli import register as _register_web  # noqa: E402
+
+_register_web(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,36 +81,35 @@ def _job_survey_reminders(store: Store, settings: Settings, when: dt.datetime) -
 
 
 def _job_survey_close(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    from .alerts import run_scan
+    from .pipeline import alerts_stage
 
-    report = run_scan(store, settings, period=_previous_month(when), today=when.date(),
-                      kinds=("response_rate", "no_response"))
-    return ("failed" if report.failed else "ok"), report.summary()
+    report = alerts_stage(store, settings, _previous_month(when), today=when.date(),
+                          kinds=("response_rate", "no_response"))
+    return report.status, report.message
 
 
 def _job_alerts_scan(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    from .alerts import run_scan
+    from .pipeline import alerts_stage
 
-    report = run_scan(store, settings, today=when.date())
-    return ("failed" if report.failed else "ok"), report.summary()
+    report = alerts_stage(store, settings, None, today=when.date())
+    return report.status, report.message
 
 
-def _publish(kind: str, period: str, store: Store, settings: Settings) -> tuple[str, str]:
-    try:
-        from .publish import publish
-    except ImportError:
-        return "skipped", "publications are not installed in this version"
-    result = publish(store, settings, kind, period)
-    return "ok", str(getattr(result, "summary", lambda: result)())
+def _publish(kind: str, period: pd.Period, store: Store, settings: Settings) -> tuple[str, str]:
+    from .pipeline import publish_stage
+
+    report = publish_stage(store, settings, period, kinds=[kind])
+    if report.detail["errors"]:  # as before: a publication that cannot be built fails the run with its error
+        raise report.detail["errors"][0][3]
+    return report.status, report.message
 
 
 def _job_quarterly_dispatch(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    quarter = pd.Period(when.date(), "Q") - 1
-    return _publish("dispatch", str(quarter), store, settings)
+    return _publish("dispatch", pd.Period(when.date(), "Q") - 1, store, settings)
 
 
 def _job_annual_summary(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    return _publish("annual", str(when.year - 1), store, settings)
+    return _publish("annual", pd.Period(str(when.year - 1), "Y"), store, settings)
 
 
 def _chain(stages: Sequence[tuple[str, Any]] | None) -> JobFunc:
@@ -118,7 +117,8 @@ def _chain(stages: Sequence[tuple[str, Any]] | None) -> JobFunc:
         from .pipeline import MONTHLY_STAGES, run_stage
 
         period = _previous_month(when)
-        results = [run_stage(store, settings, name, stage, period) for name, stage in (stages or MONTHLY_STAGES)]
+        results = [run_stage(store, settings, name, period, stage=stage)
+                   for name, stage in (stages or MONTHLY_STAGES)]
         status = "failed" if any(r.status == "failed" for r in results) else "ok"
         return status, f"{period}: " + "; ".join(f"{r.name} {r.status}" for r in results)
 

@@ -37,7 +37,7 @@ from ..store import models as m
 from ..store.writes import upsert
 from .common import enterprise_ids, now
 
-__all__ = ["ingest_survey", "SurveyFile"]
+__all__ = ["ingest_survey", "SurveyFile", "survey_window"]
 
 _OPS = ["output_value", "electricity_kwh", "sales_value", "finished_goods_inventory", "raw_material_cost",
         "labour_cost", "energy_cost", "other_cost", "production_status", "capacity_utilisation"]
@@ -57,6 +57,13 @@ class SurveyFile:
 def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
     year, month = int(period[:4]), int(period[5:7])
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def survey_window(period: str, *, deadline_day: int, close_days: int) -> tuple[dt.date, dt.date, dt.date]:
+    """First day, deadline and last day of a month's survey window: the rule :func:`ingest_survey` applies
+    (and the portal shows)."""
+    first, last = _period_bounds(period)
+    return first, first + dt.timedelta(days=deadline_day - 1), last + dt.timedelta(days=close_days)
 
 
 def _tables(files: list[SurveyFile], name: str) -> pd.DataFrame:
@@ -121,8 +128,7 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
                   f"(panel {rec.panel_start}..{end or 'now'})", "period", rec.period)
             keep[i] = False
             continue
-        first, last = _period_bounds(rec.period)
-        close = last + dt.timedelta(days=close_days)
+        first, deadline, close = survey_window(rec.period, deadline_day=deadline_day, close_days=close_days)
         if rec.period > this_month:
             issue("future_period", f"survey month {rec.period} has not begun (received {received.date()})",
                   "period", rec.period)
@@ -131,7 +137,7 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
             issue("outside_survey_window", f"return dated {when} is outside the survey window of {rec.period} "
                   f"({first} to {close}); check the survey month", "period", rec.period)
             keep[i] = False
-        elif when > first + dt.timedelta(days=deadline_day - 1):
+        elif when > deadline:
             issue("late_submission", f"return for {rec.period} dated {when}, after the deadline (day "
                   f"{deadline_day})", "submitted_at", when, "warning")
     pairs["submitted_at"] = submitted_at
