@@ -81,3 +81,27 @@ def latest_official_period(store: Store, *, series: str, region: str, until: str
     frame = store.read_records("SELECT max(period) AS period FROM official_statistic WHERE series = :s AND "
                                "region = :r AND length(period) = 7 AND period <= :u", s=series, r=region, u=until)
     return frame.to_dict("records")
+
+
+def status_counts(store: Store, *, first: str, last: str) -> list[dict[str, Any]]:
+    """Stopped and semi-stopped sample enterprises per month ``first``..``last``, and those reporting."""
+    return store.read_records(
+        "SELECT period, SUM(CASE WHEN production_status = 'stopped' THEN 1 ELSE 0 END) AS stopped, "
+        "SUM(CASE WHEN production_status = 'semi_stopped' THEN 1 ELSE 0 END) AS semi_stopped, COUNT(*) AS reporting "
+        "FROM enterprise_month WHERE period >= :a AND period <= :b GROUP BY period ORDER BY period",
+        a=first, b=last).to_dict("records")
+
+
+def alerts_started(store: Store, *, first: str, last: str) -> list[dict[str, Any]]:
+    """Alerts whose condition started in ``first``..``last``, counted by rule and severity."""
+    return store.read_records(
+        "SELECT rule, severity, COUNT(*) AS n, COUNT(DISTINCT region) AS regions FROM alert_event WHERE "
+        "started_period >= :a AND started_period <= :b GROUP BY rule, severity ORDER BY COUNT(*) DESC, rule, severity",
+        a=first, b=last).to_dict("records")
+
+
+def targets_of_year(store: Store, *, year: int) -> list[dict[str, Any]]:
+    """Every target of ``year`` (the city first, then the districts), with its unit."""
+    return store.read_records(
+        "SELECT indicator, region, comparison, value, unit FROM target WHERE year = :y "
+        "ORDER BY CASE WHEN region = '440100' THEN 0 ELSE 1 END, region, indicator", y=year).to_dict("records")
