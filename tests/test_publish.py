@@ -407,3 +407,24 @@ def test_publish_check_passes_and_catches_each_planted_error(pub_store):
     assert len(refused) == 1 and "number: " in refused[0] and "12.3" in refused[0]
     res = CliRunner().invoke(cli, ["--config", str(config), "publish", "check", "pmi", "2020-09"])
     assert res.exit_code == 0 and "audit 1 failed" in res.output
+
+
+def test_annual_summary_is_a_full_document_and_comparisons_are_marked_synthetic(pub_store):
+    """Issue 13: the annual summary had two pages (city targets, PMI, "暂无数据"); the operation report's province
+    and country columns were empty."""
+    store, settings, folder = pub_store
+    out = folder / "full"
+    annual = publish(store, settings, "annual", "2019", formats="html", now=AFTER, out_dir=out)
+    text = annual.files[0].read_text(encoding="utf-8")
+    districts = store.read_records("SELECT DISTINCT region FROM target WHERE year = 2019 AND region <> '440100'")
+    assert len(districts) > 0
+    for heading in ("表1 2019年全市和各区目标完成情况", "三、工业用电", "图2 样本企业工业用电量同比增速",
+                    "四、停产、半停产企业", "表3 停产、半停产样本企业", "五、全年预警"):
+        assert heading in text, heading
+    rows = [a for a, _ in _parse(annual.files[0]).cells if a.get("data-src") == "official"]
+    assert {a["data-key"].split("@")[1] for a in rows} >= set(districts["region"])  # every district's targets
+    ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
+    text = ops.files[0].read_text(encoding="utf-8")
+    assert "<th>全省</th>" in text and "<th>全国</th>" in text and "合成数据" in text
+    cells = [(a, t) for a, t in _parse(ops.files[0]).cells if a["data-key"].endswith("@440000")]
+    assert cells and all(t != "—" for _, t in cells)
