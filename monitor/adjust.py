@@ -72,8 +72,9 @@ from .reference import HEADLINE_WEIGHTS, QUESTIONS
 from .results import write_series
 from .settings import Settings
 from .store import Store
-from .store.vintages import as_of_limit, as_vintage, new_vintage
 from .store import models as m
+from .store.series import series_keys
+from .store.vintages import as_of_limit, as_vintage, new_vintage
 from .store.writes import upsert
 
 __all__ = [
@@ -326,8 +327,7 @@ def _patterns(pattern: str | Sequence[str]) -> list[str]:
 
 
 def _stored_keys(store: Store) -> set[str]:
-    with store.engine.connect() as conn:
-        return {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT series_key FROM series_value")}
+    return set(series_keys(store))
 
 
 def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:

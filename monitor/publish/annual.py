@@ -9,9 +9,10 @@ import pandas as pd
 
 from ..exceptions import PublishError
 from ..reference import CITY_CODE
+from ..store import publications as publications_q
+from ..store.publications import alerts_started, status_counts, target_odds_as_of, targets_of_year
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE, line_chart
-from ..store.publications import alerts_started, status_counts, target_odds_as_of, targets_of_year
 from .common import BuildOptions, district_name, isnan, months_back
 from .dispatch import INDICATOR_NAMES, _met
 from .document import Document, Figure, Para, Section, Table, chart_attrs, num_cell, text_cell
@@ -113,8 +114,7 @@ def build_annual(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Docum
     s_al = _alerts_section(inputs, months, lang, "五、全年预警" if zh else "5. The year's warnings")
     # 六、预测准确度
     s3 = Section("六、预测准确度回顾" if zh else "6. Forecast accuracy over the year")
-    fc = inputs.query("forecasts_year", "SELECT series_key, origin, period, mean FROM forecast WHERE period >= :a AND "
-                      "period <= :b ORDER BY series_key, period, origin", a=months[0], b=months[-1])
+    fc = inputs.call("forecasts_year", publications_q.forecasts_between, a=months[0], b=months[-1])
     acc: dict[str, list[float]] = {}
     for r in fc:
         if str(pd.Period(r["period"], "M") - 1) != r["origin"]:
