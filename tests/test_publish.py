@@ -426,5 +426,18 @@ def test_annual_summary_is_a_full_document_and_comparisons_are_marked_synthetic(
     ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
     text = ops.files[0].read_text(encoding="utf-8")
     assert "<th>全省</th>" in text and "<th>全国</th>" in text and "合成数据" in text
-    cells = [(a, t) for a, t in _parse(ops.files[0]).cells if a["data-key"].endswith("@440000")]
+    cells = [(a, t) for a, t in _parse(ops.files[0]).cells if a.get("data-key", "").endswith("@440000")]
     assert cells and all(t != "—" for _, t in cells)
+
+
+def test_a_change_within_its_standard_error_is_worded_as_not_significant():
+    """Issue 13: the release printed a city change of -2.4 with no word that its standard error made it
+    insignificant; and a change within its error must not read as a crossing of 50 either."""
+    assert ph.index_sentence_tail(50.4, 52.8, "zh", se_change=3.0) == \
+        "为50.4%，比上月下降2.4个百分点，变化在抽样误差范围内，与上月基本持平，高于临界点"
+    assert "基本持平" not in ph.index_sentence_tail(50.4, 52.8, "zh", se_change=2.2)
+    tail = ph.index_sentence_tail(50.3, 49.4, "zh", se_change=1.5)
+    assert "升至临界点以上" not in tail and tail.endswith("基本持平，高于临界点")
+    en = ph.component_sentence("production", "production", 50.3, 49.4, "en", se_change=1.5)
+    assert "not significant" in en and "after the previous month" not in en
+    assert ph.component_sentence("production", "生产指数", 51.0, 50.2, se_change=1.0).endswith("表明制造业生产扩张。")
