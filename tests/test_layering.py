@@ -172,7 +172,7 @@ def test_package_does_not_import_upwards(package):
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
-@pytest.mark.parametrize("package", ["monitor", "collectors"])
+@pytest.mark.parametrize("package", ["monitor", "collectors", "forecasting"])
 def test_no_import_cycle(package):
     found = cycles(import_graph(package))
     assert not found, f"import cycles in {package}/: {found}"
@@ -194,6 +194,18 @@ def test_the_checks_see_what_they_guard():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert layer("monitor.store.locks") == "store" and layer("monitor.alerts.scan") == "stages"
     assert layer("monitor") == "entries" and layer("monitor.settings") == "core"
+
+
+def test_monitor_uses_only_the_public_collectors():
+    """Ingest reads files through the collector registry; private collector modules stay inside collectors/."""
+    bad = []
+    for path in (ROOT / "monitor").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            bad += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                    if n.startswith("collectors.") and any(part.startswith("_") for part in n.split(".")[1:])]
+    assert not bad, bad
 
 
 def test_nothing_reads_the_shared_folder():
