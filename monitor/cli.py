@@ -163,10 +163,11 @@ def config() -> None:
 def config_show(obj: _Context, as_json: bool) -> None:
     """Print the effective settings, where each came from, secrets masked."""
     settings = obj.settings()
-    rows = settings.display()
-    if as_json:
-        click.echo(json.dumps({k: {"value": v, "source": s} for k, v, s in rows}, ensure_ascii=False, indent=2))
+    if as_json:  # plain JSON values, not TOML text inside JSON strings (issue 13)
+        click.echo(json.dumps({k: {"value": v, "source": s} for k, v, s in settings.display(as_toml=False)},
+                              ensure_ascii=False, indent=2, default=str))
         return
+    rows = settings.display()
     if settings.config_path:
         click.echo(f"# config file: {settings.config_path}")
     width = max(len(k) + len(v) for k, v, _ in rows) + 3

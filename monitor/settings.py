@@ -487,8 +487,9 @@ class Settings(Mapping[str, Any]):
             sources[key] = "command line"
         return Settings(values, sources, self.config_path, self.structured)
 
-    def display(self) -> list[tuple[str, str, str]]:
-        """Rows ``(key, value as TOML text, source)`` with secrets masked."""
+    def display(self, *, as_toml: bool = True) -> list[tuple[str, Any, str]]:
+        """Rows ``(key, value, source)`` with secrets masked: the value as TOML text, or (``as_toml=False``, for
+        JSON) as the plain value (text unquoted, numbers and booleans as such, paths and times as text)."""
         rows = []
         for s in SETTINGS:
             value = self.values[s.key]
@@ -496,7 +497,11 @@ class Settings(Mapping[str, Any]):
                 value = mask_url(self.store_url)
             elif s.secret and value:
                 value = "***"
-            rows.append((s.key, _toml_text(value), self.sources.get(s.key, "default")))
+            if as_toml:
+                value = _toml_text(value)
+            elif not isinstance(value, (str, int, float, bool, list, dict)) and value is not None:
+                value = str(value)
+            rows.append((s.key, value, self.sources.get(s.key, "default")))
         return rows
 
 
