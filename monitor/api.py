@@ -383,7 +383,7 @@ class AnalystStore:
         >>> no = t[t.question == "new_orders"]                             # doctest: +SKIP
         >>> no.groupby("district_code").apply(lambda g: 100 * (g.weight * (g.answer + 1) / 2).sum() / g.weight.sum())  # doctest: +SKIP
         """
-        from .compute import load_survey_inputs
+        from .compute import load_survey_inputs, size_trim
         from .indicators.survey import respondent_weights
 
         p = _month(period)
@@ -391,7 +391,8 @@ class AnalystStore:
         if responses.empty:
             raise SeriesNotFoundError(f"no survey answers are stored for {p}")
         weights = respondent_weights(responses, enterprises, periods=[str(p)],
-                                     weighting=weighting or self.settings["compute.weighting"])  # type: ignore[arg-type]
+                                     weighting=weighting or self.settings["compute.weighting"],  # type: ignore[arg-type]
+                                     trim=size_trim(self.settings))
         info = self.store.read_records(
             "SELECT id AS enterprise_id, uscc, name_zh, district_code, industry_code, size_class FROM enterprise")
         out = weights.merge(info, on="enterprise_id", how="left")
