@@ -35,6 +35,7 @@ from .adjust import (
     _Task,
     _write,
     adjustment_policy,
+    apply_factors,
 )
 from .settings import Settings
 from .store import Store
@@ -143,14 +144,16 @@ def review_year(
             f = pd.Series(fit.factors, dtype=float)
             f.index = pd.PeriodIndex(f.index, freq="M")
             inyear = raw.index.intersection(months)
-            proj = raw[inyear] - f[inyear] if fit.row.get("mode") == "additive" else raw[inyear] / f[inyear]
+            proj = apply_factors(raw[inyear], f[inyear], str(fit.row.get("mode")))
             fit.sa.update({str(p): float(v) for p, v in proj.items()})
             fit.row["notes"] = "\n".join(filter(None, [
                 f"annual review of {year}: estimated with data to {cut}; factors projected for {months[0]}..{months[-1]}",
                 str(fit.row.get("notes") or "")]))
     _record(fits, report)
     # headlines from the revised components (this run's values, else the stored ones)
-    sa_new = {f.key: pd.Series(f.sa, index=pd.PeriodIndex(list(f.sa), freq="M"), dtype=float)
+    # (a Series from the dict keyed by text months, re-indexed by Periods, was all NaN: every headline then
+    # failed with "no adjusted values stored" right after its components were adjusted)
+    sa_new = {f.key: pd.Series(list(f.sa.values()), index=pd.PeriodIndex(list(f.sa), freq="M"), dtype=float)
               for f in fits if f.status == "ok"}
     sa_now = {k: d["sa"] for k, d in plan.data.items()}
     sa_now.update(sa_new)

@@ -51,8 +51,8 @@ def _put(store: Store, key: str, frame: pd.DataFrame, vintage: dt.date = dt.date
 
 
 def test_policy_follows_methodology_section_8():
-    assert adjustment_policy("pmi/new_orders").treatment == "additive"
-    assert adjustment_policy("pmi/employment/key_sector/autos").treatment == "additive"
+    assert adjustment_policy("pmi/new_orders").treatment == "logit-additive"
+    assert adjustment_policy("pmi/employment/key_sector/autos").treatment == "logit-additive"
     assert adjustment_policy("pmi/new_orders/industry/36").treatment is None  # too few respondents
     assert adjustment_policy("pmi/headline").treatment == "rebuilt"
     assert adjustment_policy("pmi/headline/district/440106").treatment == "rebuilt"

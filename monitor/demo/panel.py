@@ -72,7 +72,7 @@ FRAME_RATIO = 8.0
 VA_RATE = {"16": 0.60, "25": 0.15, "36": 0.22, "39": 0.20, "27": 0.35, "15": 0.35, "26": 0.24, "38": 0.22}
 DEFAULT_VA_RATE = 0.27
 #: Median annual revenue of a large firm (10k yuan), and the division's factor on it.
-LARGE_MEDIAN = 240_000.0
+LARGE_MEDIAN = 276_000.0
 LARGE_SCALE = {"25": 3.0, "36": 1.2, "16": 2.0, "39": 1.0, "31": 1.5, "32": 1.3}
 
 _NAME_STEMS = list("华信达安明宏广瑞泰鸿丰盛恒兴中天金鑫源海越穗珠粤南方新远嘉康美创智科龙凯华邦")
