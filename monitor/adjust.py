@@ -8,9 +8,9 @@ Spring Festival and working-day t-values, outliers, the spec, or the error).
 
 Which series, and how (:data:`POLICY`, METHODOLOGY section 8, issue 5)
     * Diffusion indices ``pmi/<question>`` for the city and their ``district``, ``size`` and ``key_sector``
-      breakdowns: additive on the logit scale (``logit-additive``): ``y = log(p / (1 - p))`` with
-      ``p = DI / 100`` (clipped to 0.005-0.995), X-11 ``mode = add`` on ``y``, and the adjusted index is
-      ``100 / (1 + exp(-y_sa))``.  A diffusion index is bounded: an additive adjustment of the index itself
+      breakdowns: additive on the logit scale (``logit-additive``): ``y = 25 log(p / (1 - p))`` with
+      ``p = DI / 100`` (clipped to 0.005-0.995; the factor 25 makes one unit one index point near 50), X-11
+      ``mode = add`` on ``y``, and the adjusted index is ``100 / (1 + exp(-y_sa / 25))``.  A diffusion index is bounded: an additive adjustment of the index itself
       left small districts' adjusted values at -13 or 100.2; on the logit scale the adjusted value cannot
       leave 0-100, and near 50 (where most indices live) the logit is almost linear, so the adjustment is
       the additive one there.
@@ -249,6 +249,7 @@ class _Task:
     arima: str | None
     project_year: int | None = None
     fixed_outliers: tuple[str, ...] = ()
+    sliding_spans: bool = False
 
 
 @dataclass
@@ -258,6 +259,7 @@ class _Fit:
     row: dict[str, object]
     sa: dict[str, float] = field(default_factory=dict)
     factors: dict[str, float] | None = None
+    spans: dict[str, float] | None = None
 
 
 def _none_if_nan(value: float | None) -> float | None:
@@ -274,21 +276,25 @@ def _regressor_t(regressors: pd.DataFrame, names: Iterable[str]) -> float | None
 #: Clip of a diffusion index (as a share) before the logit: 0 and 100 (a cell where every firm answered alike)
 #: have no logit.
 _LOGIT_CLIP = 0.005
+#: The logit is multiplied by 25 so that near 50 one unit is one index point (the slope of ``100 expit`` at 0 is
+#: 25): X-13's outlier and convergence thresholds then work in familiar units (on the raw logit, a tenth of the
+#: index's size, X-13 halted on some series).
+_LOGIT_SCALE = 25.0
 
 
 def to_model_scale(values: pd.Series, mode: str) -> pd.Series:
-    """The series on the scale the adjustment runs on: the logit of ``DI / 100`` for ``logit-additive``."""
+    """The series on the scale the adjustment runs on: ``25 logit(DI / 100)`` for ``logit-additive``."""
     if mode != "logit-additive":
         return values
     p = (values / 100.0).clip(_LOGIT_CLIP, 1.0 - _LOGIT_CLIP)
-    return np.log(p / (1.0 - p))
+    return _LOGIT_SCALE * np.log(p / (1.0 - p))
 
 
 def from_model_scale(values: pd.Series, mode: str) -> pd.Series:
-    """Back from :func:`to_model_scale`: ``100 / (1 + exp(-y))`` for ``logit-additive`` (always inside 0-100)."""
+    """Back from :func:`to_model_scale`: ``100 / (1 + exp(-y / 25))`` for ``logit-additive`` (inside 0-100)."""
     if mode != "logit-additive":
         return values
-    return 100.0 / (1.0 + np.exp(-values))
+    return 100.0 / (1.0 + np.exp(-values / _LOGIT_SCALE))
 
 
 def apply_factors(raw: pd.Series, factors: pd.Series, mode: str | None) -> pd.Series:
@@ -320,7 +326,8 @@ def _fit_one(task: _Task) -> _Fit:
                 overrides = {"x11": {"appendfcst": "yes"}}
             adjuster = SeasonalAdjuster(task.method, mode=engine_mode, arima=task.arima,  # type: ignore[arg-type]
                                         fixed_outliers=task.fixed_outliers if task.method == "x13" else (),
-                                        sliding_spans=False, forecast_horizon=horizon, spec_overrides=overrides)
+                                        sliding_spans="auto" if task.sliding_spans else False,
+                                        forecast_horizon=horizon, spec_overrides=overrides)
             result = adjuster.fit(series, name=task.key)
             factors = _projected_factors(result, task) if task.project_year is not None else None
     except Exception as exc:  # isolate the series: any error is recorded, the run goes on
@@ -330,6 +337,10 @@ def _fit_one(task: _Task) -> _Fit:
     valid = result.observed.dropna()
     qs = d.qs_seasadj_outlier_adjusted
     notes = [*result.notes, *(f"X-13: {w}" for w in dict.fromkeys(result.x13_warnings))]
+    spans = dict(d.sliding_spans) if d.sliding_spans else None
+    if spans:
+        notes.append("sliding spans: " + ", ".join(f"{k.replace('_pct', '')} {v:.1f} %" for k, v in spans.items())
+                     + " of months flagged (A% of the seasonal factors: amber > 15, red > 25)")
     row.update(
         status="ok", method_used=result.method_used, model=result.model,
         mode=task.mode if task.mode == "logit-additive" else result.decomposition_mode,
@@ -340,7 +351,7 @@ def _fit_one(task: _Task) -> _Fit:
         notes="\n".join(notes) or None, spec=result.spec,
     )
     sa = from_model_scale(result.seasadj.dropna(), task.mode)
-    return _Fit(task.key, "ok", row, {str(p): float(v) for p, v in sa.items()}, factors)
+    return _Fit(task.key, "ok", row, {str(p): float(v) for p, v in sa.items()}, factors, spans)
 
 
 def _projected_factors(result: object, task: _Task) -> dict[str, float]:
