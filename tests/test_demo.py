@@ -201,3 +201,23 @@ def test_impossible_builds_are_refused(kwargs, message):
     args.update(kwargs)
     with pytest.raises(DemoError, match=message):
         generate_demo(**args)
+
+
+def test_monthly_reports_are_a_plausible_part_of_the_city_guangzhou_2016(full_demo):
+    """Issue 13: the sample's output exceeded the whole city's and raw-material cost was 2.8 x output. Anchor:
+    Guangzhou 2016, output above designated size 19,556 亿元, value added 4,878 亿元, both +6.5 %."""
+    monthly = full_demo.monthly.assign(year=full_demo.monthly["period"].str[:4])
+    year = monthly.groupby("year")[["output_value", "raw_material_cost", "labour_cost", "energy_cost",
+                                    "other_cost", "electricity_kwh"]].sum()
+    official = full_demo.official.set_index(["series", "region", "period"])["value"]
+    city_output = official[("output/ytd", "440100", "2016-12")]
+    city_va = official[("iva/ytd", "440100", "2016-12")]
+    assert 0.9 * 19_556 < city_output < 1.1 * 19_556 and 0.85 * 4_878 < city_va < 1.15 * 4_878
+    share = year.loc["2016", "output_value"] / 1e4 / city_output  # 10k yuan -> 亿元
+    assert 0.5 < share < 0.95, share  # the monitored key enterprises: most, never more than all, of the city
+    assert 3.5 < official[("iva/ytd_yoy", "440100", "2016-12")] < 9.5
+    costs = year[["raw_material_cost", "labour_cost", "energy_cost", "other_cost"]].sum(axis=1)
+    assert (costs / year["output_value"]).between(0.6, 0.95).all(), costs / year["output_value"]
+    assert (year["raw_material_cost"] / year["output_value"]).max() < 0.75
+    kwh_per_10k = year["electricity_kwh"] / year["output_value"]
+    assert kwh_per_10k.between(100, 400).all(), kwh_per_10k  # Guangzhou's industry: about 200 kWh / 10,000 yuan
