@@ -9,7 +9,7 @@ Shapes (the same for every call):
 - **One series** (an exact key): a frame indexed by a monthly ``PeriodIndex`` named ``period`` with the
   columns ``raw`` (as computed), ``sa`` (seasonally adjusted, NaN where the series is not adjusted),
   ``value`` (``sa`` where there is one, else ``raw``: what the publications print), ``se`` (standard
-  error), ``n`` (respondents or enterprises) and ``vintage`` (the date the value was stored).
+  error), ``n`` (respondents or enterprises) and ``vintage`` (the UTC timestamp of the run that stored the value).
 - **Several series** (a glob pattern, ``*`` = one path segment): the same columns side by side under a
   column ``MultiIndex`` with levels ``series_key`` and ``field``; ``frame.xs("value", axis=1,
   level="field")`` gives one column per key. ``field="value"`` returns that directly, ``shape="long"``
@@ -92,7 +92,7 @@ class AnalystStore:
     Attributes
     ----------
     store : monitor.store.Store
-        The underlying store, for the pipeline functions (``monitor.adjust.adjust_series(store.store, ...)``).
+        The underlying store, for the stages (``monitor.run_stage(store.store, store.settings, "adjust", period)``).
     settings : monitor.settings.Settings
     """
 
@@ -305,8 +305,10 @@ class AnalystStore:
         if published:
             record = self._published_record("pmi", str(p))
         elif as_of is not None:
-            day = pd.Timestamp(as_of).date().isoformat()
-            record = {"series": {k: day for k in wanted}, "queries": {}}
+            from .store.vintages import as_of_limit
+
+            limit = as_of_limit(as_of).isoformat()  # a date admits its whole day, a timestamp itself
+            record = {"series": {k: limit for k in wanted}, "queries": {}}
         inputs = Inputs(self.store, record)
         rows = []
         minimum = self.settings["compute.min_respondents"]
@@ -357,9 +359,11 @@ class AnalystStore:
     def panel(self, period: object, *, weighting: str | None = None) -> pd.DataFrame:
         """The month's survey microdata with weights: every answer of every responding enterprise.
 
-        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`:
-        design weight x size, post-stratified to division x size cells, respondents reweighted within their
-        cell for non-response), so a weighted mean over any subset reproduces the published method::
+        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`
+        with ``compute.weighting``: by default every firm counts once -- the NBS count formula on the PPS
+        panel -- with ``size`` design weight x revenue trimmed at ``compute.size_trim``; post-stratified to
+        division x size cells, respondents reweighted within their cell for non-response), so a weighted mean
+        over any subset reproduces the published method::
 
             DI = 100 * sum(weight * (answer + 1) / 2) / sum(weight)
 
@@ -399,6 +403,31 @@ class AnalystStore:
         cols = ["period", "enterprise_id", "uscc", "name_zh", "district_code", "industry_code", "size_class",
                 "stratum", "question", "answer", "weight"]
         return out[cols].reset_index(drop=True)
+
+    def low_n(self, period: object = None, *, prefix: str = "pmi/") -> pd.DataFrame:
+        """Stored survey cells and their low-n flag (fewer respondents than ``compute.min_respondents``).
+
+        Parameters
+        ----------
+        period
+            The month; default every month.
+        prefix
+            Series family (``pmi/`` default: diffusion indices and headlines; ``balance/``, ``problems/``...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``series_key, period, raw, sa, se, n, low_n`` (:func:`monitor.store.survey_quality.low_n_cells`).
+
+        Examples
+        --------
+        >>> flags = store.low_n("2026-10")                                 # doctest: +SKIP
+        >>> flags[flags.low_n & flags.series_key.str.startswith("pmi/headline/district/")]  # doctest: +SKIP
+        """
+        from .store.survey_quality import low_n_cells
+
+        return low_n_cells(self.store, int(self.settings["compute.min_respondents"]),
+                           period=None if period is None else str(_month(period)), prefix=prefix)
 
     # ------------------------------------------------------------------ monitoring indicators
     def indicators(self, region: str = "city", *, families: Sequence[str] = MONITORING_FAMILIES,
@@ -487,7 +516,7 @@ class AnalystStore:
         rx = _glob_regex(pattern)
         rows = rows[rows["series_key"].map(lambda k: bool(rx.match(k)))] if len(rows) else rows
         if len(rows):
-            rows["vintage"] = pd.to_datetime(rows["vintage"]).dt.date
+            rows["vintage"] = pd.to_datetime(rows["vintage"])  # the run's UTC timestamp
         if latest and len(rows):
             rows = rows.drop_duplicates(["series_key", "kind"], keep="last")
         return rows.reset_index(drop=True)

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..exceptions import MonitorError, SchedulerLockedError
+from ..exceptions import LockBusy, MonitorError
 from ..settings import Settings, parse_duration
 from ..store import Store
+from ..store.locks import exclusive
 from .digest import QueueReport, queue_notifications
 from .evaluate import EvalContext, evaluate_rule
 from .lifecycle import apply_findings
@@ -24,13 +25,13 @@ __all__ = ["SCAN_LOCK", "ScanLockedError", "ScanReport", "run_scan"]
 
 log = logging.getLogger(__name__)
 
-#: The database lock (a ``scheduler_lock`` row, as the scheduler's own) held by a scan: one scan at a time per store.
+#: The database lock (:mod:`monitor.store.locks`) held by a scan: one scan at a time per store.
 SCAN_LOCK = "alerts_scan"
 #: How long a scan started by the scheduler or the pipeline waits for a running one (seconds).
 DEFAULT_WAIT = 600.0
 
 
-class ScanLockedError(SchedulerLockedError):
+class ScanLockedError(LockBusy):
     """Another alert scan is running on the store (see :data:`SCAN_LOCK`)."""
 
 
@@ -95,8 +96,6 @@ def run_scan(store: Store, settings: Settings, *, period: pd.Period | None = Non
     ScanLockedError
         Another scan still runs after ``wait`` seconds.
     """
-    from ..scheduling import LockBusy, exclusive
-
     validate_settings(settings)
     ttl = dt.timedelta(seconds=max(parse_duration(settings["schedule.lock_ttl"]), 3))
 
@@ -114,7 +113,7 @@ def run_scan(store: Store, settings: Settings, *, period: pd.Period | None = Non
         raise ScanLockedError(
             f"another alert scan ({h['owner']}) is running on this store (since {h['acquired_at']}){waited}; retry "
             "when it has finished, or let the scan wait for it (`imon alerts scan --wait 600`); if it crashed, its "
-            f"lock expires at {h['expires_at']} (schedule.lock_ttl)") from None
+            f"lock expires at {h['expires_at']} (schedule.lock_ttl)", name=busy.name, holder=h) from None
 
 
 def _scan(store: Store, settings: Settings, *, period: pd.Period | None, today: dt.date | None,
