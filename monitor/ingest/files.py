@@ -182,8 +182,8 @@ def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
             out.append(p)
             continue
 
-        def unreadable(exc: OSError) -> None:
-            where = Path(exc.filename) if exc.filename else p
+        def unreadable(exc: OSError, top: Path = p) -> None:
+            where = Path(exc.filename) if exc.filename else top
             problems.append((where, f"{where}: the folder cannot be read ({exc.strerror}); its files were not "
                                     "collected: give the user running imon read access and collect it again"))
 
@@ -302,30 +302,26 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
 
 def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Path, str, Collected]], *,
                          dry_run: bool, force: bool = False) -> list[FileOutcome]:
-    """Survey files in one transaction (one set of queries for the batch), each with its own provenance."""
+    """Survey files in one transaction (one set of queries for the batch), each with its own provenance.
+
+    The write lock is taken first; files whose bytes another run collected meanwhile are reported as such and
+    left out, in the same transaction.
+    """
     outcomes = [FileOutcome(path, "survey", "checked" if dry_run else "loaded") for path, _, _ in batch]
-    with store.begin() as conn:
-        take_write_lock(conn, [f"survey:{sha}" for _, sha, _ in batch], on_wait=_waiting)
-        fresh = []
-        for i, (path, sha, col) in enumerate(batch):
-            earlier = find_source(conn, "survey", sha)
-            if earlier is not None and earlier[2] in ("loaded", "loading") and not force:
-                outcomes[i] = _duplicate(path, "survey", earlier)
-            else:
-                fresh.append(i)
-    if len(fresh) < len(batch):
-        rest = _ingest_survey_batch(store, settings, [batch[i] for i in fresh], dry_run=dry_run,
-                                    force=True) if fresh else []
-        for i, outcome in zip(fresh, rest):
-            outcomes[i] = outcome
-        return outcomes
     try:
         with store.begin() as conn:
             take_write_lock(conn, [f"survey:{sha}" for _, sha, _ in batch], on_wait=_waiting)
-            files = [SurveyFile(col, new_source(conn, "survey", path, sha)) for path, sha, col in batch]
+            fresh = []
+            for i, (path, sha, _col) in enumerate(batch):
+                earlier = find_source(conn, "survey", sha)
+                if earlier is not None and earlier[2] in ("loaded", "loading") and not force:
+                    outcomes[i] = _duplicate(path, "survey", earlier)
+                else:
+                    fresh.append(i)
+            files = [SurveyFile(batch[i][2], new_source(conn, "survey", batch[i][0], batch[i][1])) for i in fresh]
             ingest_survey(conn, files, deadline_day=settings["survey.deadline_day"],
                           close_days=settings["survey.close_days"])
-            for f, outcome in zip(files, outcomes):
+            for f, outcome in zip(files, [outcomes[i] for i in fresh]):
                 issues = list(f.collected.issues) + f.issues
                 errors = sum(i.rows for i in issues if i.severity == "error")
                 read = sum(len(t) for t in f.collected.tables.values()) + f.collected.rejected_rows
