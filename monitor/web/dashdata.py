@@ -23,6 +23,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store import dashboard as q
 from .accounts import User
+from .dash_texts import dtext
 
 __all__ = ["DISTRICT_CODES", "allowed_regions", "can_see_key", "key_of", "overview", "series_frame",
            "chart_series", "Region", "LAMP_COLOURS", "track_record"]
@@ -284,7 +285,7 @@ def chart_series(store: Store, region: str, name: str, lang: str, *, months: int
             data = _latest(conn, [key_of("pmi/headline", d) for d in DISTRICT_CODES], str(period))
         rows = [{"label": region_name(d, lang), "value": _point(data.get(key_of("pmi/headline", d)), period)["value"]}
                 for d in DISTRICT_CODES]
-        return {"kind": "bars", "title": ("各区PMI " if lang == "zh" else "PMI by district ") + str(period),
+        return {"kind": "bars", "title": dtext(lang, "title_districts", period=period),
                 "rows": rows, "reference": 50.0}
     key = key_of("electricity/yoy" if name == "electricity" else "pmi/headline", region)
     with store.engine.connect() as conn:
