@@ -172,7 +172,10 @@ def test_pmi_release_numbers_equal_the_store(pub_store):
         cur, prev = best[pd.Period(attrs["data-period"], "M")], best[pd.Period(attrs["data-prev"], "M")]
         assert f"为{ph.fmt(cur)}%" in text
         assert ph.change_phrase(cur, prev) in text
-        assert ph.threshold_phrase(cur, prev) in text
+        # a change within its standard error says where the index stands, not how it moved (issue 13)
+        quiet = "基本持平" in text
+        assert quiet == ("data-se-change" in attrs and not ph.significant(cur, prev, float(attrs["data-se-change"])))
+        assert ph.threshold_phrase(cur, None if quiet else prev) in text
 
 
 def test_pdf_and_docx_carry_the_same_numbers(pub_store):
