@@ -61,8 +61,10 @@ def series_history(store: Store, key: str, origin: pd.Period) -> pd.Series:
     frame = read_series(store, key)
     if frame.empty:
         return pd.Series(dtype=float)
-    use = frame["sa"] if frame["sa"].notna().sum() >= MIN_HISTORY else frame["raw"]
-    return use.astype(float).loc[:origin].dropna()
+    adjusted = bool(frame["sa"].notna().sum() >= MIN_HISTORY)
+    out = (frame["sa"] if adjusted else frame["raw"]).astype(float).loc[:origin].dropna()
+    out.attrs["adjusted"] = adjusted
+    return out
 
 
 def forecast_series(store: Store, settings: Settings, origin: pd.Period) -> ForecastReport:
@@ -72,7 +74,8 @@ def forecast_series(store: Store, settings: Settings, origin: pd.Period) -> Fore
     t0 = time.perf_counter()
     report = ForecastReport(month_text(origin))
     horizon = settings["forecast.horizon"]
-    models = tuple(settings["forecast.models"].split(","))
+    chosen = settings["forecast.models"].strip()
+    models = None if chosen == "default" else tuple(m.strip() for m in chosen.split(","))
     created = dt.datetime.now().replace(microsecond=0)
     rows = []
     for key in [k.strip() for k in settings["forecast.series"].split(",") if k.strip()]:
@@ -81,12 +84,14 @@ def forecast_series(store: Store, settings: Settings, origin: pd.Period) -> Fore
             report.skipped[key] = (f"needs {MIN_HISTORY} months of history ending {origin}; has {len(history)}"
                                    + (f" ending {history.index[-1]}" if len(history) else ""))
             continue
+        # unadjusted values carry the Chinese calendar: the forecaster models it (#14)
+        calendar = None if history.attrs.get("adjusted") else "cn"
         if history.isna().any() or len(history) != len(pd.period_range(history.index[0], origin, freq="M")):
             history = history.reindex(pd.period_range(history.index[0], origin, freq="M")).interpolate()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = forecast(history, horizon, models=models, level=(80, 95))
+                result = forecast(history, horizon, models=models, calendar=calendar, level=(80, 95))
         except Exception as exc:
             report.failed[key] = f"{type(exc).__name__}: {exc}"
             log.warning("forecast %s from %s failed: %s", key, origin, exc)

@@ -88,6 +88,8 @@ def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.datetime |
     for c in VALUE_COLUMNS:
         if c not in rows:
             rows[c] = np.nan
+        elif rows[c].dtype.kind == "f":
+            rows[c] = rows[c].where(np.isfinite(rows[c]))  # +-inf is "not computable": stored as missing
     periods = sorted(rows["period"].unique().tolist())
     keys = sorted(rows["series_key"].unique().tolist())
     old = latest_values(conn, keys, periods)
