@@ -169,6 +169,7 @@ class Portal:
     def start_session(self, request: Request, user: User, response: Response) -> None:
         token, csrf, now = new_token(), new_token(), _now()
         with self.store.begin() as conn:
+            q.delete_expired_sessions(conn, now)
             q.create_session(conn, sid_hash=digest(token), user_id=user.id, csrf=csrf, now=now,
                              expires=now + dt.timedelta(minutes=self.settings["web.session_minutes"]))
         self.cookie(request, response, SESSION_COOKIE, sign(self.key, token))
