@@ -489,7 +489,7 @@ def fit_arima(
     for s, start, css_aicc in tries:
         try:
             res, z = _ml(y, exog, s, start)
-        except Exception as exc:  # noqa: BLE001 - one candidate failing is normal; recorded
+        except Exception as exc:
             rejected.append(f"{s.label}: estimation failed ({type(exc).__name__}: {exc})")
             continue
         k_reg = 0 if z is None else z.shape[1]

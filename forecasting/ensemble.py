@@ -43,6 +43,7 @@ from .models import (
     check_level,
     interval_scale,
     normal_frame,
+    register_model,
     rescale_intervals,
     standardised_errors,
     tidy_frame,
@@ -166,6 +167,9 @@ class ARIMA(Forecaster):
 
     def __repr__(self) -> str:
         return f"ARIMA(calendar={self.calendar!r})"
+
+
+register_model("arima", ARIMA)
 
 
 def _ets_track(model: ETS, t: int, h: int, level: Level) -> pd.DataFrame:
@@ -309,7 +313,7 @@ class Ensemble(Forecaster):
             model = self._member(key)
             try:
                 model.fit(y, exog if model.supports_exog else None)
-            except Exception as exc:  # noqa: BLE001 - per-member failure isolation, recorded
+            except Exception as exc:
                 notes.append(f"{key}: skipped, fit failed ({type(exc).__name__}: {exc})")
                 continue
             if isinstance(model, ARIMA):
@@ -344,7 +348,7 @@ class Ensemble(Forecaster):
                         parts[key] = _ets_track(model, t, h, (80,))
                     else:
                         parts[key] = _theta_track(model, t, h, (80,))  # type: ignore[arg-type]
-                except Exception as exc:  # noqa: BLE001 - a member without a track record is not selectable
+                except Exception as exc:
                     notes.append(f"{key}: track record at {y.index[t - 1]} failed ({type(exc).__name__})")
             frames[t] = parts
         errs: dict[str, list[np.ndarray]] = {k: [] for k in self.fitted_}

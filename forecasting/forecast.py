@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .ensemble import Ensemble, ForecastSpec
 from .exceptions import ForecastingError, ModelFailureWarning
 from .gaps import fill_missing
 from .models import (
@@ -30,7 +31,6 @@ from .models import (
     make_model,
     model_name,
 )
-from .ensemble import Ensemble, ForecastSpec
 from .outliers import clean_outliers
 
 __all__ = ["ForecastResult", "forecast"]
@@ -304,7 +304,7 @@ def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: For
     model = Ensemble(method=method, calendar=calendar, spec=spec)  # type: ignore[arg-type]
     try:
         model.fit(y_fit, exog_in)
-    except Exception as exc:  # noqa: BLE001 - too short, or every member failed: a benchmark, recorded
+    except Exception as exc:
         fallback: Forecaster = SeasonalNaive() if len(y) >= SeasonalNaive().min_length() else Naive2()
         notes.append(f"default forecaster failed ({type(exc).__name__}: {exc}); fell back to {fallback.name}")
         frame = fallback.forecast(y_fit, horizon, level=levels)

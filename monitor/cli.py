@@ -813,14 +813,11 @@ def alerts_unsilence(obj: _Context, silence_id: int) -> None:
 @click.pass_obj
 def alerts_history(obj: _Context, last: int) -> None:
     """The digests queued and sent, with their delivery attempts (the notification log)."""
-    from sqlalchemy import text
-
     from .store import open_store
+    from .store.alerts import notification_log
 
     with open_store(obj.settings()) as store:
-        frame = store.read_frame(text(
-            "SELECT m.id, m.recipient_group AS grp, m.status, m.attempts, m.created_at, m.sent_at, "
-            "m.last_error AS error, m.subject FROM notification_message m ORDER BY m.id DESC LIMIT :n"), n=last)
+        frame = notification_log(store, last=last)
     _format_times(frame, ["created_at", "sent_at"])
     _print_frame(frame, ["id", "grp", "status", "attempts", "created_at", "sent_at", "error", "subject"])
 

@@ -609,7 +609,7 @@ def load_settings(
 
 
 #: Keys of the file that are tables or arrays of tables rather than scalar settings.
-STRUCTURED_KEYS = ("alerts.rules", "alerts.recipients")
+STRUCTURED_KEYS = ("alerts.rules", "alerts.recipients", "alerts.robots")
 
 
 def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -617,7 +617,7 @@ def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     section = data.get("alerts")
     if isinstance(section, dict):
-        for name in ("rules", "recipients"):
+        for name in ("rules", "recipients", "robots"):
             if name in section:
                 out[f"alerts.{name}"] = section.pop(name)
         if not section:
@@ -626,6 +626,8 @@ def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: alerts.rules must be an array of tables, written [[alerts.rules]] once per rule")
     if "alerts.recipients" in out and not isinstance(out["alerts.recipients"], dict):
         raise ConfigError(f"{path}: alerts.recipients must be a table [alerts.recipients] of group = [addresses]")
+    if "alerts.robots" in out and not isinstance(out["alerts.robots"], list):
+        raise ConfigError(f"{path}: alerts.robots must be an array of tables, written [[alerts.robots]] once per robot")
     return out
 
 

@@ -14,7 +14,6 @@ written.  ``dry_run`` runs every check and rolls back.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
@@ -23,12 +22,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from collectors.base import Collected, file_sha256, read_text_head
-from collectors.electricity import electricity_header, iter_electricity, read_account_map
+import collectors
+from collectors.base import Collected, file_sha256
 from collectors.exceptions import CollectorError
-from collectors.limits import DEFAULT_LIMITS, Limits, guarded, limits_for
-from collectors.official import looks_official, read_official_table
-from collectors.survey import is_survey_csv_header, read_survey_csv, read_survey_workbook
+from collectors.limits import DEFAULT_LIMITS, Limits, limits_for
 
 from ..settings import Settings
 from ..store import Store
@@ -64,57 +61,15 @@ def ingest_limits(settings: Settings) -> dict[str, Limits]:
     return out
 
 
-@guarded
 def identify(path: Path) -> str:
-    """The kind of a file, from its extension, sheets and header.
+    """The kind of a file, from its extension, sheets and header (:func:`collectors.identify`).
 
     Raises
     ------
     CollectorError
         An empty file or one of no known layout, with the layouts expected.
     """
-    if path.stat().st_size == 0:
-        raise CollectorError(f"{path.name}: the file is empty (0 bytes); ask for it to be sent again")
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from collectors._xlsx import open_workbook, sheet_names
-
-        names = sheet_names(path)
-        if any(n.startswith("问卷") or n.lower().startswith("questionnaire") for n in names):
-            return "survey"
-        wb = open_workbook(path)
-        try:
-            first = next(wb.worksheets[0].iter_rows(values_only=True, max_row=1), ())
-            header = ["" if v is None else str(v) for v in first]
-        finally:
-            wb.close()
-        if electricity_header(header):
-            return "electricity"
-        if header and looks_official([",".join(header)]):
-            return "official"
-        raise CollectorError(
-            f"{path.name}: a workbook with sheets {names} is neither the survey workbook (a sheet "
-            "'问卷 Questionnaire'), a utility export (户号/日期/用电量 columns) nor an official table; "
-            "use the survey template or check that the right file was sent"
-        )
-    lines, _ = read_text_head(path, 3)
-    if not lines:
-        raise CollectorError(f"{path.name}: the file is empty")
-    header = next(csv.reader([lines[0]]))
-    if is_survey_csv_header(header):
-        return "survey"
-    if electricity_header(header):
-        return "electricity"
-    lowered = [h.strip().lstrip("\ufeff").lower() for h in header]
-    if any(h in ("uscc", "统一社会信用代码", "信用代码") for h in lowered) and any(
-            h in ("account_no", "户号", "用户编号", "account") for h in lowered):
-        return "electricity_accounts"
-    if looks_official(lines):
-        return "official"
-    raise CollectorError(
-        f"{path.name}: unknown layout (header {header[:6]!r}); expected a survey export "
-        "(uscc,period,submitted_at,section,code,value), a utility feed (户号,日期,用电量), an account map "
-        "(account_no,uscc) or an official table"
-    )
+    return collectors.identify(path)
 
 
 def check_paths(paths: Iterable[Path]) -> None:
@@ -190,16 +145,10 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def _read(kind: str, path: Path, limits: dict[str, Limits] | None = None) -> Collected:
-    lim = limits_for(kind, limits)
-    if kind == "survey":
-        if path.suffix.lower() in {".xlsx", ".xlsm"}:
-            return read_survey_workbook(path, limits=lim)
-        return read_survey_csv(path, limits=lim)
-    if kind == "official":
-        return read_official_table(path, limits=lim)
-    if kind == "electricity_accounts":
-        return read_account_map(path, limits=lim)
-    raise AssertionError(kind)
+    reader = collectors.get(kind).read
+    if reader is None:
+        raise AssertionError(f"{kind} files are streamed, not read whole")
+    return reader(path, limits=limits_for(kind, limits))
 
 
 def _safe_read(item: tuple[Path, str, dict[str, Limits] | None]) -> Collected | CollectorError:
@@ -239,8 +188,10 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
         with store.begin() as conn:
             source_id = new_source(conn, kind, path, sha)
             if kind == "electricity":
-                chunks = iter_electricity(path, chunksize=settings["ingest.chunk_rows"],
-                                          limits=limits_for(kind, ingest_limits(settings)))
+                stream = collectors.get(kind).stream
+                assert stream is not None
+                chunks = stream(path, chunksize=settings["ingest.chunk_rows"],
+                                limits=limits_for(kind, ingest_limits(settings)))
                 report = (lambda n: progress(f"{path.name}: {n:,} rows")) if progress else None
                 feed = ingest_electricity(conn, chunks, source_id, file_name=path.name, progress=report)
                 read, changed, issues, errors = feed.read, feed.changed, feed.issues, feed.rejected
