@@ -119,11 +119,10 @@ def start_server(url: str, folder: Path, workers: int) -> tuple[subprocess.Popen
 
 
 def visit(base: str, uscc: str, period: str, rng: np.random.Generator, timings: list, errors: list,
-          sent: dict) -> None:
+          sent: dict, attempted: set) -> None:
     answers = {qc: int(rng.integers(-1, 2)) for qc in QUESTIONS}
     output = round(float(rng.uniform(80, 125)), 1)
-    sent[uscc] = (answers, output)
-    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as c:
+    with httpx.Client(base_url=base, timeout=300, follow_redirects=False) as c:
         def step(name: str, method: str, path: str, expect: int, **kw: object) -> httpx.Response | None:
             t0 = time.perf_counter()
             try:
@@ -150,9 +149,11 @@ def visit(base: str, uscc: str, period: str, rng: np.random.Generator, timings: 
         data = {"csrf": csrf, "uscc": uscc, "seq": "0", "action": "submit", "f_output_value": str(output),
                 "f_electricity_kwh": "10000", "f_production_status": "normal", "p": ["tight_funding"],
                 **{f"q_{k}": str(v) for k, v in answers.items()}}
+        attempted.add(uscc)
         done = step("submit", "POST", f"/q/{period}", 303, data=data)
         if done is None:
             return
+        sent[uscc] = (answers, output)  # acknowledged: the receipt number was given
         step("receipt", "GET", done.headers["location"], 200)
 
 
@@ -169,6 +170,7 @@ def run_backend(name: str, url: str, n: int, clients: int, workers: int, folder:
     timings: list = []
     errors: list = []
     sent: dict = {}
+    attempted: set = set()
 
     def worker() -> None:
         while True:
@@ -176,7 +178,7 @@ def run_backend(name: str, url: str, n: int, clients: int, workers: int, folder:
                 i, u = todo.get_nowait()
             except queue.Empty:
                 return
-            visit(base, u, period, np.random.default_rng([2026, i]), timings, errors, sent)
+            visit(base, u, period, np.random.default_rng([2026, i]), timings, errors, sent, attempted)
 
     cpu0 = server_cpu_seconds(proc.pid)
     load0 = os.getloadavg()[0]
@@ -223,8 +225,11 @@ def run_backend(name: str, url: str, n: int, clients: int, workers: int, folder:
     lost = [u for u in sent if u not in stored]
     wrong = [u for u in sent if u in stored and (stored[u] != sent[u][0] or ops.get(u) != sent[u][1])]
     dup = [e for e, c in subs if c != 1]
-    print(f"store check: {len(subs)} enterprises submitted (expected {n}), {len(lost)} lost, {len(dup)} duplicated, "
-          f"{len(wrong)} with other answers than sent, provenance {sorted(kinds)}")
+    unacknowledged = [u for u in stored if u not in sent]
+    print(f"store check: {len(sent)} submissions acknowledged, {len(subs)} stored (of {n} enterprises); "
+          f"{len(lost)} acknowledged but lost, {len(dup)} duplicated, {len(wrong)} stored with other answers than "
+          f"sent, {len(unacknowledged)} stored whose client gave up waiting ({len(attempted)} submits sent), "
+          f"{n - len(attempted)} visits failed before submitting; provenance {sorted(kinds)}")
     store.close()
 
 
