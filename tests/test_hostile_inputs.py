@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import os
 import subprocess
 import sys
@@ -118,11 +117,14 @@ def _raw_xlsx(path, rows_xml, *, sheet="Sheet1", dimension=None, compression=zip
     wbrels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
               '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
     with zipfile.ZipFile(path, "w", compression) as zf:
-        zf.writestr("[Content_Types].xml", ct); zf.writestr("_rels/.rels", rels)
-        zf.writestr("xl/workbook.xml", wb); zf.writestr("xl/_rels/workbook.xml.rels", wbrels)
+        zf.writestr("[Content_Types].xml", ct)
+        zf.writestr("_rels/.rels", rels)
+        zf.writestr("xl/workbook.xml", wb)
+        zf.writestr("xl/_rels/workbook.xml.rels", wbrels)
         with zf.open("xl/worksheets/sheet1.xml", "w") as fh:
             fh.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
-            if dimension: fh.write(f'<dimension ref="{dimension}"/>'.encode())
+            if dimension:
+                fh.write(f'<dimension ref="{dimension}"/>'.encode())
             fh.write(b"<sheetData>")
             for chunk in rows_xml:
                 fh.write(chunk.encode())
@@ -231,9 +233,9 @@ def test_no_indicator_is_ever_stored_non_finite(bureau):
     values = got[["raw", "se"]].to_numpy(dtype=float)
     assert np.isfinite(values[~np.isnan(values)]).all() and got["raw"].iloc[-1] == 2.5
     # the generic writers hold the same rule
-    from monitor.store import models as m
-
     from sqlalchemy.exc import IntegrityError
+
+    from monitor.store import models as m
 
     with pytest.raises(IntegrityError):  # a required value that is not finite is refused, never stored as Infinity
         bureau.upsert(m.OfficialStatistic, [dict(series="x/y", region="440100", period="2024-01", value=float("inf"))])
@@ -293,7 +295,6 @@ def test_history_and_revisions_are_flagged_not_silent(bureau, settings, tmp_path
 # ------------------------------------------------------------------------------------------------ 6 dimension
 def test_a_stale_dimension_tag_does_not_truncate_any_xlsx_reader(tmp_path):
     from collectors.electricity import iter_electricity
-    from collectors.official import read_official_table
 
     rows = [_cell_row(1, ["account_no", "date", "kwh"])]
     rows += [_cell_row(r, ["0300000001", f"2024-{1 + (r // 28) % 12:02d}-{1 + r % 28:02d}", 5.0])

@@ -35,7 +35,7 @@ class RobotServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 action = outer.plan.pop(0) if outer.plan else "ok"
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)

@@ -26,8 +26,8 @@ from ..settings import Settings, parse_duration
 from ..store import Store
 from ..store import models as m
 from .lifecycle import active_silences, is_silenced
-from .robots import load_robots, queue_robots
 from .render import Digest, DigestItem, render_digest
+from .robots import load_robots, queue_robots
 from .rules import DISTRICT_ROUTE, Rule
 
 __all__ = ["QueueReport", "queue_notifications", "route"]

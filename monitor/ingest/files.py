@@ -108,8 +108,8 @@ def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
             out.append(p)
             continue
 
-        def unreadable(exc: OSError) -> None:
-            where = Path(exc.filename) if exc.filename else p
+        def unreadable(exc: OSError, folder: Path = p) -> None:
+            where = Path(exc.filename) if exc.filename else folder
             problems.append((where, f"{where}: the folder cannot be read ({exc.strerror}); its files were not "
                                     "collected: give the user running imon read access and collect it again"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import Table, func, select, text
@@ -34,7 +34,7 @@ def natural_key(table: Table) -> list[str]:
     pk = [c.name for c in table.primary_key.columns]
     if pk != ["id"]:
         return pk
-    for constraint in sorted(table.constraints, key=lambda c: c.name or ""):
+    for constraint in sorted(table.constraints, key=lambda c: str(c.name or "")):
         cols = getattr(constraint, "columns", None)
         if constraint.__class__.__name__ == "UniqueConstraint" and cols is not None:
             return [c.name for c in cols]
@@ -209,8 +209,8 @@ def raw_query(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[li
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(str(compiled), args)
-        names = [d[0] for d in cursor.description]
-        return cursor.fetchall(), names
+        names = [str(d[0]) for d in cursor.description]
+        return cast("list[tuple[Any, ...]]", cursor.fetchall()), names
     finally:
         cursor.close()
 
