@@ -100,7 +100,7 @@ class Portal:
         # Requests are CPU-bound under the GIL (templates, Argon2, the ingest's pandas work), so a worker gains
         # nothing from running many at once; a small bound keeps the database pool and SQLite's single writer
         # from being swamped at the deadline rush (the rest wait their turn in order instead of timing out).
-        self.slots = threading.BoundedSemaphore(2 if store.dialect == "sqlite" else 4)
+        self.slots = threading.BoundedSemaphore(2 if store.path is not None else 4)  # a SQLite file: 2
         self.env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
                                autoescape=select_autoescape(default=True, default_for_string=True),
                                trim_blocks=True, lstrip_blocks=True)
