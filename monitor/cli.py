@@ -413,7 +413,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
     current = _this_month()
-    if b > current:
+    if str(b)[:7] > current:
         raise click.UsageError(f"{'--period' if period else '--to'} {b} has not begun (this month is {current}); "
                                "compute months up to the current one")
     settings = obj.settings()
@@ -947,16 +947,13 @@ def _busy_error(exc: BaseException) -> MonitorError | None:
     from sqlalchemy.exc import OperationalError
 
     from .exceptions import StoreBusyError
+    from .store.engine import is_busy
 
-    if not isinstance(exc, OperationalError):
-        return None
-    text = str(exc.orig).lower()
-    if "database is locked" in text or "database table is locked" in text or "lock timeout" in text \
-            or "could not obtain lock" in text:
+    if isinstance(exc, OperationalError) and is_busy(exc):
         return StoreBusyError("the store is busy: another imon process (a long collect, the scheduler) is writing "
                               "to it and did not finish within the wait; nothing was changed: run the command "
                               "again when it is done")
-    return None
+    return None  # not a busy store
 
 
 def main(argv: list[str] | None = None) -> None:
