@@ -32,6 +32,7 @@ parameters (the production mode: the specification kept from the annual review).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,8 @@ class ArimaSpec:
     D: int
     Q: int
     constant: bool
+    #: ``False`` when the regressors offered were dropped by the AICc test (see :func:`fit_arima`).
+    regressors: bool = True
 
     @property
     def label(self) -> str:
@@ -92,7 +95,7 @@ class ArimaSpec:
     def as_dict(self) -> dict[str, int | bool]:
         """Plain values (JSON-ready), inverse of ``ArimaSpec(**d)``."""
         return {"p": self.p, "d": self.d, "q": self.q, "P": self.P, "D": self.D, "Q": self.Q,
-                "constant": self.constant}
+                "constant": self.constant, "regressors": self.regressors}
 
 
 @dataclass
@@ -471,11 +474,24 @@ def fit_arima(
         if len(v) - d - PERIOD * D < 2 * PERIOD:
             D = 0
         candidates = _search(y, exog, d, D)
+        if exog is not None and candidates:
+            # the regressors stay only if they earn their parameters (X-13's AIC test of calendar regressors)
+            best = candidates[0]
+            w = _difference(v, d, D)
+            plain = _css(w, _differenced_design(y.index, None, best.spec), best.spec, len(w))
+            if plain is not None and plain.aicc <= best.aicc:
+                rejected.append(f"regressors dropped by the AICc test ({plain.aicc:.1f} without them, "
+                                f"{best.aicc:.1f} with)")
+                exog = exog_future = xf = None
+                candidates = [dataclasses.replace(c, spec=dataclasses.replace(c.spec, regressors=False))
+                              for c in _search(y, None, d, D)]
         searched = {c.spec.label: c.aicc for c in candidates}
         if not candidates:
             raise ForecastingError(f"ARIMA: no admissible model in the stepwise search (d={d}, D={D}).")
         tries = [(c.spec, _ml_start(c, y, exog), c.aicc) for c in candidates[:4]]
     else:
+        if not spec.regressors:
+            exog = exog_future = xf = None
         w = _difference(v, spec.d, spec.D)
         if start_params is None:
             zd = _differenced_design(y.index, exog, spec)
@@ -496,7 +512,7 @@ def fit_arima(
         xfut = _future_design(future, len(v), xf, s)
         why = _check(res, s, k_reg, v, css_aicc, nstar_of[s], xfut, check_horizon)
         if why is None:
-            notes = [f"{r}; rejected" for r in rejected]
+            notes = [r if r.startswith("regressors dropped") else f"{r}; rejected" for r in rejected]
             return ArimaFit(s, res, z, _aicc(res), searched, notes)
         rejected.append(f"{s.label}: exact likelihood {why}")
         if start is not None and np.isfinite(css_aicc):

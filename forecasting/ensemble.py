@@ -138,6 +138,8 @@ class ARIMA(Forecaster):
         if self.has_user_exog_ and exog_future is None:
             raise ForecastingError("ARIMA was fitted with exog; pass exog_future covering the horizon.")
         x = self._x(index, exog_future if self.has_user_exog_ else None, "exog_future")
+        if not self.fit_.spec.regressors:
+            x = None  # dropped by the AICc test
         z = _design(index, x, self.fit_.spec, len(self.y_))
         return None if z is None else z.to_numpy(dtype=float)
 
