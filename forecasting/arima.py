@@ -265,7 +265,7 @@ def _css(w: np.ndarray, zd: np.ndarray | None, spec: ArimaSpec, nstar: int,
         u = w - (zd @ x[k_arma:] if zd is not None else 0.0)
         ar, ma = _polys(x[:k_arma], spec)
         with np.errstate(all="ignore"):
-            e = signal.lfilter(ar, ma, u)[ncond:]
+            e = np.asarray(signal.lfilter(ar, ma, u), dtype=float)[ncond:]
         if not np.isfinite(e).all():
             e = np.nan_to_num(e, nan=1e10, posinf=1e10, neginf=-1e10)
         return e
@@ -376,7 +376,7 @@ def _ml_start(c: _CssFit, y: pd.Series, exog: pd.DataFrame | None) -> np.ndarray
     arma = c.arma
     phi, theta = arma[: s.p], arma[s.p: s.p + s.q]
     sphi, stheta = arma[s.p + s.q: s.p + s.q + s.P], arma[s.p + s.q + s.P:]
-    return np.r_[c.beta, phi, theta, sphi, stheta, max(c.sigma2, 1e-12)]
+    return np.concatenate([c.beta, phi, theta, sphi, stheta, [max(c.sigma2, 1e-12)]])
 
 
 def _aicc(res: Any) -> float:
@@ -505,7 +505,7 @@ def fit_arima(
     for s, start, css_aicc in tries:
         try:
             res, z = _ml(y, exog, s, start)
-        except Exception as exc:  # noqa: BLE001 - one candidate failing is normal; recorded
+        except Exception as exc:  # one candidate failing is normal; recorded
             rejected.append(f"{s.label}: estimation failed ({type(exc).__name__}: {exc})")
             continue
         k_reg = 0 if z is None else z.shape[1]

@@ -311,7 +311,7 @@ class Ensemble(Forecaster):
             model = self._member(key)
             try:
                 model.fit(y, exog if model.supports_exog else None)
-            except Exception as exc:  # noqa: BLE001 - per-member failure isolation, recorded
+            except Exception as exc:  # per-member failure isolation, recorded
                 notes.append(f"{key}: skipped, fit failed ({type(exc).__name__}: {exc})")
                 continue
             if isinstance(model, ARIMA):
@@ -346,7 +346,7 @@ class Ensemble(Forecaster):
                         parts[key] = _ets_track(model, t, h, (80,))
                     else:
                         parts[key] = _theta_track(model, t, h, (80,))  # type: ignore[arg-type]
-                except Exception as exc:  # noqa: BLE001 - a member without a track record is not selectable
+                except Exception as exc:  # a member without a track record is not selectable
                     notes.append(f"{key}: track record at {y.index[t - 1]} failed ({type(exc).__name__})")
             frames[t] = parts
         errs: dict[str, list[np.ndarray]] = {k: [] for k in self.fitted_}
