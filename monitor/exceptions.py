@@ -21,6 +21,8 @@ __all__ = [
     "StoreError",
     "StoreUnreachableError",
     "StoreRevisionError",
+    "StoreBusyError",
+    "InputPathError",
     "LockBusy",
     "PeriodError",
     "DemoError",
@@ -59,6 +61,19 @@ class StoreUnreachableError(StoreError, ConnectionError):
 
 class StoreRevisionError(StoreError):
     """The store's schema revision is not the one this code expects."""
+
+
+class StoreBusyError(StoreError):
+    """Another process holds the store's write lock longer than this one would wait; try again later.
+
+    Exit status 75 (``EX_TEMPFAIL``): the command did nothing and can simply be run again.
+    """
+
+    exit_code = 75
+
+
+class InputPathError(MonitorError, FileNotFoundError):
+    """A file or folder named on the command line does not exist, cannot be read, or is not a regular file."""
 
 
 class LockBusy(StoreError):

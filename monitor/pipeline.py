@@ -24,7 +24,8 @@ import pandas as pd
 from .exceptions import ConfigError, MonitorError
 from .settings import Settings
 from .store import Store
-from .store import models as m
+from .store.jobs import record_run as _record
+from .store.survey import survey_month_span
 
 __all__ = ["MONTHLY_STAGES", "STAGES", "Stage", "StageReport", "adjust_stage", "alerts_stage", "collect_stage",
            "compute_stage", "forecast_stage", "publish_stage", "run_stage"]
@@ -114,8 +115,7 @@ def compute_stage(store: Store, settings: Settings, period: pd.Period, *, first:
     from .compute import compute_range
 
     if first is None:
-        with store.engine.connect() as conn:
-            earliest = conn.exec_driver_sql("SELECT MIN(period) FROM survey_response").scalar()
+        earliest, _ = survey_month_span(store)
         if earliest is None:
             return StageReport("compute", "skipped", "no survey answers in the store")
         first = pd.Period(earliest, "M")
@@ -239,12 +239,8 @@ MONTHLY_STAGES: list[tuple[str, Stage]] = [(name, STAGES[name]) for name in
 def record_run(store: Store, name: str, period: pd.Period | str | None, started: dt.datetime,
                report: StageReport) -> None:
     """Write one row of the job history for a run that is over."""
-    with store.begin() as conn:
-        conn.execute(m.JobRun.__table__.insert().values(
-            job=name, period=str(period) if period is not None else None, started_at=started,
-            finished_at=dt.datetime.now().replace(microsecond=0), status=report.status,
-            items_ok=report.items_ok, items_failed=report.items_failed, message=report.message[:2000],
-        ))
+    _record(store, name, str(period) if period is not None else None, started, status=report.status,
+            items_ok=report.items_ok, items_failed=report.items_failed, message=report.message)
 
 
 def run_stage(store: Store, settings: Settings, name: str, period: pd.Period | None, *, stage: Stage | None = None,

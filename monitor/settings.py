@@ -242,6 +242,27 @@ SETTINGS: tuple[Setting, ...] = (
             "Days after the end of the survey month during which late returns are still accepted.", minimum=0),
     Setting("ingest.chunk_rows", 500_000, _parse_int,
             "Rows read at a time from large files (memory stays flat).", minimum=1000),
+    Setting("ingest.survey_max_rows", 100_000, _parse_int,
+            "Most rows (lines) of survey workbooks (per sheet) and survey CSV exports; a larger file is refused whole, naming this limit.", minimum=10),
+    Setting("ingest.survey_max_columns", 200, _parse_int,
+            "Most columns of a row of survey files; a row with a value further right is refused.", minimum=3),
+    Setting("ingest.survey_max_bytes", 8_388_608, _parse_int,
+            "Most bytes of one survey file as text, or of a survey workbook once uncompressed (checked before reading).",
+            minimum=1024),
+    Setting("ingest.official_max_rows", 100_000, _parse_int,
+            "Most rows (lines) of official tables; a larger file is refused whole, naming this limit.", minimum=10),
+    Setting("ingest.official_max_columns", 2_000, _parse_int,
+            "Most columns of a row of official files; a row with a value further right is refused.", minimum=3),
+    Setting("ingest.official_max_bytes", 67_108_864, _parse_int,
+            "Most bytes of one official file as text, or of a official workbook once uncompressed (checked before reading).",
+            minimum=1024),
+    Setting("ingest.feed_max_rows", 200_000_000, _parse_int,
+            "Most rows (lines) of the utility feed and the account map (xlsx sheets stop at Excel's 1,048,576 rows); a larger file is refused whole, naming this limit.", minimum=10),
+    Setting("ingest.feed_max_columns", 100, _parse_int,
+            "Most columns of a row of feed files; a row with a value further right is refused.", minimum=3),
+    Setting("ingest.feed_max_bytes", 17_179_869_184, _parse_int,
+            "Most bytes of one feed file as text, or of a feed workbook once uncompressed (checked before reading).",
+            minimum=1024),
     Setting("compute.weighting", "size", _choice("size", "design", "unweighted"),
             "Survey weights: size (design weight x revenue, post-stratified), design (sample weight only) or "
             "unweighted (the NBS count formula)."),
@@ -373,9 +394,31 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
+_SECRET_PARAM = re.compile(r"(?i)(pass|pwd|secret|token|key|auth|credential)")
+
+
 def mask_url(url: str) -> str:
-    """Replace the password in a database URL by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """Replace the secrets of a database URL by ``***``.
+
+    The password of the user part (everything after the first ``:`` up to the *last* ``@`` of the address, so a
+    raw ``@`` inside a password does not show its tail) and the value of every query parameter whose name says
+    it is a secret (``password=``, ``sslpassword=``, ``token=``, ...).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    address, qmark, query = rest.partition("?")
+    if not address.startswith("/") and "@" in address:
+        userinfo, _, host = address.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        address = f"{user}:***@{host}" if colon else f"{userinfo}@{host}"
+    if qmark:
+        parts = []
+        for item in query.split("&"):
+            name, eq, value = item.partition("=")
+            parts.append(f"{name}=***" if eq and value and _SECRET_PARAM.search(name) else item)
+        query = "&".join(parts)
+    return f"{scheme}://{address}{qmark}{query}"
 
 
 @dataclass(frozen=True)
@@ -566,7 +609,7 @@ def load_settings(
 
 
 #: Keys of the file that are tables or arrays of tables rather than scalar settings.
-STRUCTURED_KEYS = ("alerts.rules", "alerts.recipients")
+STRUCTURED_KEYS = ("alerts.rules", "alerts.recipients", "alerts.robots")
 
 
 def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -574,7 +617,7 @@ def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     section = data.get("alerts")
     if isinstance(section, dict):
-        for name in ("rules", "recipients"):
+        for name in ("rules", "recipients", "robots"):
             if name in section:
                 out[f"alerts.{name}"] = section.pop(name)
         if not section:
@@ -583,6 +626,8 @@ def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: alerts.rules must be an array of tables, written [[alerts.rules]] once per rule")
     if "alerts.recipients" in out and not isinstance(out["alerts.recipients"], dict):
         raise ConfigError(f"{path}: alerts.recipients must be a table [alerts.recipients] of group = [addresses]")
+    if "alerts.robots" in out and not isinstance(out["alerts.robots"], list):
+        raise ConfigError(f"{path}: alerts.robots must be an array of tables, written [[alerts.robots]] once per robot")
     return out
 
 

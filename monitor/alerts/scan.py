@@ -19,6 +19,7 @@ from .digest import QueueReport, queue_notifications
 from .evaluate import EvalContext, evaluate_rule
 from .lifecycle import apply_findings
 from .rules import load_recipients, load_rules, validate_settings
+from .robots import RobotReport, deliver_robots
 from .transport import DeliveryReport, Transport, deliver
 
 __all__ = ["SCAN_LOCK", "ScanLockedError", "ScanReport", "run_scan"]
@@ -44,6 +45,7 @@ class ScanReport:
     failed: dict[str, str] = field(default_factory=dict)
     queued: QueueReport = field(default_factory=QueueReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    robots: RobotReport = field(default_factory=RobotReport)
     seconds: float = 0.0
 
     @property
@@ -60,6 +62,9 @@ class ScanReport:
                  f"{len(self.delivery.sent)} sent"]
         if self.delivery.failed:
             parts.append(f"{len(self.delivery.failed)} still queued")
+        if self.robots.sent or self.robots.failed or self.robots.unknown:
+            parts.append(f"robots: {len(self.robots.sent)} sent, {len(self.robots.failed)} failed or queued, "
+                         f"{len(self.robots.unknown)} to check")
         if self.failed:
             parts.append("failed: " + "; ".join(f"{k}: {v}" for k, v in self.failed.items()))
         return ", ".join(p for p in parts if p)
@@ -144,6 +149,7 @@ def _scan(store: Store, settings: Settings, *, period: pd.Period | None, today: 
     report.queued = queue_notifications(store, settings, rules, groups, now=now)
     if send:
         report.delivery = deliver(store, settings, transport, sleep=sleep)
+        report.robots = deliver_robots(store, settings, sleep=sleep)
     report.seconds = time.perf_counter() - t0
     log.info("alert scan: %s", report.summary())
     return report

@@ -58,8 +58,8 @@ Implementation
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,7 @@ __all__ = [
     "SurveyDataError",
     "Weighting",
     "composite_pmi",
+    "headline_pmi",
     "diffusion_indices",
     "problem_shares",
     "respondent_weights",
@@ -93,6 +94,36 @@ _SIZE_GROUPS = ("large", "medium", "small")
 #: Headline weights with the sign of the linearisation: supplier delivery time enters as 100 - DI.
 _HEADLINE = tuple((q.code, -q.headline_weight if q.inverted else q.headline_weight)
                   for q in QUESTIONS if q.headline_weight)
+
+
+def _headline_term(a: Any, di: Any) -> Any:
+    """A component's term of the headline PMI, ``a * DI`` with its signed weight ``a``; a negative weight (an
+    inverted question) carries its constant: ``0.15 (100 - SDT) = -0.15 SDT + 15``.  The one place the headline
+    formula is written (METHODOLOGY 1.5)."""
+    return a * di + np.where(np.asarray(a) < 0, -100.0 * np.asarray(a), 0.0)
+
+
+def headline_pmi(components: Mapping[str, pd.Series]) -> pd.Series:
+    """The headline PMI from its five component series keyed by question code (raw or adjusted, one basis).
+
+    ``PMI = 0.30 NO + 0.25 P + 0.20 EMP + 0.15 (100 - SDT) + 0.10 RMI``; NaN in a month where a component is
+    missing.
+
+    Raises
+    ------
+    SurveyDataError
+        A component is not given.
+    """
+    missing = [code for code, _ in _HEADLINE if code not in components]
+    if missing:
+        raise SurveyDataError(f"the headline PMI needs the components {[c for c, _ in _HEADLINE]}; {missing} "
+                              "missing: compute or adjust them first")
+    total: pd.Series | None = None
+    for code, a in _HEADLINE:
+        term = _headline_term(a, components[code].astype(float))
+        total = term if total is None else total.add(term)  # NaN unless both are there
+    assert total is not None
+    return total.rename("headline")
 
 
 def sample_weights(
@@ -466,8 +497,7 @@ def composite_pmi(di_frame: pd.DataFrame) -> pd.DataFrame:
         raise SurveyDataError(f"the components of a composite PMI must share one basis (raw or sa); "
                               f"{mixed[mixed > 1].index[:3].tolist()} mix them: select one basis first")
     a = part["question"].map(weights).to_numpy(float)
-    # 0.15 (100 - SDT) = -0.15 SDT + 15: a negative weight carries its constant.
-    part["di"] = a * part["di"].to_numpy(float) + np.where(a < 0, -100.0 * a, 0.0)
+    part["di"] = _headline_term(a, part["di"].to_numpy(float))
     part["change"] = a * part["change"].to_numpy(float) if "change" in part.columns else np.nan
     for col in ("n_respondents", "n_sample", "pmi_se", "pmi_se_change"):
         if col not in part.columns:

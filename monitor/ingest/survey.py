@@ -75,9 +75,10 @@ def _tables(files: list[SurveyFile], name: str) -> pd.DataFrame:
 def _pairs(files: list[SurveyFile], answers: pd.DataFrame, ops: pd.DataFrame, probs: pd.DataFrame) -> pd.DataFrame:
     parts = [t[["file", "uscc", "period", "source_row"]] for t in (answers, ops, probs) if len(t)]
     if not parts:
-        return pd.DataFrame(columns=["file", "uscc", "period", "first_row", "submitted_on"])
-    pairs = pd.concat(parts).groupby(["file", "uscc", "period"], as_index=False)["source_row"].min()
-    pairs = pairs.rename(columns={"source_row": "first_row"})
+        return pd.DataFrame(columns=["file", "uscc", "period", "first_row", "nrows", "submitted_on"])
+    grouped = pd.concat(parts).groupby(["file", "uscc", "period"], as_index=False)["source_row"]
+    pairs = grouped.min().rename(columns={"source_row": "first_row"})
+    pairs["nrows"] = grouped.size()["size"].to_numpy()
     dated = [t[["file", "uscc", "period", "submitted_on"]] for t in (answers, ops) if len(t) and "submitted_on" in t]
     if dated:
         sub = pd.concat(dated).dropna(subset=["submitted_on"]).groupby(["file", "uscc", "period"])["submitted_on"]
@@ -110,9 +111,11 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
         name, sheet, row = f.collected.path.name, f.collected.meta.get("sheet_questions"), int(rec.first_row)
 
         def issue(rule: str, message: str, field: str, value: object, severity: str = "error", *,
-                  f: SurveyFile = f, name: str = name, sheet: object = sheet, row: int = row) -> None:
+                  f: SurveyFile = f, name: str = name, sheet: object = sheet, row: int = row,
+                  rows: int = int(rec.nrows)) -> None:
+            # a refused enterprise-month stands for all its rows of the file (counts stay exact)
             f.issues.append(Issue(name, rule, message, severity, sheet=sheet, row=row,  # type: ignore[arg-type]
-                                  field=field, value=str(value)))
+                                  field=field, value=str(value), rows=rows if severity == "error" else 1))
 
         dated = isinstance(rec.submitted_on, dt.date)
         when = rec.submitted_on if dated else received.date()

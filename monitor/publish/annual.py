@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..exceptions import PublishError
 from ..reference import CITY_CODE
+from ..store import publications as publications_q
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE, line_chart
 from .common import BuildOptions, isnan, months_back
@@ -52,8 +53,7 @@ def build_annual(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Docum
         raise PublishError(f"the store has no PMI for {year}; the annual summary needs the year's data "
                            "(run `imon compute` over it)")
     s1 = Section("一、全年主要指标与目标" if zh else "1. The year in figures against the targets")
-    targets = inputs.query("targets", "SELECT indicator, comparison, value FROM target WHERE year = :y AND region = :r "
-                           "ORDER BY indicator", y=year, r=CITY_CODE)
+    targets = inputs.call("targets", publications_q.city_targets, y=year, r=CITY_CODE)
     rows = []
     for t in targets:
         ind = t["indicator"]
@@ -100,8 +100,7 @@ def build_annual(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Docum
                              threshold=50.0, threshold_label="临界点 50" if zh and opts.font.cjk else "50")))
     # 三、预测准确度
     s3 = Section("三、预测准确度回顾" if zh else "3. Forecast accuracy over the year")
-    fc = inputs.query("forecasts_year", "SELECT series_key, origin, period, mean FROM forecast WHERE period >= :a AND "
-                      "period <= :b ORDER BY series_key, period, origin", a=months[0], b=months[-1])
+    fc = inputs.call("forecasts_year", publications_q.forecasts_between, a=months[0], b=months[-1])
     acc: dict[str, list[float]] = {}
     for r in fc:
         if str(pd.Period(r["period"], "M") - 1) != r["origin"]:

@@ -16,6 +16,8 @@ from .. import reference as ref
 from ..exceptions import PublishError
 from ..indicators.lamps import COLOURS, COLOURS_ZH, DEFAULT_LAMPS
 from ..reference import CITY_CODE
+from ..store import publications as publications_q
+from ..store.monitoring import status_counts
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE, bar_chart, line_chart
 from .common import (
@@ -55,16 +57,13 @@ def _total(cell: Cell, group: str) -> Cell:
 
 def _synthetic_comparison(inputs: Inputs) -> bool:
     """True when the province/country figures came from the demo's synthetic generator."""
-    rows = inputs.query("comparison_source", "SELECT DISTINCT s.kind FROM official_statistic o JOIN ingest_source s "
-                        "ON s.id = o.source_id WHERE o.region IN (:a, :b) ORDER BY s.kind", a=PROVINCE_CODE,
-                        b=COUNTRY_CODE)
+    rows = inputs.call("comparison_source", publications_q.official_source_kinds, a=PROVINCE_CODE, b=COUNTRY_CODE)
     return any("synthetic" in str(r["kind"]) for r in rows)
 
 
 def official(inputs: Inputs, series: str, region: str, period: str) -> float:
     """An official statistic (NaN when absent)."""
-    rows = inputs.query("official", "SELECT value FROM official_statistic WHERE series = :s AND region = :r "
-                        "AND period = :p", s=series, r=region, p=period)
+    rows = inputs.call("official", publications_q.official_value, s=series, r=region, p=period)
     return float(rows[0]["value"]) if rows and rows[0]["value"] is not None else float("nan")
 
 
@@ -114,8 +113,7 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
     """Forecasts from origin ``p`` with 80/95 % intervals, and the nowcast with its news (or "not available")."""
     zh = lang == "zh"
     sec = Section(heading)
-    rows = inputs.query("forecast", "SELECT series_key, period, model, mean, lower_80, upper_80, lower_95, upper_95 "
-                        "FROM forecast WHERE origin = :o ORDER BY series_key, period, model", o=p)
+    rows = inputs.call("forecast", publications_q.forecasts_from, o=p)
     if rows:
         body = []
         for r in rows:
@@ -134,8 +132,7 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
     else:
         sec.add(Para(("本月预测：" if zh else "Forecasts: ") + ph.NOT_AVAILABLE[lang] + "。" if zh else
                      "Forecasts: " + ph.NOT_AVAILABLE[lang] + ".", "note"))
-    now = inputs.query("nowcast", "SELECT series_key, region, period, model, mean, lower_80, upper_80, previous, news "
-                       "FROM nowcast WHERE origin = :o AND region = :r ORDER BY series_key, period", o=p, r=CITY_CODE)
+    now = inputs.call("nowcast", publications_q.nowcasts_from, o=p, r=CITY_CODE)
     # a nowcast is made only for months whose official figure is not yet published (issue 13)
     published = [r for r in now if r["series_key"].startswith("iva/yoy") and
                  not isnan(official(inputs, "iva/yoy", CITY_CODE, r["period"]))]
@@ -352,8 +349,7 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
         s4.add(lamps)
     else:
         s4.add(Para("信号灯：" + ph.NOT_AVAILABLE[lang] if zh else "Signal lamps: " + ph.NOT_AVAILABLE[lang], "note"))
-    stopped = inputs.query("status", "SELECT production_status AS status, COUNT(*) AS n FROM enterprise_month "
-                           "WHERE period = :p GROUP BY production_status ORDER BY production_status", p=p)
+    stopped = inputs.call("status", status_counts, p=p)
     counts = {r["status"]: int(r["n"]) for r in stopped}
     if counts:
         total = sum(counts.values())

@@ -742,3 +742,33 @@ class SurveyFollowup(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     channel: Mapped[str] = mapped_column(String(10), default="phone")
     note: Mapped[str] = mapped_column(Text)
+
+
+class RobotMessage(Base):
+    """One digest to one chat robot (WeCom or DingTalk group webhook), queued before it is sent (issue 19).
+
+    ``dedup_key`` makes queueing idempotent; ``payload`` holds the JSON body so every attempt sends the same
+    message.  ``status``: ``queued`` until the robot accepts it (``sent``); ``failed`` when the robot refused it
+    for good (bad key or signature); ``unknown`` when a request may have reached it (a timeout after sending):
+    such a message is never sent again by itself, a person checks the group.
+    """
+
+    __tablename__ = "robot_message"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'unknown')", name="robot_status_domain"),
+        Index("ix_robot_message_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(64))
+    recipient_group: Mapped[str] = mapped_column(String(80))
+    robot: Mapped[str] = mapped_column(String(80), doc="the robot's name in [alerts.robots]")
+    kind: Mapped[str] = mapped_column(String(10), doc="wecom or dingtalk")
+    title: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text, doc="the JSON body posted to the webhook")
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

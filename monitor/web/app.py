@@ -32,7 +32,7 @@ from ..ingest.common import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
-from . import accounts, feedback, operations, questionnaire
+from . import accounts, dashboard, feedback, operations, questionnaire
 from .accounts import ROLES, User, log_action, user_from_row
 from .exceptions import AccountError, LoginError
 from .questionnaire import FormData
@@ -245,7 +245,8 @@ def _safe_next(value: str | None) -> str:
 # ---------------------------------------------------------------------------------------------- sign-in
 def home(portal: Portal, request: Request, form: Any, session: Any) -> Response:
     user = session[0]
-    return RedirectResponse("/q" if user.role == "enterprise" else "/ops", status_code=303)
+    return RedirectResponse("/q" if user.role == "enterprise" else "/dash" if user.role in ("leader", "district")
+                            else "/ops", status_code=303)
 
 
 def login(portal: Portal, request: Request, form: Any, session: Any) -> Response:
@@ -265,7 +266,8 @@ def login(portal: Portal, request: Request, form: Any, session: Any) -> Response
         until = f"{exc.until:%H:%M}" if isinstance(exc.until, dt.datetime) else ""
         return portal.render(request, "login.j2", status=401, next=nxt, error=exc.reason, until=until,
                              username=username)
-    response = RedirectResponse(nxt if nxt != "/" else ("/q" if user.role == "enterprise" else "/ops"),
+    response = RedirectResponse(nxt if nxt != "/" else ("/q" if user.role == "enterprise" else "/dash" if user.role
+                                                        in ("leader", "district") else "/ops"),
                                 status_code=303)
     _restore_stash(portal, request, user, response)
     portal.start_session(request, user, response)
@@ -557,6 +559,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         route("/static/portal.css", css, login=False),
         route("/healthz", health, login=False),
     ]
+    routes += dashboard.routes(portal, route)  # the officials' dashboard (issue 19)
     app = Starlette(routes=routes)
     app.state.portal = portal
     app.add_middleware(_Headers)

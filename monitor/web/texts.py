@@ -45,6 +45,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "forbidden": ("无权访问。", "Not allowed."),
     "not_found": ("页面不存在。", "Page not found."),
     "home": ("首页", "Home"),
+    "dashboard": ("运行监测", "Dashboard"),
     "questionnaire": ("月度调查问卷", "Monthly questionnaire"),
     "period": ("调查月份", "Survey month"),
     "enterprise": ("企业", "Enterprise"),
