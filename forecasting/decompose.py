@@ -37,7 +37,6 @@ def classical_indices(y: np.ndarray, *, multiplicative: bool, period: int = PERI
     half = period // 2
     trend[half: len(y) - half] = np.convolve(y, weights, mode="valid")
     ratio = y / trend if multiplicative else y - trend
-    idx = np.array([np.nanmean(ratio[k::period]) for k in range(period)])
-    if multiplicative:
-        return idx / idx.mean()
-    return idx - idx.mean()
+    idx = np.array([np.nanmean(ratio[k::period]) for k in range(period)], dtype=float)
+    centred: np.ndarray = idx / idx.mean() if multiplicative else idx - idx.mean()
+    return centred

@@ -930,16 +930,13 @@ def _busy_error(exc: BaseException) -> MonitorError | None:
     from sqlalchemy.exc import OperationalError
 
     from .exceptions import StoreBusyError
+    from .store.engine import is_busy
 
-    if not isinstance(exc, OperationalError):
-        return None
-    text = str(exc.orig).lower()
-    if "database is locked" in text or "database table is locked" in text or "lock timeout" in text \
-            or "could not obtain lock" in text:
+    if isinstance(exc, OperationalError) and is_busy(exc):
         return StoreBusyError("the store is busy: another imon process (a long collect, the scheduler) is writing "
                               "to it and did not finish within the wait; nothing was changed: run the command "
                               "again when it is done")
-    return None
+    return None  # not a busy store
 
 
 def main(argv: list[str] | None = None) -> None:

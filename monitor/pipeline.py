@@ -182,6 +182,7 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
     list).
     """
     from .publish import publish
+    from .publish.check import check_publication
 
     if kinds is None:
         jobs = publication_periods(period)
@@ -190,7 +191,7 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
     else:
         jobs = [(kind, str(period)) for kind in kinds]
         langs = [lang or settings["language"]]
-    done, results, errors = [], [], []
+    done, results, errors, audits = [], [], [], []
     for language in langs:
         for kind, when in jobs:
             try:
@@ -201,8 +202,16 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
                 continue
             results.append(result)
             done.append(f"{kind} {when} {language} {result.seconds['total']:.1f} s")
+            if kinds is None and any(f.suffix == ".html" for f in result.files):
+                # the demo and the monthly chain audit what they write (imon publish check, issue 13)
+                audit = check_publication(store, settings, kind, when, lang=language)
+                if not audit.ok:
+                    audits.append(f"{kind} {when} {language}: {len(audit.findings)} failed, first "
+                                  f"{audit.findings[0].line()}")
     where = out_dir or settings.outputs_dir / "publications"
     message = f"{len(done)} publications written ({', '.join(done)}) in {where}"
+    if kinds is None and done:
+        message += "; audit (imon publish check): " + ("all passed" if not audits else "; ".join(audits))
     detail = {"results": results, "errors": errors}
     if errors:
         failed = "; ".join(f"{k} {w} {lg}: {e}" for k, w, lg, e in errors)

@@ -334,7 +334,7 @@ class SchedulerService:
 
     def run(self, *, max_seconds: float | None = None, handle_signals: bool = True) -> None:
         """Start, wait until SIGTERM/SIGINT (or ``max_seconds``, or :attr:`stop_event`), stop cleanly."""
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, lambda *_: self.stop_event.set())

@@ -118,11 +118,14 @@ def _raw_xlsx(path, rows_xml, *, sheet="Sheet1", dimension=None, compression=zip
     wbrels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
               '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
     with zipfile.ZipFile(path, "w", compression) as zf:
-        zf.writestr("[Content_Types].xml", ct); zf.writestr("_rels/.rels", rels)
-        zf.writestr("xl/workbook.xml", wb); zf.writestr("xl/_rels/workbook.xml.rels", wbrels)
+        zf.writestr("[Content_Types].xml", ct)
+        zf.writestr("_rels/.rels", rels)
+        zf.writestr("xl/workbook.xml", wb)
+        zf.writestr("xl/_rels/workbook.xml.rels", wbrels)
         with zf.open("xl/worksheets/sheet1.xml", "w") as fh:
             fh.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
-            if dimension: fh.write(f'<dimension ref="{dimension}"/>'.encode())
+            if dimension:
+                fh.write(f'<dimension ref="{dimension}"/>'.encode())
             fh.write(b"<sheetData>")
             for chunk in rows_xml:
                 fh.write(chunk.encode())
@@ -231,9 +234,9 @@ def test_no_indicator_is_ever_stored_non_finite(bureau):
     values = got[["raw", "se"]].to_numpy(dtype=float)
     assert np.isfinite(values[~np.isnan(values)]).all() and got["raw"].iloc[-1] == 2.5
     # the generic writers hold the same rule
-    from monitor.store import models as m
-
     from sqlalchemy.exc import IntegrityError
+
+    from monitor.store import models as m
 
     with pytest.raises(IntegrityError):  # a required value that is not finite is refused, never stored as Infinity
         bureau.upsert(m.OfficialStatistic, [dict(series="x/y", region="440100", period="2024-01", value=float("inf"))])
@@ -293,7 +296,6 @@ def test_history_and_revisions_are_flagged_not_silent(bureau, settings, tmp_path
 # ------------------------------------------------------------------------------------------------ 6 dimension
 def test_a_stale_dimension_tag_does_not_truncate_any_xlsx_reader(tmp_path):
     from collectors.electricity import iter_electricity
-    from collectors.official import read_official_table
 
     rows = [_cell_row(1, ["account_no", "date", "kwh"])]
     rows += [_cell_row(r, ["0300000001", f"2024-{1 + (r // 28) % 12:02d}-{1 + r % 28:02d}", 5.0])
@@ -524,3 +526,98 @@ def test_a_flipped_bit_in_a_workbook_is_refused_not_read_as_other_values(tmp_pat
     flipped.write_bytes(bytes(data))
     with pytest.raises(CollectorError, match="checksum"):
         read_survey_workbook(flipped)
+
+
+# ------------------------------------------------------------------------------------------------ 10 SQLite
+@pytest.fixture
+def cli_store(tmp_path, monkeypatch, bureau):
+    """The ``bureau`` store as the command line sees it (IMON_DATABASE_URL), with a 1 s busy wait."""
+    import monitor.store.engine as engine
+
+    url = str(bureau.engine.url)
+    bureau.close()
+    monkeypatch.setenv("IMON_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 1000)
+    logger = logging.getLogger("monitor")
+    monkeypatch.setattr(logger, "handlers", [])
+    for flag in ("_imon_configured", "_imon_stderr"):
+        monkeypatch.delattr(logger, flag, raising=False)
+    return tmp_path / "store.sqlite"
+
+
+def _imon(capsys, *argv: str) -> tuple[int, str, str]:
+    from monitor.cli import main
+
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _hold_write_lock(path: Path):
+    import sqlite3
+
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # what a long collect holds from its first row
+    return holder
+
+
+def test_read_commands_do_not_write_and_never_wait_for_a_long_collect(cli_store, capsys):
+    holder = _hold_write_lock(cli_store)
+    try:
+        for argv in (("db", "status"), ("collect", "report"), ("alerts", "history")):
+            code, out, err = _imon(capsys, *argv)  # a write would wait 1 s for the lock and then fail
+            assert code == 0 and "Traceback" not in err and "busy" not in err, (argv, err)
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def test_a_writer_waits_visibly_then_says_busy_retry_with_exit_75(cli_store, capsys, tmp_path):
+    feed = _feed(tmp_path / "feed.csv", [("0300000001", "2024-01-05", "10")])
+    holder = _hold_write_lock(cli_store)
+    try:
+        code, out, err = _imon(capsys, "collect", str(feed))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == 75, (out, err)
+    assert "waiting" in err and "busy" in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("imon: error: the store is busy")
+    code, out, err = _imon(capsys, "collect", str(feed))  # once the other writer is done it goes in
+    assert code == 0 and "loaded" in out
+
+
+def test_a_read_only_store_file_serves_the_read_commands(cli_store, capsys, monkeypatch):
+    monkeypatch.setenv("IMON_DATABASE_URL", f"sqlite:///file:{cli_store}?mode=ro&uri=true")
+    for argv in (("db", "status"), ("collect", "report"), ("survey", "status", "--period", "2024-01")):
+        code, out, err = _imon(capsys, *argv)
+        assert code == 0 and "Traceback" not in err, (argv, err)
+
+
+def test_the_loser_of_two_collects_of_the_same_bytes_says_already_collected(bureau, settings, tmp_path):
+    import threading
+    import time
+
+    from collectors.base import file_sha256
+    from monitor.ingest import collect_paths
+
+    feed = _feed(tmp_path / "feed.csv", [("0300000001", "2024-01-05", "10")])
+    path = Path(bureau.engine.url.database)
+    holder = _hold_write_lock(path)  # the winner, half-way through its transaction
+    result: list = []
+    loser = threading.Thread(target=lambda: result.extend(collect_paths(bureau, settings, [feed])))
+    loser.start()
+    time.sleep(0.5)
+    holder.execute("INSERT INTO ingest_source (kind, path, sha256, received_at, rows_accepted, rows_rejected, status)"
+                   " VALUES ('electricity', ?, ?, '2024-01-06 08:00:00', 1, 0, 'loaded')",
+                   (str(feed), file_sha256(feed)))
+    holder.commit()
+    holder.close()
+    loser.join(timeout=60)
+    (out,) = result
+    assert out.status == "duplicate" and "already collected" in out.message, out

@@ -37,7 +37,6 @@ import json
 import logging
 import os
 import re
-import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -231,7 +230,7 @@ def _post(robot: Robot, body: bytes, *, timeout: float, clock: Callable[[], floa
             sent = True
             response = conn.getresponse()
             data = response.read(65536)
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             if sent:
                 raise RobotError(f"{where}: no answer within {timeout:g} s after the message was sent; it may have "
                                  "been posted, so it is not sent again: check the group", "unknown") from None

@@ -58,7 +58,7 @@ def _total(cell: Cell, group: str) -> Cell:
 def _synthetic_comparison(inputs: Inputs) -> bool:
     """True when the province/country figures came from the demo's synthetic generator."""
     rows = inputs.call("comparison_source", publications_q.official_source_kinds, a=PROVINCE_CODE, b=COUNTRY_CODE)
-    return any("synthetic" in str(r["kind"]) for r in rows)
+    return any(str(r["kind"]) == "demo" or "synthetic" in str(r["kind"]) for r in rows)
 
 
 def official(inputs: Inputs, series: str, region: str, period: str) -> float:
@@ -265,10 +265,12 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
     s2 = Section("二、景气调查" if zh else "2. The survey")
     if not isnan(head):
         hb = inputs.value("pmi/headline", prev)
-        s2.add(Para((f"{month_short(period, lang)}，制造业采购经理指数（PMI）"
-                     f"{ph.index_sentence_tail(head, None if isnan(hb) else hb, lang)}。") if zh else
-                    (f"{month_short(period, lang)}, the PMI {ph.index_sentence_tail(head, None if isnan(hb) else hb, lang)}."),
-                    attrs={"src": "series", "key": "pmi/headline", "period": p, "prev": prev}))
+        hse = ph.se_of_change(inputs.value("pmi/headline", p, "se"), inputs.value("pmi/headline", prev, "se"))
+        tail = ph.index_sentence_tail(head, None if isnan(hb) else hb, lang, hse)
+        s2.add(Para((f"{month_short(period, lang)}，制造业采购经理指数（PMI）{tail}。") if zh else
+                    (f"{month_short(period, lang)}, the PMI {tail}."),
+                    attrs={"src": "series", "key": "pmi/headline", "period": p, "prev": prev} |
+                    ({} if hse is None else {"se-change": f"{hse:.4f}"})))
         body = []
         for code in TABLE1 + TABLE2:
             key = f"pmi/{code}"

@@ -78,10 +78,10 @@ def finish_staging(conn: Connection) -> None:
 def reject_counts(conn: Connection) -> tuple[int, int]:
     """Rows (not keys) rejected across the file and against the store: (conflicting, of unknown accounts); a
     conflicting key of an unknown account counts as a conflict."""
-    conflicts = int(conn.exec_driver_sql(f"SELECT COALESCE(SUM(n), 0) FROM {STAGING} WHERE conflict = 1").scalar())
+    conflicts = int(conn.exec_driver_sql(f"SELECT COALESCE(SUM(n), 0) FROM {STAGING} WHERE conflict = 1").scalar() or 0)
     unknown = int(conn.exec_driver_sql(
         f"SELECT COALESCE(SUM(s.n), 0) FROM {STAGING} s LEFT JOIN electricity_account a "
-        "ON a.account_no = s.account_no WHERE a.account_no IS NULL AND s.conflict = 0").scalar())
+        "ON a.account_no = s.account_no WHERE a.account_no IS NULL AND s.conflict = 0").scalar() or 0)
     return conflicts, unknown
 
 
@@ -123,7 +123,7 @@ def revised_readings(conn: Connection) -> tuple[int, tuple[Any, ...] | None]:
     """How many stored readings the staged file changes, and the first as (account, day, old, new, source row)."""
     join = (f"FROM {STAGING} s JOIN electricity_account_reading r ON r.account_no = s.account_no "
             "AND r.day = s.day WHERE s.conflict = 0 AND r.kwh <> s.kwh")
-    n = int(conn.exec_driver_sql(f"SELECT COUNT(*) {join}").scalar())
+    n = int(conn.exec_driver_sql(f"SELECT COUNT(*) {join}").scalar() or 0)
     if not n:
         return 0, None
     return n, tuple(conn.exec_driver_sql(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import and_, select, update
+from sqlalchemy import Table, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import models as m
@@ -17,7 +17,7 @@ from .core import Store
 
 __all__ = ["record_run", "claim_run", "finish_run", "interrupt_runs", "job_history"]
 
-_RUN = m.JobRun.__table__
+_RUN: Table = m.JobRun.__table__  # type: ignore[assignment]
 
 
 def record_run(store: Store, job: str, period: str | None, started: dt.datetime, *, status: str, items_ok: int,
