@@ -413,7 +413,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
     current = _this_month()
-    if b > current:
+    if str(b)[:7] > current:
         raise click.UsageError(f"{'--period' if period else '--to'} {b} has not begun (this month is {current}); "
                                "compute months up to the current one")
     settings = obj.settings()

@@ -243,5 +243,6 @@ def test_digest_queue_feeds_the_groups_robots_once(store, tmp_path, server, monk
     assert sorted((r.robot, r.kind, r.status) for r in queued) == [("leaders-dingtalk", "dingtalk", "queued"),
                                                                    ("leaders-wecom", "wecom", "queued")]
     texts = [json.loads(r.payload)["markdown"] for r in queued]
-    assert all(r"pmi\_below\_50" in (t.get("content") or t.get("text")) for t in texts)
+    assert all("pmi/headline" in (t.get("content") or t.get("text")) for t in texts)
+    assert all("/dash/warnings" in (t.get("content") or t.get("text")) for t in texts)
     assert len(deliver_robots(store, settings, sleep=lambda s: None).sent) == 2 and len(server.received) == 2
