@@ -359,9 +359,11 @@ class AnalystStore:
     def panel(self, period: object, *, weighting: str | None = None) -> pd.DataFrame:
         """The month's survey microdata with weights: every answer of every responding enterprise.
 
-        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`:
-        design weight x size, post-stratified to division x size cells, respondents reweighted within their
-        cell for non-response), so a weighted mean over any subset reproduces the published method::
+        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`
+        with ``compute.weighting``: by default every firm counts once -- the NBS count formula on the PPS
+        panel -- with ``size`` design weight x revenue trimmed at ``compute.size_trim``; post-stratified to
+        division x size cells, respondents reweighted within their cell for non-response), so a weighted mean
+        over any subset reproduces the published method::
 
             DI = 100 * sum(weight * (answer + 1) / 2) / sum(weight)
 
@@ -385,7 +387,7 @@ class AnalystStore:
         >>> no = t[t.question == "new_orders"]                             # doctest: +SKIP
         >>> no.groupby("district_code").apply(lambda g: 100 * (g.weight * (g.answer + 1) / 2).sum() / g.weight.sum())  # doctest: +SKIP
         """
-        from .compute import load_survey_inputs
+        from .compute import load_survey_inputs, size_trim
         from .indicators.survey import respondent_weights
 
         p = _month(period)
@@ -393,7 +395,8 @@ class AnalystStore:
         if responses.empty:
             raise SeriesNotFoundError(f"no survey answers are stored for {p}")
         weights = respondent_weights(responses, enterprises, periods=[str(p)],
-                                     weighting=weighting or self.settings["compute.weighting"])  # type: ignore[arg-type]
+                                     weighting=weighting or self.settings["compute.weighting"],  # type: ignore[arg-type]
+                                     trim=size_trim(self.settings))
         from .store import survey as survey_q
 
         info = survey_q.enterprise_records(self.store, ["id", "uscc", "name_zh", "district_code", "industry_code",
@@ -402,6 +405,31 @@ class AnalystStore:
         cols = ["period", "enterprise_id", "uscc", "name_zh", "district_code", "industry_code", "size_class",
                 "stratum", "question", "answer", "weight"]
         return out[cols].reset_index(drop=True)
+
+    def low_n(self, period: object = None, *, prefix: str = "pmi/") -> pd.DataFrame:
+        """Stored survey cells and their low-n flag (fewer respondents than ``compute.min_respondents``).
+
+        Parameters
+        ----------
+        period
+            The month; default every month.
+        prefix
+            Series family (``pmi/`` default: diffusion indices and headlines; ``balance/``, ``problems/``...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``series_key, period, raw, sa, se, n, low_n`` (:func:`monitor.store.survey_quality.low_n_cells`).
+
+        Examples
+        --------
+        >>> flags = store.low_n("2026-10")                                 # doctest: +SKIP
+        >>> flags[flags.low_n & flags.series_key.str.startswith("pmi/headline/district/")]  # doctest: +SKIP
+        """
+        from .store.survey_quality import low_n_cells
+
+        return low_n_cells(self.store, int(self.settings["compute.min_respondents"]),
+                           period=None if period is None else str(_month(period)), prefix=prefix)
 
     # ------------------------------------------------------------------ monitoring indicators
     def indicators(self, region: str = "city", *, families: Sequence[str] = MONITORING_FAMILIES,

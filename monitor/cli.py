@@ -458,12 +458,8 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
             revisions = result.revisions
             click.echo(report.summary())
             if len(revisions):
-                big = revisions.assign(size=revisions["revision"].abs()).sort_values("size", ascending=False)
-                click.echo(f"revisions: {revisions['revision'].notna().sum():,} values, mean absolute "
-                           f"{revisions['revision'].abs().mean():.2f}, largest:")
-                for rec in big.head(10).itertuples():
-                    click.echo(f"  {rec.series} {rec.period}: {rec.old_sa:.2f} -> {rec.new_sa:.2f} "
-                               f"({rec.revision:+.2f})")
+                for line in result.summary_lines():  # per unit: never kWh averaged with index points
+                    click.echo(line)
                 if csv_path:
                     from collectors.cells import neutralise
 
