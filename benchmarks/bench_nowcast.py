@@ -144,7 +144,7 @@ def select(frame: pd.DataFrame, minimum: int = 6) -> pd.DataFrame:
     """Per origin, the method with the lowest MAE over earlier origins of the same type (else naive)."""
     rows = []
     methods = [*METHODS, "average"]
-    for target, g in frame[frame["method"].isin(methods)].groupby("target"):
+    for _target, g in frame[frame["method"].isin(methods)].groupby("target"):
         g = g.assign(err=(g["mean"] - g["actual"]).abs())
         for origin in sorted(g["origin"].unique()):
             march = origin.month == 3

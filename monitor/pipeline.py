@@ -76,13 +76,18 @@ def adjust_stage(store: Store, settings: Settings, period: pd.Period) -> StageRe
 
 
 def forecast_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
-    """Forecast the configured series from ``period``, nowcast the official target, and the odds of the
-    annual targets; store all three (one failing part is recorded, the others still run)."""
+    """Forecast the configured and key series from ``period``, nowcast the official target, the odds of the
+    annual targets and the composite leading indicators; first fill in the past origins of the track record
+    (``forecast.track_months``) that have none stored, and store the track record as of ``period``."""
     from .forecasts import forecast_series
+    from .leading import build_leading
     from .nowcasts import nowcast_target, target_odds
+    from .track_record import fill_past_origins, store_skill
 
-    reports = [forecast_series(store, settings, period), nowcast_target(store, settings, period),
-               target_odds(store, settings, period)]
+    reports = [fill_past_origins(store, settings, period), forecast_series(store, settings, period),
+               nowcast_target(store, settings, period), target_odds(store, settings, period),
+               build_leading(store, settings, period)]
+    store_skill(store, settings, period)
     failed = sum(len(r.failed) for r in reports)
     ok = sum(len(r.stored) if isinstance(r.stored, dict) else r.stored for r in reports)
     return StageResult("forecast", "failed" if failed else "ok", "; ".join(r.summary() for r in reports),
