@@ -55,6 +55,8 @@ class LeadingReport:
                 f"skipped, {len(self.failed)} failed in {self.seconds:.1f} s")
         if CITY_CODE in self.stored:
             text += f"; city: {self.stored[CITY_CODE]}"
+        elif CITY_CODE in self.skipped:
+            text += f"; city skipped: {self.skipped[CITY_CODE][:200]}"
         if self.failed:
             key, message = next(iter(self.failed.items()))
             text += f"; first failure {key}: {message[:200]}"

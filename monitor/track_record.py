@@ -143,16 +143,15 @@ def _map(fn, items: list, workers: int) -> list:  # type: ignore[no-untyped-def]
         return list(pool.map(fn, items))
 
 
-def _origin_job(args: tuple[Settings, str, bool, bool]) -> tuple[str, int, int, list[str]]:
-    """Nowcast and odds of one past origin in a worker process (it opens its own connection)."""
+def _origin_job(args: tuple[str, Settings, str, bool, bool]) -> tuple[str, int, int, list[str]]:
+    """Nowcast and odds of one past origin in a worker process (it opens its own connection to the store)."""
     from .nowcasts import nowcast_target, target_odds
-    from .store import open_store
 
-    settings, origin, do_nowcast, do_odds = args
+    url, settings, origin, do_nowcast, do_odds = args
     period = pd.Period(origin, "M")
     failures: list[str] = []
     n_now = n_odds = 0
-    with open_store(settings) as store:
+    with Store.open(url, migrate=False) as store:
         if do_nowcast:
             now = nowcast_target(store, settings, period)
             n_now = int(bool(now.stored))
@@ -172,10 +171,15 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
     t0 = time.perf_counter()
     months = settings["forecast.track_months"] if months is None else months
     report = TrackReport()
-    origins = [end - k for k in range(months, 0, -1)]
-    if not origins:
-        return report
     keys = resolve_keys(store, settings)
+    origins = [end - k for k in range(months, 0, -1)]
+    # only origins at which some series already had the history a forecast needs (a young store has none)
+    first = min((h.index[0] for h in (key_history(store, settings, k, end)[0].dropna() for k in keys[:3])
+                 if len(h)), default=None)
+    origins = [o for o in origins if first is not None and (o - first).n + 1 >= MIN_HISTORY]
+    if not origins:
+        report.seconds = time.perf_counter() - t0
+        return report
     have = forecast_origins(store)
     done = set(zip(have["series_key"], have["origin"], strict=True))
     lag = settings["nowcast.official_lag"]
@@ -206,7 +210,8 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
     jobs = []
     if nowcasts:
         now_have, odds_have = nowcast_origins(store), odds_origins(store)
-        jobs = [(settings, str(o), str(o) not in now_have, str(o) not in odds_have) for o in origins
+        url = store.engine.url.render_as_string(hide_password=False)
+        jobs = [(url, settings, str(o), str(o) not in now_have, str(o) not in odds_have) for o in origins
                 if str(o) not in now_have or str(o) not in odds_have]
     if jobs:
         if workers > 1 and len(jobs) > 1:
@@ -219,7 +224,7 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
             report.odds += n_odds
             report.failed.update({f: "" for f in failures})
     report.origins = [str(o) for o in origins if any(str(o) == b for b in by_origin) or
-                      any(str(o) == j[1] for j in jobs)]
+                      any(str(o) == j[2] for j in jobs)]
     for origin in origins:
         store_skill(store, settings, origin)
     report.seconds = time.perf_counter() - t0
