@@ -34,16 +34,18 @@ install-test: $(VENV)/.installed-test
 
 # Publications need a CJK font (charts, PDF) and Pango (WeasyPrint); HarfBuzz's subsetter makes the PDFs' CJK
 # fonts fast to embed (without it a slower fontTools path is used); the tests read PDFs with poppler's tools.
+# The portal's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 # Installed from Debian packages when missing (needs root and apt-get; otherwise a note and on).
-SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+SYSTEM_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils chromium
 system-deps:
 	@if fc-list 2>/dev/null | grep -q "Noto Sans CJK SC" && ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 \
-	    && ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset && command -v pdftoppm >/dev/null 2>&1; then :; \
+	    && ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset && command -v pdftoppm >/dev/null 2>&1 \
+	    && command -v chromium >/dev/null 2>&1; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing $(SYSTEM_PACKAGES) from Debian packages"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
-	else echo "note: install $(SYSTEM_PACKAGES) for publications with Chinese charts and PDFs"; fi
+	else echo "note: install $(SYSTEM_PACKAGES) for publications with Chinese charts and PDFs, and the browser tests"; fi
 
 demo: $(VENV)/.installed system-deps
 	$(BIN)/imon demo

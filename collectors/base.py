@@ -34,6 +34,7 @@ class Issue:
     row: int | None = None
     field: str | None = None
     value: str | None = None
+    rows: int = 1  # source rows this issue stands for (an enterprise-month refused whole, a summary line)
 
     def __str__(self) -> str:
         where = self.file + (f" [{self.sheet}]" if self.sheet else "") + (f" row {self.row}" if self.row else "")
@@ -70,6 +71,11 @@ class Collected:
     @property
     def errors(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows rejected by the collector, counted once each."""
+        return sum(i.rows for i in self.issues if i.severity == "error")
 
     @property
     def warnings(self) -> list[Issue]:
@@ -119,7 +125,7 @@ def decode_bytes(data: bytes, path: Path, encoding: str | None = None) -> tuple[
         other = "GBK" if enc.startswith("utf") else "UTF-8"
         raise CollectorError(
             f"{path.name}: not valid {enc} text (byte {data[exc.start:exc.start + 1]!r} at offset {exc.start}); "
-            f"the file looks like {other}: re-export it as UTF-8 or pass --encoding {other.lower()}"
+            f"the file looks like {other}: export it again as UTF-8 (or GBK) text"
         ) from None
 
 

@@ -11,9 +11,18 @@ Header names are matched case-insensitively against :data:`ACCOUNT_ALIASES`,
 rows are read in chunks (:func:`iter_electricity`), so memory stays flat.
 
 Row rules (hard: the row is rejected): an account number is present; the date
-parses; kWh is a number and not negative.  Duplicates within the file are
-resolved by the ingesting side over the whole file (the same account and day
-with different values rejects both).
+parses and falls in the feed window (from :data:`FEED_FIRST_DAY` to the day the
+file is read: a reading cannot be from the future); kWh is a finite number, not
+negative and not above :data:`MAX_DAILY_KWH` (more than any plant draws in a
+day).  Duplicates within the file are resolved by the ingesting side over the
+whole file (the same account and day with different values rejects both).
+Excel serial day numbers are read as dates in xlsx files only (in a CSV a
+number is not a date).
+
+Every rejected row is counted (``FeedChunk.rejected``, ``FeedChunk.counts``);
+at most :data:`MAX_ISSUES_PER_RULE` of them per rule and chunk become
+:class:`Issue` objects, so a file of millions of bad rows costs no more memory
+than a good one.
 
 Account map layout: ``account_no,uscc[,meter_name][,valid_from]`` (户号,统一社会信用代码,...).
 """
@@ -21,9 +30,10 @@ Account map layout: ``account_no,uscc[,meter_name][,valid_from]`` (户号,统一
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +41,21 @@ import pandas as pd
 
 from .base import Collected, Issue, decode_bytes, detect_encoding, file_sha256
 from .exceptions import CollectorError, InvalidCodeError
+from .limits import Limits, check_text_size, guarded, guarded_iter, limits_for, refuse
 from .uscc import validate_uscc
 
 __all__ = [
     "ACCOUNT_ALIASES", "DATE_ALIASES", "KWH_ALIASES", "FeedChunk", "electricity_header", "iter_electricity",
-    "read_account_map", "parse_days",
+    "read_account_map", "parse_days", "FEED_FIRST_DAY", "MAX_DAILY_KWH", "MAX_ISSUES_PER_RULE",
 ]
+
+#: The earliest day a feed may report (older readings are typing errors such as 1900-01-01).
+FEED_FIRST_DAY = dt.date(2000, 1, 1)
+#: More than any single plant draws in a day (about 4 GW around the clock); a larger value is a typing or export
+#: error, and summing such values overflows.
+MAX_DAILY_KWH = 1e8
+#: Issues kept per rule and chunk (every rejected row is still counted).
+MAX_ISSUES_PER_RULE = 1000
 
 ACCOUNT_ALIASES = ("户号", "用户编号", "电表户号", "用电户号", "account", "account_no", "account number")
 DATE_ALIASES = ("日期", "抄表日期", "用电日期", "date", "day")
@@ -63,31 +82,51 @@ def electricity_header(header: list[str]) -> tuple[int, int, int] | None:
     return None if None in idx else idx  # type: ignore[return-value]
 
 
-def parse_days(values: pd.Series) -> pd.Series:
-    """Parse day strings in any of the accepted formats (mixed in one column); NaT where none fits."""
+def parse_days(values: pd.Series, *, serial: bool = False) -> pd.Series:
+    """Parse day strings in any of the accepted formats (mixed in one column); NaT where none fits.
+
+    ``serial`` also reads Excel serial day numbers (``45000`` = 2023-03-15), for xlsx cells only.  A day that
+    pandas cannot represent (``3026/12/06``) is NaT, never an exception.
+    """
     text = values.astype(object)
-    out = pd.to_datetime(text, format=_DATE_FORMATS[0], errors="coerce")  # the common case, in one pass
+    out = _ns(pd.to_datetime(text, format=_DATE_FORMATS[0], errors="coerce"))  # the common case, in one pass
     todo = out.isna() & text.notna() & (text.astype(str).str.strip() != "")
     for fmt in _DATE_FORMATS[1:]:
         if not todo.any():
             break
-        parsed = pd.to_datetime(text[todo].astype(str).str.strip(), format=fmt, errors="coerce")
+        parsed = _ns(pd.to_datetime(text[todo].astype(str).str.strip(), format=fmt, errors="coerce"))
         hit = parsed.notna()
         out.loc[parsed.index[hit]] = parsed[hit].dt.normalize()
         todo.loc[parsed.index[hit]] = False
-    if todo.any():  # Excel serial day numbers (xlsx exports)
-        serial = pd.to_numeric(text[todo], errors="coerce")
-        ok = serial.between(20000, 80000)
-        out.loc[serial.index[ok]] = pd.Timestamp("1899-12-30") + pd.to_timedelta(serial[ok], unit="D")
+    if serial and todo.any():  # Excel serial day numbers (xlsx exports)
+        number = pd.to_numeric(text[todo], errors="coerce")
+        ok = number.between(20000, 80000) & (number == number.round())
+        out.loc[number.index[ok]] = pd.Timestamp("1899-12-30") + pd.to_timedelta(number[ok], unit="D")
     return out.astype("datetime64[ns]")
+
+
+def _ns(parsed: pd.Series) -> pd.Series:
+    """Parsed days as nanosecond timestamps; a day pandas cannot hold that way (year 3026, 1200) becomes NaT."""
+    parsed = pd.Series(parsed)
+    if len(parsed) and parsed.dtype != "datetime64[ns]":
+        years = parsed.dt.year
+        parsed = parsed.where((years > 1677) & (years < 2262))
+    return parsed.astype("datetime64[ns]")
 
 
 @dataclass
 class FeedChunk:
-    """One validated chunk of a feed: good rows and the issues of the others."""
+    """One validated chunk of a feed: good rows and the issues of the others.
+
+    ``rejected`` counts every rejected row and ``counts`` the rejected rows per rule, exactly; ``issues`` holds at
+    most :data:`MAX_ISSUES_PER_RULE` of them per rule; ``lines`` is every line of the chunk, blank ones included.
+    """
 
     rows: pd.DataFrame  # account_no (str), day (datetime64), kwh (float), source_row (int)
     issues: list[Issue]
+    rejected: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    lines: int = 0
 
 
 def _numbers(text: pd.Series) -> pd.Series:
@@ -100,38 +139,64 @@ def _numbers(text: pd.Series) -> pd.Series:
     return out.astype(float)
 
 
-def _validate(path: Path, raw: pd.DataFrame, first_row: int) -> FeedChunk:
+def _validate(path: Path, raw: pd.DataFrame, first_row: int, *, serial: bool = False,
+              today: dt.date | None = None) -> FeedChunk:
     raw = raw.reset_index(drop=True)
     source_row = np.arange(first_row, first_row + len(raw), dtype=np.int64)
     account = raw["account_no"].astype(object)
     if account.str.contains(r"^\s|\s$", regex=True, na=False).any():
         account = account.str.strip()
-    day = parse_days(raw["day"])
+    day = parse_days(raw["day"], serial=serial)
     kwh = _numbers(raw["kwh"])
+    last = pd.Timestamp(today or dt.date.today())
     blank = (account.isna() | (account == "")) & (raw["day"].astype(str).str.strip() == "") & (
         raw["kwh"].astype(str).str.strip() == "")  # an empty line: not a reading, not an error
+    # each rejected row is counted under exactly one rule: the first that fails, in this order
     no_account = (account.isna() | account.isin(["", "nan", "None"])) & ~blank
-    bad_day = day.isna() & ~no_account & ~blank
-    bad_kwh = kwh.isna() & ~no_account & ~bad_day & ~blank
-    negative = (kwh < 0) & ~no_account & ~bad_day
+    taken = blank | no_account
+    bad_day = day.isna() & ~taken
+    taken |= bad_day
+    outside = ((day < pd.Timestamp(FEED_FIRST_DAY)) | (day > last)) & ~taken
+    taken |= outside
+    bad_kwh = kwh.isna() & ~taken
+    taken |= bad_kwh
+    infinite = ~np.isfinite(kwh.fillna(0.0)) & ~taken
+    taken |= infinite
+    negative = (kwh < 0) & ~taken
+    taken |= negative
+    huge = (kwh > MAX_DAILY_KWH) & ~taken
+    taken |= huge
     issues: list[Issue] = []
-    for mask, rule, field, text_of in (
+    counts: dict[str, int] = {}
+    for mask, rule, column, text_of in (
         (no_account, "missing_account", "account_no", lambda i: "no account number"),
         (bad_day, "bad_date", "day", lambda i: f"date {raw['day'].iloc[i]!r} is not a day (use YYYY-MM-DD)"),
+        (outside, "date_outside_window", "day",
+         lambda i: f"date {raw['day'].iloc[i]!r} is outside the feed window ({FEED_FIRST_DAY} to {last.date()})"),
         (bad_kwh, "non_numeric_kwh", "kwh", lambda i: f"kWh {raw['kwh'].iloc[i]!r} is not a number"),
+        (infinite, "non_finite_kwh", "kwh", lambda i: f"kWh {raw['kwh'].iloc[i]!r} is not a finite number"),
         (negative, "negative_kwh", "kwh", lambda i: f"kWh {kwh.iloc[i]} is negative"),
+        (huge, "implausible_kwh", "kwh", lambda i: f"kWh {kwh.iloc[i]:g} in one day is more than any plant draws "
+         f"(limit {MAX_DAILY_KWH:g}); check the unit and the decimal point"),
     ):
-        for i in np.flatnonzero(mask.to_numpy()):
-            value = raw[field].iloc[i]
+        hits = np.flatnonzero(mask.to_numpy())
+        if not len(hits):
+            continue
+        counts[rule] = len(hits)
+        for i in hits[:MAX_ISSUES_PER_RULE]:
+            value = raw[column].iloc[i]
             issues.append(Issue(path.name, rule, text_of(i), row=int(source_row[i]),
-                                field="date" if field == "day" else field, value=None if value is None else str(value)))
-    keep = ~(blank | no_account | bad_day | bad_kwh | negative)
+                                field="date" if column == "day" else column,
+                                value=None if value is None else str(value)))
+    keep = ~taken
     rows = pd.DataFrame({"account_no": account[keep].to_numpy(dtype=object), "day": day[keep].to_numpy(),
                          "kwh": kwh[keep].to_numpy(dtype=float), "source_row": source_row[keep.to_numpy()]})
-    return FeedChunk(rows, issues)
+    return FeedChunk(rows, issues, rejected=sum(counts.values()), counts=counts, lines=len(raw))
 
 
-def iter_electricity(path: Path, *, chunksize: int = 500_000, encoding: str | None = None) -> Iterator[FeedChunk]:
+@guarded_iter
+def iter_electricity(path: Path, *, chunksize: int = 500_000, encoding: str | None = None,
+                     limits: Limits | None = None, today: dt.date | None = None) -> Iterator[FeedChunk]:
     """Read a utility feed in validated chunks.
 
     Parameters
@@ -142,18 +207,25 @@ def iter_electricity(path: Path, *, chunksize: int = 500_000, encoding: str | No
         Rows per chunk.
     encoding
         Force an encoding instead of detecting it.
+    limits
+        Rows, columns and bytes the file may hold (default :data:`collectors.limits.DEFAULT_LIMITS`).
+    today
+        Last day of the feed window (default: today).
 
     Raises
     ------
     CollectorError
-        Empty file, header-only file, or a header without account/date/kWh columns.
+        Empty file, header-only file, a header without account/date/kWh columns, a file over a limit, or one
+        that cannot be read at all (the only exception that leaves this function).
     """
     path = Path(path)
+    limits = limits or limits_for("electricity")
     if path.stat().st_size == 0:
         raise CollectorError(f"{path.name}: the file is empty (0 bytes); ask the utility to export it again")
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        yield from _iter_xlsx(path, chunksize)
+        yield from _iter_xlsx(path, min(chunksize, 100_000), limits, today)
         return
+    check_text_size(path, limits)
     with path.open("rb") as fh:
         sample = fh.read(1 << 16)
     enc = encoding or detect_encoding(sample)
@@ -173,9 +245,11 @@ def iter_electricity(path: Path, *, chunksize: int = 500_000, encoding: str | No
         first = 2
         any_rows = False
         for chunk in reader:
+            if first - 1 + len(chunk) > limits.max_rows:
+                raise refuse(path, limits, "rows", f"more than {limits.max_rows:,} lines")
             chunk = chunk.rename(columns={chunk.columns[k]: names[i] for k, i in enumerate(sorted(idx))})
-            checked = _validate(path, chunk, first)
-            any_rows = any_rows or len(checked.rows) + len(checked.issues) > 0
+            checked = _validate(path, chunk, first, today=today)
+            any_rows = any_rows or len(checked.rows) + checked.rejected > 0
             yield checked
             first += len(chunk)
     except UnicodeDecodeError as exc:
@@ -189,13 +263,13 @@ def iter_electricity(path: Path, *, chunksize: int = 500_000, encoding: str | No
         raise CollectorError(f"{path.name}: the file has a header but no readings; export it again with data")
 
 
-def _iter_xlsx(path: Path, chunksize: int) -> Iterator[FeedChunk]:
-    from ._xlsx import open_workbook
+def _iter_xlsx(path: Path, chunksize: int, limits: Limits, today: dt.date | None) -> Iterator[FeedChunk]:
+    from ._xlsx import open_workbook, sheet_rows
 
-    wb = open_workbook(path)
+    wb = open_workbook(path, limits=limits)
     try:
         ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
+        rows = sheet_rows(ws, path, limits)
         header = ["" if v is None else str(v) for v in next(rows, ())]
         idx = electricity_header(header)
         if idx is None:
@@ -208,11 +282,11 @@ def _iter_xlsx(path: Path, chunksize: int) -> Iterator[FeedChunk]:
                 continue
             buf.append(tuple(r[i] if i < len(r) else None for i in idx))
             if len(buf) >= chunksize:
-                yield _validate(path, _xlsx_frame(buf), first)
+                yield _validate(path, _xlsx_frame(buf), first, serial=True, today=today)
                 first += len(buf)
                 buf, any_rows = [], True
         if buf:
-            yield _validate(path, _xlsx_frame(buf), first)
+            yield _validate(path, _xlsx_frame(buf), first, serial=True, today=today)
             any_rows = True
         if not any_rows:
             raise CollectorError(f"{path.name}: the sheet has a header but no readings; export it again with data")
@@ -226,7 +300,8 @@ def _xlsx_frame(buf: list[tuple]) -> pd.DataFrame:
     return frame.astype(str).replace({"None": ""})
 
 
-def read_account_map(path: Path, *, encoding: str | None = None) -> Collected:
+@guarded
+def read_account_map(path: Path, *, encoding: str | None = None, limits: Limits | None = None) -> Collected:
     """Read the account-to-enterprise map (several accounts may belong to one enterprise).
 
     Returns
@@ -238,8 +313,12 @@ def read_account_map(path: Path, *, encoding: str | None = None) -> Collected:
         rejects both rows.
     """
     path = Path(path)
+    limits = limits or limits_for("electricity_accounts")
+    check_text_size(path, limits)
     text, enc = decode_bytes(path.read_bytes(), path, encoding)
     rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) > limits.max_rows:
+        raise refuse(path, limits, "rows", f"{len(rows):,} lines")
     if not rows:
         raise CollectorError(f"{path.name}: the file is empty")
     header = rows[0]

@@ -30,7 +30,9 @@ the indicator (:data:`SERIES_NAMES`).  An unknown indicator is kept under
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import math
 import re
 from pathlib import Path
 
@@ -39,6 +41,7 @@ import pandas as pd
 
 from .base import Collected, Issue, decode_bytes, file_sha256
 from .exceptions import CollectorError
+from .limits import Limits, check_text_size, guarded, limits_for, refuse
 
 __all__ = ["read_official_table", "parse_period", "SERIES_NAMES", "REGION_NAMES", "looks_official"]
 
@@ -114,20 +117,45 @@ def _series_and_region(name: str) -> tuple[str | None, str | None]:
     return SERIES_NAMES.get(":".join(parts)), region
 
 
-def _rows_from(path: Path, encoding: str | None) -> tuple[list[list[str]], str]:
+def _rows_from(path: Path, encoding: str | None, limits: Limits) -> tuple[list[list[str]], str]:
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from ._xlsx import open_workbook
+        from ._xlsx import open_workbook, sheet_rows
 
-        wb = open_workbook(path)
+        wb = open_workbook(path, limits=limits)
         try:
             ws = wb.worksheets[0]
             rows = [["" if v is None else v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else str(v) for v in r]
-                    for r in ws.iter_rows(values_only=True)]
+                    for r in sheet_rows(ws, path, limits)]
         finally:
             wb.close()
         return rows, "xlsx"
+    check_text_size(path, limits)
     text, enc = decode_bytes(path.read_bytes(), path, encoding)
-    return [r for r in csv.reader(io.StringIO(text))], enc
+    rows = []
+    for r in csv.reader(io.StringIO(text)):
+        rows.append(r)
+        if len(rows) > limits.max_rows:
+            raise refuse(path, limits, "rows", f"more than {limits.max_rows:,} lines")
+        if len(r) > limits.max_columns:
+            raise refuse(path, limits, "columns", f"line {len(rows)} has {len(r):,} columns")
+    return rows, enc
+
+
+#: Official months accepted: from the founding of the statistics (1949) to the month the file is read.
+FIRST_PERIOD = "1949-01"
+
+
+def _value(cell: str) -> float:
+    """A cell as a finite number; ValueError for text, ``inf`` or ``nan``."""
+    value = float(cell.replace(",", ""))
+    if not math.isfinite(value):
+        raise ValueError(cell)
+    return value
+
+
+def _in_window(period: str) -> bool:
+    today = dt.date.today()
+    return FIRST_PERIOD <= period[:7] <= f"{today.year:04d}-{today.month:02d}"
 
 
 def looks_official(first_lines: list[str]) -> bool:
@@ -139,7 +167,8 @@ def looks_official(first_lines: list[str]) -> bool:
             or head.startswith("数据库") or first_lines[0].lower().startswith("series,region,period,value"))
 
 
-def read_official_table(path: Path, *, encoding: str | None = None) -> Collected:
+@guarded
+def read_official_table(path: Path, *, encoding: str | None = None, limits: Limits | None = None) -> Collected:
     """Read an official statistics table into ``official_statistic`` rows.
 
     Returns
@@ -155,7 +184,7 @@ def read_official_table(path: Path, *, encoding: str | None = None) -> Collected
         The file is empty, has only a header, or is none of the known layouts.
     """
     path = Path(path)
-    rows, enc = _rows_from(path, encoding)
+    rows, enc = _rows_from(path, encoding, limits or limits_for("official"))
     rows = [[c.strip() for c in r] for r in rows]
     while rows and not any(rows[-1]):
         rows.pop()
@@ -220,6 +249,10 @@ def _read_wind(path: Path, rows: list[list[str]], result: Collected) -> pd.DataF
             result.issues.append(Issue(path.name, "bad_date", f"date {row[0]!r} is not a month", row=r + 1,
                                        field="date", value=row[0]))
             continue
+        if not _in_window(period):
+            result.issues.append(Issue(path.name, "period_outside_window", f"month {period} is outside "
+                                       f"{FIRST_PERIOD} to this month", row=r + 1, field="date", value=row[0]))
+            continue
         for col, series, region, unit, name in columns:
             cell = row[col] if col < len(row) else ""
             if cell in _MISSING:
@@ -231,10 +264,10 @@ def _read_wind(path: Path, rows: list[list[str]], result: Collected) -> pd.DataF
                                                field=name))
                 continue
             try:
-                value = float(cell.replace(",", ""))
+                value = _value(cell)
             except ValueError:
                 result.issues.append(Issue(path.name, "non_numeric", f"{name}: value {cell!r} for {period} is "
-                                           "not a number", row=r + 1, field=name, value=cell))
+                                           "not a finite number", row=r + 1, field=name, value=cell))
                 continue
             out.append((series, region, period, value, unit, r + 1))
     return _frame(out, path, result)
@@ -245,7 +278,7 @@ def _read_nbs(path: Path, rows: list[list[str]], result: Collected) -> pd.DataFr
     if header_at is None:
         raise CollectorError(f"{path.name}: NBS export without an 'Indicators' header row; export it again")
     header = rows[header_at]
-    periods = [parse_period(h) for h in header[1:]]
+    periods = [p if p is not None and _in_window(p) else None for p in (parse_period(h) for h in header[1:])]
     out = []
     for r in range(header_at + 1, len(rows)):
         row = rows[r]
@@ -261,10 +294,10 @@ def _read_nbs(path: Path, rows: list[list[str]], result: Collected) -> pd.DataFr
             if period is None or cell in _MISSING:
                 continue
             try:
-                out.append((series, "100000", period, float(cell), "%", r + 1))
+                out.append((series, "100000", period, _value(cell), "%", r + 1))
             except ValueError:
                 result.issues.append(Issue(path.name, "non_numeric", f"{row[0]}: value {cell!r} for {period} is "
-                                           "not a number", row=r + 1, field=row[0], value=cell))
+                                           "not a finite number", row=r + 1, field=row[0], value=cell))
     return _frame(out, path, result)
 
 
@@ -281,14 +314,22 @@ def _read_tidy(path: Path, rows: list[list[str]], result: Collected) -> pd.DataF
             result.issues.append(Issue(path.name, "bad_period", f"period {period!r} is not YYYY-MM or YYYY",
                                        row=r + 1, field="period", value=period))
             continue
+        if not _in_window(norm if len(norm) == 7 else norm + "-01"):
+            result.issues.append(Issue(path.name, "period_outside_window", f"period {norm} is outside "
+                                       f"{FIRST_PERIOD[:4]} to this month", row=r + 1, field="period", value=period))
+            continue
         value = rec.get("value", "")
         if value in _MISSING:
             continue
+        if not rec.get("series") or not rec.get("region"):
+            result.issues.append(Issue(path.name, "missing_key", "the row has no series or no region", row=r + 1,
+                                       field="series", value=rec.get("series")))
+            continue
         try:
-            out.append((rec["series"], rec["region"], norm, float(value), rec.get("unit") or None, r + 1))
+            out.append((rec["series"], rec["region"], norm, _value(value), rec.get("unit") or None, r + 1))
         except ValueError:
-            result.issues.append(Issue(path.name, "non_numeric", f"value {value!r} is not a number", row=r + 1,
-                                       field="value", value=value))
+            result.issues.append(Issue(path.name, "non_numeric", f"value {value!r} is not a finite number",
+                                       row=r + 1, field="value", value=value))
     return _frame(out, path, result)
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pandas as pd
 
 from .base import Collected, Issue, decode_bytes, file_sha256
 from .exceptions import CollectorError, InvalidCodeError
+from .limits import Limits, check_text_size, guarded, limits_for, refuse
 from .survey_layout import (
     CSV_COLUMNS,
     HEADER_FIELDS,
@@ -31,11 +34,12 @@ from .survey_layout import (
     SHEET_PROBLEMS,
     SHEET_QUESTIONS,
     STATUS_OPTIONS,
+    TICK,
     answer_options,
 )
 from .uscc import validate_uscc
 
-__all__ = ["read_survey_workbook", "read_survey_csv", "parse_answer", "is_survey_csv_header"]
+__all__ = ["read_survey_workbook", "read_survey_csv", "read_survey_form", "parse_answer", "is_survey_csv_header"]
 
 _QUESTIONS = {q.code for q in QUESTION_TEXTS}
 _OPERATIONS = {code: kind for code, _, _, kind in OPERATION_FIELDS}
@@ -96,15 +100,17 @@ def _date(raw: object) -> dt.date | None:
 
 
 def _number(raw: object) -> float | None:
+    """A finite number, or None (text, ``inf``, ``nan`` and booleans are not figures)."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, (int, float)):
         return float(raw)
     text = str(raw).strip().replace(",", "").rstrip("%")
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # "inf", "nan" or 400 digits are not figures
 
 
 def _blank(raw: object) -> bool:
@@ -114,8 +120,9 @@ def _blank(raw: object) -> bool:
 class _Sink:
     """Collects rows of the three tables and the issues while a file is read."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sha256: str | None = None) -> None:
         self.path = path
+        self.sha256 = sha256
         self.answers: list[tuple] = []
         self.operations: dict[tuple[str, str], dict[str, Any]] = {}
         self.problems: list[tuple] = []
@@ -162,7 +169,8 @@ class _Sink:
             return
         number = _number(raw)
         if number is None:
-            self.issue("non_numeric", f"{code} {raw!r} is not a number", sheet=sheet, row=row, field=code, value=raw)
+            self.issue("non_numeric", f"{code} {raw!r} is not a finite number", sheet=sheet, row=row, field=code,
+                       value=raw)
         elif number < 0:
             self.issue("negative_value", f"{code} {raw!r} is negative", sheet=sheet, row=row, field=code, value=raw)
         elif kind == "percent" and number > 150:
@@ -178,8 +186,15 @@ class _Sink:
         if str(raw or "").strip().lower() not in _NO_TICK:
             self.problems.append((uscc, period, code, row))
 
+    def check_empty(self, sheet: str | None, row: int) -> None:
+        """A warning for a questionnaire without answers and figures (and without errors)."""
+        if not self.answers and not self.operations and not any(i.severity == "error" for i in self.issues):
+            self.issue("empty_questionnaire", "the questionnaire has no answers and no figures", sheet=sheet,
+                       row=row, severity="warning")
+
     def result(self, kind: str, meta: dict[str, object]) -> Collected:
-        out = Collected(kind, self.path, file_sha256(self.path), issues=self.issues, meta=meta)
+        sha = self.sha256 if self.sha256 is not None else file_sha256(self.path)
+        out = Collected(kind, self.path, sha, issues=self.issues, meta=meta)
         answers = pd.DataFrame(self.answers, columns=["uscc", "period", "question", "answer", "submitted_on",
                                                       "source_row"])
         dup = answers.duplicated(["uscc", "period", "question"], keep=False)
@@ -232,7 +247,8 @@ def _header_columns(rows: list[tuple], sheet: str, path: Path, needed: dict[str,
                          "`imon survey template` without changing its layout")
 
 
-def read_survey_workbook(path: Path) -> Collected:
+@guarded
+def read_survey_workbook(path: Path, *, limits: Limits | None = None) -> Collected:
     """Read one filled survey workbook.
 
     Returns
@@ -249,10 +265,11 @@ def read_survey_workbook(path: Path) -> Collected:
         Not a readable xlsx, no questionnaire sheet, a renamed column, or an
         invalid credit code or month in the header block.
     """
-    from ._xlsx import open_workbook
+    from ._xlsx import open_workbook, sheet_rows
 
     path = Path(path)
-    wb = open_workbook(path)
+    limits = limits or limits_for("survey")
+    wb = open_workbook(path, limits=limits)
     try:
         ws = _find_sheet(wb, SHEET_QUESTIONS)
         if ws is None:
@@ -260,7 +277,7 @@ def read_survey_workbook(path: Path) -> Collected:
                 f"{path.name}: no sheet {SHEET_QUESTIONS!r} (sheets: {', '.join(wb.sheetnames)}); this is not the "
                 "survey workbook, or the sheet was renamed: use the one from `imon survey template`"
             )
-        rows = list(ws.iter_rows(values_only=True))
+        rows = list(sheet_rows(ws, path, limits))
         header: dict[str, object] = {}
         for key, label in HEADER_FIELDS:
             zh = label.split(" ", 1)[0]
@@ -298,7 +315,7 @@ def read_survey_workbook(path: Path) -> Collected:
             sink.issue("missing_sheet", f"no sheet {SHEET_OPERATIONS!r}: operating figures not reported",
                        sheet=None, row=0, severity="warning")
         else:
-            orows = list(ops.iter_rows(values_only=True))
+            orows = list(sheet_rows(ops, path, limits))
             h, oc = _header_columns(orows, ops.title, path, {"code": ("代码", "code"), "value": ("数值", "value")})
             for r in range(h + 1, len(orows)):
                 code = orows[r][oc["code"]] if len(orows[r]) > oc["code"] else None
@@ -307,7 +324,7 @@ def read_survey_workbook(path: Path) -> Collected:
                     sink.operation(uscc, period, str(code).strip(), raw, ops.title, r + 1, submitted)
         prob = _find_sheet(wb, SHEET_PROBLEMS)
         if prob is not None:
-            prob_rows = list(prob.iter_rows(values_only=True))
+            prob_rows = list(sheet_rows(prob, path, limits))
             h, pc = _header_columns(prob_rows, prob.title, path,
                                     {"code": ("代码", "code"), "tick": ("勾选", "tick")})
             for r in range(h + 1, len(prob_rows)):
@@ -317,10 +334,48 @@ def read_survey_workbook(path: Path) -> Collected:
                     sink.problem(uscc, period, str(code).strip(), tick, prob.title, r + 1)
     finally:
         wb.close()
-    if not sink.answers and not sink.operations and not any(i.severity == "error" for i in sink.issues):
-        sink.issue("empty_questionnaire", "the questionnaire has no answers and no figures", sheet=ws.title,
-                   row=r0 + 1, severity="warning")
+    sink.check_empty(ws.title, r0 + 1)
     return sink.result("survey", meta)
+
+
+def read_survey_form(uscc: str, period: str, answers: Mapping[str, object], figures: Mapping[str, object],
+                     ticked: Iterable[str], *, submitted: dt.date | None, name: str, sha256: str) -> Collected:
+    """Read a questionnaire filled in a web form with the same item rules as a workbook row.
+
+    ``answers`` maps question codes to answers (a value or any wording the
+    workbook accepts; blank is item non-response), ``figures`` operations codes
+    to raw text, ``ticked`` the main problems ticked.  Issues carry the field
+    code; ``row`` is the item's position in the form.  ``name`` stands for the
+    file name in issues and provenance.
+
+    Raises
+    ------
+    CollectorError
+        An invalid credit code or month (the caller's, never the respondent's input).
+    """
+    try:
+        uscc = validate_uscc(uscc)
+    except InvalidCodeError as exc:
+        raise CollectorError(f"{name}: {exc}") from None
+    month = _month(period)
+    if month is None:
+        raise CollectorError(f"{name}: survey month {period!r} is not YYYY-MM")
+    sink = _Sink(Path(name), sha256=sha256)
+    for row, q in enumerate(QUESTION_TEXTS, start=1):
+        sink.answer(uscc, month, q.code, answers.get(q.code), submitted, None, row)
+    for code in answers.keys() - _QUESTIONS:
+        sink.answer(uscc, month, code, answers[code], submitted, None, 0)
+    for row, (code, *_rest) in enumerate(OPERATION_FIELDS, start=1):
+        sink.operation(uscc, month, code, figures.get(code), None, row, submitted)
+    for code in figures.keys() - _OPERATIONS.keys():
+        sink.operation(uscc, month, code, figures[code], None, 0, submitted)
+    ticks = set(ticked)
+    for row, (code, _) in enumerate(PROBLEM_TEXTS, start=1):
+        sink.problem(uscc, month, code, TICK if code in ticks else "", None, row)
+    for code in sorted(ticks - _PROBLEMS):
+        sink.problem(uscc, month, code, TICK, None, 0)
+    sink.check_empty(None, 1)
+    return sink.result("survey", {"uscc": uscc, "period": month, "submitted_on": submitted, "sheet_questions": None})
 
 
 def is_survey_csv_header(header: list[str]) -> bool:
@@ -328,15 +383,20 @@ def is_survey_csv_header(header: list[str]) -> bool:
     return [h.strip().lstrip("\ufeff").lower() for h in header[: len(CSV_COLUMNS)]] == list(CSV_COLUMNS)
 
 
-def read_survey_csv(path: Path, *, encoding: str | None = None) -> Collected:
+@guarded
+def read_survey_csv(path: Path, *, encoding: str | None = None, limits: Limits | None = None) -> Collected:
     """Read the CSV export of the survey layout (``uscc,period,submitted_at,section,code,value``).
 
     One file may hold many enterprises and months.  A row with an invalid
     credit code or month is rejected (an :class:`Issue`), the others are kept.
     """
     path = Path(path)
+    limits = limits or limits_for("survey")
+    check_text_size(path, limits)
     text, enc = decode_bytes(path.read_bytes(), path, encoding)
     rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) > limits.max_rows:
+        raise refuse(path, limits, "rows", f"{len(rows):,} lines")
     if not rows:
         raise CollectorError(f"{path.name}: the file is empty")
     if not is_survey_csv_header(rows[0]):

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .cells import neutralise
 from .survey_layout import (
     CODE_HEADER,
     FIRST_HEADER_ROW,
@@ -94,7 +95,7 @@ def write_survey_workbook(
     for i, (key, label) in enumerate(HEADER_FIELDS):
         row = FIRST_HEADER_ROW + i
         ws.cell(row, 1, label).font = bold
-        cell = ws.cell(row, 2, values.get(key))
+        cell = ws.cell(row, 2, neutralise(values.get(key)))  # register text: never a live formula
         if key in ("submitted_at", "respondent", "telephone"):
             cell.fill = fill
     head = question_header_row()
@@ -133,7 +134,7 @@ def write_survey_workbook(
         value = (operations or {}).get(code)
         if kind == "status" and value is not None:
             value = STATUS_OPTIONS[str(value)]
-        cell = ops.cell(i, 3, value)
+        cell = ops.cell(i, 3, neutralise(value))
         cell.fill = fill
         (status_dv if kind == "status" else number_dv).add(cell.coordinate)
         ops.cell(i, 4, unit)

@@ -30,6 +30,7 @@ from .models import (
     make_model,
     model_name,
 )
+from .ensemble import Ensemble, ForecastSpec
 from .outliers import clean_outliers
 
 __all__ = ["ForecastResult", "forecast"]
@@ -55,6 +56,13 @@ class ForecastResult:
         What went wrong or was decided (skipped models, fallbacks), in order.
     level
         Interval levels (percent).
+    spec
+        The default forecaster's specification (ARIMA orders, ETS form, interval scale): pass it back as
+        ``forecast(..., spec=result.spec)`` to re-estimate only the parameters (production mode).
+        ``None`` for the ``models=`` path.
+    alternatives
+        The default forecaster's other combinations of the same members (``"median"``, ``"mean"``,
+        ``"select"``), each with its own calibrated intervals, for comparison.
     """
 
     series: pd.Series
@@ -64,6 +72,8 @@ class ForecastResult:
     per_model: dict[str, pd.DataFrame]
     notes: list[str] = field(default_factory=list)
     level: tuple[float, ...] = (80, 95)
+    spec: ForecastSpec | None = None
+    alternatives: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def mean(self) -> pd.Series:
@@ -110,48 +120,75 @@ def forecast(
     series: pd.Series,
     horizon: int,
     *,
+    calendar: Literal["cn"] | bool | None = None,
+    spec: ForecastSpec | None = None,
+    method: Literal["median", "mean", "select"] = "median",
     exog: pd.DataFrame | None = None,
-    models: Sequence[str | Forecaster] = ("ets", "theta", "sarimax", "snaive"),
     level: Sequence[int | float] = (80, 95),
+    models: Sequence[str | Forecaster] | None = None,
     combine: bool = True,
-    calendar: bool = False,
     k: int = 3,
     weights: Literal["equal", "inverse_mase"] = "equal",
     missing: Literal["linear", "seasonal"] | None = None,
-    outliers: Literal["keep", "clean"] = "clean",
+    outliers: Literal["keep", "clean"] | None = None,
     trim: float | None = 1.5,
+    window: int | None = None,
 ) -> ForecastResult:
     """Forecast ``series`` ``horizon`` months ahead with intervals.
+
+    ``forecast(y, h)`` is the platform's default (what ``imon forecast`` runs): the median of automatic
+    ARIMA, ETS and Theta (:class:`forecasting.ensemble.Ensemble`) with intervals calibrated on its track
+    record; ``forecast(y, h, calendar="cn")`` the same for a series that carries the Chinese calendar
+    (ARIMA with the Spring Festival and working-day regressors).  ``models=[...]`` instead runs the older
+    selection among named candidates by an in-sample rolling backtest
+    (:class:`~forecasting.models.Combination`).
 
     Parameters
     ----------
     series
-        Monthly series (complete PeriodIndex, no missing values).
+        Monthly series (complete PeriodIndex, no missing values unless ``missing`` is given).
     horizon
         Number of months to forecast.
+    calendar
+        ``"cn"``: the series carries the Chinese calendar (``True`` is accepted for ``"cn"``).
+    spec
+        Production mode: the :attr:`ForecastResult.spec` of an earlier run (the annual review); the
+        specification is kept and only the parameters are re-estimated.
+    method
+        How the default members are combined: ``"median"`` (default), ``"mean"``, or ``"select"`` (the best
+        member on the track record).
     exog
-        Regressors for models that take them (SARIMAX), indexed by months covering the series *and*
+        Regressors for models that take them (ARIMA, SARIMAX), indexed by months covering the series *and*
         the horizon; other models ignore them (noted).
-    models
-        Candidate models: names of :data:`forecasting.models.MODELS` or instances.
     level
         Interval levels in percent.
+    models
+        ``None`` (default): the platform's default forecaster.  Otherwise candidate models (names of
+        :data:`forecasting.models.MODELS` or instances) for the selection path.
     combine
-        ``True``: :class:`~forecasting.models.Combination` of the best ``k`` candidates by an in-sample
-        rolling backtest (``weights`` equal or inverse-MASE).  ``False``: the first candidate that fits.
-    calendar
-        Give ``"sarimax"`` the Spring Festival and working-day regressors of :mod:`forecasting.calendar`.
+        Selection path only. ``True``: :class:`~forecasting.models.Combination` of the best ``k`` candidates
+        by an in-sample rolling backtest (``weights`` equal or inverse-MASE).  ``False``: the first candidate
+        that fits.
     missing
         ``None``: the series must be complete.  ``"linear"`` or ``"seasonal"``: fill missing months first
         with :func:`forecasting.fill_missing` (noted in ``notes``); trailing missing months are not filled.
     trim
-        The combination drops candidates whose backtest MASE is worse than ``trim`` times the best one's
-        (``None``: keep the best ``k`` whatever their scores).
+        Selection path: the combination drops candidates whose backtest MASE is worse than ``trim`` times
+        the best one's (``None``: keep the best ``k`` whatever their scores).
     outliers
-        ``"clean"`` (default): models are fitted on the series passed through
-        :func:`forecasting.clean_outliers` (isolated extreme months replaced, listed in ``notes``);
-        ``"keep"``: on the series as given.
+        ``"clean"``: models are fitted on the series passed through :func:`forecasting.clean_outliers`
+        (knowing ``calendar``; replaced months listed in ``notes``); ``"keep"``: on the series as given.
+        ``None`` (default): ``"keep"`` for the default forecaster (the festival months are modelled by the
+        calendar regressors, never cleaned), ``"clean"`` for the selection path.
+    window
+        Fit on the last ``window`` months only (``None``: the whole series).
     """
+    cal = "cn" if calendar is True else (None if calendar is False else calendar)
+    if models is None:
+        return _default(series, horizon, calendar=cal, spec=spec, method=method, exog=exog, level=level,
+                        missing=missing, outliers=outliers or "keep", window=window)
+    outliers = outliers or "clean"
+    calendar = cal is not None
     fill_note = []
     if missing is not None:
         series = fill_missing(series, missing)
@@ -159,6 +196,8 @@ def forecast(
             fill_note = [f"{len(series.attrs['filled'])} missing months filled ({missing}) before fitting"]
     y = check_series(series, name="forecast", minimum=2)
     y.name = series.name
+    if window is not None:
+        y = y.iloc[-window:]
     index = future_index(y, horizon)
     level = check_level(level)
     if not models:
@@ -194,7 +233,7 @@ def forecast(
     else:
         frame, used = None, ()
         if outliers == "clean":
-            cleaned = clean_outliers(y)
+            cleaned = clean_outliers(y, calendar=cal)
             if len(cleaned.attrs["outliers"]):
                 notes.append("outliers replaced before fitting: " + ", ".join(map(str, cleaned.attrs["outliers"])))
             y_fit = cleaned
@@ -224,3 +263,71 @@ def forecast(
             warnings.warn(f"{y.name or 'series'}: {note}", ModelFailureWarning, stacklevel=2)
     return ForecastResult(series=y, frame=frame, models=tuple(used), weights=w, per_model=per_model,
                           notes=notes, level=level)
+
+
+def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: ForecastSpec | None, method: str,
+             exog: pd.DataFrame | None, level: Sequence[int | float], missing: Literal["linear", "seasonal"] | None,
+             outliers: str, window: int | None) -> ForecastResult:
+    """The default forecaster (:class:`~forecasting.ensemble.Ensemble`), with the fallback recorded."""
+    notes: list[str] = []
+    if missing is not None:
+        series = fill_missing(series, missing)
+        if len(series.attrs["filled"]):
+            notes.append(f"{len(series.attrs['filled'])} missing months filled ({missing}) before fitting")
+    y = check_series(series, name="forecast", minimum=2)
+    y.name = series.name
+    if window is not None:
+        if window < 36:
+            raise ForecastingError(f"window must be at least 36 months (3 years); got {window}.")
+        y = y.iloc[-window:]
+    index = future_index(y, horizon)
+    levels = check_level(level)
+    if outliers not in ("keep", "clean"):
+        raise ForecastingError(f"outliers must be 'keep' or 'clean'; got {outliers!r}.")
+    y_fit = y
+    if outliers == "clean":
+        y_fit = clean_outliers(y, calendar=calendar)
+        if len(y_fit.attrs["outliers"]):
+            notes.append("outliers replaced before fitting: " + ", ".join(map(str, y_fit.attrs["outliers"])))
+    exog_in = exog_future = None
+    if exog is not None:
+        exog = exog.to_frame() if isinstance(exog, pd.Series) else exog
+        need = y.index.append(index)
+        gap = need.difference(exog.index)
+        if len(gap):
+            raise ForecastingError(f"exog must cover {need[0]}..{need[-1]} (history and horizon); "
+                                   f"missing {list(map(str, gap[:3]))}.")
+        exog_in, exog_future = exog.loc[y.index], exog.loc[index]
+    if spec is not None and spec.calendar != calendar:
+        raise ForecastingError(f"spec was identified with calendar={spec.calendar!r}; this call has "
+                               f"calendar={calendar!r}. Pass the same calendar or identify afresh (spec=None).")
+    model = Ensemble(method=method, calendar=calendar, spec=spec)  # type: ignore[arg-type]
+    try:
+        model.fit(y_fit, exog_in)
+    except Exception as exc:  # noqa: BLE001 - too short, or every member failed: a benchmark, recorded
+        fallback: Forecaster = SeasonalNaive() if len(y) >= SeasonalNaive().min_length() else Naive2()
+        notes.append(f"default forecaster failed ({type(exc).__name__}: {exc}); fell back to {fallback.name}")
+        frame = fallback.forecast(y_fit, horizon, level=levels)
+        for note in notes:
+            warnings.warn(f"{y.name or 'series'}: {note}", ModelFailureWarning, stacklevel=3)
+        return ForecastResult(series=y, frame=frame, models=(fallback.name,),
+                              weights=pd.Series({fallback.name: 1.0}, name="weight"),
+                              per_model={fallback.name: frame}, notes=notes, level=levels)
+    notes += model.notes_
+    if calendar == "cn":
+        notes.append("arima: regression on the Chinese calendar (Spring Festival windows, working days)")
+    frame = model.predict(horizon, exog_future, levels)
+    per_model = dict(model.member_forecasts_)
+    alternatives = {m: model.combined(per_model, m, levels) for m in ("median", "mean", "select")}
+    used = tuple(per_model)
+    chosen = model.spec.method if model.spec is not None else method
+    if chosen == "select" and model.scores_.notna().any():
+        used = (str(model.scores_.idxmin()),)
+    notes.append(f"{chosen} of {', '.join(per_model)}" + (" (specification kept from the review)" if spec else ""))
+    for note in notes:
+        if "failed" in note or "fell back" in note or "rejected" in note:
+            warnings.warn(f"{y.name or 'series'}: {note}", ModelFailureWarning, stacklevel=3)
+    return ForecastResult(series=y, frame=frame, models=used,
+                          weights=pd.Series({m: 1.0 / len(used) for m in used}, name="weight"),
+                          per_model=per_model, notes=notes, level=levels, spec=model.specification(),
+                          alternatives=alternatives)

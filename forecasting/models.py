@@ -270,6 +270,35 @@ class EtsSpec:
         return f"{self.error[0].upper()}{t}{s}"
 
 
+_ETS_CLASS: Any = None
+
+
+def ets_model_class() -> Any:
+    """statsmodels' ``ETSModel`` whose results skip the parameter covariance matrix.
+
+    statsmodels computes a complex-step Hessian of the likelihood each time it builds ETS results (a fit,
+    a ``smooth``): about half the time of an ETS forecast, for standard errors no forecast or interval
+    uses.  This subclass's results report NaN for them instead.
+    """
+    global _ETS_CLASS
+    if _ETS_CLASS is None:
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults, ETSResultsWrapper
+
+        class _Results(ETSResults):  # type: ignore[misc]
+            @property
+            def cov_params_approx(self) -> np.ndarray:
+                k = len(self.params)
+                return np.full((k, k), np.nan)
+
+        class _Model(ETSModel):  # type: ignore[misc]
+            @property
+            def _res_classes(self) -> dict[str, Any]:
+                return {"fit": (_Results, ETSResultsWrapper)}
+
+        _ETS_CLASS = _Model
+    return _ETS_CLASS
+
+
 def _ets_candidates(kind: str, positive: bool) -> list[EtsSpec]:
     trends = [(None, False), ("add", True), ("add", False)]
     if kind == "fast":
@@ -325,7 +354,7 @@ class ETS(Forecaster):
         return specs
 
     def _fit(self, y: pd.Series, exog: pd.DataFrame | None) -> None:
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+        ETSModel = ets_model_class()
 
         v = y.to_numpy()
         positive = bool((v > 0).all())
@@ -412,6 +441,7 @@ class Theta(Forecaster):
     def _predict(self, h, index, exog_future, level):
         if self.results_ is None:
             return normal_frame(index, np.full(h, float(self.y_.iloc[-1])), np.zeros(h), level)
+        _theta_sigma2(self.results_)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frame = pd.DataFrame({"mean": np.asarray(self.results_.forecast(h), dtype=float)})
@@ -420,6 +450,27 @@ class Theta(Forecaster):
                 frame[f"lo-{_lname(lv)}"] = pi["lower"].to_numpy()
                 frame[f"hi-{_lname(lv)}"] = pi["upper"].to_numpy()
         return frame
+
+
+def _theta_sigma2(results: Any) -> None:
+    """Set the Theta results' innovation variance without statsmodels' extra ARIMA(0,1,1) fit.
+
+    statsmodels estimates it, on first use, by fitting an ARIMA(0,1,1) with drift to the deseasonalised
+    series by maximum likelihood (0.1-0.5 s a call, most of a Theta forecast's time).  The same model with
+    the Theta fit's own smoothing weight (MA coefficient ``alpha - 1``) gives the variance from one filter
+    pass of its residuals.
+    """
+    if getattr(results, "_sigma2", 0.0) is not None:
+        return
+    from scipy import signal
+
+    y = np.asarray(results.model._y, dtype=float)
+    dy = np.diff(y)
+    if dy.size < 2:
+        return
+    theta = float(results.params.iloc[1]) - 1.0
+    e = signal.lfilter([1.0], [1.0, theta], dy - dy.mean())
+    results._sigma2 = float(np.mean(e[1:] ** 2))
 
 
 # ------------------------------------------------------------------------------------------------ SARIMAX
@@ -489,7 +540,9 @@ class SARIMAX(Forecaster):
         d = 1 if _kpss_needs_diff(w) else 0
         seasonal = self.seasonal_orders or ([(0, 1)] if D else [(1, 0)])
         trend = "c" if d + D == 0 else None
-        best, best_aicc, table, errors = None, np.inf, {}, []
+        best, table, errors = None, {}, []
+        fits: list[tuple[float, tuple[int, int, int], tuple[int, int, int, int], Any]] = []
+        self.rejected_: list[str] = []
         for p, q in self.orders:
             for P, Q in seasonal:
                 order, sorder = (p, d, q), (P, D, Q, PERIOD)
@@ -503,10 +556,21 @@ class SARIMAX(Forecaster):
                     errors.append(f"{order}x{sorder}: {exc}")
                     continue
                 table[f"{order}x{sorder}"] = aicc
-                if np.isfinite(aicc) and aicc < best_aicc:
-                    best, best_aicc = (order, sorder, res), aicc
+                if np.isfinite(aicc):
+                    fits.append((aicc, order, sorder, res))
+        # reject degenerate fits: unit roots, zero variance, a forecast out of the history's band, or an AICc far
+        # below the pack (the likelihood collapsed onto a unit root: issue 14, FRED-MD BUSINVx)
+        pack = float(np.median([f[0] for f in fits])) if fits else np.nan
+        nobs = len(v) - d - PERIOD * D
+        for aicc, order, sorder, res in sorted(fits, key=lambda f: f[0]):
+            why = _sarimax_problem(res, order, sorder, v, x, self, aicc, pack, nobs)
+            if why is None:
+                best = (order, sorder, res)
+                break
+            self.rejected_.append(f"{order}x{sorder}: {why}")
         if best is None:
-            raise ForecastingError(f"SARIMAX: no candidate order could be fitted ({'; '.join(errors[:3])}).")
+            raise ForecastingError(f"SARIMAX: no candidate order could be fitted or passed the checks "
+                                   f"({'; '.join((errors + self.rejected_)[:4])}).")
         self.order_, self.seasonal_order_, self.results_ = best
         self.aicc_ = table
 
@@ -533,6 +597,36 @@ class SARIMAX(Forecaster):
         return f"SARIMAX(calendar={self.calendar})"
 
 
+def _sarimax_problem(res: Any, order: tuple[int, int, int], sorder: tuple[int, int, int, int], v: np.ndarray,
+                     x: pd.DataFrame | None, model: SARIMAX, aicc: float, pack: float, nobs: int) -> str | None:
+    """Why a fitted SARIMAX candidate is unusable (see :mod:`forecasting.arima` for the rules), or ``None``."""
+    from .arima import DEGENERATE_GAP, FINAL_ROOT_MARGIN, sane_band
+
+    params = np.asarray(res.params, dtype=float)
+    if not np.isfinite(params).all() or not params[-1] > 1e-10 * max(float(np.var(v)), 1e-300):
+        return "degenerate fit (non-finite parameters or zero innovation variance)"
+    polys = [res.polynomial_ar, res.polynomial_ma, res.polynomial_seasonal_ar, res.polynomial_seasonal_ma]
+    for poly, what in zip(polys, ("AR", "MA", "seasonal AR", "seasonal MA"), strict=True):
+        c = np.trim_zeros(np.asarray(poly, dtype=float), "b")
+        if len(c) > 1 and np.min(np.abs(np.roots(c[::-1]))) <= FINAL_ROOT_MARGIN:
+            return f"{what} polynomial with a root on the unit circle"
+    if np.isfinite(pack) and pack - aicc > DEGENERATE_GAP * nobs:
+        return f"AICc {aicc:.1f} far below the other candidates' (median {pack:.1f})"
+    future = pd.period_range(model.y_.index[-1] + 1, periods=PERIOD, freq="M") if hasattr(model, "y_") else None
+    xf = None
+    if x is not None and future is not None:
+        xf = model._design(future, None, "exog_future") if not model.has_user_exog_ else None
+        if xf is None:
+            return None  # caller's regressors: their future is unknown here, the band is checked at predict
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = np.asarray(res.forecast(PERIOD, exog=None if xf is None else xf.to_numpy()), dtype=float)
+    lo, hi = sane_band(v)
+    if not np.isfinite(fc).all() or fc.min() < lo or fc.max() > hi:
+        return f"forecast outside the sane band [{lo:.4g}, {hi:.4g}] of the history"
+    return None
+
+
 # ------------------------------------------------------------------------------------------------ registry
 MODELS: dict[str, type[Forecaster]] = {
     "snaive": SeasonalNaive,
@@ -549,8 +643,12 @@ def make_model(spec: str | Forecaster, **options: Any) -> Forecaster:
         return clone(spec)
     if spec == "combination":
         return Combination(**options)
+    if spec == "arima":
+        from .ensemble import ARIMA
+
+        return ARIMA(**options)
     if spec not in MODELS:
-        raise ForecastingError(f"unknown model {spec!r}; choose from {sorted(MODELS) + ['combination']}.")
+        raise ForecastingError(f"unknown model {spec!r}; choose from {sorted(MODELS) + ['arima', 'combination']}.")
     return MODELS[spec](**options)
 
 
@@ -565,8 +663,8 @@ def model_name(model: str | Forecaster) -> str:
     if isinstance(model, str):
         return model
     name = model.name
-    if isinstance(model, SARIMAX) and model.calendar:
-        name = "sarimax_cal"
+    if (isinstance(model, SARIMAX) and model.calendar) or (name == "arima" and getattr(model, "calendar", None)):
+        name = f"{name}_cal"
     return name
 
 

@@ -13,6 +13,14 @@ fitted through it extrapolate the shock; the cleaned series keeps the shape of t
    the whole series' month-on-month changes (so a flat stretch does not flag ordinary moves);
 4. the seasonal indices are put back.
 
+With ``calendar="cn"`` the filter knows the Chinese calendar: before step 2 the deseasonalised series is
+regressed (robustly, Huber's M-estimator) on the Spring Festival and working-day regressors of
+:mod:`forecasting.calendar`, the filter runs on what the calendar does not explain, and the calendar effect
+is put back into any replacement.  A January or February that only moved with the festival is then never
+"cleaned" (it is modelled by the forecaster's calendar regressors instead); a month far beyond what the
+festival explains (2020-02) still is.  Without ``calendar`` a series with moving-holiday effects would
+lose its festival months: pass the calendar for such series.
+
 Only the fit sees the cleaned values: outcomes, accuracy and interval calibration use the data as observed.
 """
 
@@ -21,12 +29,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .models import classical_indices, seasonality_test
+from .models import PERIOD, classical_indices, seasonality_test
 
 __all__ = ["clean_outliers"]
 
 
-def clean_outliers(y: pd.Series, *, threshold: float = 5.0, window: int = 7) -> pd.Series:
+def clean_outliers(y: pd.Series, *, threshold: float = 5.0, window: int = 7, calendar: str | None = None) -> pd.Series:
     """Return ``y`` with isolated extreme values replaced; ``attrs["outliers"]`` lists the months replaced.
 
     Parameters
@@ -37,6 +45,8 @@ def clean_outliers(y: pd.Series, *, threshold: float = 5.0, window: int = 7) -> 
         Robust standard deviations from the local median beyond which a value is replaced.
     window
         Odd number of months in the local window.
+    calendar
+        ``"cn"``: remove the Chinese calendar effects (Spring Festival, working days) before filtering.
 
     Examples
     --------
@@ -59,6 +69,10 @@ def clean_outliers(y: pd.Series, *, threshold: float = 5.0, window: int = 7) -> 
         d = v / idx if positive else v - idx
     else:
         d = v.copy()
+    effect = np.zeros(n)
+    if calendar is not None:
+        effect = _calendar_effect(y.index, d, calendar)
+        d = d - effect
     steps = np.abs(np.diff(d))
     floor = 1.4826 * float(np.median(steps)) / np.sqrt(2) if steps.size else 0.0
     half = window // 2
@@ -74,8 +88,25 @@ def clean_outliers(y: pd.Series, *, threshold: float = 5.0, window: int = 7) -> 
             clean[t] = med
     if not flagged.any():
         return out
+    clean = clean + effect
     if seasonal:
         clean = clean * idx if positive else clean + idx
     out = pd.Series(clean, index=y.index, name=y.name)
     out.attrs["outliers"] = y.index[flagged]
     return out
+
+
+def _calendar_effect(index: pd.PeriodIndex, d: np.ndarray, calendar: str) -> np.ndarray:
+    """The part of ``d`` the calendar regressors explain (Huber M-estimate, so outliers do not steer it)."""
+    import statsmodels.api as sm
+
+    from .calendar import calendar_regressors
+    from .exceptions import ForecastingError
+
+    if calendar != "cn":
+        raise ForecastingError(f"calendar must be 'cn' (Chinese calendar) or None; got {calendar!r}.")
+    x = calendar_regressors(index, warn=False).to_numpy(dtype=float)
+    # the calendar explains departures from the local level: regress those (not the trend) on the regressors
+    local = pd.Series(d).rolling(PERIOD + 1, center=True, min_periods=PERIOD // 2).median().to_numpy()
+    fit = sm.RLM(d - local, np.column_stack([np.ones(len(d)), x]), M=sm.robust.norms.HuberT()).fit()
+    return np.asarray(x @ fit.params[1:], dtype=float)

@@ -10,6 +10,10 @@ Analysts start with :func:`open`::
     store = monitor.open()                 # the store of the config (imon.toml, IMON_DATABASE_URL)
     store.series("pmi/headline")           # raw, adjusted, standard error, n by month
 
+A stage of the monthly cycle runs as on the command line (and is recorded in the job history)::
+
+    report = monitor.run_stage(store.store, store.settings, "compute", pd.Period("2017-03", "M"))
+
 Importing :mod:`monitor` is cheap: every public name is loaded on first use
 (module-level ``__getattr__``), so pandas, SQLAlchemy, matplotlib, statsmodels and
 X-13 are imported only by the calls that need them.
@@ -26,13 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .api import SeriesNotFoundError as SeriesNotFoundError
     from .api import open as open
     from .exceptions import MonitorError as MonitorError
+    from .pipeline import StageReport as StageReport
+    from .pipeline import run_stage as run_stage
     from .settings import Settings as Settings
     from .settings import load_settings as load_settings
     from .store import Store as Store
     from .store import open_store as open_store
 
-__all__ = ["AnalystStore", "MonitorError", "SeriesNotFoundError", "Settings", "Store", "load_settings", "open",
-           "open_store", "plots"]
+__all__ = ["AnalystStore", "MonitorError", "SeriesNotFoundError", "Settings", "StageReport", "Store", "load_settings",
+           "open", "open_store", "plots", "run_stage"]
 __version__ = "0.1.0.dev0"
 
 #: Public name -> (module, attribute); ``None`` as attribute means the module itself.
@@ -43,6 +49,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "plots": (".plots", None),
     "MonitorError": (".exceptions", "MonitorError"),
     "Settings": (".settings", "Settings"),
+    "StageReport": (".pipeline", "StageReport"),
+    "run_stage": (".pipeline", "run_stage"),
     "load_settings": (".settings", "load_settings"),
     "Store": (".store", "Store"),
     "open_store": (".store", "open_store"),

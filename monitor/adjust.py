@@ -72,6 +72,7 @@ from .reference import HEADLINE_WEIGHTS, QUESTIONS
 from .results import write_series
 from .settings import Settings
 from .store import Store
+from .store.vintages import as_of_limit, as_vintage, new_vintage
 from .store import models as m
 from .store.writes import upsert
 
@@ -189,7 +190,7 @@ class AdjustReport:
         Wall time.
     """
 
-    vintage: dt.date
+    vintage: dt.datetime
     kind: str
     adjusted: dict[str, str] = field(default_factory=dict)
     rebuilt: dict[str, str] = field(default_factory=dict)
@@ -329,7 +330,7 @@ def _stored_keys(store: Store) -> set[str]:
         return {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT series_key FROM series_value")}
 
 
-def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
+def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
     """Latest ``raw`` and ``sa`` per key and month (as of a date): ``{key: frame indexed by period}``."""
     t = m.SeriesValue.__table__
     frames = []
@@ -365,7 +366,7 @@ def _latest_adjustments(store: Store, keys: Sequence[str]) -> dict[str, dict[str
     return {str(r["series_key"]): r for r in rows}
 
 
-def _review_factors(store: Store, keys: Sequence[str], as_of: dt.date | None) -> dict[str, tuple[dict[str, float], dict]]:
+def _review_factors(store: Store, keys: Sequence[str], as_of: dt.datetime | None) -> dict[str, tuple[dict[str, float], dict]]:
     """Projected factors of every successful review (later reviews win month by month), with the last review row."""
     t = m.SeriesAdjustment.__table__
     out: dict[str, tuple[dict[str, float], dict]] = {}
@@ -521,7 +522,14 @@ class _Plan:
     data: dict[str, pd.DataFrame]
 
 
-def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.date | None, report: AdjustReport) -> _Plan:
+def _up_to(data: dict[str, pd.DataFrame], until: pd.Period | None) -> dict[str, pd.DataFrame]:
+    """The frames (indexed by month) cut at ``until`` (None: unchanged)."""
+    if until is None:
+        return data
+    return {key: frame[frame.index <= until] for key, frame in data.items()}
+
+
+def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.datetime | None, report: AdjustReport) -> _Plan:
     stored = _stored_keys(store)
     patterns = _patterns(pattern)
     keys = sorted(k for k in stored if any(fnmatch.fnmatchcase(k, p) for p in patterns))
@@ -550,7 +558,7 @@ def _plan(store: Store, pattern: str | Sequence[str], as_of: dt.date | None, rep
     return _Plan(series, sorted(headlines), data)
 
 
-def _write(store: Store, fits: Sequence[_Fit], vintage: dt.date, kind: str, fingerprints: Mapping[str, str],
+def _write(store: Store, fits: Sequence[_Fit], vintage: dt.datetime, kind: str, fingerprints: Mapping[str, str],
            report: AdjustReport, *, rows: bool = True) -> None:
     """Adjusted values as a vintage (only changes), and one ``series_adjustment`` row per fit when ``rows``."""
     now = dt.datetime.now().replace(microsecond=0)
@@ -597,10 +605,11 @@ def adjust_series(
     settings: Settings,
     *,
     pattern: str | Sequence[str] = "*",
-    as_of: dt.date | str | None = None,
-    vintage: dt.date | None = None,
+    as_of: dt.date | dt.datetime | str | None = None,
+    vintage: dt.datetime | dt.date | None = None,
     processes: int | None = None,
     force: bool = False,
+    until: pd.Period | None = None,
     progress: Progress | None = None,
 ) -> AdjustReport:
     """Seasonally adjust the stored series and store ``sa`` and the diagnostics as a vintage.
@@ -623,6 +632,8 @@ def adjust_series(
         Worker processes (default ``adjust.processes``); 1 runs in this process.
     force
         Re-estimate series whose inputs have not changed since their last adjustment.
+    until
+        Use the data up to this month only (the adjustment stage of that month); default all the data.
     progress
         Called with a short line per series done.
 
@@ -637,13 +648,14 @@ def adjust_series(
         For an ``adjust.model`` that is neither ``auto`` nor an ARIMA model.
     """
     t0 = time.perf_counter()
-    vintage = vintage or dt.date.today()
-    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
+    vintage = new_vintage() if vintage is None else as_vintage(vintage)
+    as_of_date = as_of_limit(as_of)
     method, arima = _engine_options(settings)
     projected = settings["adjust.policy"] == "projected"
     processes = settings["adjust.processes"] if processes is None else max(1, int(processes))
     report = AdjustReport(vintage, "projected" if projected else "concurrent")
     plan = _plan(store, pattern, as_of_date, report)
+    plan.data = _up_to(plan.data, until)
     options = {"method": method, "arima": arima}
     previous = _latest_adjustments(store, [*plan.series, *plan.headlines])
     review = _review_factors(store, plan.series, as_of_date) if projected else {}
@@ -670,7 +682,7 @@ def adjust_series(
     _record(fits, report)
     if plan.headlines:  # rebuilt from the components' adjusted values as now stored
         parts = sorted({p for h in plan.headlines for p in _headline_parts(h)})
-        now = _read_latest(store, [*parts, *plan.headlines])
+        now = _up_to(_read_latest(store, [*parts, *plan.headlines]), until)
         heads = _rebuild_headlines(plan.headlines, {k: f["sa"] for k, f in now.items()},
                                    {k: f["raw"] for k, f in now.items()}, report.failed, report.kind,
                                    {**{k: str(r.get("error") or "skipped") for k, r in previous.items()

@@ -38,6 +38,7 @@ from .adjust import (
 )
 from .settings import Settings
 from .store import Store
+from .store.vintages import as_of_limit, as_vintage, new_vintage
 
 __all__ = ["ReviewReport", "review_year"]
 
@@ -71,8 +72,8 @@ def review_year(
     year: int,
     *,
     pattern: str | Sequence[str] = "*",
-    as_of: dt.date | str | None = None,
-    vintage: dt.date | None = None,
+    as_of: dt.date | dt.datetime | str | None = None,
+    vintage: dt.datetime | dt.date | None = None,
     processes: int | None = None,
     write: bool = True,
     progress: Progress | None = None,
@@ -114,8 +115,8 @@ def review_year(
     if not isinstance(year, (int, np.integer)) or not 1990 <= int(year) <= 2100:
         raise AdjustError(f"review year must be a year like 2018; got {year!r}")
     year = int(year)
-    vintage = vintage or dt.date.today()
-    as_of_date = pd.Timestamp(as_of).date() if as_of is not None else None
+    vintage = new_vintage() if vintage is None else as_vintage(vintage)
+    as_of_date = as_of_limit(as_of)
     method, arima = _engine_options(settings)
     processes = settings["adjust.processes"] if processes is None else max(1, int(processes))
     report = AdjustReport(vintage, "review")

@@ -9,7 +9,7 @@ Shapes (the same for every call):
 - **One series** (an exact key): a frame indexed by a monthly ``PeriodIndex`` named ``period`` with the
   columns ``raw`` (as computed), ``sa`` (seasonally adjusted, NaN where the series is not adjusted),
   ``value`` (``sa`` where there is one, else ``raw``: what the publications print), ``se`` (standard
-  error), ``n`` (respondents or enterprises) and ``vintage`` (the date the value was stored).
+  error), ``n`` (respondents or enterprises) and ``vintage`` (the UTC timestamp of the run that stored the value).
 - **Several series** (a glob pattern, ``*`` = one path segment): the same columns side by side under a
   column ``MultiIndex`` with levels ``series_key`` and ``field``; ``frame.xs("value", axis=1,
   level="field")`` gives one column per key. ``field="value"`` returns that directly, ``shape="long"``
@@ -92,7 +92,7 @@ class AnalystStore:
     Attributes
     ----------
     store : monitor.store.Store
-        The underlying store, for the pipeline functions (``monitor.adjust.adjust_series(store.store, ...)``).
+        The underlying store, for the stages (``monitor.run_stage(store.store, store.settings, "adjust", period)``).
     settings : monitor.settings.Settings
     """
 
@@ -305,8 +305,10 @@ class AnalystStore:
         if published:
             record = self._published_record("pmi", str(p))
         elif as_of is not None:
-            day = pd.Timestamp(as_of).date().isoformat()
-            record = {"series": {k: day for k in wanted}, "queries": {}}
+            from .store.vintages import as_of_limit
+
+            limit = as_of_limit(as_of).isoformat()  # a date admits its whole day, a timestamp itself
+            record = {"series": {k: limit for k in wanted}, "queries": {}}
         inputs = Inputs(self.store, record)
         rows = []
         minimum = self.settings["compute.min_respondents"]
@@ -486,7 +488,7 @@ class AnalystStore:
         rx = _glob_regex(pattern)
         rows = rows[rows["series_key"].map(lambda k: bool(rx.match(k)))] if len(rows) else rows
         if len(rows):
-            rows["vintage"] = pd.to_datetime(rows["vintage"]).dt.date
+            rows["vintage"] = pd.to_datetime(rows["vintage"])  # the run's UTC timestamp
         if latest and len(rows):
             rows = rows.drop_duplicates(["series_key", "kind"], keep="last")
         return rows.reset_index(drop=True)

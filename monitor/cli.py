@@ -33,7 +33,11 @@ class _Context:
 
     def settings(self, **overrides: Any) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config)
+            from .alerts.rules import validate_settings
+
+            settings = load_settings(self.config)
+            validate_settings(settings)  # the file's alert rules and recipients, refused at start when malformed
+            self._settings = settings
         if overrides:
             return self._settings.with_overrides(**{k.replace(".", "__"): v for k, v in overrides.items()
                                                    if v is not None})
@@ -58,13 +62,25 @@ def _end_progress() -> None:
         sys.stderr.flush()
 
 
-class _ShortFormatter(logging.Formatter):
+class _SafeFormatter(logging.Formatter):
+    """Log lines whose message has its control characters escaped: a file name holding a newline cannot forge a
+    line of ``imon.log`` (the traceback, appended after the message, keeps its own lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from .textout import escape_control
+
+        record = logging.makeLogRecord({**record.__dict__, "msg": escape_control(record.getMessage()), "args": None})
+        return super().format(record)
+
+
+class _ShortFormatter(_SafeFormatter):
     """Terminal log lines without tracebacks (those go to the log file): one line per event."""
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info:
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
-            record.msg = f"{record.msg} (traceback in the log file)"
+            record.msg = f"{record.getMessage()} (traceback in the log file)"
+            record.args = None
         return super().format(record)
 
 
@@ -83,22 +99,34 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def _setup_logging(settings: Settings, verbose: int) -> None:
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _setup_logging(settings: Settings | None, verbose: int, *, create: bool = True) -> None:
+    """Log to stderr (warnings, or more with ``-v``) and to ``<data_dir>/imon.log``.
+
+    Every command gets the stderr handler (so an unexpected error never reaches Python's last-resort handler,
+    which prints tracebacks); the log file is added once ``settings`` are known, creating the data folder only
+    when ``create`` (commands that write), else only when the folder already exists.
+    """
     root = logging.getLogger("monitor")
-    if getattr(root, "_imon_configured", False):
+    if not getattr(root, "_imon_stderr", False):
+        root.setLevel(logging.DEBUG)
+        stderr = _StderrHandler()
+        stderr.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+        stderr.setFormatter(_SafeFormatter(_LOG_FORMAT) if verbose > 1 else _ShortFormatter(_LOG_FORMAT))
+        stderr.addFilter(lambda record: not getattr(record, "file_only", False))
+        root.addHandler(stderr)
+        root._imon_stderr = True  # type: ignore[attr-defined]
+    if settings is None or getattr(root, "_imon_configured", False):
         return
-    root.setLevel(logging.DEBUG)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = _StderrHandler()
-    stderr.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    stderr.setFormatter(fmt if verbose > 1 else _ShortFormatter(fmt._fmt))
-    stderr.addFilter(lambda record: not getattr(record, "file_only", False))
-    root.addHandler(stderr)
+    if not create and not settings.data_dir.is_dir():
+        return
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(settings.data_dir / "imon.log", encoding="utf-8")
         handler.setLevel(settings["log_level"])
-        handler.setFormatter(fmt)
+        handler.setFormatter(_SafeFormatter(_LOG_FORMAT))
         root.addHandler(handler)
     except OSError as exc:
         log.warning("cannot write the log file in %s (%s); logging to stderr only", settings.data_dir, exc)
@@ -115,6 +143,12 @@ def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
     """industry-monitor: survey PMI, indicators, seasonal adjustment, forecasts, reports and warnings."""
     ctx.obj = _Context(config)
     ctx.obj.verbose = verbose
+    settings = None
+    try:
+        settings = ctx.obj.settings()
+    except MonitorError:
+        pass  # the command that needs the settings reports the problem
+    _setup_logging(settings, verbose, create=False)
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -262,6 +296,19 @@ class _DefaultGroup(click.Group):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        default = self.commands[self.default_command]
+        formatter.write_usage(ctx.command_path, " ".join(default.collect_usage_pieces(ctx)))
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        default = self.commands[self.default_command]
+        records = [r for p in default.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+        records.insert(0, ("PATH...", "Files and folders to ingest (folders are searched recursively)."))
+        with formatter.section("Arguments and options"):
+            formatter.write_dl(records)
+        self.format_commands(ctx, formatter)
+
 
 @cli.group(cls=_DefaultGroup)
 def collect() -> None:
@@ -272,24 +319,33 @@ def collect() -> None:
 
 
 @collect.command("files", hidden=True)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH...")
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--force", is_flag=True, help="Process files even if the same bytes were ingested before.")
 @click.pass_obj
 def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: bool) -> None:
     """Ingest files and folders (validated, idempotent, one transaction per file)."""
-    from .ingest import collect_paths
+    from collectors.exceptions import CollectorError
+
+    from .exceptions import InputPathError
+    from .ingest import check_paths
+    from .pipeline import run_stage
     from .store import open_store
+    from .textout import escape_control
 
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
+    try:
+        check_paths(paths)  # before the store is opened: a mistyped path is a usage error, nothing is written
+    except CollectorError as exc:
+        raise InputPathError(str(exc)) from None
     with open_store(settings) as store:
-        outcomes = collect_paths(store, settings, paths, dry_run=dry_run, force=force,
-                                 progress=_progress_printer())
+        outcomes = run_stage(store, settings, "collect", None, paths=list(paths), dry_run=dry_run, force=force,
+                             progress=_progress_printer(), raise_errors=True).detail
     _end_progress()
     problems = 0
     for o in outcomes:
-        head = f"{o.path.name}: {o.status}"
+        head = f"{escape_control(o.path.name)}: {o.status}"
         if o.kind:
             head += f" [{o.kind}]"
         if o.status in ("loaded", "unchanged", "checked"):
@@ -299,10 +355,10 @@ def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: 
             if o.warnings:
                 head += f", {o.warnings:,} warnings"
         if o.message:
-            head += f" - {o.message}"
+            head += f" - {escape_control(o.message)}"
         click.echo(head)
         for issue in o.issues[:5]:
-            click.echo(f"    {issue.severity}: {issue}")
+            click.echo(f"    {issue.severity}: {escape_control(issue)}")
         if len(o.issues) > 5:
             click.echo(f"    ... {len(o.issues) - 5:,} more (imon collect report)")
         problems += (o.status == "failed") + (o.rows_rejected > 0)
@@ -314,7 +370,7 @@ def collect_files(obj: _Context, paths: tuple[Path, ...], dry_run: bool, force: 
 
 
 @collect.command("report")
-@click.option("--last", default=20, show_default=True, help="How many recent files to list.")
+@click.option("--last", default=20, show_default=True, type=click.IntRange(min=1), help="How many recent files to list.")
 @click.pass_obj
 def collect_report_cmd(obj: _Context, last: int) -> None:
     """What came in recently, and what was rejected or flagged, and why."""
@@ -326,14 +382,16 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
     if sources.empty:
         click.echo("nothing has been collected yet")
         return
+    from .textout import escape_control
+
     for src in sources.itertuples():
-        click.echo(f"#{src.id} {src.received_at:%Y-%m-%d %H:%M} {src.kind} {src.status}: {src.path} "
+        click.echo(f"#{src.id} {src.received_at:%Y-%m-%d %H:%M} {src.kind} {src.status}: {escape_control(src.path)} "
                    f"({src.rows_accepted:,} accepted, {src.rows_rejected:,} rejected, {src.warnings:,} warnings)"
-                   + (f" - {src.note}" if src.status == "failed" and src.note else ""))
+                   + (f" - {escape_control(src.note)}" if src.status == "failed" and src.note else ""))
         for rec in issues[issues["source_id"] == src.id].itertuples():
             click.echo(f"    {rec.severity} {rec.rule}: {rec.count:,}")
             for line in rec.examples:
-                click.echo(f"      {line}")
+                click.echo(f"      {escape_control(line)}")
 
 
 # ---------------------------------------------------------------------------------------------- compute
@@ -344,8 +402,9 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
 @click.pass_obj
 def compute(obj: _Context, period: str | None, first: str | None, last: str | None) -> None:
     """Compute the diffusion indices, the PMI and the monitoring indicators into the store."""
-    from .compute import compute_range
+    from .pipeline import run_stage
     from .store import open_store
+    from .store.vintages import vintage_text
 
     if period and (first or last) or not (period or first and last):
         raise click.UsageError("give --period YYYY-MM, or --from YYYY-MM --to YYYY-MM")
@@ -353,15 +412,20 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     b = _month_option(period or last, "--period" if period else "--to")
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
+    current = _this_month()
+    if b > current:
+        raise click.UsageError(f"{'--period' if period else '--to'} {b} has not begun (this month is {current}); "
+                               "compute months up to the current one")
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     with open_store(settings) as store:
-        report = compute_range(store, settings, a, b)
+        report = run_stage(store, settings, "compute", b, first=a, raise_errors=True).detail
     for family, n in report.written.items():
         click.echo(f"{family}: {n:,} values new or changed ({report.seconds[family]:.1f} s)")
     for family, message in report.failed.items():
         click.echo(f"{family}: failed - {message}")
-    click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage {dt.date.today()}")
+    click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage "
+               f"{vintage_text(report.vintage)}")
     if report.failed:
         raise SystemExit(1)
 
@@ -379,8 +443,8 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
 @click.pass_obj
 def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: bool, csv_path: str | None) -> None:
     """Seasonally adjust the stored series (Spring Festival and working days; X-13ARIMA-SEATS)."""
-    from .adjust import adjust_series
     from .adjust_review import review_year
+    from .pipeline import run_stage
     from .store import open_store
 
     settings = obj.settings()
@@ -401,11 +465,23 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
                     click.echo(f"  {rec.series} {rec.period}: {rec.old_sa:.2f} -> {rec.new_sa:.2f} "
                                f"({rec.revision:+.2f})")
                 if csv_path:
-                    revisions.to_csv(csv_path, index=False, encoding="utf-8-sig")
+                    from collectors.cells import neutralise
+
+                    text_cols = revisions.select_dtypes(include=["object", "string"]).columns
+                    safe = revisions.assign(**{c: revisions[c].map(neutralise) for c in text_cols})
+                    safe.to_csv(csv_path, index=False, encoding="utf-8-sig")
                     click.echo(f"revisions report written to {csv_path}")
         else:
-            report = adjust_series(store, settings, pattern=pattern, force=force, progress=_progress_printer())
+            report = run_stage(store, settings, "adjust", None, pattern=pattern, force=force,
+                               progress=_progress_printer(), raise_errors=True).detail
             _end_progress()
+            matched = (report.adjusted, report.rebuilt, report.unchanged, report.skipped, report.failed,
+                       report.not_adjusted)
+            if patterns and not any(matched):
+                from .exceptions import ConfigError
+
+                raise ConfigError(f"--series {' '.join(patterns)} matches no stored series; give a series key "
+                                  "or a glob such as 'pmi/*' (`imon db status` shows what the store holds)")
             click.echo(report.summary())
         for key, message in list(report.failed.items())[:10]:
             click.echo(f"  failed {key}: {message[:300]}")
@@ -426,15 +502,16 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
     meeting the year's targets and the leading indicators, and store them; or print the track record."""
     import fnmatch
 
-    from .forecasts import forecast_series, resolve_keys
-    from .leading import build_leading
-    from .nowcasts import nowcast_accuracy, nowcast_target, read_target_odds, target_odds
+    from .forecasts import resolve_keys
+    from .nowcasts import nowcast_accuracy, read_target_odds
+    from .pipeline import run_stage
     from .store import open_store
     from .textout import table_lines
-    from .track_record import forecast_skill, store_skill
+    from .track_record import forecast_skill
 
-    if not (period or accuracy):
-        raise click.UsageError("give --period YYYY-MM, or --accuracy")
+    if bool(period) == accuracy:
+        raise click.UsageError("give either --period YYYY-MM (forecast from that month) or --accuracy "
+                               "(compare past forecasts with the outcomes), not both")
     origin = _month_option(period, "--period") if period else None
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
@@ -442,7 +519,7 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
         keys = None
         if series is not None:
             known = resolve_keys(store, settings)
-            if accuracy and not period:
+            if accuracy:
                 from .store.forecast_queries import forecast_origins
 
                 known = sorted(set(known) | set(forecast_origins(store)["series_key"]))
@@ -452,7 +529,11 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
                                        f"{', '.join(known[:3])}); give a key of forecast.series or "
                                        "forecast.key_series, or a glob such as 'pmi/headline*'")
         if origin is not None:
-            report = forecast_series(store, settings, origin, keys=keys)
+            reports = run_stage(store, settings, "forecast", origin, nowcast=not skip_nowcast, keys=keys,
+                                raise_errors=True).detail
+            if "track" in reports:
+                click.echo(reports["track"].summary())
+            report = reports["forecast"]
             click.echo(report.summary())
             for key, models in list(report.stored.items())[:20]:
                 click.echo(f"  {key}: {models}")
@@ -460,13 +541,12 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
                 click.echo(f"  ... and {len(report.stored) - 20} more series")
             for key, why in {**report.skipped, **report.failed}.items():
                 click.echo(f"  not forecast {key}: {why}")
-            failed = bool(report.failed)
-            if not skip_nowcast and keys is None:
-                now = nowcast_target(store, settings, origin)
+            if "nowcast" in reports:
+                now = reports["nowcast"]
                 click.echo(now.summary())
                 for note in now.notes:
                     click.echo(f"  {note}")
-                odds = target_odds(store, settings, origin)
+                odds = reports["odds"]
                 click.echo(odds.summary())
                 table = read_target_odds(store, origin)
                 if not table.empty:
@@ -479,11 +559,8 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
                         click.echo(f"  {line}")
                 for key, why in odds.failed.items():
                     click.echo(f"  no odds for {key}: {why}")
-                lead = build_leading(store, settings, origin)
-                click.echo(lead.summary())
-                failed = failed or bool(now.failed or odds.failed or lead.failed)
-            store_skill(store, settings, origin)
-            if failed:
+                click.echo(reports["leading"].summary())
+            if any(r.failed for r in reports.values()):
                 raise SystemExit(1)
         if accuracy:
             table = forecast_skill(store, settings, keys=keys)
@@ -499,7 +576,8 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
             nacc = nowcast_accuracy(store)
             if not nacc.empty and keys is None:
                 click.echo("nowcasts against the official figures:")
-                shown = nacc.assign(mae=nacc["mae"].map("{:.2f}".format), coverage_80=nacc["coverage_80"].map("{:.0%}".format))
+                shown = nacc.assign(mae=nacc["mae"].map("{:.2f}".format),
+                                    coverage_80=nacc["coverage_80"].map("{:.0%}".format))
                 cols = ["series_key", "region", "horizon", "n", "mae", "coverage_80"]
                 for line in table_lines(shown[cols], ["series", "region", "months ahead", "n", "MAE", "in 80 %"]):
                     click.echo(f"  {line}")
@@ -525,16 +603,27 @@ def _publish_command(kind: str, period_help: str) -> Any:
     @click.pass_obj
     def command(obj: _Context, period: str, lang: str | None, final: bool, correct: str | None, formats: str | None,
                 out: Path | None) -> None:
-        from .publish import publish as build
+        from .pipeline import run_stage
         from .publish.release import parse_period
         from .store import open_store
 
-        parse_period(kind, period)  # a bad period is reported before the store is opened
+        p = parse_period(kind, period)  # a bad period is reported before the store is opened
         settings = obj.settings()
         _setup_logging(settings, obj.verbose)
+        if kind == "annual":
+            from .publish.release import now_in
+
+            today = now_in(settings)
+            if today.year <= p.year:
+                click.echo(f"warning: {p.year} is not over (it is {today:%Y-%m-%d %H:%M} {settings['publish.timezone']});"
+                           f" the annual summary of {p.year} covers only the months with data so far, and it "
+                           f"cannot be made final before the year's release time", err=True)
         with open_store(settings) as store:
-            result = build(store, settings, kind, period, lang=lang, final=final, correct=correct, formats=formats,
-                           out_dir=out)
+            report = run_stage(store, settings, "publish", p, kinds=[kind], lang=lang, final=final,
+                               correct=correct, formats=formats, out_dir=out, raise_errors=True)
+        if report.detail["errors"]:
+            raise report.detail["errors"][0][3]
+        result = report.detail["results"][0]
         click.echo(f"{kind} {result.period} ({result.lang}): {result.label}, id {result.publication_id}, "
                    f"built in {result.seconds['total']:.1f} s")
         for path in result.files:
@@ -547,6 +636,33 @@ _publish_command("pmi", "monthly PMI release for PERIOD (YYYY-MM)")
 _publish_command("operations", "monthly industrial-operation report for PERIOD (YYYY-MM)")
 _publish_command("dispatch", "quarterly dispatch report for PERIOD (YYYYQn)")
 _publish_command("annual", "annual summary for PERIOD (YYYY)")
+
+
+@publish.command("check")
+@click.argument("kind", type=click.Choice(["pmi", "operations", "dispatch", "annual"]))
+@click.argument("period")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Language (setting language, zh).")
+@click.option("--final", is_flag=True, help="Refuse (exit 1) when any check fails: the gate before --final.")
+@click.pass_obj
+def publish_check(obj: _Context, kind: str, period: str, lang: str | None, final: bool) -> None:
+    """Audit (审核) the newest built KIND PERIOD: numbers against the store, sums, shares, bounds, wording,
+    low-sample flags, empty sections and charts; one line per failed check."""
+    from .publish.check import CHECKS, check_publication
+    from .publish.release import parse_period
+    from .store import open_store
+
+    parse_period(kind, period)
+    settings = obj.settings()
+    with open_store(settings) as store:
+        report = check_publication(store, settings, kind, period, lang=lang)
+    for f in report.findings:
+        click.echo(f"{'refused' if final else 'check failed'}: {f.line()}", err=final)
+    looked = ", ".join(f"{c} {report.counted.get(c, 0)}" for c in CHECKS)
+    state = "passed" if report.ok else f"{len(report.findings)} failed"
+    click.echo(f"{kind} {report.period} ({report.lang}, publication {report.publication_id}): audit {state} "
+               f"({looked} items checked)")
+    if final and not report.ok:
+        raise SystemExit(1)
 
 
 @publish.command("list")
@@ -576,6 +692,9 @@ def publish_rerender(obj: _Context, publication_id: int, out: Path | None, forma
         result = rerender(store, obj.settings(), publication_id, out_dir=out, formats=formats)
     for path in result.files:
         click.echo(f"  {path}")
+    if result.release_at is not None:
+        click.echo(f"release time (as stored with the edition): {result.release_at:%Y-%m-%d %H:%M} "
+                   f"{obj.settings()['publish.timezone']}")
     if not result.matches:
         click.echo(f"publication {publication_id}: the re-rendered HTML differs from the stored one", err=True)
         raise SystemExit(1)
@@ -617,15 +736,15 @@ def _print_frame(frame: Any, columns: list[str]) -> None:
 @click.pass_obj
 def alerts_scan(obj: _Context, period: str | None, no_send: bool, wait: float) -> None:
     """Evaluate every rule, update the alerts, and send the digests owed (re-running sends nothing new)."""
-    from .alerts import run_scan
     from .periods import parse_month
+    from .pipeline import run_stage
     from .store import open_store
 
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     month = parse_month(period, what="--period") if period else None
     with open_store(settings) as store:
-        report = run_scan(store, settings, period=month, send=not no_send, wait=wait)
+        report = run_stage(store, settings, "alerts", month, send=not no_send, wait=wait, raise_errors=True).detail
     click.echo(f"alert scan: {report.summary()}")
     for group, n in sorted(report.queued.queued.items()):
         click.echo(f"  digest to {group}: {n} notice(s)")
@@ -781,7 +900,7 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
 def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
          rebuild: bool) -> None:
     """Build (or reuse) the demo store and run the whole monthly cycle on it."""
-    from .pipeline import demo_params, run_demo
+    from .demo.runner import demo_params, run_demo
     from .store import open_store
     from .summary import format_summary, panel_summary
 
@@ -809,13 +928,42 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
                f"{sum(o.rows_rejected for o in run.collected):,} rejected, "
                f"{sum(o.warnings for o in run.collected):,} warnings (imon collect report)")
     for stage in run.stages:
-        click.echo(f"stage {stage.name}: {stage.status} ({stage.seconds:.1f} s) {stage.message}")
+        if stage.name != "collect":  # reported above, file by file
+            click.echo(f"stage {stage.name}: {stage.status} ({stage.seconds:.1f} s) {stage.message}")
     with open_store(settings) as store:
         summary = panel_summary(store, lang=settings["language"])
     click.echo("")
     click.echo(format_summary(summary, lang=settings["language"], outputs=settings.outputs_dir))
     if not run.ok:
         raise SystemExit(1)
+
+
+# ---------------------------------------------------------------------------------------------- web (issue 18)
+from .web.cli import register as _register_web  # noqa: E402
+
+_register_web(cli)
+
+
+def _this_month() -> str:
+    today = dt.date.today()
+    return f"{today.year:04d}-{today.month:02d}"
+
+
+def _busy_error(exc: BaseException) -> MonitorError | None:
+    """A "database is locked" (SQLite) or lock-timeout (PostgreSQL) error said as "busy, retry" (exit 75)."""
+    from sqlalchemy.exc import OperationalError
+
+    from .exceptions import StoreBusyError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(exc.orig).lower()
+    if "database is locked" in text or "database table is locked" in text or "lock timeout" in text \
+            or "could not obtain lock" in text:
+        return StoreBusyError("the store is busy: another imon process (a long collect, the scheduler) is writing "
+                              "to it and did not finish within the wait; nothing was changed: run the command "
+                              "again when it is done")
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -826,7 +974,10 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         click.echo(f"imon: error: {exc.format_message()}{hint}", err=True)
         raise SystemExit(2) from None
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo("imon: interrupted", err=True)
+            raise SystemExit(130) from None
         click.echo("imon: aborted", err=True)
         raise SystemExit(1) from None
     except click.exceptions.ClickException as exc:
@@ -839,8 +990,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("imon: interrupted", err=True)
         raise SystemExit(130) from None
     except Exception as exc:  # a bug, not bad input: one line for the operator, the traceback in the log
+        busy = _busy_error(exc)
+        if busy is not None:
+            click.echo(f"imon: error: {busy}", err=True)
+            raise SystemExit(busy.exit_code) from None
         if os.environ.get("IMON_DEBUG"):
             raise
+        _setup_logging(None, 0)  # never Python's last-resort handler (it prints the traceback on the terminal)
         logging.getLogger("monitor").error("unexpected error", exc_info=True, extra={"file_only": True})
         click.echo(f"imon: internal error: {type(exc).__name__}: {str(exc)[:300]} -- this is a bug; the traceback "
                    "is in the log file (<data_dir>/imon.log); rerun with IMON_DEBUG=1 to see it here", err=True)

@@ -30,6 +30,7 @@ from .periods import month_text
 from .results import write_series
 from .settings import Settings
 from .store import Store
+from .store.vintages import as_vintage, new_vintage
 
 __all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "survey_series"]
 
@@ -45,6 +46,7 @@ class ComputeReport:
     written: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    vintage: dt.datetime | None = None  # the run's vintage (one for every family it wrote)
 
     @property
     def total(self) -> int:
@@ -104,13 +106,16 @@ def _months(first: pd.Period, last: pd.Period) -> list[str]:
 
 
 def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.Period, *,
-                  vintage: dt.date | None = None, families: Sequence[str] = ("survey", "monitoring")) -> ComputeReport:
+                  vintage: dt.datetime | dt.date | None = None,
+                  families: Sequence[str] = ("survey", "monitoring")) -> ComputeReport:
     """Compute every indicator family for the months ``first``..``last`` and store them.
 
+    The run is one vintage (``vintage``, default a new one: its UTC timestamp), whatever it writes.
     One family failing is recorded in the report and does not stop the others.
     """
     months = _months(first, last)
-    report = ComputeReport(months[0], months[-1])
+    report = ComputeReport(months[0], months[-1], vintage=new_vintage() if vintage is None else as_vintage(vintage))
+    vintage = report.vintage
     prev = month_text(first - 13)
     for family in families:
         t0 = time.perf_counter()

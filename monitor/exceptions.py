@@ -13,12 +13,17 @@ filter them in one go with ``warnings.simplefilter("ignore", MonitorWarning)``.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "MonitorError",
     "ConfigError",
     "StoreError",
     "StoreUnreachableError",
     "StoreRevisionError",
+    "StoreBusyError",
+    "InputPathError",
+    "LockBusy",
     "PeriodError",
     "DemoError",
     "PublishError",
@@ -58,6 +63,38 @@ class StoreRevisionError(StoreError):
     """The store's schema revision is not the one this code expects."""
 
 
+class StoreBusyError(StoreError):
+    """Another process holds the store's write lock longer than this one would wait; try again later.
+
+    Exit status 75 (``EX_TEMPFAIL``): the command did nothing and can simply be run again.
+    """
+
+    exit_code = 75
+
+
+class InputPathError(MonitorError, FileNotFoundError):
+    """A file or folder named on the command line does not exist, cannot be read, or is not a regular file."""
+
+
+class LockBusy(StoreError):
+    """A database lock (:mod:`monitor.store.locks`) is held by another live owner.
+
+    Attributes
+    ----------
+    name : str
+        The lock's name.
+    holder : dict
+        The holder's ``scheduler_lock`` row (``owner``, ``acquired_at``, ``heartbeat_at``, ``expires_at``).
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, name: str = "", holder: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.holder: dict[str, Any] = dict(holder or {})
+
+
 class PeriodError(MonitorError, ValueError):
     """A period (month, quarter, year) is malformed or outside the data."""
 
@@ -78,10 +115,8 @@ class ReleaseTimeError(PublishError):
     """A publication was made final before its configured release time."""
 
 
-class SchedulerLockedError(MonitorError, RuntimeError):
+class SchedulerLockedError(LockBusy):
     """Another scheduler already runs on the store (only one may; see :mod:`monitor.scheduling`)."""
-
-    exit_code = 1
 
 
 class MonitorWarning(UserWarning):

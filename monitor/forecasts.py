@@ -22,6 +22,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -65,8 +66,10 @@ def series_history(store: Store, key: str, origin: pd.Period) -> pd.Series:
     frame = read_series(store, key)
     if frame.empty:
         return pd.Series(dtype=float)
-    use = frame["sa"] if frame["sa"].notna().sum() >= MIN_HISTORY else frame["raw"]
-    return use.astype(float).loc[:origin].dropna()
+    adjusted = bool(frame["sa"].notna().sum() >= MIN_HISTORY)
+    out = (frame["sa"] if adjusted else frame["raw"]).astype(float).loc[:origin].dropna()
+    out.attrs["adjusted"] = adjusted
+    return out
 
 
 def official_key(key: str) -> tuple[str, str] | None:
@@ -128,11 +131,17 @@ class _Task:
     origin: str
     history: pd.Series
     horizon: int
-    models: tuple[str, ...]
+    models: tuple[str, ...] | None
     official: bool
+    calendar: str | None = None
 
 
-def _run_task(task: _Task) -> tuple[str, str, list[dict[str, object]] | None, str]:
+def model_choice(text: str) -> tuple[str, ...] | None:
+    """``None`` for ``default`` (the platform's default forecaster), else the candidate model names."""
+    return None if text.strip() == "default" else tuple(_split(text))
+
+
+def _run_task(task: _Task) -> tuple[Any, ...]:
     """Forecast one series from one origin (in a worker process); ``(key, origin, rows or None, models or error)``."""
     from forecasting import forecast
 
@@ -141,11 +150,9 @@ def _run_task(task: _Task) -> tuple[str, str, list[dict[str, object]] | None, st
         span = pd.period_range(history.index[0], history.index[-1], freq="M")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if len(span) != len(history) or history.isna().any():
-                history = history.reindex(span)
-                result = forecast(history, task.horizon, models=task.models, level=(80, 95), missing="linear")
-            else:
-                result = forecast(history, task.horizon, models=task.models, level=(80, 95))
+            gaps = len(span) != len(history) or bool(history.isna().any())
+            result = forecast(history.reindex(span), task.horizon, models=task.models, calendar=task.calendar,
+                              level=(80, 95), missing="linear" if gaps else None)
     except Exception as exc:  # one series failing does not stop the others
         return task.key, task.origin, None, f"{type(exc).__name__}: {exc}"
     name = "combination" if len(result.models) > 1 else result.models[0]
@@ -153,10 +160,11 @@ def _run_task(task: _Task) -> tuple[str, str, list[dict[str, object]] | None, st
              "mean": float(row["mean"]), "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
              "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"])}
             for period, row in result.frame.iterrows()]
-    return task.key, task.origin, rows, " + ".join(f"{mm} {w:.2f}" for mm, w in result.weights.items())
+    return (task.key, task.origin, rows, " + ".join(f"{mm} {w:.2f}" for mm, w in result.weights.items()),
+            list(result.notes))
 
 
-def run_tasks(tasks: list[_Task], workers: int) -> list[tuple[str, str, list[dict[str, object]] | None, str]]:
+def run_tasks(tasks: list[_Task], workers: int) -> list[tuple[Any, ...]]:
     """Run forecast tasks in ``workers`` processes (in this process for 1 worker or a single task)."""
     if workers <= 1 or len(tasks) <= 1:
         return [_run_task(t) for t in tasks]
@@ -186,19 +194,23 @@ def make_tasks(store: Store, settings: Settings, origin: pd.Period, keys: list[s
             report.skipped[key] = (f"needs {MIN_HISTORY} months of history ending {reach}; has {len(history)}"
                                    + (f" ending {history.index[-1]}" if len(history) else ""))
             continue
-        models = _split(settings["forecast.models"] if key in headline else settings["forecast.key_models"])
-        tasks.append(_Task(key, month_text(origin), history, horizon, tuple(models), official))
+        chosen = settings["forecast.models"] if key in headline else settings["forecast.key_models"]
+        # unadjusted values carry the Chinese calendar: the default forecaster models it (#14)
+        calendar = None if official or history.attrs.get("adjusted") else "cn"
+        tasks.append(_Task(key, month_text(origin), history, horizon, model_choice(chosen), official, calendar))
     return tasks
 
 
-def store_forecasts(store: Store, origin: str, results: list[tuple[str, str, list[dict[str, object]] | None, str]],
+def store_forecasts(store: Store, origin: str, results: list[tuple[Any, ...]],
                     report: ForecastReport) -> None:
     """Replace ``origin``'s forecasts of the series forecast with the new rows."""
     from .store.forecast_queries import delete_forecasts
 
     created = dt.datetime.now().replace(microsecond=0)
     rows = []
-    for key, _origin, got, detail in results:
+    for key, _origin, got, detail, *notes in results:
+        for note in (notes[0] if notes else []):
+            log.info("forecast %s: %s", key, note)
         if got is None:
             report.failed[key] = detail
             log.warning("forecast %s from %s failed: %s", key, origin, detail)

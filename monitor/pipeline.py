@@ -1,9 +1,12 @@
-"""The monthly cycle as plain functions over a store, and the demo that runs it end to end.
+"""The stage API: one function per stage of the monthly cycle, one report shape, one way to run them.
 
-Every stage is a function ``stage(store, settings, period) -> StageResult``
-registered in :data:`MONTHLY_STAGES`; the CLI, the scheduler and notebooks call
-the same functions.  Each run is recorded in ``job_run``.  One failing stage is
-recorded and reported; the stages after it still run when they can.
+Every stage is a function ``stage(store, settings, period, **options) -> StageReport`` listed in :data:`STAGES`
+(``collect``, ``compute``, ``adjust``, ``forecast``, ``publish``, ``alerts``); :data:`MONTHLY_STAGES` is the
+monthly chain, in order.  The command line, the scheduler, the demo runner (:mod:`monitor.demo.runner`) and
+notebooks all go through :func:`run_stage`, which records every run in the job history (``job_run``,
+``imon schedule history``).  Each stage honours its ``period``: it uses the data up to that month, so re-running a
+past month reproduces it (vintages keep what was published before).  One failing stage is recorded and reported;
+the stages after it still run when they can.
 """
 
 from __future__ import annotations
@@ -11,23 +14,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from .demo.generator import DemoParams, check_demo_range, generate_demo
-from .demo.inbox import write_inbox
-from .demo.load import demo_status, load_demo, refuse_foreign
-from .exceptions import DemoError, MonitorError
-from .ingest import FileOutcome, collect_paths
-from .periods import last_complete_month, parse_month
+from .exceptions import ConfigError, MonitorError
 from .settings import Settings
-from .store import Store, open_store
+from .store import Store
 from .store import models as m
 
-__all__ = ["StageResult", "Stage", "MONTHLY_STAGES", "DemoRun", "demo_params", "build_demo", "run_demo", "run_stage"]
+__all__ = ["MONTHLY_STAGES", "STAGES", "Stage", "StageReport", "adjust_stage", "alerts_stage", "collect_stage",
+           "compute_stage", "forecast_stage", "publish_stage", "run_stage"]
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,28 @@ Progress = Callable[[str], None]
 
 
 @dataclass
-class StageResult:
-    """Outcome of one stage run."""
+class StageReport:
+    """What one stage run did: the same shape for every stage.
+
+    Attributes
+    ----------
+    name
+        The stage (``collect``, ``compute``, ...).
+    status
+        ``ok``, ``skipped`` (nothing to do) or ``failed`` (some or all of its work failed; see ``message``).
+    message
+        One line for the job history and the logs.
+    seconds
+        Wall time of the run (set by :func:`run_stage`).
+    items_ok, items_failed
+        Units of work done and failed (values, series, files, publications or rules, by stage).
+    period
+        The month the stage ran for (None when a command gave no period).
+    detail
+        The stage's own account for a caller that prints more (e.g. the command line): a
+        :class:`~monitor.compute.ComputeReport`, an :class:`~monitor.adjust.AdjustReport`, the
+        :class:`~monitor.ingest.FileOutcome` list, ... (None when skipped).
+    """
 
     name: str
     status: str  # ok | skipped | failed
@@ -44,225 +64,240 @@ class StageResult:
     seconds: float = 0.0
     items_ok: int = 0
     items_failed: int = 0
+    period: pd.Period | None = None
+    detail: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """True unless the stage failed."""
+        return self.status != "failed"
 
 
-Stage = Callable[[Store, Settings, pd.Period], StageResult]
+Stage = Callable[..., StageReport]
 
-def compute_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
-    """Compute every indicator for every surveyed month up to ``period`` (only changes make new vintages)."""
+
+def collect_stage(store: Store, settings: Settings, period: pd.Period | None, *,
+                  paths: Sequence[Path] | None = None, dry_run: bool = False, force: bool = False,
+                  progress: Progress | None = None) -> StageReport:
+    """Ingest the month's input files: ``paths``, or by default the folder ``<inbox>/<YYYY-MM>`` of ``period``.
+
+    Skipped when that folder does not exist.  Fails when a file was refused whole; rejected rows are counted in
+    the files' outcomes (``detail``) and in ``imon collect report``.
+    """
+    from .ingest import collect_paths
+
+    if paths is None:
+        if period is None:
+            raise ConfigError("the collect stage needs a period (its inbox folder) or paths")
+        folder = settings.inbox_dir / str(period)
+        if not folder.is_dir():
+            return StageReport("collect", "skipped", f"no inbox folder {folder}", detail=[])
+        paths = [folder]
+    outcomes = collect_paths(store, settings, paths, dry_run=dry_run, force=force, progress=progress)
+    by_status: dict[str, int] = {}
+    for o in outcomes:
+        by_status[o.status] = by_status.get(o.status, 0) + 1
+    failed = by_status.get("failed", 0)
+    message = (f"{len(outcomes)} file(s): " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+               + f"; {sum(o.rows_new for o in outcomes):,} new or changed rows, "
+               f"{sum(o.rows_rejected for o in outcomes):,} rejected, {sum(o.warnings for o in outcomes):,} warnings")
+    return StageReport("collect", "failed" if failed else "ok", message, items_ok=len(outcomes) - failed,
+                       items_failed=failed, detail=outcomes)
+
+
+def compute_stage(store: Store, settings: Settings, period: pd.Period, *, first: pd.Period | None = None
+                  ) -> StageReport:
+    """Compute every indicator for the months ``first``..``period`` (default: from the first surveyed month).
+
+    Only values that changed make new vintages.
+    """
     from .compute import compute_range
 
-    with store.engine.connect() as conn:
-        first = conn.exec_driver_sql("SELECT MIN(period) FROM survey_response").scalar()
     if first is None:
-        return StageResult("compute", "skipped", "no survey answers in the store")
-    report = compute_range(store, settings, pd.Period(first, "M"), period)
+        with store.engine.connect() as conn:
+            earliest = conn.exec_driver_sql("SELECT MIN(period) FROM survey_response").scalar()
+        if earliest is None:
+            return StageReport("compute", "skipped", "no survey answers in the store")
+        first = pd.Period(earliest, "M")
+    report = compute_range(store, settings, first, period)
     detail = ", ".join(f"{k} {v:,}" for k, v in report.written.items())
     message = f"{report.first}..{report.last}: {report.total:,} values new or changed ({detail})"
     if report.failed:
-        return StageResult("compute", "failed", message + "; failed: " + "; ".join(
-            f"{k}: {v}" for k, v in report.failed.items()), items_ok=report.total, items_failed=len(report.failed))
-    return StageResult("compute", "ok", message, items_ok=report.total)
+        return StageReport("compute", "failed", message + "; failed: " + "; ".join(
+            f"{k}: {v}" for k, v in report.failed.items()), items_ok=report.total, items_failed=len(report.failed),
+            detail=report)
+    return StageReport("compute", "ok", message, items_ok=report.total, detail=report)
 
 
-def adjust_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
-    """Seasonally adjust every series the policy adjusts (unchanged series are not re-estimated)."""
+def adjust_stage(store: Store, settings: Settings, period: pd.Period | None, *, pattern: str | Sequence[str] = "*",
+                 force: bool = False, progress: Progress | None = None) -> StageReport:
+    """Seasonally adjust every series the policy adjusts on the data up to ``period`` (None: all the data).
+
+    Unchanged series are not re-estimated.
+    """
     from .adjust import adjust_series
 
-    report = adjust_series(store, settings)
+    report = adjust_series(store, settings, pattern=pattern, force=force, until=period, progress=progress)
     status = "ok" if report.ok else "failed"
-    return StageResult("adjust", status, report.summary(), items_ok=len(report.adjusted) + len(report.rebuilt),
-                       items_failed=len(report.failed))
+    return StageReport("adjust", status, report.summary(), items_ok=len(report.adjusted) + len(report.rebuilt),
+                       items_failed=len(report.failed), detail=report)
 
 
-def forecast_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
-    """Forecast the configured and key series from ``period``, nowcast the official target, the odds of the
-    annual targets and the composite leading indicators; first fill in the past origins of the track record
-    (``forecast.track_months``) that have none stored, and store the track record as of ``period``."""
+def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowcast: bool = True,
+                   keys: Sequence[str] | None = None, track: bool = True) -> StageReport:
+    """Forecast the configured and key series from ``period`` (``keys``: only these), nowcast the official
+    target, the odds of the annual targets and the composite leading indicators (``nowcast=False``: only the
+    forecasts); first fill in the past origins of the track record (``forecast.track_months``; ``track=False``
+    or ``keys``: not) and store the track record as of ``period``.  One failing part is recorded, the others
+    still run.  ``detail`` maps ``track``, ``forecast``, ``nowcast``, ``odds``, ``leading`` to their reports."""
     from .forecasts import forecast_series
     from .leading import build_leading
     from .nowcasts import nowcast_target, target_odds
     from .track_record import fill_past_origins, store_skill
 
-    reports = [fill_past_origins(store, settings, period), forecast_series(store, settings, period),
-               nowcast_target(store, settings, period), target_odds(store, settings, period),
-               build_leading(store, settings, period)]
+    reports: dict[str, Any] = {}
+    if track and keys is None:
+        reports["track"] = fill_past_origins(store, settings, period, nowcasts=nowcast)
+    reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys))
+    if nowcast and keys is None:
+        reports["nowcast"] = nowcast_target(store, settings, period)
+        reports["odds"] = target_odds(store, settings, period)
+        reports["leading"] = build_leading(store, settings, period)
     store_skill(store, settings, period)
-    failed = sum(len(r.failed) for r in reports)
-    ok = sum(len(r.stored) if isinstance(r.stored, dict) else r.stored for r in reports)
-    return StageResult("forecast", "failed" if failed else "ok", "; ".join(r.summary() for r in reports),
-                       items_ok=ok, items_failed=failed)
+    failed = sum(len(r.failed) for r in reports.values())
+    ok = sum(len(r.stored) if isinstance(r.stored, dict) else r.stored for r in reports.values())
+    return StageReport("forecast", "failed" if failed else "ok", "; ".join(r.summary() for r in reports.values()),
+                       items_ok=ok, items_failed=failed, detail=reports)
 
 
-def publish_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
-    """Write drafts of the four publications for ``period`` (the PMI release and operation report of the month,
-    the dispatch report of the last complete quarter, the annual summary of the last complete year), in the
-    configured formats, in the configured language and then in the other one (zh and en).  One publication
-    failing is reported; the others are still written."""
-    from .publish import publish
-
+def publication_periods(period: pd.Period) -> list[tuple[str, str]]:
+    """The four publications of a month: (kind, period) of the PMI release and operation report of the month,
+    the dispatch report of the last complete quarter and the annual summary of the last complete year."""
     quarter = pd.Period(period, "Q") if period.month % 3 == 0 else pd.Period(period, "Q") - 1
     year = period.year if period.month == 12 else period.year - 1
-    jobs = [("pmi", str(period)), ("operations", str(period)), ("dispatch", f"{quarter.year}Q{quarter.quarter}"),
+    return [("pmi", str(period)), ("operations", str(period)), ("dispatch", f"{quarter.year}Q{quarter.quarter}"),
             ("annual", str(year))]
-    first = settings["language"] if settings["language"] in ("zh", "en") else "zh"
-    done, failed = [], []
-    for lang in (first, "en" if first == "zh" else "zh"):
+
+
+def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds: Sequence[str] | None = None,
+                  lang: str | None = None, final: bool = False, correct: str | None = None,
+                  formats: str | None = None, out_dir: Path | None = None) -> StageReport:
+    """Write the publications of ``period``.
+
+    By default drafts of the four publications of the month (:func:`publication_periods`), in the configured
+    language and then in the other one (zh and en).  With ``kinds``, those publications of ``period`` itself (a
+    month, a quarter ``2026Q3`` or a year), in ``lang`` (default the configured language), ``final`` or
+    ``correct``-ed as asked.  One publication failing is reported; the others are still written.  ``detail`` holds
+    ``results`` (:class:`~monitor.publish.PublicationResult` list) and ``errors`` ((kind, period, lang, error)
+    list).
+    """
+    from .publish import publish
+
+    if kinds is None:
+        jobs = publication_periods(period)
+        first = settings["language"] if settings["language"] in ("zh", "en") else "zh"
+        langs = [first, "en" if first == "zh" else "zh"]
+    else:
+        jobs = [(kind, str(period)) for kind in kinds]
+        langs = [lang or settings["language"]]
+    done, results, errors = [], [], []
+    for language in langs:
         for kind, when in jobs:
             try:
-                result = publish(store, settings, kind, when, lang=lang)
-                done.append(f"{kind} {when} {lang} {result.seconds['total']:.1f} s")
+                result = publish(store, settings, kind, when, lang=language, final=final, correct=correct,
+                                 formats=formats, out_dir=out_dir)
             except MonitorError as exc:
-                failed.append(f"{kind} {when} {lang}: {exc}")
-    message = f"{len(done)} publications written ({', '.join(done)}) in {settings.outputs_dir / 'publications'}"
-    if failed:
-        return StageResult("publish", "failed", message + "; failed: " + "; ".join(failed), items_ok=len(done),
-                           items_failed=len(failed))
-    return StageResult("publish", "ok", message, items_ok=len(done))
+                errors.append((kind, when, language, exc))
+                continue
+            results.append(result)
+            done.append(f"{kind} {when} {language} {result.seconds['total']:.1f} s")
+    where = out_dir or settings.outputs_dir / "publications"
+    message = f"{len(done)} publications written ({', '.join(done)}) in {where}"
+    detail = {"results": results, "errors": errors}
+    if errors:
+        failed = "; ".join(f"{k} {w} {lg}: {e}" for k, w, lg, e in errors)
+        return StageReport("publish", "failed", message + "; failed: " + failed, items_ok=len(done),
+                           items_failed=len(errors), detail=detail)
+    return StageReport("publish", "ok", message, items_ok=len(done), detail=detail)
 
 
-#: The monthly cycle after the data are in: (name, function), run in order.  Later stages
-#: (publish, alert) register here as they are built.
-MONTHLY_STAGES: list[tuple[str, Stage]] = [("compute", compute_stage), ("adjust", adjust_stage),
-                                           ("forecast", forecast_stage), ("publish", publish_stage)]
-
-
-def alerts_stage(store: Store, settings: Settings, period: pd.Period) -> StageResult:
-    """Evaluate the early-warning rules on the data up to ``period`` and send the digests owed (issue 8)."""
+def alerts_stage(store: Store, settings: Settings, period: pd.Period | None, *, send: bool = True,
+                 wait: float | None = None, kinds: tuple[str, ...] | None = None, today: dt.date | None = None
+                 ) -> StageReport:
+    """Evaluate the early-warning rules on the data up to ``period`` (None: all the data) and send the digests
+    owed; ``kinds`` limits the rules (survey close), ``wait`` is how long to wait for a running scan."""
     from .alerts import run_scan
+    from .alerts.scan import DEFAULT_WAIT
 
-    report = run_scan(store, settings, period=period)
+    report = run_scan(store, settings, period=period, send=send, kinds=kinds, today=today,
+                      wait=DEFAULT_WAIT if wait is None else wait)
     status = "failed" if report.failed else "ok"
-    return StageResult("alerts", status, report.summary(), items_ok=sum(report.findings.values()),
-                       items_failed=len(report.failed))
+    return StageReport("alerts", status, report.summary(), items_ok=sum(report.findings.values()),
+                       items_failed=len(report.failed), detail=report)
 
 
-# The early-warning scan judges what every other stage produced, so it stays last.
-MONTHLY_STAGES.append(("alerts", alerts_stage))
+#: Every stage by name.
+STAGES: dict[str, Stage] = {"collect": collect_stage, "compute": compute_stage, "adjust": adjust_stage,
+                            "forecast": forecast_stage, "publish": publish_stage, "alerts": alerts_stage}
+
+#: The monthly cycle: (name, function), run in order.  The early-warning scan judges what every other stage
+#: produced, so it stays last.
+MONTHLY_STAGES: list[tuple[str, Stage]] = [(name, STAGES[name]) for name in
+                                           ("collect", "compute", "adjust", "forecast", "publish", "alerts")]
 
 
-def _record(store: Store, name: str, period: pd.Period | None, started: dt.datetime, result: StageResult) -> None:
+def record_run(store: Store, name: str, period: pd.Period | str | None, started: dt.datetime,
+               report: StageReport) -> None:
+    """Write one row of the job history for a run that is over."""
     with store.begin() as conn:
         conn.execute(m.JobRun.__table__.insert().values(
             job=name, period=str(period) if period is not None else None, started_at=started,
-            finished_at=dt.datetime.now().replace(microsecond=0), status=result.status,
-            items_ok=result.items_ok, items_failed=result.items_failed, message=result.message[:2000],
+            finished_at=dt.datetime.now().replace(microsecond=0), status=report.status,
+            items_ok=report.items_ok, items_failed=report.items_failed, message=report.message[:2000],
         ))
 
 
-def run_stage(store: Store, settings: Settings, name: str, stage: Stage, period: pd.Period) -> StageResult:
-    """Run one stage, isolating its failure: it is logged, recorded and returned, not raised."""
-    started = dt.datetime.now().replace(microsecond=0)
-    t0 = time.perf_counter()
-    try:
-        result = stage(store, settings, period)
-    except MonitorError as exc:
-        result = StageResult(name, "failed", str(exc))
-    except Exception as exc:
-        log.exception("stage %s failed for %s", name, period)
-        result = StageResult(name, "failed", f"{type(exc).__name__}: {exc}")
-    result.seconds = time.perf_counter() - t0
-    _record(store, name, period, started, result)
-    return result
-
-
-def demo_params(settings: Settings, *, today: dt.date | None = None) -> DemoParams:
-    """The demo's parameters from settings, validated.
-
-    Raises
-    ------
-    DemoError, PeriodError
-        An end month in the future, or a start after the end.
-    """
-    last = last_complete_month(today)
-    start = parse_month(settings["demo.start"], what="--start")
-    end = parse_month(settings["demo.end"], what="--end") if settings["demo.end"] else last
-    if end > last:
-        raise DemoError(f"--end {end} is not a complete month yet (the last one is {last}); use --end {last} or earlier")
-    if start > end:
-        raise DemoError(f"--start {start} is after --end {end}; swap them")
-    check_demo_range(settings["demo.enterprises"], start, end)
-    return DemoParams(settings["demo.seed"], settings["demo.enterprises"], start, end)
-
-
-@dataclass
-class DemoRun:
-    """What :func:`run_demo` did."""
-
-    params: DemoParams
-    built: bool
-    store_url: str
-    generator_seconds: float | None = None
-    load_seconds: float | None = None
-    inbox_seconds: float | None = None
-    collect_seconds: float | None = None
-    rows: dict[str, int] = field(default_factory=dict)
-    inbox: Path | None = None
-    collected: list[FileOutcome] = field(default_factory=list)
-    stages: list[StageResult] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(s.status != "failed" for s in self.stages) and all(o.status != "failed" for o in self.collected)
-
-
-def build_demo(store: Store, settings: Settings, params: DemoParams, *, rebuild: bool = False,
-               progress: Progress | None = None) -> DemoRun:
-    """Generate and load the demo panel unless the store already holds this very build, then collect its inbox.
-
-    The history goes straight into the store; the last month is written as real input files into
-    ``<inbox>/<YYYY-MM>`` and ingested through the collectors (re-running finds nothing new).
-    """
-    state, stored = demo_status(store)
-    refuse_foreign(store, state)
-    run = DemoRun(params, built=False, store_url=store.url)
-    inbox = settings.inbox_dir / str(params.end)
-    if not (state == "demo" and stored == params.as_dict() and not rebuild and inbox.is_dir()):
-        started = dt.datetime.now().replace(microsecond=0)
-        t0 = time.perf_counter()
-        data = generate_demo(seed=params.seed, enterprises=params.enterprises, start=params.start, end=params.end,
-                             progress=(lambda step: progress(f"generate: {step}")) if progress else None)
-        t1 = time.perf_counter()
-        run.rows = load_demo(store, data, until=str(params.end),
-                             progress=(lambda t, n: progress(f"store: {t} {n:,} rows")) if progress else None)
-        store.checkpoint()
-        t2 = time.perf_counter()
-        if progress:
-            progress(f"inbox: writing {params.end} input files")
-        inbox = write_inbox(data, settings.inbox_dir)
-        run.inbox_seconds = time.perf_counter() - t2
-        run.built, run.generator_seconds, run.load_seconds = True, t1 - t0, t2 - t1
-        _record(store, "demo.build", params.end, started,
-                StageResult("demo.build", "ok", params.command(), t2 - t0, sum(run.rows.values())))
-    else:
-        log.info("demo store already holds %s", params.command())
-    t3 = time.perf_counter()
-    run.inbox = inbox
-    run.collected = collect_paths(store, settings, [inbox], progress=progress)
-    run.collect_seconds = time.perf_counter() - t3
-    return run
-
-
-def run_demo(settings: Settings, *, rebuild: bool = False, progress: Progress | None = None,
-             today: dt.date | None = None) -> DemoRun:
-    """Build (or reuse) the demo store and run every monthly stage for its last month.
+def run_stage(store: Store, settings: Settings, name: str, period: pd.Period | None, *, stage: Stage | None = None,
+              raise_errors: bool = False, **options: Any) -> StageReport:
+    """Run one stage and record it in the job history; its failure is logged, recorded and returned.
 
     Parameters
     ----------
-    settings
-        Effective settings (``demo.*``, ``store.url``/``data_dir``).
-    rebuild
-        Regenerate even when the store already holds this build.
-    progress
-        Called with a short description of each step.
-    today
-        Reference date for "the last complete month" (tests pin it).
+    store, settings
+        The store and the effective settings.
+    name
+        A stage of :data:`STAGES`.
+    period
+        The month to run for (the stage uses the data up to it).
+    stage
+        Run this function under ``name`` instead of ``STAGES[name]`` (a custom chain).
+    raise_errors
+        Re-raise a :class:`~monitor.exceptions.MonitorError` after recording the failed run (the command line
+        turns it into one line and an exit status).
+    **options
+        The stage's own options (``paths`` for collect, ``first`` for compute, ``pattern`` for adjust, ...).
     """
-    params = demo_params(settings, today=today)
-    with open_store(settings, auto_upgrade=True) as store:
-        run = build_demo(store, settings, params, rebuild=rebuild, progress=progress)
-        for name, stage in MONTHLY_STAGES:
-            if progress:
-                progress(f"stage: {name}")
-            run.stages.append(run_stage(store, settings, name, stage, params.end))
-    return run
+    func = stage or STAGES.get(name)
+    if func is None:
+        raise ConfigError(f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
+    started = dt.datetime.now().replace(microsecond=0)
+    t0 = time.perf_counter()
+    error: MonitorError | None = None
+    try:
+        report = func(store, settings, period, **options)
+    except MonitorError as exc:
+        report, error = StageReport(name, "failed", str(exc)), exc
+    except Exception as exc:
+        if raise_errors:
+            report = StageReport(name, "failed", f"{type(exc).__name__}: {exc}")
+            report.period, report.seconds = period, time.perf_counter() - t0
+            record_run(store, name, period, started, report)
+            raise
+        log.exception("stage %s failed for %s", name, period)
+        report = StageReport(name, "failed", f"{type(exc).__name__}: {exc}")
+    report.period = period
+    report.seconds = time.perf_counter() - t0
+    record_run(store, name, period, started, report)
+    if error is not None and raise_errors:
+        raise error
+    return report

@@ -3,7 +3,8 @@
 A series value is keyed by (series key, period, vintage).  Writing a result
 adds a new vintage only where a value changed against the latest stored one;
 recomputing a period with the same data writes nothing.  Recomputing on the
-same day overwrites that day's vintage (a vintage is a date).
+later (the same day or not) adds another vintage: a vintage is a run, stamped with its UTC timestamp
+(:mod:`monitor.store.vintages`), and a vintage a final publication read is locked: nothing changes it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import pandas as pd
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
+from .exceptions import StoreError
 from .store import Store
 from .store import models as m
 from .store.core import raw_query
+from .store.vintages import as_of_limit, as_vintage, locked_overwrites, new_vintage
 from .store.writes import upsert
 
 __all__ = ["write_series", "read_series", "latest_values", "VALUE_COLUMNS"]
@@ -39,7 +42,7 @@ def latest_values(conn: Connection, keys: list[str], periods: list[str]) -> pd.D
         frames.append(pd.DataFrame.from_records(rows, columns=cols))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     out = out[out["series_key"].isin(keys)]
-    out["vintage"] = pd.to_datetime(out["vintage"]).dt.date
+    out["vintage"] = [as_vintage(v) for v in out["vintage"]]
     return out.sort_values("vintage").drop_duplicates(["series_key", "period"], keep="last").reset_index(drop=True)
 
 
@@ -50,7 +53,7 @@ def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ~both_nan & ~(np.abs(x - y) <= _TOL * np.maximum(1.0, np.abs(y)))
 
 
-def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.date | None = None,
+def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.datetime | dt.date | None = None,
                  columns: tuple[str, ...] = VALUE_COLUMNS) -> int:
     """Store computed values as a new vintage where they changed.
 
@@ -61,7 +64,7 @@ def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.date | Non
     rows
         ``series_key, period`` and any of ``raw, sa, se, n``.
     vintage
-        The vintage date (default today).
+        The vintage (default: a new one, this moment in UTC); a date means its midnight.
     columns
         The value columns this writer owns; the others are carried over from the
         latest vintage (so the seasonal-adjustment stage can add ``sa`` without
@@ -71,14 +74,22 @@ def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.date | Non
     -------
     int
         Values written (new or changed).
+
+    Raises
+    ------
+    StoreError
+        When a value would change in a vintage that a final publication read (those never change).
     """
     if rows.empty:
         return 0
-    vintage = vintage or dt.date.today()
+    explicit = vintage is not None  # a new vintage cannot be locked
+    vintage = new_vintage() if vintage is None else as_vintage(vintage)
     rows = rows.copy()
     for c in VALUE_COLUMNS:
         if c not in rows:
             rows[c] = np.nan
+        elif rows[c].dtype.kind == "f":
+            rows[c] = rows[c].where(np.isfinite(rows[c]))  # +-inf is "not computable": stored as missing
     periods = sorted(rows["period"].unique().tolist())
     keys = sorted(rows["series_key"].unique().tolist())
     old = latest_values(conn, keys, periods)
@@ -92,14 +103,22 @@ def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.date | Non
     new = merged.loc[changed, ["series_key", "period", *VALUE_COLUMNS]].copy()
     if new.empty:
         return 0
+    locked = locked_overwrites(conn, [(k, vintage) for k in new["series_key"].unique()]) if explicit else {}
+    if locked:
+        (key, when), pub = sorted(locked.items())[0]
+        raise StoreError(f"vintage {when.isoformat(sep=' ')} of {key} was read by final publication {pub} and never "
+                         f"changes ({len(locked)} series locked); write a new vintage instead (leave vintage= out)")
     new["vintage"] = vintage
     new["computed_at"] = dt.datetime.now().replace(microsecond=0)
     new["n"] = new["n"].map(lambda v: None if pd.isna(v) else int(v)).astype(object)
     return upsert(conn, m.SeriesValue.__table__, new, ["series_key", "period", "vintage"])
 
 
-def read_series(store: Store, pattern: str, *, as_of: dt.date | str | None = None) -> pd.DataFrame:
-    """Read series matching a key or glob pattern (``pmi/*/district/*``), latest vintage as of a date.
+def read_series(store: Store, pattern: str, *, as_of: dt.date | dt.datetime | str | None = None) -> pd.DataFrame:
+    """Read series matching a key or glob pattern (``pmi/*/district/*``), latest vintage as of a date or timestamp.
+
+    ``as_of`` as a date admits every vintage of that day; as a timestamp, the vintages at or before it (UTC
+    when naive; see :mod:`monitor.store.vintages`).
 
     Returns
     -------
@@ -110,7 +129,7 @@ def read_series(store: Store, pattern: str, *, as_of: dt.date | str | None = Non
     t = m.SeriesValue.__table__
     cond = [t.c.series_key.like(pattern.replace("*", "%")) if "*" in pattern else t.c.series_key == pattern]
     if as_of is not None:
-        cond.append(t.c.vintage <= pd.Timestamp(as_of).date())
+        cond.append(t.c.vintage <= as_of_limit(as_of))
     with store.engine.connect() as conn:
         rows = conn.execute(select(t.c.series_key, t.c.period, t.c.vintage, *[t.c[c] for c in VALUE_COLUMNS])
                             .where(and_(*cond))).all()

@@ -5,7 +5,8 @@ This is the only module that imports :mod:`apscheduler` (a 4.x migration touches
 Guarantees (PEERS 4.3):
 
 - **One scheduler per store.**  A row of ``scheduler_lock`` is taken at start and renewed by a heartbeat; a
-  second scheduler on the same store refuses to start with :class:`~monitor.exceptions.SchedulerLockedError`.
+  second scheduler on the same store refuses to start with :class:`~monitor.exceptions.SchedulerLockedError`
+  (the locks live in :mod:`monitor.store.locks`).
   A lock whose holder stopped renewing it for ``schedule.lock_ttl`` (a crash) is taken over.
 - **No run twice, none skipped.**  Jobs have fixed ids; at start a job whose trigger is unchanged keeps its
   stored next run time (re-adding it would silently skip the runs missed while the scheduler was down), so
@@ -19,34 +20,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import signal
-import socket
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .exceptions import ConfigError, SchedulerLockedError
+from .exceptions import ConfigError
 from .settings import Settings, parse_duration
 from .store import Store
 from .store import models as m
+from .store.locks import acquire_lock, new_owner, release_lock, renew_lock
 
-__all__ = ["JOBS", "JobSpec", "LockBusy", "SchedulerService", "acquire_lock", "exclusive", "release_lock",
-           "run_job_once", "job_history", "make_trigger"]
+__all__ = ["JOBS", "JobSpec", "SchedulerService", "run_job_once", "job_history", "make_trigger"]
 
 log = logging.getLogger(__name__)
-_LOCK = m.SchedulerLock.__table__
 _RUN = m.JobRun.__table__
-LOCK_NAME = "scheduler"
 JOB_PREFIX = "schedule:"
 
 JobFunc = Callable[[Store, Settings, dt.datetime], tuple[str, str]]
@@ -87,36 +81,35 @@ def _job_survey_reminders(store: Store, settings: Settings, when: dt.datetime) -
 
 
 def _job_survey_close(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    from .alerts import run_scan
+    from .pipeline import alerts_stage
 
-    report = run_scan(store, settings, period=_previous_month(when), today=when.date(),
-                      kinds=("response_rate", "no_response"))
-    return ("failed" if report.failed else "ok"), report.summary()
+    report = alerts_stage(store, settings, _previous_month(when), today=when.date(),
+                          kinds=("response_rate", "no_response"))
+    return report.status, report.message
 
 
 def _job_alerts_scan(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    from .alerts import run_scan
+    from .pipeline import alerts_stage
 
-    report = run_scan(store, settings, today=when.date())
-    return ("failed" if report.failed else "ok"), report.summary()
+    report = alerts_stage(store, settings, None, today=when.date())
+    return report.status, report.message
 
 
-def _publish(kind: str, period: str, store: Store, settings: Settings) -> tuple[str, str]:
-    try:
-        from .publish import publish
-    except ImportError:
-        return "skipped", "publications are not installed in this version"
-    result = publish(store, settings, kind, period)
-    return "ok", str(getattr(result, "summary", lambda: result)())
+def _publish(kind: str, period: pd.Period, store: Store, settings: Settings) -> tuple[str, str]:
+    from .pipeline import publish_stage
+
+    report = publish_stage(store, settings, period, kinds=[kind])
+    if report.detail["errors"]:  # as before: a publication that cannot be built fails the run with its error
+        raise report.detail["errors"][0][3]
+    return report.status, report.message
 
 
 def _job_quarterly_dispatch(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    quarter = pd.Period(when.date(), "Q") - 1
-    return _publish("dispatch", str(quarter), store, settings)
+    return _publish("dispatch", pd.Period(when.date(), "Q") - 1, store, settings)
 
 
 def _job_annual_summary(store: Store, settings: Settings, when: dt.datetime) -> tuple[str, str]:
-    return _publish("annual", str(when.year - 1), store, settings)
+    return _publish("annual", pd.Period(str(when.year - 1), "Y"), store, settings)
 
 
 def _chain(stages: Sequence[tuple[str, Any]] | None) -> JobFunc:
@@ -124,7 +117,8 @@ def _chain(stages: Sequence[tuple[str, Any]] | None) -> JobFunc:
         from .pipeline import MONTHLY_STAGES, run_stage
 
         period = _previous_month(when)
-        results = [run_stage(store, settings, name, stage, period) for name, stage in (stages or MONTHLY_STAGES)]
+        results = [run_stage(store, settings, name, period, stage=stage)
+                   for name, stage in (stages or MONTHLY_STAGES)]
         status = "failed" if any(r.status == "failed" for r in results) else "ok"
         return status, f"{period}: " + "; ".join(f"{r.name} {r.status}" for r in results)
 
@@ -137,128 +131,11 @@ def _default_funcs(stages: Sequence[tuple[str, Any]] | None) -> dict[str, JobFun
             "quarterly_dispatch": _job_quarterly_dispatch, "annual_summary": _job_annual_summary}
 
 
-# ------------------------------------------------------------------------------------------------ lock
+# ------------------------------------------------------------------------------------------------ runs
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-def new_owner() -> str:
-    """A lock owner id: ``host:pid:token``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _take(store: Store, name: str, owner: str, ttl: dt.timedelta, now: dt.datetime) -> dict[str, Any] | None:
-    """Take the lock ``name`` for ``owner`` (taking over an expired one); None when taken, else the live holder."""
-    with store.begin() as conn:
-        row = conn.execute(select(_LOCK).where(_LOCK.c.name == name)).mappings().first()
-        if row is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(_LOCK.insert().values(name=name, owner=owner, acquired_at=now,
-                                                       heartbeat_at=now, expires_at=now + ttl))
-                return None
-            except IntegrityError:
-                row = conn.execute(select(_LOCK).where(_LOCK.c.name == name)).mappings().first()
-                if row is None:  # taken and given up in between: try again later
-                    return {"owner": "?", "acquired_at": now, "heartbeat_at": now, "expires_at": now}
-        if row["owner"] != owner and row["expires_at"] > now:
-            return dict(row)
-        taken = conn.execute(update(_LOCK).where(and_(_LOCK.c.name == name, _LOCK.c.owner == row["owner"],
-                                                      _LOCK.c.heartbeat_at == row["heartbeat_at"]))
-                             .values(owner=owner, acquired_at=now, heartbeat_at=now, expires_at=now + ttl))
-        if taken.rowcount != 1:  # someone else took it over at the same moment
-            return {**dict(row), "owner": "another process"}
-        if row["owner"] != owner:
-            log.warning("took over a stale lock %s", name, extra={"lock": name, "previous_owner": row["owner"],
-                                                                  "expired_at": str(row["expires_at"])})
-    return None
-
-
-def acquire_lock(store: Store, owner: str, ttl: dt.timedelta, *, now: dt.datetime | None = None) -> None:
-    """Take the scheduler lock of ``store`` for ``owner``, taking over a stale one.
-
-    Raises
-    ------
-    SchedulerLockedError
-        Another live scheduler holds it.
-    """
-    holder = _take(store, LOCK_NAME, owner, ttl, now or _now())
-    if holder is not None:
-        raise SchedulerLockedError(
-            f"another scheduler ({holder['owner']}) already runs on this store (since {holder['acquired_at']}, last "
-            f"heartbeat {holder['heartbeat_at']}); stop it first, or if it crashed wait until its lock expires at "
-            f"{holder['expires_at']} (schedule.lock_ttl)")
-
-
-def renew_lock(store: Store, owner: str, ttl: dt.timedelta, *, name: str = LOCK_NAME) -> bool:
-    """Extend the lock; False when ``owner`` no longer holds it."""
-    now = _now()
-    with store.begin() as conn:
-        done = conn.execute(update(_LOCK).where(and_(_LOCK.c.name == name, _LOCK.c.owner == owner))
-                            .values(heartbeat_at=now, expires_at=now + ttl))
-        return done.rowcount == 1
-
-
-def release_lock(store: Store, owner: str, *, name: str = LOCK_NAME) -> None:
-    """Give the lock up (only ``owner``'s)."""
-    with store.begin() as conn:
-        conn.execute(delete(_LOCK).where(and_(_LOCK.c.name == name, _LOCK.c.owner == owner)))
-
-
-class LockBusy(Exception):
-    """The lock is held by another live owner; ``holder`` is its ``scheduler_lock`` row."""
-
-    def __init__(self, name: str, holder: dict[str, Any]) -> None:
-        super().__init__(f"lock {name} held by {holder['owner']}")
-        self.name, self.holder = name, holder
-
-
-@contextmanager
-def exclusive(store: Store, name: str, ttl: dt.timedelta, *, wait: float = 0.0, poll: float = 0.5,
-              on_wait: Callable[[dict[str, Any]], None] | None = None) -> Iterator[str]:
-    """Hold the database lock ``name`` (a row of ``scheduler_lock``, as the scheduler's own) for the block.
-
-    Waits up to ``wait`` seconds for a live holder to let go; a heartbeat renews the lock every ``ttl / 4`` so a
-    long block keeps it, and a crashed holder's lock expires after ``ttl``.  Yields the owner id.
-
-    Raises
-    ------
-    LockBusy
-        Still held by another owner after ``wait`` seconds.
-    """
-    owner = new_owner()
-    deadline = time.monotonic() + max(wait, 0.0)
-    told = False
-    while (holder := _take(store, name, owner, ttl, _now())) is not None:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise LockBusy(name, holder)
-        if on_wait is not None and not told:
-            on_wait(holder)
-            told = True
-        time.sleep(min(poll, left))
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(max(ttl.total_seconds() / 4, 0.5)):
-            try:
-                if not renew_lock(store, owner, ttl, name=name):
-                    log.error("lock %s lost (taken over after expiry)", name, extra={"lock": name})
-                    return
-            except Exception:
-                log.exception("lock %s heartbeat failed; retrying", name)
-
-    thread = threading.Thread(target=beat, name=f"imon-lock-{name}", daemon=True)
-    thread.start()
-    try:
-        yield owner
-    finally:
-        stop.set()
-        thread.join(5)
-        release_lock(store, owner, name=name)
-
-
-# ------------------------------------------------------------------------------------------------ runs
 def run_job_once(store: Store, settings: Settings, job_id: str, scheduled_for: dt.datetime, func: JobFunc, *,
                  owner: str, recover: bool = False) -> str:
     """Run ``func`` for ``(job_id, scheduled_for)`` unless that run was already claimed; return the status.

@@ -242,6 +242,27 @@ SETTINGS: tuple[Setting, ...] = (
             "Days after the end of the survey month during which late returns are still accepted.", minimum=0),
     Setting("ingest.chunk_rows", 500_000, _parse_int,
             "Rows read at a time from large files (memory stays flat).", minimum=1000),
+    Setting("ingest.survey_max_rows", 100_000, _parse_int,
+            "Most rows (lines) of survey workbooks (per sheet) and survey CSV exports; a larger file is refused whole, naming this limit.", minimum=10),
+    Setting("ingest.survey_max_columns", 200, _parse_int,
+            "Most columns of a row of survey files; a row with a value further right is refused.", minimum=3),
+    Setting("ingest.survey_max_bytes", 8_388_608, _parse_int,
+            "Most bytes of one survey file as text, or of a survey workbook once uncompressed (checked before reading).",
+            minimum=1024),
+    Setting("ingest.official_max_rows", 100_000, _parse_int,
+            "Most rows (lines) of official tables; a larger file is refused whole, naming this limit.", minimum=10),
+    Setting("ingest.official_max_columns", 2_000, _parse_int,
+            "Most columns of a row of official files; a row with a value further right is refused.", minimum=3),
+    Setting("ingest.official_max_bytes", 67_108_864, _parse_int,
+            "Most bytes of one official file as text, or of a official workbook once uncompressed (checked before reading).",
+            minimum=1024),
+    Setting("ingest.feed_max_rows", 200_000_000, _parse_int,
+            "Most rows (lines) of the utility feed and the account map (xlsx sheets stop at Excel's 1,048,576 rows); a larger file is refused whole, naming this limit.", minimum=10),
+    Setting("ingest.feed_max_columns", 100, _parse_int,
+            "Most columns of a row of feed files; a row with a value further right is refused.", minimum=3),
+    Setting("ingest.feed_max_bytes", 17_179_869_184, _parse_int,
+            "Most bytes of one feed file as text, or of a feed workbook once uncompressed (checked before reading).",
+            minimum=1024),
     Setting("compute.weighting", "size", _choice("size", "design", "unweighted"),
             "Survey weights: size (design weight x revenue, post-stratified), design (sample weight only) or "
             "unweighted (the NBS count formula)."),
@@ -278,8 +299,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Past origins the forecast stage fills in when they have no stored forecasts, nowcasts or odds (the "
             "track record; 0: none).", minimum=0),
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
-    Setting("forecast.models", "ets,theta,snaive", _parse_str,
-            "Candidate models of the combination (ets, theta, sarimax, snaive, naive2); sarimax is slower."),
+    Setting("forecast.models", "default", _parse_str,
+            "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
+            "unadjusted); or candidates of the older backtest selection (ets, theta, sarimax, snaive, naive2)."),
     Setting("nowcast.target", "iva/yoy", _parse_str,
             "Official monthly statistic nowcast before its release (official_statistic series)."),
     Setting("nowcast.inputs",
@@ -355,13 +377,29 @@ SETTINGS: tuple[Setting, ...] = (
             "Attempts per message and run; a message still unsent is tried again on the next run.", minimum=1),
     Setting("smtp.backoff", 2.0, _parse_positive_float,
             "Seconds before the second attempt, doubled before each further one."),
+    Setting("web.host", "127.0.0.1", _parse_str, "Address `imon serve` listens on (behind the reverse proxy)."),
+    Setting("web.port", 8000, _parse_int, "Port `imon serve` listens on.", minimum=1),
+    Setting("web.secret_key", "", _parse_str,
+            "Key that signs the portal's session cookies (32+ random characters, the same for every worker); "
+            "empty means a key kept in <data_dir>/web-secret.key, made on first use.",
+            env="IMON_WEB_SECRET", secret=True),
+    Setting("web.proxy_ips", "127.0.0.1", _parse_str,
+            "Reverse proxies trusted for X-Forwarded-For/-Proto (comma-separated; * for any): the client address in "
+            "the audit log and Secure cookies behind TLS."),
+    Setting("web.session_minutes", 30, _parse_int, "A portal session ends after this many idle minutes.", minimum=1),
+    Setting("web.lockout_attempts", 5, _parse_int, "Wrong passwords in a row that lock an account.", minimum=1),
+    Setting("web.lockout_minutes", 15, _parse_int, "How long a locked account stays locked.", minimum=1),
+    Setting("web.activation_days", 60, _parse_int, "Days an activation code from `imon portal invite` stays valid.",
+            minimum=1),
+    Setting("web.base_url", "http://127.0.0.1:8000", _parse_str,
+            "The portal's public address, printed on invitations and in reminder e-mails."),
     Setting("schedule.timezone", "Asia/Shanghai", _parse_str, "Time zone of the schedule's cron lines."),
     Setting("schedule.survey_reminders", "0 9 20 * *", _parse_cron,
             "Survey reminders (the survey's missing enterprises by district); empty disables a job."),
     Setting("schedule.survey_close", "0 18 10 * *", _parse_cron,
             "Survey close for the previous month: response rates are checked (data-quality rules)."),
     Setting("schedule.monthly_chain", "0 8 12 * *", _parse_cron,
-            "Release day: the monthly stages (compute, adjust, forecast, publish, alerts) for the previous month."),
+            "Release day: the monthly stages (collect, compute, adjust, forecast, publish, alerts) for the previous month."),
     Setting("schedule.alerts_scan", "30 7 * * *", _parse_cron, "The daily early-warning scan."),
     Setting("schedule.quarterly_dispatch", "0 9 15 1,4,7,10 *", _parse_cron,
             "The quarterly dispatch report for the quarter just ended."),
@@ -382,9 +420,31 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
+_SECRET_PARAM = re.compile(r"(?i)(pass|pwd|secret|token|key|auth|credential)")
+
+
 def mask_url(url: str) -> str:
-    """Replace the password in a database URL by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """Replace the secrets of a database URL by ``***``.
+
+    The password of the user part (everything after the first ``:`` up to the *last* ``@`` of the address, so a
+    raw ``@`` inside a password does not show its tail) and the value of every query parameter whose name says
+    it is a secret (``password=``, ``sslpassword=``, ``token=``, ...).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    address, qmark, query = rest.partition("?")
+    if not address.startswith("/") and "@" in address:
+        userinfo, _, host = address.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        address = f"{user}:***@{host}" if colon else f"{userinfo}@{host}"
+    if qmark:
+        parts = []
+        for item in query.split("&"):
+            name, eq, value = item.partition("=")
+            parts.append(f"{name}=***" if eq and value and _SECRET_PARAM.search(name) else item)
+        query = "&".join(parts)
+    return f"{scheme}://{address}{qmark}{query}"
 
 
 @dataclass(frozen=True)
@@ -536,6 +596,12 @@ def load_settings(
     ------
     ConfigError
         For a missing or malformed file, an unknown key or an invalid value.
+
+    Notes
+    -----
+    The file's tables ``[[alerts.rules]]`` and ``[alerts.recipients]`` are kept as read
+    (:attr:`Settings.structured`); the callers that load rules check them with
+    :func:`monitor.alerts.rules.validate_settings` (the command line at start, an alert scan before it runs).
     """
     env = os.environ if environ is None else environ
     values = {s.key: s.default for s in SETTINGS}
@@ -565,16 +631,11 @@ def load_settings(
         setting = _lookup(key, "command line")
         values[key] = setting.convert(raw, "command line")
         sources[key] = "command line"
-    settings = Settings(values, sources, path, structured)
-    if structured:
-        from .alerts.rules import validate_settings  # lazy: the rule kinds live with the alerts package
-
-        validate_settings(settings)
-    return settings
+    return Settings(values, sources, path, structured)
 
 
 #: Keys of the file that are tables or arrays of tables rather than scalar settings.
-STRUCTURED_KEYS = ("alerts.rules", "alerts.recipients")
+STRUCTURED_KEYS = ("alerts.rules", "alerts.recipients", "alerts.robots")
 
 
 def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -582,7 +643,7 @@ def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     section = data.get("alerts")
     if isinstance(section, dict):
-        for name in ("rules", "recipients"):
+        for name in ("rules", "recipients", "robots"):
             if name in section:
                 out[f"alerts.{name}"] = section.pop(name)
         if not section:
@@ -591,6 +652,8 @@ def _pop_structured(data: dict[str, Any], path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: alerts.rules must be an array of tables, written [[alerts.rules]] once per rule")
     if "alerts.recipients" in out and not isinstance(out["alerts.recipients"], dict):
         raise ConfigError(f"{path}: alerts.recipients must be a table [alerts.recipients] of group = [addresses]")
+    if "alerts.robots" in out and not isinstance(out["alerts.robots"], list):
+        raise ConfigError(f"{path}: alerts.robots must be an array of tables, written [[alerts.robots]] once per robot")
     return out
 
 

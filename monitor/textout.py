@@ -6,7 +6,17 @@ import unicodedata
 
 import pandas as pd
 
-__all__ = ["display_width", "table_lines"]
+__all__ = ["display_width", "table_lines", "escape_control"]
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029",
+                 0x85: "\\x85"})
+
+
+def escape_control(text: object) -> str:
+    """``text`` with control characters (newlines, carriage returns, escape sequences, ...) written as ``\\n``,
+    ``\\x1b`` and so on: a name from outside (a file name, a register entry) cannot forge a log or terminal line."""
+    return str(text).translate(_CONTROL)
 
 
 def display_width(text: str) -> int:

@@ -29,6 +29,7 @@ from .forecasts import (
     MIN_HISTORY,
     ForecastReport,
     key_history,
+    model_choice,
     official_key,
     outcome_frame,
     resolve_keys,
@@ -81,55 +82,66 @@ class _TrackTask:
     history: pd.Series
     cutoffs: list[tuple[str, str]]  # (origin, last month of data known at that origin)
     horizon: int
-    models: tuple[str, ...]
+    models: tuple[str, ...] | None
     reselect: int
+    calendar: str | None = None
 
 
 def _run_track(task: _TrackTask) -> list[tuple[str, str, list[dict[str, object]] | None, str]]:
     """Forecasts of one series from each of its past origins, in a worker process.
 
-    Honest reuse of fits: at the first origin (and every ``reselect`` origins) the combination is chosen
-    afresh on the data known then (:class:`forecasting.Combination`: candidate fits, selection backtest,
-    weights, interval scale); at the origins in between each chosen member's specification
-    (:meth:`~forecasting.Forecaster.frozen`) is re-estimated on that origin's data and combined with the
-    weights and scale chosen earlier, which used only earlier data.
+    Honest reuse of fits: at the first origin (and every ``reselect`` origins) the forecaster is identified
+    afresh on the data known then; at the origins in between only its parameters are re-estimated on that
+    origin's data, the specification chosen earlier (which used only earlier data) being kept.  The default
+    forecaster keeps its :attr:`~forecasting.ForecastResult.spec` (``forecast(..., spec=)``, the engine's
+    production mode); a selection among named models keeps the members' specifications
+    (:meth:`~forecasting.Forecaster.frozen`), weights and interval scale of its :class:`forecasting.Combination`.
     """
     import warnings as _w
 
-    from forecasting import Combination, clean_outliers, fill_missing
+    from forecasting import Combination, clean_outliers, fill_missing, forecast
     from forecasting.models import combine_frames, rescale_intervals
 
     out: list[tuple[str, str, list[dict[str, object]] | None, str]] = []
-    combo = None
+    combo = spec = None
     since = 0
     for origin, last in task.cutoffs:
         y = task.history.loc[:last]
         if len(y) < MIN_HISTORY:
             out.append((task.key, origin, None, SKIPPED))
             continue
+        fresh = since >= task.reselect or (combo is None and spec is None)
         try:
             with _w.catch_warnings():
                 _w.simplefilter("ignore")
                 y = fill_missing(y, "linear")
-                if combo is None or since >= task.reselect:
+                if task.models is None:  # the platform's default forecaster; its specification kept in between
+                    result = forecast(y, task.horizon, calendar=task.calendar, level=(80, 95),
+                                      spec=None if fresh else spec)
+                    spec, frame = result.spec, result.frame
+                    name = "combination" if len(result.models) > 1 else result.models[0]
+                    detail = result.notes[-1] if result.notes else "default"
+                elif fresh:
                     combo = Combination(list(task.models), k=3, trim=1.5).fit(y)
                     frame = combo.predict(task.horizon, None, (80, 95))
-                    since = 0
                 else:
                     yc = clean_outliers(y)
                     frames = {k: m.frozen().fit(yc).predict(task.horizon, None, (80, 95))
-                              for k, m in combo.members_.items()}
-                    frame = rescale_intervals(combine_frames(frames, combo.weights_.to_dict()), combo.scale_)
-                since += 1
+                              for k, m in combo.members_.items()}  # type: ignore[union-attr]
+                    frame = rescale_intervals(combine_frames(frames, combo.weights_.to_dict()),  # type: ignore[union-attr]
+                                              combo.scale_)  # type: ignore[union-attr]
+                if task.models is not None:
+                    name = "combination" if len(combo.members_) > 1 else next(iter(combo.members_))  # type: ignore[union-attr]
+                    detail = " + ".join(f"{k} {w:.2f}" for k, w in combo.weights_.items())  # type: ignore[union-attr]
+            since = 1 if fresh else since + 1
         except Exception as exc:  # one series failing does not stop the others
             out.append((task.key, origin, None, f"{type(exc).__name__}: {exc}"))
-            combo = None
+            combo = spec = None
             continue
-        name = "combination" if len(combo.members_) > 1 else next(iter(combo.members_))
         rows = [{"series_key": task.key, "origin": origin, "period": str(period), "model": name,
                  "mean": float(row["mean"]), "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
                  "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"])} for period, row in frame.iterrows()]
-        out.append((task.key, origin, rows, " + ".join(f"{k} {w:.2f}" for k, w in combo.weights_.items())))
+        out.append((task.key, origin, rows, detail))
     return out
 
 
@@ -195,8 +207,9 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
         official = official_key(key) is not None
         cutoffs = [(str(o), str(o - lag) if official else str(o)) for o in todo]
         models = settings["forecast.models"] if key in headline else settings["forecast.key_models"]
-        tasks.append(_TrackTask(key, history.dropna(), cutoffs, settings["forecast.horizon"],
-                                tuple(k.strip() for k in models.split(",") if k.strip()), RESELECT_EVERY))
+        calendar = None if official or history.attrs.get("adjusted") else "cn"
+        tasks.append(_TrackTask(key, history.dropna(), cutoffs, settings["forecast.horizon"], model_choice(models),
+                                RESELECT_EVERY, calendar))
     workers = settings["forecast.workers"]
     results = [r for rs in _map(_run_track, tasks, workers) for r in rs]
     by_origin: dict[str, list] = {}

@@ -156,7 +156,7 @@ def test_adjusted_city_pmi_tracks_the_latent_cycle(demo_store, settings):
     again = adjust_series(demo_store, settings, pattern=[*COMPONENTS, *districts], vintage=dt.date(2021, 2, 2))
     assert again.written == 0 and not again.adjusted and not again.rebuilt
     assert demo_store.count(m.SeriesAdjustment) == len(rows)
-    assert read_series(demo_store, "pmi/headline")["vintage"].max() == dt.date(2021, 2, 1)
+    assert read_series(demo_store, "pmi/headline")["vintage"].max() == dt.datetime(2021, 2, 1)
 
 
 @pytest.mark.x13
@@ -175,7 +175,7 @@ def test_annual_review_projects_factors_and_reports_revisions(store, settings):
     assert rev.loc[rev["period"] > pd.Period("2018-12", "M"), "old_sa"].isna().all()  # never adjusted before
     rows = _adjustments(store)
     row = rows[rows["kind"] == "review"].loc["pmi/new_orders"]
-    assert row["vintage"] == dt.date(2019, 3, 2) and row["last_period"] == "2018-12"
+    assert row["vintage"] == dt.datetime(2019, 3, 2) and row["last_period"] == "2018-12"
     factors = pd.Series(json.loads(row["factors"]))
     assert list(factors.index) == [str(p) for p in pd.period_range("2019-01", "2019-12", freq="M")]
     assert factors["2019-03"] > 2 and factors["2019-02"] < -2  # the pattern: March high, February low

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from monitor.alerts import add_silence, end_silence, list_events, run_scan
 from monitor.alerts.evaluate import Finding
 from monitor.alerts.lifecycle import apply_findings
-from monitor.alerts.rules import Rule, load_rules
+from monitor.alerts.rules import Rule, load_rules, validate_settings
 from monitor.alerts.transport import OutboxTransport
 from monitor.exceptions import ConfigError
 from monitor.results import write_series
@@ -99,7 +99,7 @@ def _months(last: str, n: int) -> list[str]:
 def test_bad_rules_are_refused_naming_file_rule_and_fix(tmp_path, rule, message):
     text = f"[[alerts.rules]]\n{rule}\n[alerts.recipients]\nleaders = [\"a@example.org\"]\n"
     with pytest.raises(ConfigError, match=message) as info:
-        _settings(tmp_path, text)
+        validate_settings(_settings(tmp_path, text))
     assert str(tmp_path / "imon.toml") in str(info.value)
 
 

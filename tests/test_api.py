@@ -115,7 +115,7 @@ def test_series_one_key(analyst):
     assert frame.loc["2020-09", "raw"] == 10.0  # the latest vintage
     assert frame["value"].equals(frame["sa"].where(frame["sa"].notna(), frame["raw"]))
     before = analyst.series("pmi/headline", as_of="2020-10-15")
-    assert before.loc["2020-09", "raw"] != 10.0 and before.loc["2020-09", "vintage"] == dt.date(2020, 10, 1)
+    assert before.loc["2020-09", "raw"] != 10.0 and before.loc["2020-09", "vintage"] == dt.datetime(2020, 10, 1)
     window = analyst.series("pmi/headline", start="2020-01", end="2020-03")
     assert [str(p) for p in window.index] == ["2020-01", "2020-02", "2020-03"]
 

@@ -89,6 +89,16 @@ def test_malformed_config_file(capsys, workdir):
     assert not (workdir / "var").exists()
 
 
+def test_a_malformed_alert_rule_is_refused_at_start(capsys, workdir):
+    """The settings layer keeps the rules as read; the command line checks them before any command runs."""
+    (workdir / "bad.toml").write_text('[[alerts.rules]]\nname = "x"\nkind = "level"\nrecipients = "mayor"\n'
+                                      'series = "a"\nbelow = 1\n', "utf-8")
+    code, _, err = run(capsys, "--config", "bad.toml", "demo")
+    assert code == 2 and err.count("\n") == 1
+    assert "bad.toml" in err and "recipients = 'mayor', which is not a group" in err
+    assert not (workdir / "var").exists()
+
+
 def test_unreachable_database(capsys, workdir, monkeypatch):
     monkeypatch.setenv("IMON_DATABASE_URL", "postgresql+psycopg://imon:pw@127.0.0.1:1/imon")
     code, _, err = run(capsys, *SMALL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import pandas as pd
 import pytest
@@ -19,15 +20,19 @@ from monitor.settings import load_settings
 from monitor.store import models as m
 
 
-def test_forecasts_are_stored_per_origin_and_scored(store, medium_demo, tmp_path):
+def test_forecasts_are_stored_per_origin_and_scored(store, medium_demo, tmp_path, caplog):
     load_demo(store, medium_demo)
     settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path), "forecast.horizon": "3",
                                                     "forecast.series": "pmi/headline,pmi/new_orders,nothing/here",
                                                     "forecast.key_series": ""})
     compute_range(store, settings, pd.Period("2017-07", "M"), pd.Period("2020-09", "M"), vintage=dt.date(2020, 10, 1),
                   families=("survey",))
-    early = forecast_series(store, settings, pd.Period("2020-07", "M"))
+    with caplog.at_level(logging.INFO, logger="monitor.forecasts"):
+        early = forecast_series(store, settings, pd.Period("2020-07", "M"))
     assert set(early.stored) == {"pmi/headline", "pmi/new_orders"} and "nothing/here" in early.skipped
+    # the platform default (#14): median of ARIMA, ETS, Theta; unadjusted series get the Chinese calendar
+    assert all(set(v.split(" + ")) >= {"arima 0.33", "ets 0.33", "theta 0.33"} for v in early.stored.values())
+    assert "Chinese calendar" in caplog.text
     assert not early.failed and early.rows == 6
     frame = store.read_frame(m.Forecast.__table__.select().where(m.Forecast.origin == "2020-07"))
     assert list(frame.sort_values(["series_key", "period"])["period"].unique()) == ["2020-08", "2020-09", "2020-10"]

@@ -1,14 +1,50 @@
-"""Imports point one way: collectors/ and forecasting/ never import monitor/ (nor each other)."""
+"""Imports point one way.
+
+Between the packages: collectors/ and forecasting/ never import monitor/ (nor each other).  Inside monitor/, from
+the bottom up (docs/architecture.md): core -> store -> indicators | ingest -> stages -> entries; a module imports
+only its own layer and the layers below it.  And no import cycle anywhere, lazy imports (inside functions)
+included: only imports under ``if TYPE_CHECKING:`` (never executed) are left out.
+"""
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {"collectors": {"monitor", "forecasting"}, "forecasting": {"monitor", "collectors"}}
+
+#: The layers inside monitor/, each with the layers it may import (its own included).  A module's layer is that
+#: of the longest prefix listed in LAYER_OF; the package itself (the analyst's front door) is an entry, and
+#: anything else not listed is a stage module.
+LAYERS: dict[str, set[str]] = {
+    "core": {"core"},
+    "store": {"core", "store"},
+    "indicators": {"core", "indicators"},
+    "ingest": {"core", "store", "ingest"},
+    "stages": {"core", "store", "indicators", "ingest", "stages"},
+    "entries": {"core", "store", "indicators", "ingest", "stages", "entries"},
+}
+LAYER_OF: dict[str, str] = {
+    "monitor.exceptions": "core",
+    "monitor.settings": "core",
+    "monitor.periods": "core",
+    "monitor.reference": "core",
+    "monitor.calendar": "core",
+    "monitor.textout": "core",
+    "monitor.store": "store",
+    "monitor.indicators": "indicators",
+    "monitor.ingest": "ingest",
+    "monitor.__main__": "entries",
+    "monitor.api": "entries",
+    "monitor.cli": "entries",
+    "monitor.demo.runner": "entries",
+    "monitor.scheduling": "entries",
+    "monitor.web": "entries",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -22,6 +58,110 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _modules(package: str) -> dict[str, tuple[Path, bool]]:
+    """Dotted module name -> (file, is a package), without the Alembic migration scripts."""
+    out = {}
+    for path in (ROOT / package).rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if "migrations" in parts:
+            continue
+        is_package = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    return out
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under ``if TYPE_CHECKING:``."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+@functools.cache
+def import_graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports (at the top or inside a function)."""
+    modules = _modules(package)
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, (path, is_package) in modules.items():
+        here = name if is_package else name.rpartition(".")[0]
+        targets: set[str | None] = set()
+        for node in _runtime_nodes(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {resolve(a.name) for a in node.names if a.name.split(".")[0] == package}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
+                    full = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    full = node.module or ""
+                if full.split(".")[0] != package:
+                    continue
+                for alias in node.names:
+                    sub = f"{full}.{alias.name}"
+                    targets.add(sub if sub in modules else resolve(full))
+        graph[name] = {t for t in targets if t is not None and t != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def layer(module: str) -> str:
+    if module == "monitor":
+        return "entries"
+    name = module
+    while name:
+        if name in LAYER_OF:
+            return LAYER_OF[name]
+        name = name.rpartition(".")[0]
+    return "stages"
+
+
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_does_not_import_upwards(package):
     files = list((ROOT / package).rglob("*.py"))
@@ -29,6 +169,30 @@ def test_package_does_not_import_upwards(package):
     for path in files:
         bad = _imports(path) & FORBIDDEN[package]
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+@pytest.mark.parametrize("package", ["monitor", "collectors"])
+def test_no_import_cycle(package):
+    found = cycles(import_graph(package))
+    assert not found, f"import cycles in {package}/: {found}"
+
+
+def test_layers_inside_monitor_import_only_downwards():
+    graph = import_graph("monitor")
+    bad = sorted(f"{a} ({layer(a)}) imports {b} ({layer(b)})" for a, targets in graph.items() for b in targets
+                 if layer(b) not in LAYERS[layer(a)])
+    assert not bad, "\n".join(bad)
+
+
+def test_the_checks_see_what_they_guard():
+    """The graph resolves relative, nested and lazy imports, and the cycle finder finds a planted cycle."""
+    graph = import_graph("monitor")
+    assert "monitor.store.locks" in graph["monitor.alerts.scan"]  # `from ..store.locks import exclusive`
+    assert "monitor.store.models" in graph["monitor.store.core"]  # `from . import models as m`
+    assert "monitor.pipeline" in graph["monitor.scheduling"]  # a lazy import inside a job function
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert layer("monitor.store.locks") == "store" and layer("monitor.alerts.scan") == "stages"
+    assert layer("monitor") == "entries" and layer("monitor.settings") == "core"
 
 
 def test_nothing_reads_the_shared_folder():

@@ -148,7 +148,9 @@ def test_pmi_release_numbers_equal_the_store(pub_store):
         if attrs["data-src"] != "series" or text == "—":
             continue
         digits = int(attrs.get("data-digits", "1"))
-        assert text == ph.fmt(_stored(store, attrs), digits), attrs
+        low = "lown" in attrs.get("class", "")  # a low-n cell is flagged with *
+        assert text == ph.fmt(_stored(store, attrs), digits) + ("*" if low else ""), attrs
+        assert low == (int(attrs.get("data-n", 10 ** 6)) < settings["compute.min_respondents"])
         checked += 1
     assert checked > 13 * 14  # tables 1 and 2 in full, plus the districts
     # district changes equal the difference of the printed values
@@ -214,10 +216,14 @@ def test_operations_dispatch_annual_render_and_show_missing_inputs(pub_store):
     now = dt.datetime(2020, 10, 1)
     with store.begin() as conn:
         conn.execute(m.Nowcast.__table__.insert().values(
-            series_key="iva/yoy", region="440100", origin="2020-09", period="2020-09", model="dfm", mean=3.46,
+            series_key="iva/yoy", region="440100", origin="2020-09", period="2020-10", model="dfm", mean=3.46,
             lower_80=1.2, upper_80=5.7, previous=3.0, converged=True, news=json.dumps(
                 [{"series": "pmi/headline", "period": "2020-09", "actual": 51.0, "expected": 50.2, "weight": 0.3,
                   "impact": 0.24}]), created_at=now))
+        # a nowcast of a month whose official figure is already published is not printed (issue 13)
+        conn.execute(m.Nowcast.__table__.insert().values(
+            series_key="iva/yoy", region="440100", origin="2020-09", period="2020-09", model="dfm", mean=9.99,
+            lower_80=8.0, upper_80=12.0, previous=None, converged=True, news=None, created_at=now))
         conn.execute(m.TargetOdds.__table__.insert().values(
             year=2020, indicator="iva/ytd_yoy", region="440100", origin="2020-09", comparison=">=", target=6.5,
             ytd=2.0, required=9.0, expected=4.0, lower_80=3.0, upper_80=5.0, probability=0.123, method="sim",
@@ -225,6 +231,8 @@ def test_operations_dispatch_annual_render_and_show_missing_inputs(pub_store):
     ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
     text = ops.files[0].read_text(encoding="utf-8")
     assert "即时预测为3.5%" in text and "80%区间1.2%至5.7%" in text and "比上期预测上升0.5个百分点" in text
+    assert "2020-09规上工业增加值增速即时预测" not in text and "即时预测为10.0%" not in text
+    assert "本月规上工业增加值已公布" in text
     disp = publish(store, settings, "dispatch", "2020Q3", formats="html", now=AFTER, out_dir=out)
     cells = _parse(disp.files[0]).cells
     odds = [t for a, t in cells if a["data-src"] == "target_odds" and a["data-key"] == "iva/ytd_yoy@440100"]

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from monitor.exceptions import SchedulerLockedError
-from monitor.pipeline import StageResult
-from monitor.scheduling import SchedulerService, acquire_lock, release_lock, run_job_once
+from monitor.pipeline import StageReport
+from monitor.scheduling import SchedulerService, run_job_once
 from monitor.settings import load_settings
 from monitor.store import Store
 from monitor.store import models as m
+from monitor.store.locks import acquire_lock, release_lock
 
 OFF = {k: "" for k in ("survey_reminders", "survey_close", "monthly_chain", "alerts_scan", "quarterly_dispatch",
                        "annual_summary")}
@@ -68,7 +69,7 @@ def test_short_trigger_runs_the_chain_once_and_a_restart_neither_repeats_nor_ski
 
     def trivial(store, settings, period):
         ran.append(str(period))
-        return StageResult("trivial", "ok", "nothing to do")
+        return StageReport("trivial", "ok", "nothing to do")
 
     store = Store.open(url)
     try:

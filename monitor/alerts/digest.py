@@ -26,6 +26,7 @@ from ..settings import Settings, parse_duration
 from ..store import Store
 from ..store import models as m
 from .lifecycle import active_silences, is_silenced
+from .robots import load_robots, queue_robots
 from .render import Digest, DigestItem, render_digest
 from .rules import DISTRICT_ROUTE, Rule
 
@@ -104,6 +105,7 @@ def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...
     by_name = {r.name: r for r in rules}
     summary = settings["alerts.summary_group"]
     report = QueueReport()
+    robots = load_robots(settings, groups)
     with store.begin() as conn:
         silences = active_silences(conn, now=now)
         per_group: dict[str, list[DigestItem]] = defaultdict(list)
@@ -139,6 +141,8 @@ def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...
                 mime=msg.as_string(), status="queued", attempts=0, created_at=now).returning(_MSG.c.id)).scalar_one()
             conn.execute(_ITEM.insert(), [{"message_id": mid, "alert_event_id": i.event_id, "kind": i.kind}
                                           for i in {i.event_id: i for i in items}.values()])
+            queue_robots(conn, settings, robots, group, items, dedup=dedup, now=now,
+                         chart_key=next(iter(charts), None))
             report.queued[group] = len(items)
         for event_id, kind in marks:
             conn.execute(_EV.update().where(_EV.c.id == event_id).values(

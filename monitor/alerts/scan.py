@@ -11,26 +11,28 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..exceptions import MonitorError, SchedulerLockedError
+from ..exceptions import LockBusy, MonitorError
 from ..settings import Settings, parse_duration
 from ..store import Store
+from ..store.locks import exclusive
 from .digest import QueueReport, queue_notifications
 from .evaluate import EvalContext, evaluate_rule
 from .lifecycle import apply_findings
 from .rules import load_recipients, load_rules, validate_settings
+from .robots import RobotReport, deliver_robots
 from .transport import DeliveryReport, Transport, deliver
 
 __all__ = ["SCAN_LOCK", "ScanLockedError", "ScanReport", "run_scan"]
 
 log = logging.getLogger(__name__)
 
-#: The database lock (a ``scheduler_lock`` row, as the scheduler's own) held by a scan: one scan at a time per store.
+#: The database lock (:mod:`monitor.store.locks`) held by a scan: one scan at a time per store.
 SCAN_LOCK = "alerts_scan"
 #: How long a scan started by the scheduler or the pipeline waits for a running one (seconds).
 DEFAULT_WAIT = 600.0
 
 
-class ScanLockedError(SchedulerLockedError):
+class ScanLockedError(LockBusy):
     """Another alert scan is running on the store (see :data:`SCAN_LOCK`)."""
 
 
@@ -43,6 +45,7 @@ class ScanReport:
     failed: dict[str, str] = field(default_factory=dict)
     queued: QueueReport = field(default_factory=QueueReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    robots: RobotReport = field(default_factory=RobotReport)
     seconds: float = 0.0
 
     @property
@@ -59,6 +62,9 @@ class ScanReport:
                  f"{len(self.delivery.sent)} sent"]
         if self.delivery.failed:
             parts.append(f"{len(self.delivery.failed)} still queued")
+        if self.robots.sent or self.robots.failed or self.robots.unknown:
+            parts.append(f"robots: {len(self.robots.sent)} sent, {len(self.robots.failed)} failed or queued, "
+                         f"{len(self.robots.unknown)} to check")
         if self.failed:
             parts.append("failed: " + "; ".join(f"{k}: {v}" for k, v in self.failed.items()))
         return ", ".join(p for p in parts if p)
@@ -95,8 +101,6 @@ def run_scan(store: Store, settings: Settings, *, period: pd.Period | None = Non
     ScanLockedError
         Another scan still runs after ``wait`` seconds.
     """
-    from ..scheduling import LockBusy, exclusive
-
     validate_settings(settings)
     ttl = dt.timedelta(seconds=max(parse_duration(settings["schedule.lock_ttl"]), 3))
 
@@ -114,7 +118,7 @@ def run_scan(store: Store, settings: Settings, *, period: pd.Period | None = Non
         raise ScanLockedError(
             f"another alert scan ({h['owner']}) is running on this store (since {h['acquired_at']}){waited}; retry "
             "when it has finished, or let the scan wait for it (`imon alerts scan --wait 600`); if it crashed, its "
-            f"lock expires at {h['expires_at']} (schedule.lock_ttl)") from None
+            f"lock expires at {h['expires_at']} (schedule.lock_ttl)", name=busy.name, holder=h) from None
 
 
 def _scan(store: Store, settings: Settings, *, period: pd.Period | None, today: dt.date | None,
@@ -145,6 +149,7 @@ def _scan(store: Store, settings: Settings, *, period: pd.Period | None, today: 
     report.queued = queue_notifications(store, settings, rules, groups, now=now)
     if send:
         report.delivery = deliver(store, settings, transport, sleep=sleep)
+        report.robots = deliver_robots(store, settings, sleep=sleep)
     report.seconds = time.perf_counter() - t0
     log.info("alert scan: %s", report.summary())
     return report

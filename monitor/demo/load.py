@@ -79,7 +79,7 @@ def refuse_foreign(store: Store, state: str) -> None:
 
 
 def _truth_rows(data: DemoData) -> pd.DataFrame:
-    vintage = (data.params.end + 1).start_time.date()
+    vintage = (data.params.end + 1).start_time.to_pydatetime()  # a vintage is a timestamp (migration 0008)
     frames = []
     for code in data.cycle.columns:
         key = TRUTH_PREFIX + ("pmi/headline" if code == "headline" else f"pmi/{code}")
@@ -88,7 +88,7 @@ def _truth_rows(data: DemoData) -> pd.DataFrame:
             "raw": None, "sa": data.cycle[code].round(4).to_numpy(), "se": None, "n": None,
         }))
     out = pd.concat(frames, ignore_index=True)
-    out["computed_at"] = dt.datetime.combine(vintage, dt.time())
+    out["computed_at"] = vintage
     return out
 
 

@@ -9,7 +9,9 @@ Electricity
     (``days``).  ``electricity/total/...`` is the month's total over every firm with a reading (kWh; the
     panel rotates, so compare totals over time with care: the growth rates are the comparable measure);
     ``electricity/yoy/...`` is the matched-sample growth on the same month a year before (in February the
-    January-February cumulative, no January row).
+    January-February cumulative, no January row); ``electricity/contribution/...`` is a domain's part of the
+    city's growth in percentage points (its matched firms' change over the city's matched total a year
+    before), so the districts' (or industries') contributions add up to the city's growth.
 
 Baseline and ratio (METHODOLOGY 6.2, 8 item 4)
     An enterprise's *baseline* for month *t* is the median of its average daily consumption in the same
@@ -332,12 +334,15 @@ def electricity_indicators(
 
     wmask = _window_mask(present, grid, combine=combine_jan_feb)
     matched = wmask & _lag(wmask, 12, False)
-    (yoy,) = _matched_growth(domains, [_window(kwh, grid, combine=combine_jan_feb)], matched)
+    xw = _window(kwh, grid, combine=combine_jan_feb)
+    (yoy,) = _matched_growth(domains, [xw], matched)
     all_cols = grid.selected(wanted)
+    growth_cols = grid.selected(wanted, drop_january=combine_jan_feb)
     series = _concat([
         _tidy("electricity", "total", domains, grid, all_cols,
               np.where(domains.sum(present) > 0, domains.sum(kwh), np.nan), domains.sum(present)),
-        _tidy("electricity", "yoy", domains, grid, grid.selected(wanted, drop_january=combine_jan_feb), yoy,
+        _tidy("electricity", "yoy", domains, grid, growth_cols, yoy, domains.sum(matched)),
+        _tidy("electricity", "contribution", domains, grid, growth_cols, _contributions(domains, xw, matched),
               domains.sum(matched)),
     ])
 
@@ -359,6 +364,20 @@ def electricity_indicators(
                                                      categories=list(STATUSES)),
     }).sort_values(["period", "enterprise_id"], kind="stable").reset_index(drop=True)
     return ElectricityResult(series, firms)
+
+
+def _contributions(domains: _Domains, xw: np.ndarray, matched: np.ndarray) -> np.ndarray:
+    """Each domain's contribution to the city's matched-sample growth, in percentage points: its matched
+    firms' change on the year over the city's matched total a year earlier.  The domains of one breakdown
+    partition the city's firms, so their contributions add up to the city's growth (whose own row is the
+    growth itself); a rotating panel's totals (``electricity/total``) would not."""
+    num = domains.sum(np.where(matched, xw, 0.0))
+    den = domains.sum(np.where(matched, _lag(xw, 12, np.nan), 0.0))
+    city = den[np.flatnonzero(domains.breakdown == "city")[:1]]
+    if city.size == 0:
+        return np.full_like(num, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((city > 0) & (den > 0), 100.0 * (num - den) / city, np.nan)
 
 
 # --------------------------------------------------------------------------------------------- status

@@ -2,8 +2,9 @@
 
 from .common import FileOutcome as FileOutcome
 from .files import collect_paths as collect_paths
+from .files import check_paths as check_paths
 from .files import expand_paths as expand_paths
 from .files import identify as identify
 from .report import collect_report as collect_report
 
-__all__ = ["FileOutcome", "collect_paths", "expand_paths", "identify", "collect_report"]
+__all__ = ["FileOutcome", "collect_paths", "check_paths", "expand_paths", "identify", "collect_report"]

@@ -10,12 +10,21 @@ rejects both).  Then, in the same transaction:
    are not touched, so the same file twice changes nothing);
 3. the enterprise-day sums in ``electricity_reading`` are recomputed for the
    enterprises and days the file touched.
+
+Counts are exact: every line is counted once, under the first rule it breaks;
+at most ``_MAX_ISSUES_PER_RULE`` rejects per rule are stored as examples and the
+rest are summarised in one line per rule.  Two soft checks add warnings: a
+reading far above the account's stored history (``unusual_kwh``), and stored
+readings this file changes (``revised_readings``: a damaged or edited file
+never overwrites values silently).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -23,10 +32,23 @@ from sqlalchemy.engine import Connection
 from collectors.base import Issue
 from collectors.electricity import FeedChunk
 
-__all__ = ["ingest_electricity", "STAGING"]
+__all__ = ["ingest_electricity", "FeedResult", "STAGING"]
 
 STAGING = "imon_stage_electricity"
 _MAX_ISSUES_PER_RULE = 10_000
+#: A reading this many times the account's mean of its stored readings (last 90 days) is flagged.
+_UNUSUAL_FACTOR = 20.0
+
+
+@dataclass
+class FeedResult:
+    """What ingesting one feed did: rows read and rejected (exact), rows changed, the issues kept."""
+
+    read: int = 0
+    rejected: int = 0
+    changed: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _create_staging(conn: Connection) -> None:
@@ -36,12 +58,12 @@ def _create_staging(conn: Connection) -> None:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGING}_raw (account_no VARCHAR(40), day DATE, kwh DOUBLE PRECISION,"
                              " source_row INTEGER) ON COMMIT DROP")
         conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGING} (account_no VARCHAR(40), day DATE, kwh DOUBLE PRECISION, "
-                             "source_row INTEGER, last_row INTEGER, conflict INTEGER, "
+                             "source_row INTEGER, last_row INTEGER, conflict INTEGER, n INTEGER, "
                              "PRIMARY KEY (account_no, day)) ON COMMIT DROP")
     else:
         conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGING} (account_no TEXT, day DATE, kwh REAL, source_row INTEGER, "
-                             "last_row INTEGER, conflict INTEGER DEFAULT 0, PRIMARY KEY (account_no, day)) "
-                             "WITHOUT ROWID")
+                             "last_row INTEGER, conflict INTEGER DEFAULT 0, n INTEGER DEFAULT 1, "
+                             "PRIMARY KEY (account_no, day)) WITHOUT ROWID")
 
 
 def _stage(conn: Connection, chunk: FeedChunk) -> None:
@@ -62,22 +84,22 @@ def _stage(conn: Connection, chunk: FeedChunk) -> None:
     conn.exec_driver_sql(
         f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row) VALUES (?, ?, ?, ?, ?4) "
         f"ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> excluded.kwh "
-        f"THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row",
+        f"THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row, n = {STAGING}.n + 1",
         values,
     )
 
 
 def _fold_postgres_staging(conn: Connection) -> None:
     conn.exec_driver_sql(
-        f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row, conflict) "
+        f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row, conflict, n) "
         f"SELECT account_no, day, MIN(kwh), MIN(source_row), MAX(source_row), "
-        f"CASE WHEN MAX(kwh) <> MIN(kwh) THEN 1 ELSE 0 END FROM {STAGING}_raw GROUP BY account_no, day "
+        f"CASE WHEN MAX(kwh) <> MIN(kwh) THEN 1 ELSE 0 END, COUNT(*) FROM {STAGING}_raw GROUP BY account_no, day "
         "ORDER BY account_no, day")  # inserting in key order appends to the index instead of scattering
     conn.exec_driver_sql(f"ANALYZE {STAGING}")  # temporary tables have no statistics until analysed
 
 
 def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file_name: str,
-                       progress: Callable[[int], None] | None = None) -> tuple[int, int, list[Issue]]:
+                       progress: Callable[[int], None] | None = None) -> FeedResult:
     """Stream a feed into the store; the caller owns the transaction.
 
     Parameters
@@ -95,20 +117,34 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
 
     Returns
     -------
-    (rows_read, rows_changed, issues)
+    FeedResult
+        Rows read and rejected (exact), rows changed, the issues kept (examples capped per rule, with one
+        summary line per rule for the rest) and the rejected rows per rule.
     """
     _create_staging(conn)
-    issues: list[Issue] = []
-    read = 0
+    result = FeedResult()
+    kept: dict[str, int] = {}
     for chunk in chunks:  # type: ignore[attr-defined]
         _stage(conn, chunk)
-        issues.extend(chunk.issues[:_MAX_ISSUES_PER_RULE])
-        read += len(chunk.rows) + len(chunk.issues)
+        for issue in chunk.issues:
+            if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
+                kept[issue.rule] = kept.get(issue.rule, 0) + 1
+                result.issues.append(issue)
+        for rule, n in (chunk.counts or {}).items():
+            result.counts[rule] = result.counts.get(rule, 0) + n
+        result.rejected += chunk.rejected
+        result.read += len(chunk.rows) + chunk.rejected
         if progress:
-            progress(read)
+            progress(result.read)
     if conn.dialect.name == "postgresql":
         _fold_postgres_staging(conn)
-    issues += _rejects(conn, file_name)
+    _rejects(conn, file_name, result)
+    for rule, n in sorted(result.counts.items()):
+        listed = sum(1 for i in result.issues if i.rule == rule)
+        if n > listed:
+            result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule {rule} "
+                                       f"(not listed; {n:,} in all)", field=None, value=str(n - listed)))
+    result.issues += _soft_checks(conn, file_name)
     changed = conn.exec_driver_sql(
         "INSERT INTO electricity_account_reading (account_no, day, kwh, source_id, source_row) "
         f"SELECT s.account_no, s.day, s.kwh, {int(source_id)}, s.source_row FROM {STAGING} s "
@@ -136,25 +172,66 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
             "WHERE electricity_reading.kwh <> excluded.kwh"), {"first": span[0], "last": span[1]})
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}_firms")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
-    return read, max(changed, 0), issues
+    result.changed = max(changed, 0)
+    return result
 
 
-def _rejects(conn: Connection, file_name: str) -> list[Issue]:
-    issues = []
+def _rejects(conn: Connection, file_name: str, result: FeedResult) -> None:
+    """Rows rejected against the store and across the file: each row once (a conflicting key of an unknown
+    account counts as a conflict), counted in full, listed up to the cap."""
+    conflicts = int(conn.exec_driver_sql(f"SELECT COALESCE(SUM(n), 0) FROM {STAGING} WHERE conflict = 1").scalar())
+    unknown_n = int(conn.exec_driver_sql(
+        f"SELECT COALESCE(SUM(s.n), 0) FROM {STAGING} s LEFT JOIN electricity_account a "
+        "ON a.account_no = s.account_no WHERE a.account_no IS NULL AND s.conflict = 0").scalar())
     unknown = conn.execute(text(
         f"SELECT s.account_no, s.day, s.source_row FROM {STAGING} s "
         "LEFT JOIN electricity_account a ON a.account_no = s.account_no WHERE a.account_no IS NULL "
-        f"ORDER BY s.source_row LIMIT {_MAX_ISSUES_PER_RULE}")).all()
+        f"AND s.conflict = 0 ORDER BY s.source_row LIMIT {_MAX_ISSUES_PER_RULE}")).all()
     for account, _day, row in unknown:
-        issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an enterprise "
-                            "(load the utility's account map first)", row=int(row), field="account_no",
-                            value=str(account)))
+        result.issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an "
+                                   "enterprise (load the utility's account map first)", row=int(row),
+                                   field="account_no", value=str(account)))
     clashes = conn.execute(text(
         f"SELECT account_no, day, source_row, last_row FROM {STAGING} WHERE conflict = 1 "
-        f"ORDER BY source_row LIMIT {_MAX_ISSUES_PER_RULE}")).all()
+        f"ORDER BY source_row LIMIT {_MAX_ISSUES_PER_RULE // 2}")).all()
     for account, day, first, last in clashes:
         for row in sorted({int(first), int(last)}):
-            issues.append(Issue(file_name, "duplicate_conflict", f"account {account} on {day} appears more than "
-                                "once with different kWh; both rows rejected", row=row, field="kwh",
-                                value=str(account)))
+            result.issues.append(Issue(file_name, "duplicate_conflict", f"account {account} on {day} appears "
+                                       "more than once with different kWh; every such row rejected", row=row,
+                                       field="kwh", value=str(account)))
+    for rule, n in (("unknown_account", unknown_n), ("duplicate_conflict", conflicts)):
+        if n:
+            result.counts[rule] = result.counts.get(rule, 0) + n
+            result.rejected += n
+
+
+def _soft_checks(conn: Connection, file_name: str) -> list[Issue]:
+    """Warnings: readings far above the account's stored history, and stored readings this file changes."""
+    issues: list[Issue] = []
+    first = conn.exec_driver_sql(f"SELECT MIN(day) FROM {STAGING}").scalar()
+    if first is None:
+        return issues
+    since = dt.date.fromisoformat(str(first)[:10]) - dt.timedelta(days=90)
+    unusual = conn.execute(text(
+        f"SELECT s.account_no, s.day, s.kwh, s.source_row, h.mean_kwh FROM {STAGING} s JOIN ("
+        "  SELECT r.account_no, AVG(r.kwh) AS mean_kwh, COUNT(*) AS days FROM electricity_account_reading r "
+        f"  WHERE r.account_no IN (SELECT DISTINCT account_no FROM {STAGING}) AND r.day >= :since "
+        "  GROUP BY r.account_no"
+        ") h ON h.account_no = s.account_no "
+        f"WHERE s.conflict = 0 AND h.days >= 7 AND h.mean_kwh > 0 AND s.kwh > {_UNUSUAL_FACTOR} * h.mean_kwh "
+        f"ORDER BY s.source_row LIMIT {_MAX_ISSUES_PER_RULE}"), {"since": since}).all()
+    for account, day, kwh, row, mean in unusual:
+        issues.append(Issue(file_name, "unusual_kwh", f"account {account} on {day}: {kwh:,.0f} kWh is more than "
+                            f"{_UNUSUAL_FACTOR:g} times its usual {mean:,.0f} kWh a day; check the unit and the "
+                            "decimal point", "warning", row=int(row), field="kwh", value=f"{kwh:g}"))
+    join = (f"FROM {STAGING} s JOIN electricity_account_reading r ON r.account_no = s.account_no "
+            "AND r.day = s.day WHERE s.conflict = 0 AND r.kwh <> s.kwh")
+    n_revised = int(conn.exec_driver_sql(f"SELECT COUNT(*) {join}").scalar())
+    if n_revised:
+        account, day, old, new, row = conn.exec_driver_sql(
+            f"SELECT s.account_no, s.day, r.kwh, s.kwh, s.source_row {join} ORDER BY s.source_row LIMIT 1").one()
+        issues.append(Issue(file_name, "revised_readings", f"this file changes {n_revised:,} stored "
+                            f"reading(s), e.g. account {account} on {day} from {old:g} to {new:g} kWh; if the "
+                            "utility did not send a correction, the file may be damaged", "warning", row=int(row),
+                            field="kwh", value=str(n_revised)))
     return issues

@@ -15,7 +15,10 @@ written.  ``dry_run`` runs every check and rolls back.
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -23,6 +26,7 @@ from pathlib import Path
 from collectors.base import Collected, file_sha256, read_text_head
 from collectors.electricity import electricity_header, iter_electricity, read_account_map
 from collectors.exceptions import CollectorError
+from collectors.limits import DEFAULT_LIMITS, Limits, guarded, limits_for
 from collectors.official import looks_official, read_official_table
 from collectors.survey import is_survey_csv_header, read_survey_csv, read_survey_workbook
 
@@ -33,7 +37,7 @@ from .electricity import ingest_electricity
 from .reference import ingest_accounts, ingest_official
 from .survey import SurveyFile, ingest_survey
 
-__all__ = ["identify", "expand_paths", "collect_paths", "KINDS"]
+__all__ = ["identify", "expand_paths", "check_paths", "collect_paths", "KINDS"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,19 @@ class _Rollback(Exception):
     """Raised inside a dry run's transaction to undo it."""
 
 
+def ingest_limits(settings: Settings) -> dict[str, Limits]:
+    """The per-kind file limits of the settings (``ingest.<kind>_max_rows|columns|bytes``)."""
+    out = {}
+    for kind, prefix in (("survey", "ingest.survey"), ("official", "ingest.official"), ("electricity", "ingest.feed")):
+        try:
+            out[kind] = Limits(settings[f"{prefix}_max_rows"], settings[f"{prefix}_max_columns"],
+                               settings[f"{prefix}_max_bytes"], prefix)
+        except KeyError:
+            out[kind] = DEFAULT_LIMITS[kind]
+    return out
+
+
+@guarded
 def identify(path: Path) -> str:
     """The kind of a file, from its extension, sheets and header.
 
@@ -100,42 +117,96 @@ def identify(path: Path) -> str:
     )
 
 
+def check_paths(paths: Iterable[Path]) -> None:
+    """Refuse, before anything is read, a named path that does not exist, a folder that cannot be listed, or a
+    named file that is not a regular file (a FIFO, a device such as ``/dev/zero``: reading them never ends).
+
+    Raises
+    ------
+    CollectorError
+        The first such path, with the fix.
+    """
+    for p in paths:
+        p = Path(p).absolute()
+        try:
+            mode = p.stat().st_mode
+        except FileNotFoundError:
+            raise CollectorError(f"{p}: no such file or folder; check the path") from None
+        except OSError as exc:
+            raise CollectorError(f"{p}: cannot be read ({exc.strerror}); check the path and its permissions") from None
+        if stat.S_ISDIR(mode):
+            if not os.access(p, os.R_OK | os.X_OK):
+                raise CollectorError(f"{p}: the folder cannot be read (permission denied); give the user running "
+                                     "imon read access to it")
+        elif not stat.S_ISREG(mode):
+            raise CollectorError(f"{p}: not a regular file (a pipe, device or socket); collect files and folders only")
+
+
+def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Data files of ``paths`` and the problems met on the way (unreadable subfolders, special files)."""
+    out: list[Path] = []
+    problems: list[tuple[Path, str]] = []
+    for p in paths:
+        p = Path(p).absolute()
+        check_paths([p])
+        if not p.is_dir():
+            out.append(p)
+            continue
+
+        def unreadable(exc: OSError) -> None:
+            where = Path(exc.filename) if exc.filename else p
+            problems.append((where, f"{where}: the folder cannot be read ({exc.strerror}); its files were not "
+                                    "collected: give the user running imon read access and collect it again"))
+
+        found = []
+        for folder, dirs, names in os.walk(p, onerror=unreadable):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                f = Path(folder) / name
+                if f.suffix.lower() not in _EXTENSIONS or name.startswith((".", "~$")):
+                    continue
+                try:
+                    regular = stat.S_ISREG(f.stat().st_mode)
+                except OSError as exc:
+                    problems.append((f, f"{f.name}: cannot be read ({exc.strerror})"))
+                    continue
+                if regular:
+                    found.append(f)
+                else:
+                    problems.append((f, f"{f.name}: not a regular file (a pipe, device or socket); not collected"))
+        out += sorted(found)
+    return out, problems
+
+
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files named, and the data files inside folders named (recursively; hidden and ``~$`` lock files skipped).
 
     Raises
     ------
     CollectorError
-        A path that does not exist.
+        A path that does not exist, a folder that cannot be listed, a named path that is not a regular file.
     """
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p).absolute()
-        if not p.exists():
-            raise CollectorError(f"{p}: no such file or folder; check the path")
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in _EXTENSIONS
-                          and not f.name.startswith((".", "~$")))
-        else:
-            out.append(p)
-    return out
+    return _expand(paths)[0]
 
 
-def _read(kind: str, path: Path) -> Collected:
+def _read(kind: str, path: Path, limits: dict[str, Limits] | None = None) -> Collected:
+    lim = limits_for(kind, limits)
     if kind == "survey":
-        return read_survey_workbook(path) if path.suffix.lower() in {".xlsx", ".xlsm"} else read_survey_csv(path)
+        if path.suffix.lower() in {".xlsx", ".xlsm"}:
+            return read_survey_workbook(path, limits=lim)
+        return read_survey_csv(path, limits=lim)
     if kind == "official":
-        return read_official_table(path)
+        return read_official_table(path, limits=lim)
     if kind == "electricity_accounts":
-        return read_account_map(path)
+        return read_account_map(path, limits=lim)
     raise AssertionError(kind)
 
 
-def _safe_read(item: tuple[Path, str]) -> Collected | CollectorError:
+def _safe_read(item: tuple[Path, str, dict[str, Limits] | None]) -> Collected | CollectorError:
     """Read one file in a worker process; a CollectorError is returned, not raised."""
-    path, kind = item
+    path, kind, limits = item
     try:
-        return _read(kind, path)
+        return _read(kind, path, limits)
     except CollectorError as exc:
         return exc
     except Exception as exc:
@@ -147,17 +218,18 @@ def _damaged(path: Path, exc: Exception) -> str:
             "in the expected layout: ask for it to be saved and sent again")
 
 
-def _read_ahead(items: list[tuple[Path, str]], processes: int) -> Iterator[Collected | CollectorError | None]:
+def _read_ahead(items: list[tuple[Path, str]], processes: int,
+                limits: dict[str, Limits] | None = None) -> Iterator[Collected | CollectorError | None]:
     """Collected files in order, read by a process pool when there are many (electricity is streamed later)."""
-    readable = [(p, k) for p, k in items if k != "electricity"]
+    readable = [(p, k, limits) for p, k in items if k != "electricity"]
     if processes > 1 and len(readable) > 40:
         with ProcessPoolExecutor(processes) as pool:
             done = pool.map(_safe_read, readable, chunksize=16)
             for _, kind in items:
                 yield None if kind == "electricity" else next(done)
     else:
-        for item in items:
-            yield None if item[1] == "electricity" else _safe_read(item)
+        for path, kind in items:
+            yield None if kind == "electricity" else _safe_read((path, kind, limits))
 
 
 def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: str, collected: Collected | None, *,
@@ -167,24 +239,26 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
         with store.begin() as conn:
             source_id = new_source(conn, kind, path, sha)
             if kind == "electricity":
-                chunks = iter_electricity(path, chunksize=settings["ingest.chunk_rows"])
+                chunks = iter_electricity(path, chunksize=settings["ingest.chunk_rows"],
+                                          limits=limits_for(kind, ingest_limits(settings)))
                 report = (lambda n: progress(f"{path.name}: {n:,} rows")) if progress else None
-                read, changed, issues = ingest_electricity(conn, chunks, source_id, file_name=path.name,
-                                                           progress=report)
+                feed = ingest_electricity(conn, chunks, source_id, file_name=path.name, progress=report)
+                read, changed, issues, errors = feed.read, feed.changed, feed.issues, feed.rejected
             else:
                 assert collected is not None
                 issues = list(collected.issues)
-                read = sum(len(t) for t in collected.tables.values()) + len(collected.errors)
+                read = sum(len(t) for t in collected.tables.values()) + collected.rejected_rows
                 if kind == "official":
                     changed, more = ingest_official(conn, collected, source_id)
                 else:
                     changed, more = ingest_accounts(conn, collected, source_id)
                 issues += more
-            errors = sum(1 for i in issues if i.severity == "error")
+                errors = sum(i.rows for i in issues if i.severity == "error")
             write_issues(conn, source_id, issues)
             finish_source(conn, source_id, accepted=read - errors, rejected=errors)
             outcome.rows_read, outcome.rows_new, outcome.rows_rejected = read, changed, errors
-            outcome.warnings, outcome.issues, outcome.source_id = len(issues) - errors, issues, source_id
+            outcome.warnings, outcome.issues, outcome.source_id = (sum(1 for i in issues if i.severity == "warning"),
+                                                                   issues, source_id)
             if not dry_run and changed == 0:
                 outcome.status = "rejected" if errors else "unchanged"
             if dry_run:
@@ -205,12 +279,12 @@ def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Pat
                           close_days=settings["survey.close_days"])
             for f, outcome in zip(files, outcomes):
                 issues = list(f.collected.issues) + f.issues
-                errors = sum(1 for i in issues if i.severity == "error")
-                read = sum(len(t) for t in f.collected.tables.values()) + len(f.collected.errors)
+                errors = sum(i.rows for i in issues if i.severity == "error")
+                read = sum(len(t) for t in f.collected.tables.values()) + f.collected.rejected_rows
                 write_issues(conn, f.source_id, issues)
                 finish_source(conn, f.source_id, accepted=read - errors, rejected=errors)
                 outcome.rows_read, outcome.rows_new, outcome.rows_rejected = read, f.changed, errors
-                outcome.warnings, outcome.issues = len(issues) - errors, issues
+                outcome.warnings, outcome.issues = sum(1 for i in issues if i.severity == "warning"), issues
                 outcome.source_id = None if dry_run else f.source_id
                 if not dry_run and f.changed == 0:
                     outcome.status = "rejected" if errors else "unchanged"
@@ -219,6 +293,11 @@ def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Pat
     except _Rollback:
         pass
     return outcomes
+
+
+def _unreadable_sha(path: Path) -> str:
+    """A stand-in digest for a file or folder whose bytes cannot be read (recorded, never matched by content)."""
+    return hashlib.sha256(b"unreadable:" + os.fsencode(path)).hexdigest()
 
 
 def _record_failure(store: Store, kind: str | None, path: Path, sha: str, message: str) -> None:
@@ -253,13 +332,15 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
     CollectorError
         A path that does not exist (before anything is read).
     """
-    files = expand_paths(paths)
+    files, problems = _expand(paths)
     planned: list[tuple[Path, str | None, str, str | None]] = []
+    for path, message in problems:
+        planned.append((path, None, _unreadable_sha(path), message))
     for path in files:
         try:
             sha = file_sha256(path)
         except OSError as exc:
-            planned.append((path, None, "", f"{path.name}: cannot be read ({exc.strerror})"))
+            planned.append((path, None, _unreadable_sha(path), f"{path.name}: cannot be read ({exc.strerror})"))
             continue
         try:
             planned.append((path, identify(path), sha, None))
@@ -291,7 +372,7 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         seen[(kind, sha)] = path
         todo.append((len(outcomes), path, kind, sha))
         outcomes.append(None)
-    reads = _read_ahead([(path, kind) for _, path, kind, _ in todo], processes)
+    reads = _read_ahead([(path, kind) for _, path, kind, _ in todo], processes, ingest_limits(settings))
     batch: list[tuple[int, Path, str, Collected]] = []
 
     def flush() -> None:
@@ -305,6 +386,9 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             done = [FileOutcome(p, "survey", "failed", message=f"{p.name}: not ingested, the batch it was written "
                                 f"with failed ({type(exc).__name__}: {str(exc)[:200]}); nothing of it was written")
                     for _, p, _, _ in batch]
+            if not dry_run:
+                for (_, p, sha, _), outcome in zip(batch, done):
+                    _record_failure(store, "survey", p, sha, outcome.message)
         for (slot, *_), outcome in zip(batch, done):
             log.info("collect %s (survey): %s, %d read, %d new, %d rejected, %d warnings", outcome.path,
                      outcome.status, outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings)
@@ -331,6 +415,8 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         except Exception as exc:
             log.exception("collect %s failed", path)
             outcome = FileOutcome(path, kind, "failed", message=_damaged(path, exc))
+            if not dry_run:
+                _record_failure(store, kind, path, sha, outcome.message)
         log.info("collect %s (%s): %s, %d read, %d new, %d rejected, %d warnings %s", path, kind, outcome.status,
                  outcome.rows_read, outcome.rows_new, outcome.rows_rejected, outcome.warnings, outcome.message)
         outcomes[slot] = outcome

@@ -11,6 +11,15 @@ from ..store import models as m
 __all__ = ["collect_report"]
 
 
+def _where(sheet: object, row: object) -> str:
+    """``"sheet row N: "`` for an issue; parts that are missing (None, or NaN once in a frame) are left out."""
+    has_sheet = isinstance(sheet, str) and sheet != ""
+    has_row = row is not None and not pd.isna(row) and int(row) > 0
+    if not has_row:
+        return f"{sheet}: " if has_sheet else ""
+    return (f"{sheet} " if has_sheet else "") + f"row {int(row)}: "
+
+
 def collect_report(store: Store, *, last: int = 20, examples: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The latest sources and their issues.
 
@@ -51,8 +60,7 @@ def collect_report(store: Store, *, last: int = 20, examples: int = 3) -> tuple[
     sources["warnings"] = sources["id"].map(warn).fillna(0).astype(int)
     if counts.empty:
         return sources, counts.assign(path=[], examples=[])
-    detail["line"] = [f"{(s + ' ') if s else ''}row {r}: {msg}" if r else msg
-                      for s, r, msg in zip(detail["sheet"], detail["row"], detail["message"])]
+    detail["line"] = [_where(s, r) + str(msg) for s, r, msg in zip(detail["sheet"], detail["row"], detail["message"])]
     ex = detail.groupby(["source_id", "rule"])["line"].apply(lambda s: list(s.head(examples))).rename("examples")
     issues = counts.merge(ex.reset_index(), on=["source_id", "rule"], how="left")
     issues["path"] = issues["source_id"].map(dict(zip(sources["id"], sources["path"])))

@@ -37,7 +37,7 @@ from ..store import models as m
 from ..store.writes import upsert
 from .common import enterprise_ids, now
 
-__all__ = ["ingest_survey", "SurveyFile"]
+__all__ = ["ingest_survey", "SurveyFile", "survey_window"]
 
 _OPS = ["output_value", "electricity_kwh", "sales_value", "finished_goods_inventory", "raw_material_cost",
         "labour_cost", "energy_cost", "other_cost", "production_status", "capacity_utilisation"]
@@ -59,6 +59,13 @@ def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
+def survey_window(period: str, *, deadline_day: int, close_days: int) -> tuple[dt.date, dt.date, dt.date]:
+    """First day, deadline and last day of a month's survey window: the rule :func:`ingest_survey` applies
+    (and the portal shows)."""
+    first, last = _period_bounds(period)
+    return first, first + dt.timedelta(days=deadline_day - 1), last + dt.timedelta(days=close_days)
+
+
 def _tables(files: list[SurveyFile], name: str) -> pd.DataFrame:
     frames = [f.collected.tables[name].assign(file=i) for i, f in enumerate(files)
               if name in f.collected.tables and len(f.collected.tables[name])]
@@ -68,9 +75,10 @@ def _tables(files: list[SurveyFile], name: str) -> pd.DataFrame:
 def _pairs(files: list[SurveyFile], answers: pd.DataFrame, ops: pd.DataFrame, probs: pd.DataFrame) -> pd.DataFrame:
     parts = [t[["file", "uscc", "period", "source_row"]] for t in (answers, ops, probs) if len(t)]
     if not parts:
-        return pd.DataFrame(columns=["file", "uscc", "period", "first_row", "submitted_on"])
-    pairs = pd.concat(parts).groupby(["file", "uscc", "period"], as_index=False)["source_row"].min()
-    pairs = pairs.rename(columns={"source_row": "first_row"})
+        return pd.DataFrame(columns=["file", "uscc", "period", "first_row", "nrows", "submitted_on"])
+    grouped = pd.concat(parts).groupby(["file", "uscc", "period"], as_index=False)["source_row"]
+    pairs = grouped.min().rename(columns={"source_row": "first_row"})
+    pairs["nrows"] = grouped.size()["size"].to_numpy()
     dated = [t[["file", "uscc", "period", "submitted_on"]] for t in (answers, ops) if len(t) and "submitted_on" in t]
     if dated:
         sub = pd.concat(dated).dropna(subset=["submitted_on"]).groupby(["file", "uscc", "period"])["submitted_on"]
@@ -103,9 +111,11 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
         name, sheet, row = f.collected.path.name, f.collected.meta.get("sheet_questions"), int(rec.first_row)
 
         def issue(rule: str, message: str, field: str, value: object, severity: str = "error", *,
-                  f: SurveyFile = f, name: str = name, sheet: object = sheet, row: int = row) -> None:
+                  f: SurveyFile = f, name: str = name, sheet: object = sheet, row: int = row,
+                  rows: int = int(rec.nrows)) -> None:
+            # a refused enterprise-month stands for all its rows of the file (counts stay exact)
             f.issues.append(Issue(name, rule, message, severity, sheet=sheet, row=row,  # type: ignore[arg-type]
-                                  field=field, value=str(value)))
+                                  field=field, value=str(value), rows=rows if severity == "error" else 1))
 
         dated = isinstance(rec.submitted_on, dt.date)
         when = rec.submitted_on if dated else received.date()
@@ -121,8 +131,7 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
                   f"(panel {rec.panel_start}..{end or 'now'})", "period", rec.period)
             keep[i] = False
             continue
-        first, last = _period_bounds(rec.period)
-        close = last + dt.timedelta(days=close_days)
+        first, deadline, close = survey_window(rec.period, deadline_day=deadline_day, close_days=close_days)
         if rec.period > this_month:
             issue("future_period", f"survey month {rec.period} has not begun (received {received.date()})",
                   "period", rec.period)
@@ -131,7 +140,7 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
             issue("outside_survey_window", f"return dated {when} is outside the survey window of {rec.period} "
                   f"({first} to {close}); check the survey month", "period", rec.period)
             keep[i] = False
-        elif when > first + dt.timedelta(days=deadline_day - 1):
+        elif when > deadline:
             issue("late_submission", f"return for {rec.period} dated {when}, after the deadline (day "
                   f"{deadline_day})", "submitted_at", when, "warning")
     pairs["submitted_at"] = submitted_at

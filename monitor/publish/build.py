@@ -26,9 +26,10 @@ from ..exceptions import PublicationFinalError, PublishError
 from ..settings import Settings
 from ..store import Store
 from ..store import models as m
+from ..store.vintages import lock_vintages
 from .charts import chart_font
 from .common import BuildOptions
-from .document import Document
+from .document import Document, Figure, Para, Table, walk
 from .release import check_final_allowed, check_kind, now_in, parse_period, period_text, release_line, release_time
 from .sources import Inputs
 
@@ -51,6 +52,7 @@ class PublicationResult:
     seconds: dict[str, float] = field(default_factory=dict)
     publication_id: int | None = None
     matches: bool | None = None  # rerender: the HTML equals the stored file's checksum
+    release_at: dt.datetime | None = None  # the release time printed (rerender: the one stored with the edition)
 
     @property
     def label(self) -> str:
@@ -84,20 +86,22 @@ def _formats(value: str | Sequence[str]) -> list[str]:
 
 def build_document(store: Store, settings: Settings, kind: str, period: pd.Period, lang: str, *,
                    record: dict[str, Any] | None = None, final: bool = False, edition: int = 0, note: str = "",
-                   allow_cjk: bool = True) -> tuple[Document, Inputs]:
+                   allow_cjk: bool = True, when: dt.datetime | None = None) -> tuple[Document, Inputs]:
     """Build the :class:`Document` of a publication (no files, no store writes).
 
-    ``record`` replays the inputs of an earlier build (see :class:`Inputs`).
+    ``record`` replays the inputs of an earlier build (see :class:`Inputs`); ``when`` is the release time
+    to print (default: the configured one for ``period``; a re-render passes the stored one).
     """
     inputs = Inputs(store, record)
     zh = lang == "zh"
-    when = release_time(period, settings)
+    when = when or release_time(period, settings)
     opts = BuildOptions(lang=lang, font=chart_font(lang, allow_cjk=allow_cjk),
                         issuer=settings["publish.issuer_zh" if zh else "publish.issuer_en"],
                         city=settings["publish.city_zh" if zh else "publish.city_en"],
                         min_respondents=int(settings["compute.min_respondents"]),
                         release_line=release_line(when, lang, final=final))
     doc = _builder(kind)(inputs, period, opts)
+    _stamp_vintages(doc, inputs)
     doc.status = "final" if final else "draft"
     doc.edition = edition
     if note:
@@ -105,6 +109,32 @@ def build_document(store: Store, settings: Settings, kind: str, period: pd.Perio
                                f"Correction (edition {edition}): {note}. This edition replaces edition "
                                f"{edition - 1}.")
     return doc, inputs
+
+
+def _stamp_vintages(doc: Document, inputs: Inputs) -> None:
+    """Add to every number read from a computed series the vintage it was read at (``data-vintage``), so the
+    publication carries the record ``imon publish check`` compares with the store."""
+    for b in walk([s for s in doc.sections]):
+        if isinstance(b, Table):
+            for row in b.rows:
+                for c in row:
+                    a = c.attrs
+                    if a.get("src") == "series" and a.get("key") and a.get("period"):
+                        a["vintage"] = inputs.vintage_of(a["key"], a["period"])
+        elif isinstance(b, Para):
+            a = b.attrs
+            if a.get("src") != "series" or not a.get("period"):
+                continue
+            if a.get("key"):
+                a["vintage"] = inputs.vintage_of(a["key"], a["period"])
+                if a.get("prev"):
+                    a["prev-vintage"] = inputs.vintage_of(a["key"], a["prev"])
+            elif a.get("keys"):
+                a["vintages"] = ",".join(inputs.vintage_of(k, a["period"]) for k in a["keys"].split(","))
+        elif isinstance(b, Figure) and b.attrs.get("keys"):
+            periods = json.loads(b.attrs.get("periods", "[]"))
+            b.attrs["vintages"] = json.dumps({k: {p: inputs.vintage_of(k, p) for p in periods}
+                                              for k in b.attrs["keys"].split(",")}, sort_keys=True)
 
 
 def _write(path: Path, data: bytes, *, final: bool) -> None:
@@ -244,8 +274,11 @@ def publish(store: Store, settings: Settings, kind: str, period: str, *, lang: s
             conn.execute(t.delete().where(t.c.kind == kind, t.c.period == ptext, t.c.lang == lang, t.c.version == 0))
         result = conn.execute(t.insert().values(**row))
         pub_id = int(result.inserted_primary_key[0])
+        if is_final:  # the vintages a final edition read never change (monitor.store.vintages)
+            lock_vintages(conn, pub_id, record["series"])
     seconds["total"] = time.perf_counter() - t_start
-    return PublicationResult(kind, ptext, lang, version, is_final, files, checksum, seconds, pub_id)
+    return PublicationResult(kind, ptext, lang, version, is_final, files, checksum, seconds, pub_id,
+                             release_at=release_time(p, settings))
 
 
 def rerender(store: Store, settings: Settings, publication_id: int, *, out_dir: Path | None = None,
@@ -265,10 +298,11 @@ def rerender(store: Store, settings: Settings, publication_id: int, *, out_dir: 
                            "it cannot be re-rendered")
     p = parse_period(row["kind"], row["period"])
     fmts = _formats(formats)
+    when = _stored_release(row, p, settings)
     doc, _ = build_document(store, settings, row["kind"], p, row["lang"], record=json.loads(row["inputs"]),
                             final=bool(row["final"]), edition=int(row["version"]), note=row["note"] or "",
-                            allow_cjk=allow_cjk)
-    blobs, seconds = _render(doc, fmts, release_time(p, settings), _font_cache(settings))
+                            allow_cjk=allow_cjk, when=when)
+    blobs, seconds = _render(doc, fmts, when, _font_cache(settings))
     folder = out_dir or settings.outputs_dir / "publications" / "rerender"
     stem = f"{row['kind']}_{row['period']}_{row['lang']}_" + (f"v{row['version']}" if row["final"] else "draft")
     files = []
@@ -276,10 +310,22 @@ def rerender(store: Store, settings: Settings, publication_id: int, *, out_dir: 
         path = folder / f"{stem}.{f}"
         _write(path, data, final=False)
         files.append(path)
-    html = blobs.get("html") or _render(doc, ["html"], release_time(p, settings))[0]["html"]
+    html = blobs.get("html") or _render(doc, ["html"], when)[0]["html"]
     checksum = hashlib.sha256(html).hexdigest()
     return PublicationResult(row["kind"], row["period"], row["lang"], int(row["version"]), bool(row["final"]), files,
-                             checksum, seconds, publication_id, matches=checksum == row["checksum"])
+                             checksum, seconds, publication_id, matches=checksum == row["checksum"], release_at=when)
+
+
+def _stored_release(row: Any, period: pd.Period, settings: Settings) -> dt.datetime:
+    """The release time stored with a publication (in ``publish.timezone``), not today's configuration's; the
+    configured one only for rows made before migration 0006 recorded it."""
+    configured = release_time(period, settings)
+    stored = row["release_at"]
+    if stored is None:
+        return configured
+    if isinstance(stored, str):
+        stored = dt.datetime.fromisoformat(stored)
+    return stored.replace(tzinfo=configured.tzinfo)
 
 
 def list_publications(store: Store) -> pd.DataFrame:

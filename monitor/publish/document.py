@@ -18,7 +18,8 @@ from typing import Union
 
 from .phrasing import fmt
 
-__all__ = ["Cell", "Table", "Para", "Figure", "Section", "Document", "num_cell", "text_cell", "Block"]
+__all__ = ["Cell", "Table", "Para", "Figure", "Section", "Document", "num_cell", "text_cell", "Block", "walk",
+           "chart_attrs", "flag_low_n"]
 
 
 @dataclass
@@ -36,6 +37,29 @@ def num_cell(value: float | None, *, src: str, key: str = "", period: str = "", 
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     attrs = {"src": src, "key": key, "period": period, "col": col, "digits": str(digits)}
     return Cell("—" if missing else fmt(value, digits), {k: v for k, v in attrs.items() if v}, css or "num")
+
+
+def flag_low_n(cell: Cell, n: float | None, minimum: int, mark: str = "*") -> Cell:
+    """Record the respondents behind a number cell (``data-n``) and flag it (``*``, class ``lown``) when they are
+    fewer than ``minimum``."""
+    if n is None or (isinstance(n, float) and math.isnan(n)):
+        return cell
+    cell.attrs["n"] = str(int(n))
+    if int(n) < minimum and cell.text != "—":
+        cell.text += mark
+        cell.css = (cell.css + " lown").strip()
+    return cell
+
+
+def chart_attrs(keys: list[str], periods: list[str], values: list[list[float]], labels: list[str]) -> dict[str, str]:
+    """The record of what a figure plots: series keys, months, values (None for gaps) and the words its caption
+    must contain; ``build_document`` adds the vintages read."""
+    import json
+
+    clean = [[None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 6) for v in vs]
+             for vs in values]
+    return {"keys": ",".join(keys), "periods": json.dumps(periods), "values": json.dumps(clean),
+            "labels": json.dumps(labels, ensure_ascii=False)}
 
 
 def text_cell(text: str, css: str = "") -> Cell:
@@ -70,6 +94,7 @@ class Figure:
     caption: str
     png: bytes
     alt: str = ""
+    attrs: dict[str, str] = field(default_factory=dict)  # what it plots (keys, periods, values, labels)
 
 
 Block = Union[Para, Table, Figure, "Section"]
@@ -112,3 +137,12 @@ class Document:
         if self.edition > 1:
             return f"第{self.edition}版（更正）" if zh else f"Edition {self.edition} (corrected)"
         return ""
+
+
+def walk(blocks: list[Block]):  # type: ignore[no-untyped-def]
+    """Every paragraph, table and figure in ``blocks``, depth first."""
+    for b in blocks:
+        if isinstance(b, Section):
+            yield from walk(b.blocks)
+        else:
+            yield b

@@ -28,10 +28,11 @@ from .common import (
     months_back,
     question_name,
 )
-from .document import Document, Figure, Para, Section, Table, num_cell, text_cell
+from .document import Cell, Document, Figure, Para, Section, Table, chart_attrs, num_cell, text_cell
 from .outlook import forecast_tables, leading_paragraph
 from .pmi import TABLE1, TABLE2
 from .sources import Inputs
+from .texts import text as tx
 
 __all__ = ["build_operations", "official", "forecast_section", "lamp_table", "PROVINCE_CODE", "COUNTRY_CODE",
            "LAMPS", "lamp_keys"]
@@ -39,6 +40,26 @@ __all__ = ["build_operations", "official", "forecast_section", "lamp_table", "PR
 #: Region codes of the comparison figures, where the store has them.
 PROVINCE_CODE = "440000"
 COUNTRY_CODE = "100000"
+
+
+def _part(cell: Cell, group: str) -> Cell:
+    """Mark a cell as one of the parts that add up to the total of ``group`` (checked by ``publish check``)."""
+    if cell.text != "—":
+        cell.attrs["sum-part"] = group
+    return cell
+
+
+def _total(cell: Cell, group: str) -> Cell:
+    cell.attrs["sum-total"] = group
+    return cell
+
+
+def _synthetic_comparison(inputs: Inputs) -> bool:
+    """True when the province/country figures came from the demo's synthetic generator."""
+    rows = inputs.query("comparison_source", "SELECT DISTINCT s.kind FROM official_statistic o JOIN ingest_source s "
+                        "ON s.id = o.source_id WHERE o.region IN (:a, :b) ORDER BY s.kind", a=PROVINCE_CODE,
+                        b=COUNTRY_CODE)
+    return any("synthetic" in str(r["kind"]) for r in rows)
 
 
 def official(inputs: Inputs, series: str, region: str, period: str) -> float:
@@ -107,7 +128,14 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
         sec.add(lead)
     now = inputs.query("nowcast", "SELECT series_key, region, period, model, mean, lower_80, upper_80, previous, news "
                        "FROM nowcast WHERE origin = :o AND region = :r ORDER BY series_key, period", o=p, r=CITY_CODE)
-    if now:
+    # a nowcast is made only for months whose official figure is not yet published (issue 13)
+    published = [r for r in now if r["series_key"].startswith("iva/yoy") and
+                 not isnan(official(inputs, "iva/yoy", CITY_CODE, r["period"]))]
+    for r in published:
+        sec.add(Para(tx(lang, "nowcast_published", v=ph.fmt(official(inputs, "iva/yoy", CITY_CODE, r["period"]))),
+                     "note"))
+    now = [r for r in now if r not in published]
+    if now or published:
         for r in now:
             text = (f"{r['period']}规上工业增加值增速即时预测为{ph.fmt(r['mean'])}%"
                     f"{'' if r['lower_80'] is None else '（80%区间' + ph.fmt(r['lower_80']) + '%至' + ph.fmt(r['upper_80']) + '%）'}"
@@ -177,6 +205,14 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
                      num_cell(b, src="official", key=f"{series}@{CITY_CODE}", period=prev),
                      num_cell(prov, src="official", key=f"{series}@{PROVINCE_CODE}", period=p),
                      num_cell(nat, src="official", key=f"{series}@{COUNTRY_CODE}", period=p)])
+    # the comparison columns are kept only where the store has the figures (synthetic ones are said to be)
+    keep = [j for j in range(5) if j < 3 or any(r[j].text != "—" for r in rows)]
+    header1 = ["指标", "本期", "上期", "全省", "全国"] if zh else ["Indicator", "This period", "Previous", "Province",
+                                                             "Country"]
+    cmp_note = tx(lang, "comparison_missing") if len(keep) == 3 else \
+        tx(lang, "synthetic_comparison") if _synthetic_comparison(inputs) else ""
+    rows = [[r[j] for j in keep] for r in rows]
+    header1 = [header1[j] for j in keep]
     ytd = official(inputs, "iva/ytd_yoy", CITY_CODE, p)
     if not isnan(iva):
         b = official(inputs, "iva/yoy", CITY_CODE, prev)
@@ -214,8 +250,7 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
                     attrs={"src": "series", "key": "electricity/yoy/city", "period": p, "prev": prev}))
     if rows:
         s1.add(Table("表1 主要指标（同比增长，%）" if zh else "Table 1 Main indicators (growth y/y, %)",
-                     ["指标", "本期", "上期", "全省", "全国"] if zh else ["Indicator", "This period", "Previous",
-                                                                     "Province", "Country"], rows))
+                     header1, rows, note=cmp_note))
     # 二、景气调查
     s2 = Section("二、景气调查" if zh else "2. The survey")
     if not isnan(head):
@@ -251,14 +286,12 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
                     attrs={"src": "series", "keys": ",".join(f"electricity/yoy/industry/{c}" for c, _ in top),
                            "period": p}))
     drows, dvals, labels = [], [], []
-    city_last_year = inputs.value("electricity/total/city", str(period - 12), "raw")
+    # contributions are the districts' matched-sample parts of the city's growth (electricity/contribution/...):
+    # they add up to the city's rate; totals of a rotating panel would not (issue 13)
     for d in ref.DISTRICTS:
         v = official(inputs, "iva/yoy", d.code, p)
-        e = inputs.value(f"electricity/yoy/district/{d.code}", p)
-        tot = inputs.value(f"electricity/total/district/{d.code}", p, "raw")
-        tot0 = inputs.value(f"electricity/total/district/{d.code}", str(period - 12), "raw")
-        contrib = (tot - tot0) / city_last_year * 100 if not (isnan(tot) or isnan(tot0) or isnan(city_last_year)) \
-            else float("nan")
+        e = inputs.value(f"electricity/yoy/district/{d.code}", p, "raw")
+        contrib = inputs.value(f"electricity/contribution/district/{d.code}", p, "raw")
         if isnan(v) and isnan(e):
             continue
         drows.append((d.code, v, e, contrib))
@@ -279,19 +312,26 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
         for rank, (code, v, e, c) in enumerate(ranked, start=1):
             body.append([text_cell(str(rank) if not isnan(v) else ""), text_cell(district_name(code, lang)),
                          num_cell(v, src="official", key=f"iva/yoy@{code}", period=p),
-                         num_cell(e, src="series", key=f"electricity/yoy/district/{code}", period=p),
-                         num_cell(c, src="derived", key=f"electricity/contribution/district/{code}", period=p,
-                                  digits=2)])
+                         num_cell(e, src="series", key=f"electricity/yoy/district/{code}", period=p, col="raw"),
+                         _part(num_cell(c, src="series", key=f"electricity/contribution/district/{code}", period=p,
+                                        col="raw", digits=2), "contribution")])
             labels.append(district_name(code, lang if opts.font.cjk else "en"))
             dvals.append(v)
+        city_e = inputs.value("electricity/yoy/city", p, "raw")
+        body.append([text_cell(""), text_cell(tx(lang, "total_row")),
+                     num_cell(iva, src="official", key=f"iva/yoy@{CITY_CODE}", period=p),
+                     num_cell(city_e, src="series", key="electricity/yoy/city", period=p, col="raw"),
+                     _total(num_cell(city_e, src="series", key="electricity/yoy/city", period=p, col="raw",
+                                     digits=2), "contribution")])
         s3.add(Table("表3 分区主要指标（同比增长，%）" if zh else "Table 3 Districts (growth y/y, %)",
                      ["排名", "辖区", "规上工业增加值", "样本企业用电量", "用电拉动（百分点）"] if zh else
                      ["Rank", "District", "Value added", "Electricity", "Electricity contribution (pp)"], body,
-                     note=("注：用电拉动=该区用电量同比增量÷上年同月全市用电量×100。" if zh else
-                           "Contribution = the district's y/y change in electricity / the city's use a year earlier x 100.")))
+                     note=tx(lang, "contribution_note")))
         if any(not isnan(v) for v in dvals):
             png = bar_chart(labels, dvals, font=opts.font, reference=0.0)
-            s3.add(Figure("图1 分区规上工业增加值增速（%）" if zh else "Figure 1 Value-added growth by district (%)", png))
+            s3.add(Figure("图1 分区规上工业增加值增速（%）" if zh else "Figure 1 Value-added growth by district (%)", png,
+                          attrs=chart_attrs([f"iva/yoy@{c}" for c, *_ in ranked], [p], [[v] for v in dvals],
+                                            ["增加值" if zh else "alue-added"])))
     # 四、预警监测
     s4 = Section("四、预警监测" if zh else "4. Early warning")
     lamps = lamp_table(inputs, p, lang, "表4 景气信号灯" if zh else "Table 4 Signal lamps")
@@ -323,7 +363,9 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
         png = line_chart([m[2:] for m in months], [("综合预警指数" if zh and opts.font.cjk else "Composite index",
                                                    lampw)], font=opts.font, threshold=100.0,
                          threshold_label="理想水平 100" if zh and opts.font.cjk else "100 = all green")
-        s4.add(Figure("图2 综合预警指数" if zh else "Figure 2 Composite warning index", png))
+        s4.add(Figure("图2 综合预警指数" if zh else "Figure 2 Composite warning index", png,
+                      attrs=chart_attrs(["lamps/composite"], months, [lampw],
+                                        ["综合预警指数" if zh else "Composite warning index"])))
     # 五、问题与预判
     s5 = Section("五、企业反映的主要问题" if zh else "5. Problems enterprises report")
     probs = []

@@ -34,6 +34,8 @@ __all__ = [
     "growth_change_phrase",
     "updown_count",
     "NOT_AVAILABLE",
+    "significant",
+    "se_of_change",
 ]
 
 Lang = Literal["zh", "en"]
@@ -114,6 +116,21 @@ def change_phrase(current: float, previous: float | None, lang: Lang = "zh", *, 
     return f"{word} {amount} {plural if unit == 'pp' else '%'} from the previous month"
 
 
+def se_of_change(se_now: float | None, se_before: float | None) -> float | None:
+    """Standard error of a month-on-month change, ``sqrt(se_now**2 + se_before**2)`` (the two months' sampling
+    errors taken as independent, which overstates it for a matched panel: the cautious side); None without both."""
+    if se_now is None or se_before is None or math.isnan(se_now) or math.isnan(se_before):
+        return None
+    return math.sqrt(se_now ** 2 + se_before ** 2)
+
+
+def significant(current: float, previous: float | None, se_change: float | None, digits: int = 1) -> bool:
+    """True unless the printed change is smaller than its standard error ``se_change`` (no SE: significant)."""
+    if se_change is None or previous is None or (isinstance(previous, float) and math.isnan(previous)):
+        return True
+    return abs(round_half_up(round_half_up(current, digits) - round_half_up(previous, digits), digits)) >= se_change
+
+
 def _side(value: float, digits: int = 1) -> int:
     r = round_half_up(value, digits)
     return 1 if r > THRESHOLD else -1 if r < THRESHOLD else 0
@@ -146,12 +163,19 @@ def threshold_phrase(current: float, previous: float | None, lang: Lang = "zh", 
     return "低于临界点" if zh else "below the 50 mark"
 
 
-def index_sentence_tail(current: float, previous: float | None, lang: Lang = "zh") -> str:
-    """"为50.6%，比上月上升0.3个百分点，高于临界点" (without the subject)."""
+def index_sentence_tail(current: float, previous: float | None, lang: Lang = "zh",
+                        se_change: float | None = None) -> str:
+    """"为50.6%，比上月上升0.3个百分点，高于临界点" (without the subject); with ``se_change``, a change smaller
+    than its standard error adds "变化在抽样误差范围内，与上月基本持平" / "within the sampling error (not
+    significant)" (catalogue :mod:`.texts`)."""
+    from .texts import text
+
     parts = [f"为{fmt(current)}%" if lang == "zh" else f"was {fmt(current)}"]
     change = change_phrase(current, previous, lang)
     if change:
         parts.append(change)
+        if not significant(current, previous, se_change) and direction(current, previous)[0] != "flat":
+            parts.append(text(lang, "not_significant"))
     parts.append(threshold_phrase(current, previous, lang))
     return ("，" if lang == "zh" else ", ").join(parts)
 
@@ -191,8 +215,12 @@ COMPONENT_WORDS: dict[str, ComponentWords] = {
 }
 
 
-def interpretation(code: str, current: float, previous: float | None, lang: Lang) -> str:
+def interpretation(code: str, current: float, previous: float | None, lang: Lang,
+                   se_change: float | None = None) -> str:
+    """"表明制造业扩张加快" from the level and the change (a change within its standard error reads as none)."""
     w = COMPONENT_WORDS[code]
+    if not significant(current, previous, se_change):
+        previous = current if previous is None or _side(previous) == _side(current) else previous
     now = _side(current)
     before = None if previous is None or (isinstance(previous, float) and math.isnan(previous)) \
         else _side(previous)
@@ -220,16 +248,17 @@ def interpretation(code: str, current: float, previous: float | None, lang: Lang
     return f"indicating that {w.subject_en} {word} {'faster' if faster else 'more slowly'}"
 
 
-def component_sentence(code: str, name: str, current: float, previous: float | None, lang: Lang = "zh") -> str:
+def component_sentence(code: str, name: str, current: float, previous: float | None, lang: Lang = "zh",
+                       se_change: float | None = None) -> str:
     """One sentence of the release for an index: "生产指数为52.6%，比上月上升0.1个百分点，高于临界点，表明…。"
 
     ``code`` selects the interpretive words (:data:`COMPONENT_WORDS`); ``name`` is the printed name
     (``生产指数``).
     """
-    tail = index_sentence_tail(current, previous, lang)
+    tail = index_sentence_tail(current, previous, lang, se_change)
     if lang == "zh":
-        return f"{name}{tail}，{interpretation(code, current, previous, lang)}。"
-    return f"The {name} index {tail}, {interpretation(code, current, previous, lang)}."
+        return f"{name}{tail}，{interpretation(code, current, previous, lang, se_change)}。"
+    return f"The {name} index {tail}, {interpretation(code, current, previous, lang, se_change)}."
 
 
 def growth_phrase(value: float, lang: Lang = "zh", *, what_zh: str = "同比", what_en: str = "year on year") -> str:

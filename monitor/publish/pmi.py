@@ -26,8 +26,9 @@ from .common import (
     sector_name,
     size_name,
 )
-from .document import Document, Figure, Para, Section, Table, num_cell, text_cell
+from .document import Document, Figure, Para, Section, Table, chart_attrs, flag_low_n, num_cell, text_cell
 from .sources import Inputs
+from .texts import text as tx
 
 __all__ = ["build_pmi", "TABLE1", "TABLE2"]
 
@@ -49,8 +50,16 @@ def _adjusted(inputs: Inputs, key: str, periods: list[str]) -> bool:
     return bool(idx) and bool(frame.loc[idx, "sa"].notna().all())
 
 
-def _facts(key: str, period: str, prev: str, src: str = "series") -> dict[str, str]:
-    return {"src": src, "key": key, "period": period, "prev": prev}
+def _facts(key: str, period: str, prev: str, src: str = "series", se_change: float | None = None) -> dict[str, str]:
+    out = {"src": src, "key": key, "period": period, "prev": prev}
+    if se_change is not None:
+        out["se-change"] = f"{se_change:.4f}"
+    return out
+
+
+def se_change(inputs: Inputs, key: str, period: str, prev: str) -> float | None:
+    """Standard error of the month-on-month change of ``key`` (:func:`.phrasing.se_of_change`; None without SEs)."""
+    return ph.se_of_change(inputs.value(key, period, "se"), inputs.value(key, prev, "se"))
 
 
 def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev: str, lang: str) -> Para | None:
@@ -58,8 +67,9 @@ def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev:
     if isnan(cur):
         return None
     before = inputs.value(key, prev)
-    return Para(ph.component_sentence(code, name, cur, None if isnan(before) else before, lang),
-                attrs=_facts(key, period, prev))
+    se = se_change(inputs, key, period, prev)
+    return Para(ph.component_sentence(code, name, cur, None if isnan(before) else before, lang, se),
+                attrs=_facts(key, period, prev, se_change=se))
 
 
 def _history_table(inputs: Inputs, codes: tuple[str, ...], months: list[str], caption: str, lang: str) -> Table:
@@ -98,13 +108,15 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
     s1 = Section("一、制造业采购经理指数运行情况" if zh else "1. Manufacturing PMI")
     before = inputs.value("pmi/headline", prev)
     bef = None if isnan(before) else before
+    hse = se_change(inputs, "pmi/headline", p, prev)
     if zh:
         text = (f"{month_short(period, lang)}，{opts.city}制造业采购经理指数（PMI）"
-                f"{ph.index_sentence_tail(head, bef, lang)}，{ph.interpretation('headline', head, bef, lang)}。")
+                f"{ph.index_sentence_tail(head, bef, lang, hse)}，{ph.interpretation('headline', head, bef, lang, hse)}。")
     else:
         text = (f"{month_short(period, lang)}, the manufacturing purchasing managers' index (PMI) of {opts.city} "
-                f"{ph.index_sentence_tail(head, bef, lang)}, {ph.interpretation('headline', head, bef, lang)}.")
-    s1.add(Para(text, attrs=_facts("pmi/headline", p, prev)))
+                f"{ph.index_sentence_tail(head, bef, lang, hse)}, "
+                f"{ph.interpretation('headline', head, bef, lang, hse)}.")
+    s1.add(Para(text, attrs=_facts("pmi/headline", p, prev, se_change=hse)))
 
     # size breakdown
     parts = []
@@ -114,13 +126,13 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
         if isnan(v):
             continue
         b = inputs.value(key, prev)
-        parts.append((s, key, v, None if isnan(b) else b))
+        parts.append((s, key, v, None if isnan(b) else b, se_change(inputs, key, p, prev)))
     if parts:
-        clauses = [f"{size_name(s, lang)}PMI{ph.index_sentence_tail(v, b, lang)}" if zh else
-                   f"the PMI of {size_name(s, lang).lower()} enterprises {ph.index_sentence_tail(v, b, lang)}"
-                   for s, _, v, b in parts]
+        clauses = [f"{size_name(s, lang)}PMI{ph.index_sentence_tail(v, b, lang, se)}" if zh else
+                   f"the PMI of {size_name(s, lang).lower()} enterprises {ph.index_sentence_tail(v, b, lang, se)}"
+                   for s, _, v, b, se in parts]
         text = ("从企业规模看，" + "；".join(clauses) + "。") if zh else ("By size, " + "; ".join(clauses) + ".")
-        s1.add(Para(text, attrs={"src": "series", "keys": ",".join(k for _, k, _, _ in parts), "period": p,
+        s1.add(Para(text, attrs={"src": "series", "keys": ",".join(k for _, k, _, _, _ in parts), "period": p,
                                  "prev": prev}))
 
     # components
@@ -168,8 +180,9 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
         b = inputs.value(key, prev)
         keys.append(key)
         name = sector_name(k.code, lang)
-        clauses.append(f"{name}PMI{ph.index_sentence_tail(v, None if isnan(b) else b, lang)}" if zh else
-                       f"{name} {ph.index_sentence_tail(v, None if isnan(b) else b, lang)}")
+        se = se_change(inputs, key, p, prev)
+        clauses.append(f"{name}PMI{ph.index_sentence_tail(v, None if isnan(b) else b, lang, se)}" if zh else
+                       f"{name} {ph.index_sentence_tail(v, None if isnan(b) else b, lang, se)}")
     if clauses:
         s3.add(Para(("从重点行业看，" + "；".join(clauses) + "。") if zh else
                     ("By key sector: " + "; ".join(clauses) + "."),
@@ -192,21 +205,25 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
         above_n += ph.round_half_up(v) > 50
         low = not isnan(n) and n < opts.min_respondents
         change = None if isnan(b) else ph.round_half_up(ph.round_half_up(v) - ph.round_half_up(b))
+        sec = se_change(inputs, key, p, prev)
+        quiet = change is not None and change != 0 and not ph.significant(v, b, sec)
+        remarks = ([tx(lang, "low_n")] if low else []) + ([tx(lang, "not_significant_short")] if quiet else [])
         rows.append([text_cell(district_name(d.code, lang)),
-                     num_cell(v, src="series", key=key, period=p),
+                     flag_low_n(num_cell(v, src="series", key=key, period=p), n, opts.min_respondents),
                      num_cell(change, src="change", key=key, period=p),
                      num_cell(se, src="series", key=key, period=p, col="se", digits=2),
                      num_cell(n, src="series", key=key, period=p, col="n", digits=0),
-                     text_cell(("样本不足" if zh else "small sample") if low else "", "flag")])
+                     text_cell(("；" if zh else "; ").join(remarks), "flag")])
     if rows:
         s4.add(Para(f"全市{shown}个区中，{above_n}个区PMI高于临界点，{shown - above_n}个区位于或低于临界点。" if zh else
                     f"Of {shown} districts, {above_n} had a PMI above 50 and {shown - above_n} at or below 50."))
         s4.add(Table("表3 分区制造业PMI" if zh else "Table 3 PMI by district",
                      ["辖区", "PMI", "比上月增减", "标准误", "样本数", "备注"] if zh else
                      ["District", "PMI", "Change", "Std. error", "n", "Flag"], rows,
-                     note=(f"注：样本数少于{opts.min_respondents}家的区标注“样本不足”，其指数仅供参考；标准误按分层线性化估计。"
-                           if zh else f"Districts with fewer than {opts.min_respondents} respondents are flagged; "
-                           "their index is indicative only. Standard errors: linearised stratified estimator.")))
+                     note=(f"注：样本数少于{opts.min_respondents}家的区标注“样本不足”（数值后加“*”），其指数仅供参考；"
+                           "标准误按分层线性化估计。" if zh else f"Districts with fewer than {opts.min_respondents} "
+                           "respondents are flagged (* after the index); their index is indicative only. Standard "
+                           "errors: linearised stratified estimator. ") + tx(lang, "significance_note")))
     else:
         s4.add(Para(ph.NOT_AVAILABLE[lang], kind="note"))
 
@@ -216,7 +233,8 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
     png = line_chart([m[2:] for m in months], [("PMI", vals)], font=opts.font, threshold=50.0,
                      threshold_label="临界点 50" if opts.font.cjk and zh else "50 = no change",
                      ylabel="%")
-    s5.add(Figure(("图1 制造业PMI" + sa_zh) if zh else ("Figure 1 Manufacturing PMI" + sa_en), png))
+    s5.add(Figure(("图1 制造业PMI" + sa_zh) if zh else ("Figure 1 Manufacturing PMI" + sa_en), png,
+                  attrs=chart_attrs(["pmi/headline"], months, [vals], ["PMI"])))
     s5.add(_history_table(inputs, TABLE1, months, ("表1 制造业PMI及构成指数" + sa_zh + "（%）") if zh else
                           ("Table 1 PMI and its components" + sa_en), lang))
     s5.add(_history_table(inputs, TABLE2, months, ("表2 制造业PMI其他相关指标情况" + sa_zh + "（%）") if zh else

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+
+from collectors.cells import neutralise
 
 from ..exceptions import PublishError
 from .document import Document, Figure, Para, Section, Table
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text Word can hold: characters XML 1.0 forbids (a NUL, an escape in a name from outside) become U+FFFD."""
+    return _NOT_XML.sub("\ufffd", str(text))
 
 __all__ = ["render_docx"]
 
@@ -59,7 +69,8 @@ def render_docx(doc: Document, *, when: dt.datetime | None = None) -> bytes:
     d = docx.Document()
     stamp = when or dt.datetime(2000, 1, 1)
     props = d.core_properties
-    props.title, props.author, props.last_modified_by = doc.title, doc.issuer, doc.issuer
+    props.title, props.author, props.last_modified_by = _xml_text(doc.title), _xml_text(doc.issuer), \
+        _xml_text(doc.issuer)
     props.created = props.modified = stamp
     props.revision = max(1, doc.edition)
     props.comments = ""
@@ -75,7 +86,7 @@ def render_docx(doc: Document, *, when: dt.datetime | None = None) -> bytes:
     def para(text: str, *, size: float | None = None, bold: bool = False, align=None, colour=None,  # type: ignore[no-untyped-def]
              indent: bool = False, style: str | None = None, font: str = _CJK):
         p = d.add_paragraph(style=style)
-        run = p.add_run(text)
+        run = p.add_run(_xml_text(text))
         _east_asian(run, font)
         if size:
             run.font.size = Pt(size)
@@ -105,7 +116,7 @@ def render_docx(doc: Document, *, when: dt.datetime | None = None) -> bytes:
         tb.alignment = WD_TABLE_ALIGNMENT.CENTER
         # cells are reached row by row: Table.cell(i, j) rebuilds the grid on every call (quadratic)
         for h, cell in zip(t.header, tb.rows[0].cells):
-            run = cell.paragraphs[0].add_run(h)
+            run = cell.paragraphs[0].add_run(_xml_text(h))
             run.bold = True
             run.font.size = Pt(8.5)
             _east_asian(run, _CJK_SANS)
@@ -113,7 +124,8 @@ def render_docx(doc: Document, *, when: dt.datetime | None = None) -> bytes:
             _shade(cell, "EEF1F5")
         for row in t.rows:
             for c, cell in zip(row, tb.add_row().cells):
-                run = cell.paragraphs[0].add_run(c.text)
+                text = c.text if c.css == "num" else neutralise(_xml_text(c.text), numeric_start_ok=True)
+                run = cell.paragraphs[0].add_run(text)  # data, never a formula once pasted into a spreadsheet
                 run.font.size = Pt(8.5)
                 _east_asian(run, _CJK_SANS)
                 if c.css == "num":
@@ -140,7 +152,7 @@ def render_docx(doc: Document, *, when: dt.datetime | None = None) -> bytes:
             para(b.caption, bold=True, size=10, align=WD_ALIGN_PARAGRAPH.CENTER, font=_CJK_SANS)
         elif isinstance(b, Section):
             h = d.add_heading(level=min(level, 3))
-            run = h.add_run(b.heading)
+            run = h.add_run(_xml_text(b.heading))
             _east_asian(run, _CJK_SANS)
             run.font.color.rgb = RGBColor(0x11, 0x11, 0x11)
             for c in b.blocks:

@@ -30,7 +30,17 @@ from ..exceptions import PublishError
 from .document import Document
 from .render_html import render_html
 
-__all__ = ["render_pdf", "cjk_font_files", "fast_subsetting"]
+__all__ = ["render_pdf", "cjk_font_files", "fast_subsetting", "own_assets_fetcher"]
+
+
+def own_assets_fetcher():  # type: ignore[no-untyped-def]
+    """The URL fetcher of every PDF: only the platform's own assets, which the HTML carries inline as ``data:``
+    URIs (charts, fonts).  ``file://`` (a server file such as ``/etc/hostname``), ``http(s)://`` and every other
+    scheme are refused, so a name in the register holding a link or an image cannot pull anything into the PDF
+    or make the server call out; WeasyPrint logs the refusal and leaves the resource out."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -151,7 +161,7 @@ def render_pdf(doc: Document, *, when: dt.datetime | None = None, cache_dir: Pat
     if css:
         html = render_html(doc, for_pdf=True, font_css=css)
     stamp = (when or dt.datetime(2000, 1, 1)).strftime("%Y-%m-%dT%H:%M:%S+08:00")
-    document = weasyprint.HTML(string=html).render()
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=own_assets_fetcher()).render()
     document.metadata.title = doc.title
     document.metadata.authors = [doc.issuer]
     document.metadata.created = stamp

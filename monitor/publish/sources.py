@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from ..store import Store
 from ..store import models as m
+from ..store.vintages import as_vintage
 
 __all__ = ["Inputs"]
 
@@ -57,7 +58,7 @@ def _read_rows(store: Store, keys: list[str], as_of: dict[str, str | None]) -> d
     ``as_of[key]`` where given), the rows :func:`monitor.results.read_series` would return, read in one query
     per 500 keys through the primary-key index."""
     t = m.SeriesValue.__table__
-    limits = {k: dt.date.fromisoformat(str(v)[:10]) for k, v in as_of.items() if v}
+    limits = {k: as_vintage(v) for k, v in as_of.items() if v}
     out: dict[str, dict[str, tuple[Any, ...]]] = {k: {} for k in keys}
     with store.engine.connect() as conn:
         for i in range(0, len(keys), 500):
@@ -67,10 +68,7 @@ def _read_rows(store: Store, keys: list[str], as_of: dict[str, str | None]) -> d
             for key, period, raw, sa, se, n, vintage in rows:
                 if len(period) != 7:
                     continue
-                if isinstance(vintage, dt.datetime):
-                    vintage = vintage.date()
-                elif isinstance(vintage, str):
-                    vintage = dt.date.fromisoformat(vintage[:10])
+                vintage = as_vintage(vintage)
                 limit = limits.get(key)
                 if limit is not None and vintage > limit:
                     continue
@@ -159,6 +157,11 @@ class Inputs:
             v = row[_COLUMN[column]]
         return float(v) if _present(v) else float("nan")
 
+    def vintage_of(self, key: str, period: str) -> str:
+        """The vintage (ISO timestamp) of the row :meth:`value` read for ``key`` and ``period`` ("" if none)."""
+        row = self._series_rows(key).get(period)
+        return "" if row is None else row[4].isoformat()
+
     def values(self, key: str, periods: list[str], column: str = "best") -> list[float]:
         """Values of one series over months (NaN where missing)."""
         return [self.value(key, p, column) for p in periods]
@@ -173,6 +176,18 @@ class Inputs:
             return []
         frame = self.store.read_records(sql, **params)
         rows = [{k: _jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
+        self._queries[tag] = rows
+        return rows
+
+    def call(self, name: str, reader: Any, **params: Any) -> list[dict[str, Any]]:
+        """Rows of a store query function ``reader(store, **params)`` (a :mod:`monitor.store` query module's),
+        recorded under ``name`` and replayed on a re-render like :meth:`query`."""
+        tag = name + "|" + json.dumps(params, sort_keys=True, default=str)
+        if tag in self._queries:
+            return self._queries[tag]
+        if self.replay:
+            return []
+        rows = [{k: _jsonable(v) for k, v in r.items()} for r in reader(self.store, **params)]
         self._queries[tag] = rows
         return rows
 

@@ -1,6 +1,7 @@
-"""The store: schema, migrations, idempotent writes.
+"""The store: schema, migrations, idempotent writes, database locks.
 
-Public names: :class:`Store`, :func:`open_store`, :mod:`models <monitor.store.models>`.
+Public names: :class:`Store`, :func:`open_store`, :mod:`models <monitor.store.models>`; the locks are in
+:mod:`monitor.store.locks`.
 """
 
 from . import models as models

@@ -328,17 +328,27 @@ class Target(Base):
 
 # --------------------------------------------------------------------------- results
 class SeriesValue(Base):
-    """One value of a computed series (``pmi/headline``, ...) in one vintage."""
+    """One value of a computed series (``pmi/headline``, ...) in one vintage (the UTC timestamp of the compute or
+    adjustment run that wrote it: :mod:`monitor.store.vintages`; a date before migration 0008)."""
 
     __tablename__ = "series_value"
     series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
     period: Mapped[str] = mapped_column(Period, primary_key=True)
-    vintage: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    vintage: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
     raw: Mapped[float | None] = mapped_column(Float)
     sa: Mapped[float | None] = mapped_column(Float)
     se: Mapped[float | None] = mapped_column(Float)
     n: Mapped[int | None] = mapped_column(Integer)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class VintageLock(Base):
+    """A vintage of a series that a final edition read: it never changes (issue 13, migration 0008)."""
+
+    __tablename__ = "vintage_lock"
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    vintage: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    publication_id: Mapped[int] = mapped_column(Integer)
 
 
 class Forecast(Base):
@@ -477,7 +487,7 @@ class SeriesAdjustment(Base):
     __tablename__ = "series_adjustment"
     __table_args__ = (CheckConstraint("status IN ('ok', 'failed', 'skipped')", name="status"),)
     series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
-    vintage: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    vintage: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
     kind: Mapped[str] = mapped_column(String(12), default="concurrent")
     status: Mapped[str] = mapped_column(String(8))
     method_used: Mapped[str | None] = mapped_column(String(20))
@@ -632,3 +642,154 @@ class SchedulerLock(Base):
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# --------------------------------------------------------------------------- web portal (issue 18)
+class AppUser(Base):
+    """An account of the web platform: an enterprise, bureau staff, a district official, a leader or an admin.
+
+    ``password_hash`` is an Argon2id hash (NULL until an enterprise activates its account); ``failed_logins``
+    and ``locked_until`` implement the lock-out.
+    """
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('enterprise', 'staff', 'district', 'leader', 'admin')", name="role_domain"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ActivationCode(Base):
+    """A one-time code printed on the survey letter: the enterprise's first login (stored as a SHA-256)."""
+
+    __tablename__ = "activation_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    period: Mapped[str] = mapped_column(Period)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie token, its CSRF token and its expiry."""
+
+    __tablename__ = "web_session"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditLog(Base):
+    """Who did what, when and from where (logins, submissions, corrections, administration); never a secret."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str | None] = mapped_column(String(80))
+    role: Mapped[str | None] = mapped_column(String(16))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SurveyRound(Base):
+    """A month's survey round on the portal: open for returns until staff close it."""
+
+    __tablename__ = "survey_round"
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class PortalDraft(Base):
+    """The questionnaire an enterprise is filling in, saved as a draft (JSON of the form's fields)."""
+
+    __tablename__ = "portal_draft"
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class PortalSubmission(Base):
+    """One submission (or correction) through the portal: its provenance row, user, time and the reasons given
+    for the soft warnings it confirmed (JSON)."""
+
+    __tablename__ = "portal_submission"
+    __table_args__ = (UniqueConstraint("enterprise_id", "period", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    period: Mapped[str] = mapped_column(Period)
+    seq: Mapped[int] = mapped_column(Integer, doc="1 = first submission, 2.. = corrections")
+    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_source.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text, doc="the form as submitted (JSON)")
+    reasons: Mapped[str | None] = mapped_column(Text, doc="confirmed soft warnings with their reasons (JSON)")
+
+
+class SurveyFollowup(Base):
+    """A note of a phone call (or other follow-up) with an enterprise that has not answered."""
+
+    __tablename__ = "survey_followup"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    period: Mapped[str] = mapped_column(Period)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    channel: Mapped[str] = mapped_column(String(10), default="phone")
+    note: Mapped[str] = mapped_column(Text)
+
+
+class RobotMessage(Base):
+    """One digest to one chat robot (WeCom or DingTalk group webhook), queued before it is sent (issue 19).
+
+    ``dedup_key`` makes queueing idempotent; ``payload`` holds the JSON body so every attempt sends the same
+    message.  ``status``: ``queued`` until the robot accepts it (``sent``); ``failed`` when the robot refused it
+    for good (bad key or signature); ``unknown`` when a request may have reached it (a timeout after sending):
+    such a message is never sent again by itself, a person checks the group.
+    """
+
+    __tablename__ = "robot_message"
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed', 'unknown')", name="robot_status_domain"),
+        Index("ix_robot_message_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(64))
+    recipient_group: Mapped[str] = mapped_column(String(80))
+    robot: Mapped[str] = mapped_column(String(80), doc="the robot's name in [alerts.robots]")
+    kind: Mapped[str] = mapped_column(String(10), doc="wecom or dingtalk")
+    title: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text, doc="the JSON body posted to the webhook")
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -4,6 +4,11 @@
 a row that is already stored unchanged is not touched, so loading the same file
 twice changes nothing.  :func:`bulk_insert` is the fast path for loading large
 frames into empty tables (the demo's millions of daily readings).
+
+No value is ever stored non-finite: both write ``NaN`` *and* ``±inf`` as NULL
+(missing).  An indicator divided by a zero base (growth from nothing) is
+"not computable", never ``Inf`` (PostgreSQL's ``Infinity``) for a later stage or
+a publication to print.
 """
 
 from __future__ import annotations
@@ -37,11 +42,11 @@ def _dialect_insert(conn: Connection, table: Table) -> Any:
 def _clean(value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and +-inf: missing (the store holds no non-finite number)
     if isinstance(value, np.generic):
         value = value.item()
-        if isinstance(value, float) and math.isnan(value):
+        if isinstance(value, float) and not math.isfinite(value):
             return None
     if value is pd.NaT or value is pd.NA:
         return None
@@ -157,8 +162,9 @@ def _driver_values(table: Table, frame: pd.DataFrame) -> list[tuple[Any, ...]]:
             cols.append(_iso_text(s, date_only=isinstance(table.c[name].type, Date)))
         elif pd.api.types.is_float_dtype(s):
             values = s.to_numpy()
-            if np.isnan(values).any():
-                cols.append(s.astype(object).where(s.notna(), None).tolist())
+            finite = np.isfinite(values)
+            if not finite.all():  # NaN and +-inf become NULL
+                cols.append(s.astype(object).where(finite, None).tolist())
             else:
                 cols.append(values.tolist())
         elif pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s):
