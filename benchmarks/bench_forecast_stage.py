@@ -11,6 +11,7 @@ Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_forecast_stage.py [--
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -37,10 +38,13 @@ def run(source: Path, track: int, workers: int) -> None:
             period = pd.Period(last["p"].iloc[0], "M")
             with store.begin() as conn:  # the month's own forecasts are recomputed
                 conn.exec_driver_sql(f"DELETE FROM forecast WHERE origin = '{period}'")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), os.times()
             report = forecast_stage(store, settings, period)
-            total = time.perf_counter() - t0
-        print(f"forecast stage of {period}, track_months={track}, workers={workers}: {total:.1f} s ({report.status})")
+            total, c1 = time.perf_counter() - t0, os.times()
+        cpu = sum(c1[:4]) - sum(c0[:4])  # this process and its worker processes, user + system
+        load = os.getloadavg()[0]
+        print(f"forecast stage of {period}, track_months={track}, workers={workers}: {total:.1f} s wall, {cpu:.1f} s "
+              f"CPU = {cpu / workers:.1f} s on {workers} idle cores (load average {load:.1f}) ({report.status})")
         for part in report.message.split("; "):
             if " in " in part and " s" in part:
                 print("   ", part[:160])
