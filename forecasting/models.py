@@ -27,7 +27,7 @@ Models
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -35,7 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .decompose import PERIOD, classical_indices, seasonality_test
 from .exceptions import ForecastingError, SeriesTooShortError
+from .outliers import clean_outliers
 
 __all__ = [
     "ETS",
@@ -50,7 +52,6 @@ __all__ = [
     "seasonality_test",
 ]
 
-PERIOD = 12
 Level = Sequence[int | float]
 
 
@@ -120,35 +121,6 @@ def tidy_frame(frame: pd.DataFrame, level: Level) -> pd.DataFrame:
         frame[hi] = np.maximum(frame[hi], frame["mean"])
         cols += [lo, hi]
     return frame[cols]
-
-
-def seasonality_test(y: np.ndarray, period: int = PERIOD) -> bool:
-    """The M4 seasonality test: lag-``period`` autocorrelation outside the 90 % band (needs 3 full years)."""
-    y = np.asarray(y, dtype=float)
-    n = len(y)
-    if n < 3 * period:
-        return False
-    x = y - y.mean()
-    denom = float(x @ x)
-    if denom <= 0:
-        return False
-    acf = np.array([float(x[k:] @ x[: n - k]) / denom for k in range(period + 1)])
-    limit = 1.645 * np.sqrt((1 + 2 * np.sum(acf[1:period] ** 2)) / n)
-    return bool(abs(acf[period]) > limit)
-
-
-def classical_indices(y: np.ndarray, *, multiplicative: bool, period: int = PERIOD) -> np.ndarray:
-    """Seasonal indices (length ``period``, aligned to position 0 of ``y``) of a classical decomposition."""
-    y = np.asarray(y, dtype=float)
-    weights = np.r_[0.5, np.ones(period - 1), 0.5] / period
-    trend = np.full(len(y), np.nan)
-    half = period // 2
-    trend[half: len(y) - half] = np.convolve(y, weights, mode="valid")
-    ratio = y / trend if multiplicative else y - trend
-    idx = np.array([np.nanmean(ratio[k::period]) for k in range(period)])
-    if multiplicative:
-        return idx / idx.mean()
-    return idx - idx.mean()
 
 
 # ------------------------------------------------------------------------------------------------ base class
@@ -637,18 +609,26 @@ MODELS: dict[str, type[Forecaster]] = {
 }
 
 
+#: Models defined in modules that build on this one (``arima`` in :mod:`forecasting.ensemble`), registered by those
+#: modules when they load (importing :mod:`forecasting` loads them all), so this module imports none of them.
+_REGISTERED: dict[str, Callable[..., Forecaster]] = {}
+
+
+def register_model(name: str, factory: Callable[..., Forecaster]) -> None:
+    """Make ``factory`` the model :func:`make_model` builds for ``name``."""
+    _REGISTERED[name] = factory
+
+
 def make_model(spec: str | Forecaster, **options: Any) -> Forecaster:
     """A fresh model from a name in :data:`MODELS` (or ``"combination"``), or a clone of an instance."""
     if isinstance(spec, Forecaster):
         return clone(spec)
     if spec == "combination":
         return Combination(**options)
-    if spec == "arima":
-        from .ensemble import ARIMA
-
-        return ARIMA(**options)
+    if spec in _REGISTERED:
+        return _REGISTERED[spec](**options)
     if spec not in MODELS:
-        raise ForecastingError(f"unknown model {spec!r}; choose from {sorted(MODELS) + ['arima', 'combination']}.")
+        raise ForecastingError(f"unknown model {spec!r}; choose from {sorted(MODELS) + sorted(_REGISTERED) + ['combination']}.")
     return MODELS[spec](**options)
 
 
@@ -809,8 +789,6 @@ class Combination(Forecaster):
         names = [model_name(m) for m in self.models]
         if len(set(names)) != len(names):
             raise ForecastingError(f"Combination: model names must be unique; got {names}.")
-        from .outliers import clean_outliers
-
         def prepared(train: pd.Series) -> pd.Series:
             return clean_outliers(train) if self.outliers == "clean" else train
 

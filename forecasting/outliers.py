@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .models import PERIOD, classical_indices, seasonality_test
+from .decompose import PERIOD, classical_indices, seasonality_test
 
 __all__ = ["clean_outliers"]
 

@@ -135,11 +135,10 @@ class AnalystStore:
         ['pmi/headline/size/large', 'pmi/headline/size/medium', 'pmi/headline/size/small']
         """
         prefix = pattern.split("*", 1)[0]
-        rows = self.store.read_records(
-            "SELECT DISTINCT series_key FROM series_value WHERE series_key LIKE :p ORDER BY series_key",
-            p=prefix.replace("%", r"\%") + "%")
         rx = _glob_regex(pattern)
-        return [k for k in rows["series_key"].tolist() if rx.match(k)]
+        from .store import series as series_q
+
+        return [k for k in series_q.series_keys(self.store, prefix) if rx.match(k)]
 
     def latest_period(self, key: str = "pmi/headline") -> pd.Period:
         """The last month with a value of ``key`` (default: the PMI).
@@ -149,8 +148,9 @@ class AnalystStore:
         SeriesNotFoundError
             When ``key`` has no value.
         """
-        rows = self.store.read_records("SELECT MAX(period) AS p FROM series_value WHERE series_key = :k", k=key)
-        value = rows["p"].iloc[0] if len(rows) else None
+        from .store import series as series_q
+
+        value = series_q.last_period(self.store, key)
         if value is None:
             raise SeriesNotFoundError(f"no stored series {key!r}; list the keys with store.keys('{key.split('/')[0]}/**')")
         return _month(value)
@@ -346,9 +346,9 @@ class AnalystStore:
             return "none (run imon compute)"
 
     def _published_record(self, kind: str, period: str) -> dict[str, Any]:
-        rows = self.store.read_records(
-            "SELECT version, inputs FROM publication WHERE kind = :k AND period = :p AND final = :t "
-            "AND inputs IS NOT NULL ORDER BY version DESC", k=kind, p=period, t=True)
+        from .store import publications as publications_q
+
+        rows = publications_q.final_inputs(self.store, kind=kind, period=period)
         if rows.empty:
             raise SeriesNotFoundError(f"no final edition of the {kind} release for {period} is stored; "
                                       f"use published=False for the latest values (or imon publish {kind} "
@@ -359,9 +359,11 @@ class AnalystStore:
     def panel(self, period: object, *, weighting: str | None = None) -> pd.DataFrame:
         """The month's survey microdata with weights: every answer of every responding enterprise.
 
-        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`:
-        design weight x size, post-stratified to division x size cells, respondents reweighted within their
-        cell for non-response), so a weighted mean over any subset reproduces the published method::
+        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`
+        with ``compute.weighting``: by default every firm counts once -- the NBS count formula on the PPS
+        panel -- with ``size`` design weight x revenue trimmed at ``compute.size_trim``; post-stratified to
+        division x size cells, respondents reweighted within their cell for non-response), so a weighted mean
+        over any subset reproduces the published method::
 
             DI = 100 * sum(weight * (answer + 1) / 2) / sum(weight)
 
@@ -385,7 +387,7 @@ class AnalystStore:
         >>> no = t[t.question == "new_orders"]                             # doctest: +SKIP
         >>> no.groupby("district_code").apply(lambda g: 100 * (g.weight * (g.answer + 1) / 2).sum() / g.weight.sum())  # doctest: +SKIP
         """
-        from .compute import load_survey_inputs
+        from .compute import load_survey_inputs, size_trim
         from .indicators.survey import respondent_weights
 
         p = _month(period)
@@ -393,13 +395,41 @@ class AnalystStore:
         if responses.empty:
             raise SeriesNotFoundError(f"no survey answers are stored for {p}")
         weights = respondent_weights(responses, enterprises, periods=[str(p)],
-                                     weighting=weighting or self.settings["compute.weighting"])  # type: ignore[arg-type]
-        info = self.store.read_records(
-            "SELECT id AS enterprise_id, uscc, name_zh, district_code, industry_code, size_class FROM enterprise")
+                                     weighting=weighting or self.settings["compute.weighting"],  # type: ignore[arg-type]
+                                     trim=size_trim(self.settings))
+        from .store import survey as survey_q
+
+        info = survey_q.enterprise_records(self.store, ["id", "uscc", "name_zh", "district_code", "industry_code",
+                                                        "size_class"], rename={"id": "enterprise_id"})
         out = weights.merge(info, on="enterprise_id", how="left")
         cols = ["period", "enterprise_id", "uscc", "name_zh", "district_code", "industry_code", "size_class",
                 "stratum", "question", "answer", "weight"]
         return out[cols].reset_index(drop=True)
+
+    def low_n(self, period: object = None, *, prefix: str = "pmi/") -> pd.DataFrame:
+        """Stored survey cells and their low-n flag (fewer respondents than ``compute.min_respondents``).
+
+        Parameters
+        ----------
+        period
+            The month; default every month.
+        prefix
+            Series family (``pmi/`` default: diffusion indices and headlines; ``balance/``, ``problems/``...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``series_key, period, raw, sa, se, n, low_n`` (:func:`monitor.store.survey_quality.low_n_cells`).
+
+        Examples
+        --------
+        >>> flags = store.low_n("2026-10")                                 # doctest: +SKIP
+        >>> flags[flags.low_n & flags.series_key.str.startswith("pmi/headline/district/")]  # doctest: +SKIP
+        """
+        from .store.survey_quality import low_n_cells
+
+        return low_n_cells(self.store, int(self.settings["compute.min_respondents"]),
+                           period=None if period is None else str(_month(period)), prefix=prefix)
 
     # ------------------------------------------------------------------ monitoring indicators
     def indicators(self, region: str = "city", *, families: Sequence[str] = MONITORING_FAMILIES,
@@ -481,10 +511,9 @@ class AnalystStore:
         """
         import pandas as pd
 
-        sql = ("SELECT series_key, vintage, kind, status, method_used, model, mode, first_period, last_period, m7, q, "
-               "qs_p, light, festival_t, working_day_t, n_outliers, factors, notes, error, adjusted_at "
-               "FROM series_adjustment" + (" WHERE kind = :k" if kind else "") + " ORDER BY series_key, vintage")
-        rows = self.store.read_records(sql, **({"k": kind} if kind else {}))
+        from .store import series as series_q
+
+        rows = series_q.adjustment_rows(self.store, kind)
         rx = _glob_regex(pattern)
         rows = rows[rows["series_key"].map(lambda k: bool(rx.match(k)))] if len(rows) else rows
         if len(rows):
@@ -513,21 +542,9 @@ class AnalystStore:
             resolved_period, fired_at, resolved_at, recipients``.
         """
         states = [state] if isinstance(state, str) else list(state) if state is not None else []
-        where, params = [], {}
-        if states:
-            marks = ", ".join(f":s{i}" for i in range(len(states)))
-            where.append(f"state IN ({marks})")
-            params.update({f"s{i}": s for i, s in enumerate(states)})
-        if rule:
-            where.append("rule = :r")
-            params["r"] = rule
-        if region:
-            where.append("region = :g")
-            params["g"] = region
-        sql = ("SELECT id, rule, subject, region, severity, state, value, message, started_period, last_period, "
-               "resolved_period, fired_at, resolved_at, recipients FROM alert_event" +
-               (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC")
-        return self.store.read_records(sql, **params)
+        from .store import alerts as alerts_q
+
+        return alerts_q.alert_events(self.store, states=states, rule=rule, region=region)
 
     # ------------------------------------------------------------------ forecasts
     def forecasts(self, series: str | None = None, *, origin: object = "latest",
@@ -556,8 +573,9 @@ class AnalystStore:
         """
         import pandas as pd
 
-        rows = self.store.read_records(
-            "SELECT series_key, origin, period, model, mean, lower_80, upper_80, lower_95, upper_95 FROM forecast")
+        from .store import forecasts as forecasts_q
+
+        rows = forecasts_q.forecast_rows(self.store)
         if series is not None and len(rows):
             rx = _glob_regex(series)
             rows = rows[rows["series_key"].map(lambda k: bool(rx.match(k)))]

@@ -413,7 +413,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
     current = _this_month()
-    if b > current:
+    if str(b)[:7] > current:
         raise click.UsageError(f"{'--period' if period else '--to'} {b} has not begun (this month is {current}); "
                                "compute months up to the current one")
     settings = obj.settings()
@@ -458,12 +458,8 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
             revisions = result.revisions
             click.echo(report.summary())
             if len(revisions):
-                big = revisions.assign(size=revisions["revision"].abs()).sort_values("size", ascending=False)
-                click.echo(f"revisions: {revisions['revision'].notna().sum():,} values, mean absolute "
-                           f"{revisions['revision'].abs().mean():.2f}, largest:")
-                for rec in big.head(10).itertuples():
-                    click.echo(f"  {rec.series} {rec.period}: {rec.old_sa:.2f} -> {rec.new_sa:.2f} "
-                               f"({rec.revision:+.2f})")
+                for line in result.summary_lines():  # per unit: never kWh averaged with index points
+                    click.echo(line)
                 if csv_path:
                     from collectors.cells import neutralise
 
@@ -834,14 +830,11 @@ def alerts_unsilence(obj: _Context, silence_id: int) -> None:
 @click.pass_obj
 def alerts_history(obj: _Context, last: int) -> None:
     """The digests queued and sent, with their delivery attempts (the notification log)."""
-    from sqlalchemy import text
-
     from .store import open_store
+    from .store.alerts import notification_log
 
     with open_store(obj.settings()) as store:
-        frame = store.read_frame(text(
-            "SELECT m.id, m.recipient_group AS grp, m.status, m.attempts, m.created_at, m.sent_at, "
-            "m.last_error AS error, m.subject FROM notification_message m ORDER BY m.id DESC LIMIT :n"), n=last)
+        frame = notification_log(store, last=last)
     _format_times(frame, ["created_at", "sent_at"])
     _print_frame(frame, ["id", "grp", "status", "attempts", "created_at", "sent_at", "error", "subject"])
 
@@ -954,16 +947,13 @@ def _busy_error(exc: BaseException) -> MonitorError | None:
     from sqlalchemy.exc import OperationalError
 
     from .exceptions import StoreBusyError
+    from .store.engine import is_busy
 
-    if not isinstance(exc, OperationalError):
-        return None
-    text = str(exc.orig).lower()
-    if "database is locked" in text or "database table is locked" in text or "lock timeout" in text \
-            or "could not obtain lock" in text:
+    if isinstance(exc, OperationalError) and is_busy(exc):
         return StoreBusyError("the store is busy: another imon process (a long collect, the scheduler) is writing "
                               "to it and did not finish within the wait; nothing was changed: run the command "
                               "again when it is done")
-    return None
+    return None  # not a busy store
 
 
 def main(argv: list[str] | None = None) -> None:

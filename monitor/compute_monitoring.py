@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import text
 
 from .indicators import (
     cost_indicators,
@@ -29,7 +28,8 @@ from .reference import CITY_CODE
 from .results import read_series
 from .settings import Settings
 from .store import Store
-from .store.core import raw_query
+from .store import monitoring as monitoring_q
+from .store import survey as survey_q
 
 __all__ = ["monitoring_series", "monthly_meter", "HISTORY_MONTHS"]
 
@@ -43,38 +43,20 @@ def monthly_meter(store: Store, first_day: dt.date, window: tuple[int, int] = (-
     Returns :data:`~monitor.indicators.electricity.METER_COLUMNS`: all days, and the days outside the Spring
     Festival window (``kwh_x``, ``days_x``), so millions of daily readings never leave the database.
     """
-    sqlite = store.dialect == "sqlite"
-    month = "substr(r.day, 1, 7)" if sqlite else "to_char(r.day, 'YYYY-MM')"
     fest = festival_days(first_day, dt.date.today() + dt.timedelta(days=400), window)
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS imon_festival_days")
-        conn.exec_driver_sql("CREATE TEMP TABLE imon_festival_days (day DATE PRIMARY KEY)")
-        conn.execute(text("INSERT INTO imon_festival_days (day) VALUES (:d)"),
-                     [{"d": d.strftime("%Y-%m-%d") if sqlite else d.date()} for d in fest])
-        rows, names = raw_query(conn, (
-            f"SELECT r.enterprise_id, {month} AS period, SUM(r.kwh) AS kwh, COUNT(*) AS days, "
-            "SUM(CASE WHEN f.day IS NULL THEN r.kwh ELSE 0 END) AS kwh_x, "
-            "SUM(CASE WHEN f.day IS NULL THEN 1 ELSE 0 END) AS days_x "
-            "FROM electricity_reading r LEFT JOIN imon_festival_days f ON f.day = r.day "
-            f"WHERE r.day >= :d GROUP BY r.enterprise_id, {month}"),
-            {"d": first_day.isoformat() if sqlite else first_day})
-        conn.exec_driver_sql("DROP TABLE imon_festival_days")
-    return pd.DataFrame.from_records(rows, columns=names)
+    return monitoring_q.monthly_meter(store, first_day, fest)
 
 
 def monitoring_series(store: Store, settings: Settings, months: list[str]) -> pd.DataFrame:
     """All monitoring series rows (``series_key, period, raw, se, n``) for ``months``."""
     start = (pd.Period(months[0], "M") - HISTORY_MONTHS)
     first_day = start.start_time.date()
-    enterprises = store.read_records(
-        "SELECT id, name_zh, district_code, industry_code, size_class, sample_weight, panel_start, panel_end "
-        "FROM enterprise")
+    enterprises = survey_q.enterprise_records(store, ["id", "name_zh", "district_code", "industry_code", "size_class",
+                                                      "sample_weight", "panel_start", "panel_end"])
     meter = monthly_meter(store, first_day)
-    monthly = store.read_records("SELECT * FROM enterprise_month WHERE period >= :p", p=str(start))
-    problems = store.read_records("SELECT enterprise_id, period, problem FROM survey_problem WHERE period >= :p",
-                                  p=months[0])
-    respondents = store.read_records(
-        "SELECT DISTINCT enterprise_id, period FROM survey_response WHERE period >= :p", p=months[0])
+    monthly = monitoring_q.enterprise_months(store, str(start))
+    problems = survey_q.survey_problems(store, months[0])
+    respondents = survey_q.respondents(store, months[0])
     stop, semi = settings["monitoring.stop_threshold"], settings["monitoring.semi_threshold"]
     frames = []
     elec = electricity_indicators(meter, enterprises, months=months, stop_threshold=stop, semi_threshold=semi)
@@ -92,8 +74,7 @@ def monitoring_series(store: Store, settings: Settings, months: list[str]) -> pd
     survey_rows = pd.concat([d.reset_index().assign(period=lambda f: f["period"].astype(str))[
         ["series_key", "period", "raw"]] for d in dis.values() if len(d)], ignore_index=True) if any(
         len(d) for d in dis.values()) else pd.DataFrame(columns=["series_key", "period", "raw"])
-    official = store.read_records(
-        "SELECT series, period, value FROM official_statistic WHERE region = :r AND series = 'iva/yoy'", r=CITY_CODE)
+    official = monitoring_q.official_series(store, series=["iva/yoy"], region=CITY_CODE)
     official = pd.DataFrame({"series_key": "iva/yoy/city", "period": official["period"],
                              "raw": official["value"]})
     inputs = lamp_inputs(*[f for f in frames if len(f)], survey_rows, official)

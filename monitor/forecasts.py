@@ -31,6 +31,7 @@ from .results import read_series
 from .settings import Settings
 from .store import Store
 from .store import models as m
+from .store.forecasts import forecast_rows
 
 __all__ = ["ForecastReport", "forecast_accuracy", "forecast_series", "key_history", "official_key", "outcome_frame",
            "resolve_keys", "run_tasks", "series_history"]
@@ -268,8 +269,7 @@ def forecast_accuracy(store: Store) -> pd.DataFrame:
         One row per series, model and horizon (months ahead): ``n`` forecasts with an outcome, mean absolute
         error ``mae``, and the share of outcomes inside the 80 % and 95 % intervals.
     """
-    stored = store.read_records(
-        "SELECT series_key, origin, period, model, mean, lower_80, upper_80, lower_95, upper_95 FROM forecast")
+    stored = forecast_rows(store)
     if stored.empty:
         return pd.DataFrame(columns=["series_key", "model", "horizon", "n", "mae", "coverage_80", "coverage_95"])
     outcomes = pd.concat([outcome_frame(store, k) for k in stored["series_key"].unique()])

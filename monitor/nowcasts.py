@@ -36,7 +36,9 @@ from .periods import month_text
 from .reference import CITY_CODE
 from .settings import Settings
 from .store import Store
+from .store import forecasts as forecasts_q
 from .store import models as m
+from .store import monitoring as monitoring_q
 
 __all__ = ["NowcastReport", "OddsReport", "nowcast_accuracy", "nowcast_target", "read_nowcasts", "read_target_odds",
            "target_odds"]
@@ -93,14 +95,7 @@ def _keys(text: str) -> list[str]:
 
 def _official(store: Store, series: list[str], known_by: pd.Period) -> pd.DataFrame:
     """Monthly official values (series, region, period, value) published by ``known_by``."""
-    if not series:
-        return pd.DataFrame(columns=["series", "region", "period", "value"])
-    marks = ", ".join(f":s{i}" for i in range(len(series)))
-    frame = store.read_records(
-        f"SELECT series, region, period, value FROM official_statistic WHERE series IN ({marks}) "
-        "AND length(period) = 7 AND period <= :last",
-        **{f"s{i}": s for i, s in enumerate(series)}, last=str(known_by))
-    return frame
+    return monitoring_q.official_series(store, series=series, until=str(known_by), monthly=True)
 
 
 def _input(store: Store, key: str, origin: pd.Period) -> pd.Series:
@@ -210,8 +205,7 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
     t0 = time.perf_counter()
     report = OddsReport(month_text(origin))
     known = origin - settings["nowcast.official_lag"]
-    targets = store.read_records("SELECT indicator, region, comparison, value FROM target WHERE year = :y",
-                                 y=origin.year)
+    targets = monitoring_q.targets(store, year=origin.year)
     if targets.empty:
         report.skipped["*"] = f"no target for {origin.year}"
     monthly_of = {ind: ind[: -len("ytd_yoy")] + "yoy" for ind in targets["indicator"].unique()
@@ -266,16 +260,12 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
 
 def read_nowcasts(store: Store, origin: pd.Period | str | None = None) -> pd.DataFrame:
     """Stored nowcasts (all origins, or one), newest origin first."""
-    sql = "SELECT * FROM nowcast" + (" WHERE origin = :o" if origin is not None else "") + \
-        " ORDER BY origin DESC, region, period"
-    return store.read_records(sql, **({"o": str(origin)} if origin is not None else {}))
+    return forecasts_q.nowcast_rows(store, str(origin) if origin is not None else None)
 
 
 def read_target_odds(store: Store, origin: pd.Period | str | None = None) -> pd.DataFrame:
     """Stored target-attainment probabilities (all origins, or one)."""
-    sql = "SELECT * FROM target_odds" + (" WHERE origin = :o" if origin is not None else "") + \
-        " ORDER BY origin DESC, indicator, region"
-    return store.read_records(sql, **({"o": str(origin)} if origin is not None else {}))
+    return forecasts_q.target_odds_rows(store, str(origin) if origin is not None else None)
 
 
 def nowcast_accuracy(store: Store) -> pd.DataFrame:
@@ -289,11 +279,9 @@ def nowcast_accuracy(store: Store) -> pd.DataFrame:
         of outcomes inside the 80 % interval.
     """
     columns = ["series_key", "region", "horizon", "n", "mae", "coverage_80"]
-    stored = store.read_records("SELECT series_key, region, origin, period, mean, lower_80, upper_80 FROM nowcast")
+    stored, official = forecasts_q.nowcast_outcomes(store)
     if stored.empty:
         return pd.DataFrame(columns=columns)
-    official = store.read_records("SELECT series AS series_key, region, period, value FROM official_statistic "
-                                  "WHERE length(period) = 7")
     joined = stored.merge(official, on=["series_key", "region", "period"])
     if joined.empty:
         return pd.DataFrame(columns=columns)

@@ -24,7 +24,8 @@ import pandas as pd
 from .exceptions import ConfigError, MonitorError
 from .settings import Settings
 from .store import Store
-from .store import models as m
+from .store.jobs import record_run as _record
+from .store.survey import survey_month_span
 
 __all__ = ["MONTHLY_STAGES", "STAGES", "Stage", "StageReport", "adjust_stage", "alerts_stage", "collect_stage",
            "compute_stage", "forecast_stage", "publish_stage", "run_stage"]
@@ -114,8 +115,7 @@ def compute_stage(store: Store, settings: Settings, period: pd.Period, *, first:
     from .compute import compute_range
 
     if first is None:
-        with store.engine.connect() as conn:
-            earliest = conn.exec_driver_sql("SELECT MIN(period) FROM survey_response").scalar()
+        earliest, _ = survey_month_span(store)
         if earliest is None:
             return StageReport("compute", "skipped", "no survey answers in the store")
         first = pd.Period(earliest, "M")
@@ -192,6 +192,7 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
     list).
     """
     from .publish import publish
+    from .publish.check import check_publication
 
     if kinds is None:
         jobs = publication_periods(period)
@@ -200,7 +201,7 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
     else:
         jobs = [(kind, str(period)) for kind in kinds]
         langs = [lang or settings["language"]]
-    done, results, errors = [], [], []
+    done, results, errors, audits = [], [], [], []
     for language in langs:
         for kind, when in jobs:
             try:
@@ -211,8 +212,16 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
                 continue
             results.append(result)
             done.append(f"{kind} {when} {language} {result.seconds['total']:.1f} s")
+            if kinds is None and any(f.suffix == ".html" for f in result.files):
+                # the demo and the monthly chain audit what they write (imon publish check, issue 13)
+                audit = check_publication(store, settings, kind, when, lang=language)
+                if not audit.ok:
+                    audits.append(f"{kind} {when} {language}: {len(audit.findings)} failed, first "
+                                  f"{audit.findings[0].line()}")
     where = out_dir or settings.outputs_dir / "publications"
     message = f"{len(done)} publications written ({', '.join(done)}) in {where}"
+    if kinds is None and done:
+        message += "; audit (imon publish check): " + ("all passed" if not audits else "; ".join(audits))
     detail = {"results": results, "errors": errors}
     if errors:
         failed = "; ".join(f"{k} {w} {lg}: {e}" for k, w, lg, e in errors)
@@ -249,12 +258,8 @@ MONTHLY_STAGES: list[tuple[str, Stage]] = [(name, STAGES[name]) for name in
 def record_run(store: Store, name: str, period: pd.Period | str | None, started: dt.datetime,
                report: StageReport) -> None:
     """Write one row of the job history for a run that is over."""
-    with store.begin() as conn:
-        conn.execute(m.JobRun.__table__.insert().values(
-            job=name, period=str(period) if period is not None else None, started_at=started,
-            finished_at=dt.datetime.now().replace(microsecond=0), status=report.status,
-            items_ok=report.items_ok, items_failed=report.items_failed, message=report.message[:2000],
-        ))
+    _record(store, name, str(period) if period is not None else None, started, status=report.status,
+            items_ok=report.items_ok, items_failed=report.items_failed, message=report.message)
 
 
 def run_stage(store: Store, settings: Settings, name: str, period: pd.Period | None, *, stage: Stage | None = None,

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from .exceptions import StoreError
 from .store import Store
 from .store import models as m
-from .store.core import raw_query
+from .store.series import values_in_periods
 from .store.vintages import as_of_limit, as_vintage, locked_overwrites, new_vintage
 from .store.writes import upsert
 
@@ -33,14 +33,7 @@ _TOL = 1e-9
 def latest_values(conn: Connection, keys: list[str], periods: list[str]) -> pd.DataFrame:
     """The latest vintage of each (series key, period) among ``keys`` and ``periods``."""
     cols = ["series_key", "period", "vintage", *VALUE_COLUMNS]
-    frames = []
-    for start in range(0, len(periods), 200):
-        chunk = periods[start:start + 200]
-        marks = ", ".join(f":p{i}" for i in range(len(chunk)))
-        rows, _ = raw_query(conn, f"SELECT {', '.join(cols)} FROM series_value WHERE period IN ({marks})",
-                            {f"p{i}": p for i, p in enumerate(chunk)})
-        frames.append(pd.DataFrame.from_records(rows, columns=cols))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    out = values_in_periods(conn, periods, cols)
     out = out[out["series_key"].isin(keys)]
     out["vintage"] = [as_vintage(v) for v in out["vintage"]]
     return out.sort_values("vintage").drop_duplicates(["series_key", "period"], keep="last").reset_index(drop=True)

@@ -28,19 +28,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import and_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from .exceptions import ConfigError
 from .settings import Settings, parse_duration
-from .store import Store
-from .store import models as m
+from .store import Store, jobs
 from .store.locks import acquire_lock, new_owner, release_lock, renew_lock
 
 __all__ = ["JOBS", "JobSpec", "SchedulerService", "run_job_once", "job_history", "make_trigger"]
 
 log = logging.getLogger(__name__)
-_RUN = m.JobRun.__table__
 JOB_PREFIX = "schedule:"
 
 JobFunc = Callable[[Store, Settings, dt.datetime], tuple[str, str]]
@@ -144,21 +140,7 @@ def run_job_once(store: Store, settings: Settings, job_id: str, scheduled_for: d
     re-claims a run left ``interrupted`` by a crash.
     """
     name = JOB_PREFIX + job_id
-    started = _now()
-    with store.begin() as conn:
-        if recover:
-            claimed = conn.execute(update(_RUN).where(and_(_RUN.c.job == name, _RUN.c.scheduled_for == scheduled_for,
-                                                           _RUN.c.status == "interrupted"))
-                                   .values(status="running", started_at=started, scheduler=owner)).rowcount == 1
-        else:
-            try:
-                with conn.begin_nested():
-                    conn.execute(_RUN.insert().values(job=name, period=None, started_at=started, status="running",
-                                                      items_ok=0, items_failed=0, scheduled_for=scheduled_for,
-                                                      scheduler=owner, message=None))
-                claimed = True
-            except IntegrityError:
-                claimed = False
+    claimed = jobs.claim_run(store, name, scheduled_for, owner=owner, started=_now(), recover=recover)
     if not claimed:
         log.info("scheduled run already made; not repeated job=%s scheduled_for=%s", job_id, scheduled_for,
                  extra={"job": job_id, "scheduled_for": str(scheduled_for)})
@@ -170,10 +152,7 @@ def run_job_once(store: Store, settings: Settings, job_id: str, scheduled_for: d
     except Exception as exc:  # a failing job is recorded; the scheduler goes on
         log.exception("scheduled run failed", extra={"job": job_id})
         status, message = "failed", f"{type(exc).__name__}: {exc}"
-    with store.begin() as conn:
-        conn.execute(update(_RUN).where(and_(_RUN.c.job == name, _RUN.c.scheduled_for == scheduled_for))
-                     .values(status=status, finished_at=_now(), message=message[:2000],
-                             items_ok=int(status == "ok"), items_failed=int(status == "failed")))
+    jobs.finish_run(store, name, scheduled_for, status=status, message=message, finished=_now())
     log.info("scheduled run finished job=%s scheduled_for=%s status=%s", job_id, scheduled_for, status,
              extra={"job": job_id, "scheduled_for": str(scheduled_for), "status": status})
     return status
@@ -181,11 +160,7 @@ def run_job_once(store: Store, settings: Settings, job_id: str, scheduled_for: d
 
 def job_history(store: Store, *, limit: int = 30, job: str | None = None) -> pd.DataFrame:
     """The latest runs of scheduled jobs and pipeline stages (``job_run``), newest first."""
-    query = select(_RUN.c.id, _RUN.c.job, _RUN.c.period, _RUN.c.scheduled_for, _RUN.c.started_at,
-                   _RUN.c.finished_at, _RUN.c.status, _RUN.c.message).order_by(_RUN.c.id.desc()).limit(limit)
-    if job:
-        query = query.where(_RUN.c.job.in_([job, JOB_PREFIX + job]))
-    return store.read_frame(query)
+    return jobs.job_history(store, limit=limit, jobs=[job, JOB_PREFIX + job] if job else None)
 
 
 # ------------------------------------------------------------------------------------------------ triggers
@@ -276,13 +251,8 @@ class SchedulerService:
 
     # -------------------------------------------------------------- lifecycle
     def _interrupted(self) -> list[tuple[str, dt.datetime]]:
-        with self.store.begin() as conn:
-            rows = conn.execute(select(_RUN.c.id, _RUN.c.job, _RUN.c.scheduled_for).where(and_(
-                _RUN.c.status == "running", _RUN.c.scheduled_for.is_not(None), _RUN.c.scheduler != self.owner,
-                _RUN.c.job.like(JOB_PREFIX + "%")))).all()
-            for r in rows:
-                conn.execute(update(_RUN).where(_RUN.c.id == r.id).values(status="interrupted"))
-        return [(r.job.removeprefix(JOB_PREFIX), r.scheduled_for) for r in rows]
+        return [(job.removeprefix(JOB_PREFIX), when)
+                for job, when in jobs.interrupt_runs(self.store, prefix=JOB_PREFIX, owner=self.owner)]
 
     def _heartbeat(self) -> None:
         interval = max(self.ttl.total_seconds() / 4, 0.5)
@@ -364,7 +334,7 @@ class SchedulerService:
 
     def run(self, *, max_seconds: float | None = None, handle_signals: bool = True) -> None:
         """Start, wait until SIGTERM/SIGINT (or ``max_seconds``, or :attr:`stop_event`), stop cleanly."""
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if handle_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, lambda *_: self.stop_event.set())

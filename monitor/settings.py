@@ -160,9 +160,16 @@ def _parse_positive_float(value: Any) -> float:
     return number
 
 
+def _parse_trim(value: Any) -> float:
+    number = _parse_positive_float(value)
+    if 0 < number < 1:
+        raise ValueError("expected 0 (no trimming) or a factor of at least 1 (a cap at k x the cell's median)")
+    return number
+
+
 _TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month",
                _parse_fraction: "fraction", _parse_breakdowns: "list", _parse_duration_text: "duration",
-               _parse_cron: "cron", _parse_positive_float: "number"}
+               _parse_cron: "cron", _parse_positive_float: "number", _parse_trim: "number"}
 
 
 @dataclass(frozen=True)
@@ -263,9 +270,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ingest.feed_max_bytes", 17_179_869_184, _parse_int,
             "Most bytes of one feed file as text, or of a feed workbook once uncompressed (checked before reading).",
             minimum=1024),
-    Setting("compute.weighting", "size", _choice("size", "design", "unweighted"),
-            "Survey weights: size (design weight x revenue, post-stratified), design (sample weight only) or "
-            "unweighted (the NBS count formula)."),
+    Setting("compute.weighting", "unweighted", _choice("size", "design", "unweighted"),
+            "Survey weights: unweighted (the NBS count formula, self-weighting for size on a panel drawn PPS by "
+            "revenue within divisions with sample sizes proportional to value added), size (design weight x "
+            "revenue, post-stratified, trimmed at compute.size_trim) or design (sample weight only)."),
+    Setting("compute.size_trim", 3.0, _parse_trim,
+            "With compute.weighting = size: a revenue above this many times the median of its division x size "
+            "cell is capped there (weight trimming; the cell keeps its total). 0 turns trimming off."),
     Setting("compute.breakdowns", "city,district,size,industry,key_sector", _parse_breakdowns,
             "Breakdowns of the survey indices; combinations joined by '+' cross two (district+size gives one "
             "index per district and size class)."),

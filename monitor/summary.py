@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .store import Store
+from .store import survey as survey_q
 from .textout import table_lines
 
 __all__ = ["PanelSummary", "panel_summary", "format_summary", "SURVEY_DEADLINE_DAY"]
@@ -56,15 +57,8 @@ def panel_summary(store: Store, *, lang: str = "zh") -> PanelSummary:
         in the last month) and ``ever``; ``response`` has, per month, ``sample``,
         ``responded``, ``rate`` and ``late`` (returned after the deadline).
     """
-    name = "name_zh" if lang == "zh" else "name_en"
-    ent = store.read_records(
-        f"SELECT e.id, e.panel_start, e.panel_end, d.{name} AS district, i.code AS industry_code, "
-        f"i.{name} AS industry, s.{name} AS size, s.rank AS size_rank "
-        "FROM enterprise e JOIN district d ON d.code = e.district_code "
-        "JOIN industry i ON i.code = e.industry_code JOIN size_class s ON s.code = e.size_class")
-    returns = store.read_records(
-        "SELECT period, enterprise_id, MIN(submitted_at) AS first_submitted FROM survey_response "
-        "GROUP BY period, enterprise_id")
+    ent = survey_q.panel_register(store, lang=lang)
+    returns = survey_q.first_returns(store)
     if returns.empty:
         periods = pd.PeriodIndex([], freq="M")
     else:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import text
 
 from collectors.survey_template import write_survey_workbook
 
 from .exceptions import MonitorError
 from .periods import month_text
 from .store import Store
+from .store import survey as survey_q
 
 __all__ = ["panel_for_period", "write_templates", "SurveyStatus", "survey_status"]
 
@@ -23,14 +23,7 @@ class SurveyError(MonitorError, LookupError):
 
 def panel_for_period(store: Store, period: pd.Period, *, lang: str = "zh") -> pd.DataFrame:
     """Enterprises in the sample for ``period`` with their district, division and size names."""
-    name = "name_zh" if lang == "zh" else "name_en"
-    key = month_text(period)
-    return store.read_frame(text(
-        f"SELECT e.id AS enterprise_id, e.uscc, e.name_zh AS name, e.district_code, d.{name} AS district, "
-        f"e.industry_code, i.{name} AS industry, e.size_class, s.{name} AS size, s.rank AS size_rank "
-        "FROM enterprise e JOIN district d ON d.code = e.district_code JOIN industry i ON i.code = e.industry_code "
-        "JOIN size_class s ON s.code = e.size_class "
-        "WHERE e.panel_start <= :p AND (e.panel_end IS NULL OR e.panel_end >= :p) ORDER BY e.uscc"), p=key)
+    return survey_q.sample_panel(store, month_text(period), lang=lang)
 
 
 def write_templates(store: Store, period: pd.Period, out_dir: Path, *, enterprise: str | None = None) -> list[Path]:
@@ -72,7 +65,7 @@ def survey_status(store: Store, period: pd.Period, *, lang: str = "zh") -> Surve
     """Response rates by district, division and size for ``period``, and who has not answered."""
     key = month_text(period)
     panel = panel_for_period(store, period, lang=lang)
-    answered = store.read_frame(text("SELECT DISTINCT enterprise_id FROM survey_response WHERE period = :p"), p=key)
+    answered = survey_q.answered_enterprises(store, key)
     panel["responded"] = panel["enterprise_id"].isin(set(answered["enterprise_id"]))
 
     def by(col: str, order: str | None = None) -> pd.DataFrame:

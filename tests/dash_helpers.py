@@ -11,7 +11,7 @@ from sqlalchemy import update
 from monitor.reference import QUESTIONS
 from monitor.store import models as m
 from monitor.web.accounts import add_user
-from tests.web_helpers import A, PERIOD, register
+from tests.web_helpers import PERIOD, A, register
 
 PW = "official password 1"
 LAST = str(pd.Period(PERIOD, "M") - 1)  # the latest data month

@@ -38,7 +38,21 @@ def test_readme_shows_the_two_commands():
     assert "make demo" in README and "make test" in README
     ci = (ROOT / ".ci" / "run").read_text("utf-8")
     assert "make test" in ci
+    assert "make lint" in ci and ci.index("make lint") < ci.rindex("make test"), "CI lints before it tests"
+    lint = (ROOT / "Makefile").read_text("utf-8").split("\nlint:", 1)[1].split("\n\n", 1)[0]
+    assert "ruff check" in lint and "mypy monitor forecasting collectors" in lint
 
 
 def test_changelog_has_an_unreleased_section():
     assert "## Unreleased" in (ROOT / "CHANGELOG.md").read_text("utf-8")
+
+
+def test_architecture_doc_names_every_stage_and_layer():
+    from monitor.pipeline import STAGES
+
+    doc = (ROOT / "docs" / "architecture.md").read_text("utf-8")
+    for name, func in STAGES.items():
+        assert f"`{name}`" in doc and f"`{func.__name__}`" in doc, name
+    for layer in ("core", "store", "indicators", "ingest", "stages", "entries"):
+        assert f"| {layer} |" in doc, layer
+    assert "docs/architecture.md" in README

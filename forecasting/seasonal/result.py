@@ -156,6 +156,30 @@ class AdjustmentResult:
         """True when components are factors (multiplicative or log-additive decomposition)."""
         return self.decomposition_mode != "additive"
 
+    def projected_factors(self, year: int) -> pd.Series:
+        """The combined seasonal x calendar factors X-13 projects for the 12 months of ``year`` (X-11 table D16
+        with its forecasts), from the spec of this adjustment: what publishing with projected factors applies.
+
+        Raises
+        ------
+        ForecastingError
+            The adjustment was not made by X-13 with the X-11 decomposition, or X-13 wrote no D16 factor for
+            some month of ``year`` (the series must reach December of the year before).
+        """
+        from ..exceptions import ForecastingError
+        from ._x13 import run_x13
+
+        if self.method_used != "x13-x11" or not self.spec:
+            raise ForecastingError(
+                f"{self.name}: projected factors need X-13 with the X-11 decomposition (table D16 with forecasts); "
+                f"the adjustment used {self.method_used!r}: adjust with method='x13'")
+        d16 = run_x13(self.spec, name=self.name).series("d16")
+        months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
+        if d16 is None or d16.reindex(months).isna().any():
+            raise ForecastingError(f"{self.name}: X-13 wrote no D16 factors for every month of {year}; check that "
+                                   "the series reaches December of the year before.")
+        return d16.reindex(months).astype(float)
+
     def frame(self) -> pd.DataFrame:
         """All monthly components side by side."""
         return pd.DataFrame({

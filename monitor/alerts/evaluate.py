@@ -22,6 +22,9 @@ from ..reference import CITY_CODE
 from ..results import read_series
 from ..settings import Settings
 from ..store import Store
+from ..store import monitoring as monitoring_q
+from ..store import survey as survey_q
+from ..store.forecasts import odds_with_targets
 from .rules import Rule
 
 __all__ = ["Finding", "EvalContext", "evaluate_rule", "EVALUATORS", "region_of", "glob_regex"]
@@ -86,11 +89,11 @@ class EvalContext:
             self._cache[pattern] = frame
         return self._cache[pattern]
 
-    def records(self, sql: str, **params: Any) -> pd.DataFrame:
-        """A query's rows as a frame (cached per scan)."""
-        key = sql + repr(sorted(params.items()))
+    def read(self, reader: Callable[..., Any], *args: Any) -> Any:
+        """What a store query function ``reader(store, *args)`` returns (cached per scan)."""
+        key = f"{reader.__module__}.{reader.__qualname__}{args!r}"
         if key not in self._cache:
-            self._cache[key] = self.store.read_records(sql, **params)
+            self._cache[key] = reader(self.store, *args)
         return self._cache[key]
 
     def closed_month(self, latest: pd.Period) -> pd.Period:
@@ -195,7 +198,7 @@ def _change(rule: Rule, ctx: EvalContext) -> list[Finding]:
 
 
 def _survey_months(ctx: EvalContext) -> pd.Period | None:
-    latest = ctx.records("SELECT MAX(period) AS p FROM survey_response")["p"].iloc[0]
+    latest = ctx.read(survey_q.survey_month_span)[1]
     if latest is None or (isinstance(latest, float) and math.isnan(latest)):
         return None
     month = pd.Period(latest, "M")
@@ -205,15 +208,16 @@ def _survey_months(ctx: EvalContext) -> pd.Period | None:
 
 
 def _enterprises(ctx: EvalContext) -> pd.DataFrame:
-    return ctx.records("SELECT id, uscc, name_zh, name_en, district_code, industry_code, size_class, sample_weight, "
-                       "panel_start, panel_end FROM enterprise")
+    return ctx.read(survey_q.enterprise_records, ("id", "uscc", "name_zh", "name_en", "district_code",
+                                                  "industry_code", "size_class", "sample_weight", "panel_start",
+                                                  "panel_end"))
 
 
 def _power(rule: Rule, ctx: EvalContext) -> list[Finding]:
     from ..compute_monitoring import HISTORY_MONTHS, monthly_meter
     from ..indicators import electricity_indicators
 
-    last_day = ctx.records("SELECT MAX(day) AS d FROM electricity_reading")["d"].iloc[0]
+    last_day = ctx.read(monitoring_q.last_reading_day)
     if last_day is None or (isinstance(last_day, float) and math.isnan(last_day)):
         return []
     last_day = pd.Timestamp(last_day).date()
@@ -255,8 +259,7 @@ def _no_response(rule: Rule, ctx: EvalContext) -> list[Finding]:
         return []
     n = rule.params["months"]
     months = [str(month - i) for i in range(n)]
-    answered = ctx.records("SELECT DISTINCT enterprise_id, period FROM survey_response WHERE period >= :p",
-                           p=months[-1])
+    answered = ctx.read(survey_q.respondents, months[-1])
     answered = answered[answered["period"].isin(months)]
     by_firm = answered.groupby("enterprise_id")["period"].nunique()
     ent = _enterprises(ctx)
@@ -275,8 +278,8 @@ def _no_response(rule: Rule, ctx: EvalContext) -> list[Finding]:
 
 
 def _target_path(rule: Rule, ctx: EvalContext) -> list[Finding]:
-    targets = ctx.records("SELECT year, indicator, region, comparison, value FROM target")
-    official = ctx.records("SELECT series, region, period, value FROM official_statistic")
+    targets = ctx.read(monitoring_q.targets)
+    official = ctx.read(monitoring_q.official_series)
     pattern = rule.params["indicator"]
     official = official[official["period"].astype(str).str.len() == 7]
     if ctx.period is not None:
@@ -301,8 +304,7 @@ def _target_path(rule: Rule, ctx: EvalContext) -> list[Finding]:
 
 
 def _target_odds(rule: Rule, ctx: EvalContext) -> list[Finding]:
-    odds = ctx.records("SELECT year, indicator, region, origin, comparison, target, ytd, expected, probability "
-                       "FROM target_odds")
+    odds = ctx.read(odds_with_targets)
     if odds.empty:
         return []
     if ctx.period is not None:

@@ -37,7 +37,6 @@ import json
 import logging
 import os
 import re
-import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +57,9 @@ __all__ = ["Robot", "load_robots", "robot_markdown", "queue_robots", "deliver_ro
 log = logging.getLogger(__name__)
 KINDS = ("wecom", "dingtalk")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+#: The links under a robot message, by language.
+LINKS = {"zh": {"more": "查看与处理", "chart": "走势图", "numbers": "数据"},
+         "en": {"more": "Open the warnings", "chart": "Chart", "numbers": "Numbers"}}
 _MAX_BYTES = {"wecom": 4000, "dingtalk": 18000}  # WeCom allows 4096 bytes of markdown, DingTalk 20000
 
 
@@ -164,13 +166,12 @@ def robot_markdown(items: Sequence[Any], *, group: str, lang: str, base_url: str
                      f"{_inert(item.subject)} · {_inert(region_name(item.region, lang))} · {_inert(item.period)}: "
                      f"{_inert(describe(item.rule_kind, item.value, item.labels, lang))}")
     base = base_url.rstrip("/")
-    more = "查看与处理" if lang == "zh" else "Open the warnings"
-    lines += ["", f"[{more}]({base}/dash/warnings)"]
+    words = LINKS[lang]
+    lines += ["", f"[{words['more']}]({base}/dash/warnings)"]
     if chart_key:
-        chart = "走势图" if lang == "zh" else "Chart"
         quoted = urllib.parse.quote(chart_key, safe="/")
-        lines.append(f"[{chart}]({base}/dash/series/chart.png?key={quoted}) · "
-                     f"[{'数据' if lang == 'zh' else 'Numbers'}]({base}/dash/series/download.csv?key={quoted})")
+        lines.append(f"[{words['chart']}]({base}/dash/series/chart.png?key={quoted}) · "
+                     f"[{words['numbers']}]({base}/dash/series/download.csv?key={quoted})")
     return title, "\n".join(lines)
 
 
@@ -229,7 +230,7 @@ def _post(robot: Robot, body: bytes, *, timeout: float, clock: Callable[[], floa
             sent = True
             response = conn.getresponse()
             data = response.read(65536)
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             if sent:
                 raise RobotError(f"{where}: no answer within {timeout:g} s after the message was sent; it may have "
                                  "been posted, so it is not sent again: check the group", "unknown") from None

@@ -18,8 +18,8 @@ from ..store.locks import exclusive
 from .digest import QueueReport, queue_notifications
 from .evaluate import EvalContext, evaluate_rule
 from .lifecycle import apply_findings
-from .rules import load_recipients, load_rules, validate_settings
 from .robots import RobotReport, deliver_robots
+from .rules import load_recipients, load_rules, validate_settings
 from .transport import DeliveryReport, Transport, deliver
 
 __all__ = ["SCAN_LOCK", "ScanLockedError", "ScanReport", "run_scan"]

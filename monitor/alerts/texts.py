@@ -26,6 +26,7 @@ T: dict[str, dict[str, str]] = {
         "firing": "新预警 / 持续预警", "resolved": "已解除的预警",
         "col_severity": "级别", "col_rule": "规则", "col_subject": "对象", "col_detail": "说明", "col_month": "月份",
         "chart": "图：相关指标近期走势（虚线为预警阈值）",
+        "chart_counts": "图：本次预警数量（按规则）",
         "footer": "本邮件由工业经济监测平台（industry-monitor）自动发送，请勿直接回复。静默某条预警：imon alerts silence。",
         "city": "全市", "leaders": "市领导（全市汇总）",
     },
@@ -37,6 +38,7 @@ T: dict[str, dict[str, str]] = {
         "col_severity": "Severity", "col_rule": "Rule", "col_subject": "Subject", "col_detail": "Detail",
         "col_month": "Month",
         "chart": "Chart: recent values of the series concerned (dashed: the alert threshold)",
+        "chart_counts": "Chart: alerts of this scan by rule",
         "footer": "Sent automatically by industry-monitor; do not reply. To silence an alert: imon alerts silence.",
         "city": "City", "leaders": "Leaders (city summary)",
     },
@@ -93,9 +95,28 @@ def series_label(key: str, lang: str) -> str:
     return region + base
 
 
+#: Names of the default rules (:data:`monitor.alerts.rules.DEFAULT_RULES`): an e-mail names rules in its
+#: language, never by their ids.
+_RULE_NAMES = {
+    "zh": {"pmi_contraction": "全市PMI连续低于临界点", "district_pmi_contraction": "区PMI连续低于临界点",
+           "orders_below_inventory": "新订单低于产成品库存", "price_scissors": "价格剪刀差过大",
+           "district_electricity_drop": "区用电量同比大幅下降", "new_orders_fall": "新订单指数显著下降",
+           "enterprise_stopped": "企业停产", "enterprise_semi_stopped": "企业半停产",
+           "survey_no_answer": "企业连续未填报", "target_behind_path": "累计增速落后目标进度",
+           "target_odds_low": "完成年度目标概率偏低", "response_rate_low": "问卷回收率偏低"},
+    "en": {"pmi_contraction": "city PMI below 50", "district_pmi_contraction": "district PMI below 50",
+           "orders_below_inventory": "new orders below inventories", "price_scissors": "wide price scissors",
+           "district_electricity_drop": "district electricity falling", "new_orders_fall": "new orders falling",
+           "enterprise_stopped": "enterprise stopped", "enterprise_semi_stopped": "enterprise semi-stopped",
+           "survey_no_answer": "no survey answer", "target_behind_path": "behind the target path",
+           "target_odds_low": "target at risk", "response_rate_low": "low response rate"},
+}
+
+
 def rule_title(rule_name: str, kind: str, lang: str, custom: str = "") -> str:
-    """The rule's title: its own, else one from its kind."""
-    return custom or f"{_RULE_TITLES[lang].get(kind, kind)} ({rule_name})"
+    """The rule's title in ``lang``: its own, else the catalogue's name of a default rule, else its kind's
+    title (a rule id never appears in an e-mail)."""
+    return custom or _RULE_NAMES[lang].get(rule_name) or _RULE_TITLES[lang].get(kind, kind)
 
 
 def _fmt(v: Any) -> str:

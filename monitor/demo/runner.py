@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..exceptions import DemoError
 from ..ingest import FileOutcome
@@ -135,6 +136,6 @@ def run_demo(settings: Settings, *, rebuild: bool = False, progress: Progress | 
         for name, stage in (MONTHLY_STAGES if stages is None else stages):
             if progress:
                 progress(f"stage: {name}")
-            options = {"progress": progress} if name == "collect" else {}
+            options: dict[str, Any] = {"progress": progress} if name == "collect" else {}
             run.stages.append(run_stage(store, settings, name, params.end, stage=stage, **options))
     return run

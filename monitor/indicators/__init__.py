@@ -43,6 +43,7 @@ _WHERE: dict[str, str] = {
     "BREAKDOWNS": "survey",
     "SurveyDataError": "survey",
     "composite_pmi": "survey",
+    "headline_pmi": "survey",
     "diffusion_indices": "survey",
     "problem_shares": "survey",
     "respondent_weights": "survey",

@@ -14,7 +14,6 @@ written.  ``dry_run`` runs every check and rolls back.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
@@ -23,15 +22,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from collectors.base import Collected, file_sha256, read_text_head
-from collectors.electricity import electricity_header, iter_electricity, read_account_map
+import collectors
+from collectors.base import Collected, file_sha256
 from collectors.exceptions import CollectorError
-from collectors.limits import DEFAULT_LIMITS, Limits, guarded, limits_for
-from collectors.official import looks_official, read_official_table
-from collectors.survey import is_survey_csv_header, read_survey_csv, read_survey_workbook
+from collectors.limits import DEFAULT_LIMITS, Limits, limits_for
 
 from ..settings import Settings
 from ..store import Store
+from ..store import engine as store_engine
+from ..store.engine import is_busy
+from ..store.writelock import take_write_lock
 from .common import FileOutcome, find_source, finish_source, new_source, write_issues
 from .electricity import ingest_electricity
 from .reference import ingest_accounts, ingest_official
@@ -52,6 +52,32 @@ class _Rollback(Exception):
     """Raised inside a dry run's transaction to undo it."""
 
 
+class _AlreadyCollected(Exception):
+    """The same bytes were ingested by another run while this one waited for the store."""
+
+    def __init__(self, earlier: tuple) -> None:
+        super().__init__(str(earlier[1]))
+        self.earlier = earlier
+
+
+def _waiting() -> None:
+    log.warning("the store is busy: another imon process is writing to it; waiting up to %d s",
+                store_engine.BUSY_TIMEOUT_MS // 1000)
+
+
+def _lock_and_check(conn: object, kind: str, sha: str, force: bool) -> None:
+    """Take the write lock, then refuse bytes another run collected meanwhile (the loser of a race)."""
+    take_write_lock(conn, [f"{kind}:{sha}"], on_wait=_waiting)  # type: ignore[arg-type]
+    earlier = find_source(conn, kind, sha)  # type: ignore[arg-type]
+    if earlier is not None and earlier[2] in ("loaded", "loading") and not force:
+        raise _AlreadyCollected(earlier)
+
+
+def _duplicate(path: Path, kind: str, earlier: tuple) -> FileOutcome:
+    return FileOutcome(path, kind, "duplicate", message=f"already collected by another run ({earlier[1]}, "
+                       f"{earlier[3]:%Y-%m-%d %H:%M}); 0 new rows", source_id=earlier[0])
+
+
 def ingest_limits(settings: Settings) -> dict[str, Limits]:
     """The per-kind file limits of the settings (``ingest.<kind>_max_rows|columns|bytes``)."""
     out = {}
@@ -64,57 +90,15 @@ def ingest_limits(settings: Settings) -> dict[str, Limits]:
     return out
 
 
-@guarded
 def identify(path: Path) -> str:
-    """The kind of a file, from its extension, sheets and header.
+    """The kind of a file, from its extension, sheets and header (:func:`collectors.identify`).
 
     Raises
     ------
     CollectorError
         An empty file or one of no known layout, with the layouts expected.
     """
-    if path.stat().st_size == 0:
-        raise CollectorError(f"{path.name}: the file is empty (0 bytes); ask for it to be sent again")
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from collectors._xlsx import open_workbook, sheet_names
-
-        names = sheet_names(path)
-        if any(n.startswith("问卷") or n.lower().startswith("questionnaire") for n in names):
-            return "survey"
-        wb = open_workbook(path)
-        try:
-            first = next(wb.worksheets[0].iter_rows(values_only=True, max_row=1), ())
-            header = ["" if v is None else str(v) for v in first]
-        finally:
-            wb.close()
-        if electricity_header(header):
-            return "electricity"
-        if header and looks_official([",".join(header)]):
-            return "official"
-        raise CollectorError(
-            f"{path.name}: a workbook with sheets {names} is neither the survey workbook (a sheet "
-            "'问卷 Questionnaire'), a utility export (户号/日期/用电量 columns) nor an official table; "
-            "use the survey template or check that the right file was sent"
-        )
-    lines, _ = read_text_head(path, 3)
-    if not lines:
-        raise CollectorError(f"{path.name}: the file is empty")
-    header = next(csv.reader([lines[0]]))
-    if is_survey_csv_header(header):
-        return "survey"
-    if electricity_header(header):
-        return "electricity"
-    lowered = [h.strip().lstrip("\ufeff").lower() for h in header]
-    if any(h in ("uscc", "统一社会信用代码", "信用代码") for h in lowered) and any(
-            h in ("account_no", "户号", "用户编号", "account") for h in lowered):
-        return "electricity_accounts"
-    if looks_official(lines):
-        return "official"
-    raise CollectorError(
-        f"{path.name}: unknown layout (header {header[:6]!r}); expected a survey export "
-        "(uscc,period,submitted_at,section,code,value), a utility feed (户号,日期,用电量), an account map "
-        "(account_no,uscc) or an official table"
-    )
+    return collectors.identify(path)
 
 
 def check_paths(paths: Iterable[Path]) -> None:
@@ -153,8 +137,8 @@ def _expand(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
             out.append(p)
             continue
 
-        def unreadable(exc: OSError) -> None:
-            where = Path(exc.filename) if exc.filename else p
+        def unreadable(exc: OSError, folder: Path = p) -> None:
+            where = Path(exc.filename) if exc.filename else folder
             problems.append((where, f"{where}: the folder cannot be read ({exc.strerror}); its files were not "
                                     "collected: give the user running imon read access and collect it again"))
 
@@ -190,16 +174,10 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def _read(kind: str, path: Path, limits: dict[str, Limits] | None = None) -> Collected:
-    lim = limits_for(kind, limits)
-    if kind == "survey":
-        if path.suffix.lower() in {".xlsx", ".xlsm"}:
-            return read_survey_workbook(path, limits=lim)
-        return read_survey_csv(path, limits=lim)
-    if kind == "official":
-        return read_official_table(path, limits=lim)
-    if kind == "electricity_accounts":
-        return read_account_map(path, limits=lim)
-    raise AssertionError(kind)
+    reader = collectors.get(kind).read
+    if reader is None:
+        raise AssertionError(f"{kind} files are streamed, not read whole")
+    return reader(path, limits=limits_for(kind, limits))
 
 
 def _safe_read(item: tuple[Path, str, dict[str, Limits] | None]) -> Collected | CollectorError:
@@ -233,14 +211,17 @@ def _read_ahead(items: list[tuple[Path, str]], processes: int,
 
 
 def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: str, collected: Collected | None, *,
-                dry_run: bool, progress: Callable[[str], None] | None) -> FileOutcome:
+                dry_run: bool, progress: Callable[[str], None] | None, force: bool = False) -> FileOutcome:
     outcome = FileOutcome(path, kind, "checked" if dry_run else "loaded")
     try:
         with store.begin() as conn:
+            _lock_and_check(conn, kind, sha, force)
             source_id = new_source(conn, kind, path, sha)
             if kind == "electricity":
-                chunks = iter_electricity(path, chunksize=settings["ingest.chunk_rows"],
-                                          limits=limits_for(kind, ingest_limits(settings)))
+                stream = collectors.get(kind).stream
+                assert stream is not None
+                chunks = stream(path, chunksize=settings["ingest.chunk_rows"],
+                                limits=limits_for(kind, ingest_limits(settings)))
                 report = (lambda n: progress(f"{path.name}: {n:,} rows")) if progress else None
                 feed = ingest_electricity(conn, chunks, source_id, file_name=path.name, progress=report)
                 read, changed, issues, errors = feed.read, feed.changed, feed.issues, feed.rejected
@@ -265,19 +246,33 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
                 raise _Rollback
     except _Rollback:
         outcome.source_id = None
+    except _AlreadyCollected as dup:
+        return _duplicate(path, kind, dup.earlier)
     return outcome
 
 
 def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Path, str, Collected]], *,
-                         dry_run: bool) -> list[FileOutcome]:
-    """Survey files in one transaction (one set of queries for the batch), each with its own provenance."""
+                         dry_run: bool, force: bool = False) -> list[FileOutcome]:
+    """Survey files in one transaction (one set of queries for the batch), each with its own provenance.
+
+    The write lock is taken first; files whose bytes another run collected meanwhile are reported as such and
+    left out, in the same transaction.
+    """
     outcomes = [FileOutcome(path, "survey", "checked" if dry_run else "loaded") for path, _, _ in batch]
     try:
         with store.begin() as conn:
-            files = [SurveyFile(col, new_source(conn, "survey", path, sha)) for path, sha, col in batch]
+            take_write_lock(conn, [f"survey:{sha}" for _, sha, _ in batch], on_wait=_waiting)
+            fresh = []
+            for i, (path, sha, _col) in enumerate(batch):
+                earlier = find_source(conn, "survey", sha)
+                if earlier is not None and earlier[2] in ("loaded", "loading") and not force:
+                    outcomes[i] = _duplicate(path, "survey", earlier)
+                else:
+                    fresh.append(i)
+            files = [SurveyFile(batch[i][2], new_source(conn, "survey", batch[i][0], batch[i][1])) for i in fresh]
             ingest_survey(conn, files, deadline_day=settings["survey.deadline_day"],
                           close_days=settings["survey.close_days"])
-            for f, outcome in zip(files, outcomes):
+            for f, outcome in zip(files, [outcomes[i] for i in fresh]):
                 issues = list(f.collected.issues) + f.issues
                 errors = sum(i.rows for i in issues if i.severity == "error")
                 read = sum(len(t) for t in f.collected.tables.values()) + f.collected.rejected_rows
@@ -380,8 +375,10 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             return
         try:
             done = _ingest_survey_batch(store, settings, [(p, sha, col) for _, p, sha, col in batch],
-                                        dry_run=dry_run)
+                                        dry_run=dry_run, force=force)
         except Exception as exc:
+            if is_busy(exc):
+                raise
             log.exception("survey batch of %d files failed", len(batch))
             done = [FileOutcome(p, "survey", "failed", message=f"{p.name}: not ingested, the batch it was written "
                                 f"with failed ({type(exc).__name__}: {str(exc)[:200]}); nothing of it was written")
@@ -407,12 +404,15 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         try:
             if isinstance(collected, CollectorError):
                 raise collected
-            outcome = _ingest_one(store, settings, path, kind, sha, collected, dry_run=dry_run, progress=progress)
+            outcome = _ingest_one(store, settings, path, kind, sha, collected, dry_run=dry_run, progress=progress,
+                                  force=force)
         except CollectorError as exc:
             outcome = FileOutcome(path, kind, "failed", message=str(exc))
             if not dry_run:
                 _record_failure(store, kind, path, sha, str(exc))
         except Exception as exc:
+            if is_busy(exc):
+                raise  # nothing of this file was written: the command says "busy, retry" (exit 75)
             log.exception("collect %s failed", path)
             outcome = FileOutcome(path, kind, "failed", message=_damaged(path, exc))
             if not dry_run:

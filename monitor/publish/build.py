@@ -26,6 +26,7 @@ from ..exceptions import PublicationFinalError, PublishError
 from ..settings import Settings
 from ..store import Store
 from ..store import models as m
+from ..store.publications import publication_list
 from ..store.vintages import lock_vintages
 from .charts import chart_font
 from .common import BuildOptions
@@ -330,6 +331,4 @@ def _stored_release(row: Any, period: pd.Period, settings: Settings) -> dt.datet
 
 def list_publications(store: Store) -> pd.DataFrame:
     """The publication table without the recorded inputs, newest first."""
-    return store.read_records(
-        "SELECT id, kind, period, lang, version, final, checksum, published_at, release_at, note "
-        "FROM publication ORDER BY kind, period, lang, version DESC")
+    return publication_list(store)

@@ -10,12 +10,15 @@ import pandas as pd
 from .. import reference as ref
 from ..exceptions import PublishError
 from ..reference import CITY_CODE
+from ..store import publications as publications_q
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE
 from .common import BuildOptions, district_name, isnan, sector_name
-from .document import Document, Para, Section, Table, num_cell, text_cell
+from ..store.publications import target_odds_as_of
+from .document import Cell, Document, Para, Section, Table, num_cell, text_cell
 from .operations import lamp_keys, lamp_table, official
 from .sources import Inputs
+from .texts import text as tx
 
 __all__ = ["build_dispatch", "INDICATOR_NAMES"]
 
@@ -42,6 +45,13 @@ def _contact(row: dict) -> str:
     return " ".join(p for p in parts if p) or "—"
 
 
+def _odds_cell(cell: Cell, row: dict | None, year: int) -> Cell:
+    """The probability cell with the origin of the stored odds it prints (``publish check`` reads them again)."""
+    if row is not None and row.get("origin"):
+        cell.attrs.update(origin=str(row["origin"]), year=str(year))
+    return cell
+
+
 def _met(value: float, comparison: str, target: float) -> bool:
     v = ph.round_half_up(value)
     return v >= target if comparison == ">=" else v <= target
@@ -56,15 +66,13 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
     months = [str(pd.Period(year=period.year, month=m, freq="M")) for m in range(last.month - 2, last.month + 1)]
     inputs.prefetch(["pmi/headline"] + lamp_keys() + [f"pmi/headline/district/{d.code}" for d in ref.DISTRICTS] +
                     [f"pmi/headline/key_sector/{k.code}" for k in ref.KEY_SECTORS])
-    targets = inputs.query("targets", "SELECT indicator, region, comparison, value FROM target WHERE year = :y "
-                           "ORDER BY region, indicator", y=period.year)
+    targets = inputs.call("targets", publications_q.year_targets, y=period.year)
     if not targets and isnan(inputs.value("pmi/headline", p)):
         raise PublishError(f"the store has neither targets for {period.year} nor data for {p}; load the year's "
                            "targets and compute the quarter first")
-    odds = {(r["indicator"], r["region"]): r for r in inputs.query(
-        "target_odds", "SELECT indicator, region, probability, expected, lower_80, upper_80, required FROM target_odds "
-        "WHERE year = :y AND origin = (SELECT max(origin) FROM target_odds WHERE year = :y AND origin <= :o) "
-        "ORDER BY region, indicator", y=period.year, o=str(last + 1))}
+    # per target, the odds stored at the latest origin up to the month after the quarter (a store query)
+    odds = {(r["indicator"], r["region"]): r for r in inputs.call(
+        "target_odds_as_of", target_odds_as_of, year=period.year, origin=str(last + 1))}
     # the odds as of the month after the quarter: the first origin at which the quarter's official figures
     # are published (the release lag is a month), so probability and year-to-date column agree
     title = (f"{period.year}年第{period.quarter}季度{opts.city}工业经济运行调度报告" if zh else
@@ -100,8 +108,8 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
                      text_cell(_name(ind, lang)),
                      text_cell(f"{'≥' if t['comparison'] == '>=' else '≤'} {ph.fmt(t['value'])}"),
                      num_cell(actual, src="official", key=f"{ind}@{region}", period=p),
-                     num_cell(prob, src="target_odds", key=f"{ind}@{region}", period=p, col="probability*100",
-                              digits=0),
+                     _odds_cell(num_cell(prob, src="target_odds", key=f"{ind}@{region}", period=p,
+                                         col="probability*100", digits=0), o, period.year),
                      text_cell(("—" if isnan(actual) else ("达标" if _met(actual, t["comparison"], t["value"]) else
                                                            "未达标")) if zh else
                                ("—" if isnan(actual) else ("on track" if _met(actual, t["comparison"], t["value"])
@@ -110,11 +118,9 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
         s2.add(Table("表1 年度目标完成情况" if zh else "Table 1 Annual targets",
                      ["地区", "指标", "年度目标", "累计完成", "达标概率（%）", "状态"] if zh else
                      ["Region", "Indicator", "Target", "Year to date", "Probability (%)", "Status"], rows,
-                     note=("注：达标概率为模型模拟的全年达到目标的概率；“—”表示暂无数据。" if zh else
-                           "Probability: simulated chance of meeting the target over the full year; — = not available.")))
-        if not odds:
-            s2.add(Para(("达标概率：" + ph.NOT_AVAILABLE[lang] + "（本季度尚未测算）。") if zh else
-                        ("Probabilities of meeting the targets: " + ph.NOT_AVAILABLE[lang] + "."), "note"))
+                     note=("注：达标概率为模型模拟的全年达到目标的概率。" if zh else
+                           "Probability: simulated chance of meeting the target over the full year. ") +
+                     (tx(lang, "odds_missing") if any(r[4].text == "—" for r in rows) else "")))
     else:
         s2.add(Para(ph.NOT_AVAILABLE[lang], "note"))
     # 三、排名
@@ -154,11 +160,7 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
                                                 f"{sector_name(c, lang)} ({ph.fmt(v)})" for c, v in weak) +
                     ("。" if zh else "."), attrs={"src": "series", "period": p,
                                                  "keys": ",".join(f"pmi/headline/key_sector/{c}" for c, _ in weak)}))
-    ents = inputs.query(
-        "stopped", "SELECT e.uscc, e.name_zh, e.name_en, e.district_code, e.industry_code, m.production_status, "
-        "m.capacity_utilisation, e.contact_name, e.contact_phone FROM enterprise_month m JOIN enterprise e ON e.id = m.enterprise_id "
-        "WHERE m.period = :p AND m.production_status IN ('stopped', 'semi_stopped') "
-        "ORDER BY m.production_status DESC, e.district_code, e.uscc", p=p)
+    ents = inputs.call("stopped", publications_q.stopped_enterprises, p=p)
     if ents:
         s4.add(Table("表3 停产、半停产企业调度清单" if zh else "Table 3 Stopped and semi-stopped enterprises",
                      ["序号", "企业名称", "统一社会信用代码", "辖区", "状态", "产能利用率（%）", "联系人"] if zh else
@@ -184,13 +186,9 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
     s5 = Section("五、上季度调度事项跟踪" if zh else "5. Actions due from last quarter")
     prev_q = period - 1
     prev_last = str(pd.Period(year=prev_q.year, month=prev_q.quarter * 3, freq="M"))
-    before = inputs.query(
-        "stopped_prev", "SELECT e.uscc, e.name_zh, e.name_en, e.district_code, m.production_status FROM enterprise_month m "
-        "JOIN enterprise e ON e.id = m.enterprise_id WHERE m.period = :p AND m.production_status IN ('stopped', "
-        "'semi_stopped') ORDER BY e.district_code, e.uscc", p=prev_last)
-    now_status = {r["uscc"]: r["status"] for r in inputs.query(
-        "status_now", "SELECT e.uscc, m.production_status AS status FROM enterprise_month m JOIN enterprise e ON "
-        "e.id = m.enterprise_id WHERE m.period = :p ORDER BY e.uscc", p=p)}
+    before = inputs.call("stopped_prev", publications_q.stopped_enterprises_brief, p=prev_last)
+    now_status = {r["uscc"]: r["status"] for r in inputs.call(
+        "status_now", publications_q.production_status_of, p=p)}
     if before:
         resumed = [b for b in before if now_status.get(b["uscc"]) == "normal"]
         s5.add(Para((f"上季度末列入调度清单的{len(before)}家停产、半停产企业中，{len(resumed)}家已恢复正常生产，"

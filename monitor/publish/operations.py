@@ -16,6 +16,8 @@ from .. import reference as ref
 from ..exceptions import PublishError
 from ..indicators.lamps import COLOURS, COLOURS_ZH, DEFAULT_LAMPS
 from ..reference import CITY_CODE
+from ..store import publications as publications_q
+from ..store.monitoring import status_counts
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE, bar_chart, line_chart
 from .common import (
@@ -56,16 +58,13 @@ def _total(cell: Cell, group: str) -> Cell:
 
 def _synthetic_comparison(inputs: Inputs) -> bool:
     """True when the province/country figures came from the demo's synthetic generator."""
-    rows = inputs.query("comparison_source", "SELECT DISTINCT s.kind FROM official_statistic o JOIN ingest_source s "
-                        "ON s.id = o.source_id WHERE o.region IN (:a, :b) ORDER BY s.kind", a=PROVINCE_CODE,
-                        b=COUNTRY_CODE)
-    return any("synthetic" in str(r["kind"]) for r in rows)
+    rows = inputs.call("comparison_source", publications_q.official_source_kinds, a=PROVINCE_CODE, b=COUNTRY_CODE)
+    return any(str(r["kind"]) == "demo" or "synthetic" in str(r["kind"]) for r in rows)
 
 
 def official(inputs: Inputs, series: str, region: str, period: str) -> float:
     """An official statistic (NaN when absent)."""
-    rows = inputs.query("official", "SELECT value FROM official_statistic WHERE series = :s AND region = :r "
-                        "AND period = :p", s=series, r=region, p=period)
+    rows = inputs.call("official", publications_q.official_value, s=series, r=region, p=period)
     return float(rows[0]["value"]) if rows and rows[0]["value"] is not None else float("nan")
 
 
@@ -115,8 +114,7 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
     """Forecasts from origin ``p`` with 80/95 % intervals, and the nowcast with its news (or "not available")."""
     zh = lang == "zh"
     sec = Section(heading)
-    rows = inputs.query("forecast", "SELECT series_key, period, model, mean, lower_80, upper_80, lower_95, upper_95 "
-                        "FROM forecast WHERE origin = :o ORDER BY series_key, period, model", o=p)
+    rows = inputs.call("forecast", publications_q.forecasts_from, o=p)
     if rows:
         for table in forecast_tables(inputs, p, lang, rows):
             sec.add(table)
@@ -126,8 +124,7 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
     lead = leading_paragraph(inputs, p, lang)
     if lead is not None:
         sec.add(lead)
-    now = inputs.query("nowcast", "SELECT series_key, region, period, model, mean, lower_80, upper_80, previous, news "
-                       "FROM nowcast WHERE origin = :o AND region = :r ORDER BY series_key, period", o=p, r=CITY_CODE)
+    now = inputs.call("nowcast", publications_q.nowcasts_from, o=p, r=CITY_CODE)
     # a nowcast is made only for months whose official figure is not yet published (issue 13)
     published = [r for r in now if r["series_key"].startswith("iva/yoy") and
                  not isnan(official(inputs, "iva/yoy", CITY_CODE, r["period"]))]
@@ -255,10 +252,12 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
     s2 = Section("二、景气调查" if zh else "2. The survey")
     if not isnan(head):
         hb = inputs.value("pmi/headline", prev)
-        s2.add(Para((f"{month_short(period, lang)}，制造业采购经理指数（PMI）"
-                     f"{ph.index_sentence_tail(head, None if isnan(hb) else hb, lang)}。") if zh else
-                    (f"{month_short(period, lang)}, the PMI {ph.index_sentence_tail(head, None if isnan(hb) else hb, lang)}."),
-                    attrs={"src": "series", "key": "pmi/headline", "period": p, "prev": prev}))
+        hse = ph.se_of_change(inputs.value("pmi/headline", p, "se"), inputs.value("pmi/headline", prev, "se"))
+        tail = ph.index_sentence_tail(head, None if isnan(hb) else hb, lang, hse)
+        s2.add(Para((f"{month_short(period, lang)}，制造业采购经理指数（PMI）{tail}。") if zh else
+                    (f"{month_short(period, lang)}, the PMI {tail}."),
+                    attrs={"src": "series", "key": "pmi/headline", "period": p, "prev": prev} |
+                    ({} if hse is None else {"se-change": f"{hse:.4f}"})))
         body = []
         for code in TABLE1 + TABLE2:
             key = f"pmi/{code}"
@@ -339,8 +338,7 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
         s4.add(lamps)
     else:
         s4.add(Para("信号灯：" + ph.NOT_AVAILABLE[lang] if zh else "Signal lamps: " + ph.NOT_AVAILABLE[lang], "note"))
-    stopped = inputs.query("status", "SELECT production_status AS status, COUNT(*) AS n FROM enterprise_month "
-                           "WHERE period = :p GROUP BY production_status ORDER BY production_status", p=p)
+    stopped = inputs.call("status", status_counts, p=p)
     counts = {r["status"]: int(r["n"]) for r in stopped}
     if counts:
         total = sum(counts.values())

@@ -72,8 +72,9 @@ def _scale(key: str) -> tuple[float, int]:
 
 
 def _skill(inputs: Inputs, p: str) -> dict[tuple[str, int], dict[str, Any]]:
-    rows = inputs.query("forecast_skill", "SELECT series_key, horizon, n, mase, coverage_80 FROM forecast_skill "
-                        "WHERE origin = :o", o=p)
+    from ..store.forecast_queries import skill_at
+
+    rows = inputs.call("forecast_skill", skill_at, o=p)
     return {(r["series_key"], int(r["horizon"])): r for r in rows}
 
 

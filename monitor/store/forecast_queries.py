@@ -11,7 +11,7 @@ import pandas as pd
 from .core import Store
 
 __all__ = ["official_series_names", "official_history", "forecast_origins", "stored_forecasts", "series_keys",
-           "nowcast_origins", "odds_origins", "delete_forecasts", "official_outcomes", "skill_rows"]
+           "nowcast_origins", "odds_origins", "delete_forecasts", "official_outcomes", "skill_rows", "skill_at"]
 
 
 def official_series_names(store: Store) -> pd.DataFrame:
@@ -85,3 +85,9 @@ def skill_rows(store: Store, origin: str | None = None) -> pd.DataFrame:
         origin = str(latest["o"].iloc[0])
     return store.read_records("SELECT series_key, origin, horizon, n, mae, mase, coverage_80, coverage_95 "
                               "FROM forecast_skill WHERE origin = :o ORDER BY series_key, horizon", o=origin)
+
+
+def skill_at(store: Store, *, o: str) -> list[dict[str, object]]:
+    """The track record as of origin ``o`` for the operation report: ``series_key, horizon, n, mase, coverage_80``."""
+    return store.read_records("SELECT series_key, horizon, n, mase, coverage_80 FROM forecast_skill WHERE origin = :o",
+                              o=o).to_dict("records")

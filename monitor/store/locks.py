@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..exceptions import LockBusy, SchedulerLockedError
@@ -30,7 +30,7 @@ __all__ = ["SCHEDULER_LOCK", "LockBusy", "acquire_lock", "exclusive", "new_owner
            "take_lock"]
 
 log = logging.getLogger(__name__)
-_LOCK = m.SchedulerLock.__table__
+_LOCK: Table = m.SchedulerLock.__table__  # type: ignore[assignment]
 
 #: The scheduler's own lock: one scheduler per store.
 SCHEDULER_LOCK = "scheduler"

@@ -29,7 +29,7 @@ __all__ = ["new_vintage", "as_vintage", "as_of_limit", "lock_vintages", "locked_
 
 def new_vintage() -> dt.datetime:
     """The vintage of a run starting now: the UTC time to the microsecond, without tzinfo."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def as_vintage(value: Any) -> dt.datetime:
@@ -38,7 +38,7 @@ def as_vintage(value: Any) -> dt.datetime:
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time())

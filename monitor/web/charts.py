@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from typing import Any
 
 from ..publish.charts import find_cjk_font
+from .dash_texts import dtext
 
 __all__ = ["svg_chart", "png_chart"]
 
 _RED, _BLUE, _GREY = "#c0392b", "#1f4e79", "#7f8c8d"
+#: matplotlib's rcParams are process-wide: the server's threads draw one chart at a time, or one thread's
+#: rc_context could end while another draws (and its Chinese labels would lose their font).
+_DRAWING = threading.Lock()
 
 
 def _rc(lang: str) -> dict[str, Any]:
@@ -32,22 +37,26 @@ def _figure(data: dict[str, Any], lang: str) -> Any:
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(_rc(lang)):
-        fig = Figure(figsize=(7.2, 3.0), dpi=100)
+        fig = Figure(figsize=(7.2, 3.2), dpi=100, layout="constrained")
         ax = fig.add_subplot(1, 1, 1)
         ax.set_title(data.get("title", ""), loc="left")
         rows = data.get("rows", [])
         if data.get("kind") == "bars":
             labels = [r["label"] for r in rows]
-            values = [0.0 if r["value"] is None else float(r["value"]) for r in rows]
+            values = [math.nan if r["value"] is None else float(r["value"]) for r in rows]
             ref = data.get("reference")
             colours = [_RED if ref is not None and v >= ref else _BLUE for v in values]
             ax.bar(range(len(values)), values, color=colours)
             ax.set_xticks(range(len(values)), labels, rotation=30, ha="right")
-            finite = [v for v in values if v]
+            finite = [v for v in values if not math.isnan(v)]
             if finite:
-                ax.set_ylim(min(finite + [ref or min(finite)]) - 2, max(finite + [ref or max(finite)]) + 2)
+                low, high = min(finite + ([ref] if ref is not None else [])), max(finite + ([ref] if ref else []))
+                ax.set_ylim(low - 2, high + 2)
             for i, v in enumerate(values):
-                ax.text(i, v, f"{v:.1f}", ha="center", va="bottom", fontsize=8)
+                ax.text(i, v if not math.isnan(v) else (ax.get_ylim()[0]), "—" if math.isnan(v) else f"{v:.1f}",
+                        ha="center", va="bottom", fontsize=8, clip_on=True)
+            if ref is not None:
+                ax.axhline(ref, color=_RED, linewidth=0.9, linestyle="-.")
         else:
             labels = [r["period"] for r in rows]
             x = list(range(len(labels)))
@@ -56,19 +65,19 @@ def _figure(data: dict[str, Any], lang: str) -> Any:
                                 linewidth=0, label="95 %")
             if rows and any(r.get("raw") is not None and r.get("raw") != r.get("value") for r in rows):
                 ax.plot(x, _nums(rows, "raw"), color=_GREY, linewidth=1, linestyle=":",
-                        label="未调整" if lang == "zh" else "unadjusted")
+                        label=dtext(lang, "lbl_unadjusted"))
             ax.plot(x, _nums(rows, "value"), color=_BLUE, linewidth=1.8,
-                    label="季节调整" if lang == "zh" else "adjusted")
+                    label=dtext(lang, "lbl_adjusted"))
             fc = data.get("forecast") or []
             if fc:
                 fx = list(range(len(labels), len(labels) + len(fc)))
                 labels = labels + [r["period"] for r in fc]
                 ax.fill_between(fx, _nums(fc, "lower_95"), _nums(fc, "upper_95"), color=_RED, alpha=0.10,
-                                linewidth=0, label="95 %")
+                                linewidth=0, label=dtext(lang, "lbl_fc95"))
                 ax.fill_between(fx, _nums(fc, "lower_80"), _nums(fc, "upper_80"), color=_RED, alpha=0.22,
-                                linewidth=0, label="80 %")
+                                linewidth=0, label=dtext(lang, "lbl_fc80"))
                 ax.plot(fx, _nums(fc, "mean"), color=_RED, linewidth=1.6, linestyle="--",
-                        label="预测" if lang == "zh" else "forecast")
+                        label=dtext(lang, "lbl_forecast"))
             step = max(1, len(labels) // 8)
             ax.set_xticks(list(range(0, len(labels), step)), labels[::step], rotation=0)
             ref = data.get("reference")
@@ -78,11 +87,10 @@ def _figure(data: dict[str, Any], lang: str) -> Any:
                             xytext=(2, 2), textcoords="offset points")
             ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=4)
             if not rows:
-                ax.text(0.5, 0.5, "暂无数据" if lang == "zh" else "no data", transform=ax.transAxes, ha="center")
+                ax.text(0.5, 0.5, dtext(lang, "no_data"), transform=ax.transAxes, ha="center")
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        fig.tight_layout()
     return fig, _rc(lang)
 
 
@@ -91,10 +99,11 @@ def svg_chart(data: dict[str, Any], lang: str) -> bytes:
     import matplotlib
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
-    fig, rc = _figure(data, lang)
     buf = io.BytesIO()
-    with matplotlib.rc_context(rc):
-        FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None, "Creator": None})
+    with _DRAWING:
+        fig, rc = _figure(data, lang)
+        with matplotlib.rc_context(rc):
+            FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None, "Creator": None})
     return buf.getvalue()
 
 
@@ -103,8 +112,9 @@ def png_chart(data: dict[str, Any], lang: str) -> bytes:
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig, rc = _figure(data, lang)
     buf = io.BytesIO()
-    with matplotlib.rc_context(rc):
-        FigureCanvasAgg(fig).print_png(buf, metadata={"Software": None})
+    with _DRAWING:
+        fig, rc = _figure(data, lang)
+        with matplotlib.rc_context(rc):
+            FigureCanvasAgg(fig).print_png(buf, metadata={"Software": None})
     return buf.getvalue()

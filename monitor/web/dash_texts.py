@@ -139,6 +139,13 @@ DASH_TEXTS: dict[str, tuple[str, str]] = {
     "staff_only": ("仅统计局工作人员可操作。", "Bureau staff only."),
     "enter_reason": ("请填写原因（最多500字）。", "Give a reason (at most 500 characters)."),
     "bad_hours": ("时长须为1至720小时。", "The duration must be 1 to 720 hours."),
+    "lbl_unadjusted": ("未调整", "unadjusted"),
+    "lbl_adjusted": ("季节调整", "adjusted"),
+    "lbl_forecast": ("预测", "forecast"),
+    "lbl_fc95": ("预测 95 %", "forecast 95 %"),
+    "lbl_fc80": ("预测 80 %", "forecast 80 %"),
+    "no_data": ("暂无数据", "no data"),
+    "title_districts": ("各区PMI {period}", "PMI by district {period}"),
 }
 
 STATUS_NAMES = {"stopped": ("停产", "Stopped"), "semi_stopped": ("半停产", "Semi-stopped")}

@@ -52,7 +52,8 @@ def page(portal: Any, request: Request, region: str, session: Any) -> Response:
     lang = portal.lang(request)
     data = _data(portal, region, lang)
     slug = "city" if region == CITY_CODE else region
-    charts = [c for c in CHARTS if c != "districts" or region == CITY_CODE]
+    has_fan = any(f["key"].startswith("pmi/headline") for f in data["forecasts"])
+    charts = [c for c in CHARTS if (c != "districts" or region == CITY_CODE) and (c != "fan" or has_fan)]
     return render(portal, request, "dash_overview.j2", session, data=data, slug=slug, charts=charts,
                   status_name=lambda s: STATUS_NAMES.get(s, (s, s))[0 if lang == "zh" else 1],
                   district_links=[(c, n) for c, n in _district_names(lang)] if region == CITY_CODE else [])

@@ -23,6 +23,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store import dashboard as q
 from .accounts import User
+from .dash_texts import dtext
 
 __all__ = ["DISTRICT_CODES", "allowed_regions", "can_see_key", "key_of", "overview", "series_frame",
            "chart_series", "Region", "LAMP_COLOURS", "track_record"]
@@ -127,7 +128,7 @@ def overview(store: Store, settings: Settings, region: str, lang: str, *,
     """
     api = AnalystStore(store, settings)
     period = period or api.latest_period("pmi/headline")
-    since = str(period - MONTHS)
+    since = str(period - 1)  # the month and the one before (the change); the charts read their own history
     keys = [key_of("pmi/headline", region)] + [key_of(f"pmi/{qq.code}", region) for qq in QUESTIONS]
     keys += [key_of(b, region) for b in _ELEC] + [key_of(f"status/{s}", region) for s in _STATUS]
     city_keys = [] if region == CITY_CODE else [key_of("pmi/headline", CITY_CODE)] + [
@@ -249,11 +250,9 @@ def _progress(store: Store, period: pd.Period, region: str) -> dict[str, Any]:
     """Survey progress of the month after ``period`` (the round now open) when it has answers, else ``period``;
     counted like the portal's operations page (:func:`monitor.web.operations.progress`)."""
     with store.engine.connect() as conn:
-        use = period + 1
-        answered = q.answered_by_district(conn, str(use))
-        if not answered:
-            use = period
-            answered = q.answered_by_district(conn, str(use))
+        counts = q.answered_by_district(conn, [str(period), str(period + 1)])
+        use = period + 1 if counts[str(period + 1)] else period
+        answered = counts[str(use)]
         sample = q.panel_by_district(conn, str(use))
     codes = sorted(sample) if region == CITY_CODE else [region]
     by = [{"district": c, "district_name": region_name(c, "zh"), "sample": sample.get(c, 0),
@@ -284,7 +283,7 @@ def chart_series(store: Store, region: str, name: str, lang: str, *, months: int
             data = _latest(conn, [key_of("pmi/headline", d) for d in DISTRICT_CODES], str(period))
         rows = [{"label": region_name(d, lang), "value": _point(data.get(key_of("pmi/headline", d)), period)["value"]}
                 for d in DISTRICT_CODES]
-        return {"kind": "bars", "title": ("各区PMI " if lang == "zh" else "PMI by district ") + str(period),
+        return {"kind": "bars", "title": dtext(lang, "title_districts", period=period),
                 "rows": rows, "reference": 50.0}
     key = key_of("electricity/yoy" if name == "electricity" else "pmi/headline", region)
     with store.engine.connect() as conn:

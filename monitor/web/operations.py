@@ -10,7 +10,6 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 import pandas as pd
-from sqlalchemy import text as sql
 
 from ..ingest.common import now as _now
 from ..ingest.survey import survey_window
@@ -18,6 +17,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store import models as m
 from ..store import portal as q
+from ..store.survey import answered_enterprises
 from ..survey_admin import panel_for_period
 from .accounts import User, log_action
 from .texts import text
@@ -45,8 +45,7 @@ def progress(store: Store, period: str, *, lang: str = "zh", district: str | Non
     panel = panel_for_period(store, pd.Period(period, "M"), lang=lang)
     if district:
         panel = panel[panel["district_code"] == district]
-    answered = store.read_frame(sql("SELECT DISTINCT enterprise_id FROM survey_response WHERE period = :p"),
-                                p=period)
+    answered = answered_enterprises(store, period)
     panel = panel.assign(responded=panel["enterprise_id"].isin(set(answered["enterprise_id"])))
 
     def by(col: str) -> pd.DataFrame:
