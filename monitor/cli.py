@@ -927,11 +927,28 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
         summary = panel_summary(store, lang=settings["language"])
     click.echo("")
     click.echo(format_summary(summary, lang=settings["language"], outputs=settings.outputs_dir))
+    _print_demo_logins(settings)
     if not run.ok:
         raise SystemExit(1)
 
 
 # ---------------------------------------------------------------------------------------------- web (issue 18)
+def _print_demo_logins(settings: Settings) -> None:
+    from .store import open_store
+    from .web.demo import demo_logins
+
+    with open_store(settings) as store:
+        logins = demo_logins(store, settings)
+    if not logins:
+        return
+    click.echo("")
+    click.echo(f"web portal: `imon serve`, then open http://{settings['web.host']}:{settings['web.port']}/ "
+               "(demo logins, this demo store only):")
+    for login in logins:
+        kind = "activation code at /activate" if "activation" in login.role else "password"
+        click.echo(f"  {login.role:<24} {login.username:<20} {kind}: {login.secret}  {login.note}")
+
+
 from .web.cli import register as _register_web  # noqa: E402
 
 _register_web(cli)
