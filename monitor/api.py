@@ -645,6 +645,68 @@ class AnalystStore:
         return read_target_odds(self.store, None if origin is None else str(_month(origin)))
 
 
+    def track_record(self, series: str | None = None, *, origin: object = None) -> pd.DataFrame:
+        """How good the forecasts have been, per series and horizon (months ahead).
+
+        Parameters
+        ----------
+        series
+            A key or glob of the forecast series; default all.
+        origin
+            As known at this origin month (the ``forecast_skill`` stored by the forecast stage, what the
+            operation report of that month prints); default None: every outcome known now.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``series_key, horizon, n, mae, mase, coverage_80, coverage_95``: scored forecasts, mean absolute
+            error, MASE against seasonal naive (below 1 beats it) and the shares of outcomes inside the 80 %
+            and 95 % intervals.
+        """
+        from .track_record import forecast_skill, read_skill
+
+        frame = forecast_skill(self.store, self.settings) if origin is None else \
+            read_skill(self.store, str(_month(origin))).drop(columns=["origin"], errors="ignore")
+        if series is not None and len(frame):
+            rx = _glob_regex(series)
+            frame = frame[frame["series_key"].map(lambda k: bool(rx.match(k)))]
+        return frame.reset_index(drop=True)
+
+    def leading_indicators(self, region: str | None = None) -> pd.DataFrame:
+        """The composite leading indicators (``cli/...`` series) with their lead and latest turning point.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per region: ``region, series_key, period`` (latest month), ``value`` (100 = trend),
+            ``lead`` (months ahead of value-added growth), ``turn`` (``peak``/``trough``), ``turn_period``,
+            ``months_ago``, ``phase`` (expansion, downturn, slowdown, recovery).
+        """
+        import pandas as pd
+
+        from .leading import leading_signal
+        from .reference import CITY_CODE
+        from .results import read_series
+
+        frame = read_series(self.store, "cli/*")
+        rows = []
+        for key, g in frame.groupby("series_key"):
+            if key.startswith(("cli/reference/", "cli/lead/")):
+                continue
+            code = CITY_CODE if key == "cli/city" else key.rsplit("/", 1)[-1]
+            if region is not None and code != region:
+                continue
+            values = g["raw"].dropna()
+            lead = frame[frame["series_key"] == key.replace("cli/", "cli/lead/", 1)]["raw"].dropna()
+            signal = leading_signal(values)
+            rows.append({"region": code, "series_key": key, "period": values.index[-1],
+                         "value": float(values.iloc[-1]), "lead": float(lead.iloc[-1]) if len(lead) else None,
+                         "turn": signal["kind"], "turn_period": signal["period"], "months_ago": signal["months_ago"],
+                         "phase": signal["phase"]})
+        return pd.DataFrame(rows, columns=["region", "series_key", "period", "value", "lead", "turn", "turn_period",
+                                           "months_ago", "phase"])
+
+
 def open(target: str | PathLike[str] | None = None, *, config: str | PathLike[str] | None = None,
          settings: Settings | None = None) -> AnalystStore:
     """Open a store for analysis.

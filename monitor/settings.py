@@ -298,6 +298,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("adjust.processes", 2, _parse_int, "Worker processes adjusting series in parallel.", minimum=1),
     Setting("forecast.series", "pmi/headline,pmi/new_orders,pmi/production,electricity/total/city", _parse_str,
             "Series forecast each month (comma-separated keys); the adjusted value is used where there is one."),
+    Setting("forecast.key_series",
+            "pmi/headline/district/*,electricity/total/district/*,iva/yoy@*,output/ytd_yoy@*,"
+            "investment/industrial/ytd_yoy@*,pmi/headline/key_sector/*,pmi/production/key_sector/*", _parse_str,
+            "Key series also forecast each month (comma-separated keys or globs; an official statistic as "
+            "name@region, name@* for every region publishing it)."),
+    Setting("forecast.key_models", "theta,snaive", _parse_str,
+            "Candidate models of the combination for the key series (forecast.models applies to forecast.series)."),
+    Setting("forecast.workers", 2, _parse_int, "Worker processes forecasting series in parallel.", minimum=1),
+    Setting("forecast.track_months", 24, _parse_int,
+            "Past origins the forecast stage fills in when they have no stored forecasts, nowcasts or odds (the "
+            "track record; 0: none).", minimum=0),
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
     Setting("forecast.models", "default", _parse_str,
             "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
@@ -317,6 +328,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("nowcast.maxiter", 500, _parse_int,
             "Most EM iterations of the dynamic factor model; stopping there is reported as not converged.",
             minimum=10),
+    Setting("leading.components",
+            "pmi/new_orders,pmi/new_export_orders,pmi/purchase_quantity,pmi/finished_goods_inventory,"
+            "electricity/yoy/city", _parse_str,
+            "Candidate components of the composite leading indicator (stored series; for a district the same keys "
+            "with /district/CODE)."),
+    Setting("leading.reference", "iva/yoy", _parse_str,
+            "Reference series of the leading indicator (official statistic of the city and each district)."),
+    Setting("leading.min_months", 60, _parse_int,
+            "Fewest published months of the reference (and of a component) for a region's leading indicator.",
+            minimum=48),
+    Setting("leading.min_corr", 0.3, _parse_fraction,
+            "Smallest absolute cross-correlation with the reference for a component to be selected."),
+    Setting("leading.min_lead", 1, _parse_int,
+            "Shortest lead (months) at which a component's strongest correlation must fall to be selected.",
+            minimum=0),
     Setting("odds.simulations", 5000, _parse_int,
             "Simulated paths behind each target-attainment probability.", minimum=100),
     Setting("odds.seed", 2017, _parse_int, "Seed of the simulations (the same data give the same odds)."),

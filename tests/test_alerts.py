@@ -107,7 +107,8 @@ def test_default_rules_and_recipients_without_a_file():
     settings = load_settings(None, environ={})
     rules = load_rules(settings)
     kinds = {r.kind for r in rules}
-    assert kinds == {"level", "change", "power", "no_response", "target_path", "target_odds", "response_rate"}
+    assert kinds == {"level", "change", "power", "no_response", "target_path", "target_odds", "response_rate",
+                     "leading_turn"}
     assert all(isinstance(r, Rule) for r in rules)
 
 

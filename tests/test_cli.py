@@ -149,12 +149,12 @@ def test_survey_template_status_and_collect_report(capsys, workdir):
 
 
 def test_an_internal_error_is_one_line_and_the_traceback_goes_to_the_log(capsys, workdir, monkeypatch):
-    import monitor.forecasts
+    import monitor.track_record
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom in a library function")
 
-    monkeypatch.setattr(monitor.forecasts, "forecast_accuracy", broken)
+    monkeypatch.setattr(monitor.track_record, "forecast_skill", broken)
     monkeypatch.delenv("IMON_DEBUG", raising=False)
     logger = logging.getLogger("monitor")  # logging is set up once per process: here, afresh for this folder
     monkeypatch.setattr(logger, "handlers", [])

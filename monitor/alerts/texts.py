@@ -46,22 +46,24 @@ T: dict[str, dict[str, str]] = {
 
 _RULE_TITLES = {
     "zh": {"level": "指标越限", "change": "指数显著下降", "power": "企业用电低于基线", "no_response": "企业连续未填报",
-           "target_path": "累计增速落后目标进度", "target_odds": "完成年度目标概率偏低", "response_rate": "问卷回收率偏低"},
+           "target_path": "累计增速落后目标进度", "target_odds": "完成年度目标概率偏低", "response_rate": "问卷回收率偏低",
+           "leading_turn": "先行指数拐头向下"},
     "en": {"level": "threshold crossed", "change": "significant fall", "power": "electricity below baseline",
            "no_response": "no survey answer", "target_path": "behind the target path", "target_odds": "target at risk",
-           "response_rate": "low response rate"},
+           "response_rate": "low response rate", "leading_turn": "leading indicator turned down"},
 }
 
 _MEASURES = {
     "zh": {"electricity/yoy": "用电量同比(%)", "electricity/total": "用电量", "response_rate": "问卷回收率(%)",
            "iva/ytd_yoy": "规上工业增加值累计增速(%)", "output/ytd_yoy": "规上工业总产值累计增速(%)",
            "investment/industrial/ytd_yoy": "工业投资累计增速(%)",
-           "investment/tech_transformation/ytd_yoy": "技术改造投资累计增速(%)", "pmi/headline": "制造业PMI"},
+           "investment/tech_transformation/ytd_yoy": "技术改造投资累计增速(%)", "pmi/headline": "制造业PMI",
+           "cli": "综合先行指数"},
     "en": {"electricity/yoy": "electricity y/y (%)", "electricity/total": "electricity", "response_rate":
            "response rate (%)", "iva/ytd_yoy": "value added, ytd growth (%)", "output/ytd_yoy": "output, ytd growth (%)",
            "investment/industrial/ytd_yoy": "industrial investment, ytd growth (%)",
            "investment/tech_transformation/ytd_yoy": "technical-transformation investment, ytd growth (%)",
-           "pmi/headline": "manufacturing PMI"},
+           "pmi/headline": "manufacturing PMI", "cli": "composite leading indicator"},
 }
 
 
@@ -176,4 +178,12 @@ def describe(kind: str, value: float | None, labels: str | dict[str, Any] | None
         if zh:
             return f"截止时{name}为 {_fmt(value)}%，低于 {_fmt(lab.get('threshold'))}%"
         return f"at survey close the {name} was {_fmt(value)}%, below {_fmt(lab.get('threshold'))}%"
+    if kind == "leading_turn":
+        key = str(lab.get("series", ""))
+        where = region_name(key.rsplit("/", 1)[-1] if "/district/" in key else CITY_CODE, lang)
+        if zh:
+            return (f"{where}综合先行指数于 {lab.get('turn_period')} 出现峰值后回落（{lab.get('months_ago')} 个月前），"
+                    f"当前为 {_fmt(value)}")
+        return (f"the composite leading indicator of {where} peaked in {lab.get('turn_period')} "
+                f"({lab.get('months_ago')} months ago) and has turned down; now {_fmt(value)}")
     return f"{kind}: {_fmt(value)}"

@@ -17,6 +17,7 @@ from .common import BuildOptions, district_name, isnan, months_back
 from .dispatch import INDICATOR_NAMES, _met
 from .document import Document, Figure, Para, Section, Table, chart_attrs, num_cell, text_cell
 from .operations import _series_label, forecast_section, official
+from .outlook import is_city_key
 from .sources import Inputs
 from .texts import text as tx
 
@@ -117,8 +118,8 @@ def build_annual(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Docum
     fc = inputs.call("forecasts_year", publications_q.forecasts_between, a=months[0], b=months[-1])
     acc: dict[str, list[float]] = {}
     for r in fc:
-        if str(pd.Period(r["period"], "M") - 1) != r["origin"]:
-            continue  # one month ahead only
+        if str(pd.Period(r["period"], "M") - 1) != r["origin"] or not is_city_key(r["series_key"]):
+            continue  # one month ahead only, the city's series (the districts' are in the operation reports)
         actual = inputs.value(r["series_key"], r["period"])
         if not isnan(actual):
             acc.setdefault(r["series_key"], []).append(abs(actual - r["mean"]))
