@@ -205,13 +205,14 @@ def test_adjusted_diffusion_indices_never_leave_0_to_100(store, settings):
     season = np.array([-0.4, -1.0, 1.0, 0.3, 0.1, -0.1, -0.2, -0.1, 0.4, -0.1, 0.1, 0.0])[idx.month - 1]
     logit = np.log(level / (100 - level)) + season + np.random.default_rng(3).normal(0, 0.05, 84)
     frame = pd.DataFrame({"period": idx.astype(str), "raw": 100 / (1 + np.exp(-logit))})  # additively: min -1.6
+    _put(store, "pmi/new_orders/district/440104", frame)
     high = _synthetic("2014-01", 84, seed=4, level=94.0)
     _put(store, "pmi/input_prices/district/440104", high.assign(raw=high["raw"].clip(0.5, 99.5)))
     report = adjust_series(store, settings, vintage=dt.date(2021, 2, 1))
     assert report.ok, report.failed
     for key in ("pmi/new_orders/district/440104", "pmi/input_prices/district/440104"):
         sa = read_series(store, key)["sa"]
-        assert sa.notna().all() and ((sa > 0) & (sa < 100)).all(), (key, sa.min(), sa.max())
+        assert len(sa) == 84 and sa.notna().all() and ((sa > 0) & (sa < 100)).all(), (key, sa.min(), sa.max())
     rows = _adjustments(store)
     assert (rows.loc[rows.index.str.startswith("pmi/"), "mode"] == "logit-additive").all(), rows[["mode"]]
 

@@ -11,8 +11,8 @@ from monitor.calendar import spring_festival_dates
 from monitor.demo.cycle import headline_from_components, national_indices
 from monitor.demo.generator import generate_demo
 from monitor.demo.survey import festival_share, raw_truth
-from monitor.indicators import composite_pmi, diffusion_indices
 from monitor.exceptions import DemoError
+from monitor.indicators import composite_pmi, diffusion_indices
 from monitor.reference import QUESTIONS
 
 

@@ -11,10 +11,10 @@ from .. import reference as ref
 from ..exceptions import PublishError
 from ..reference import CITY_CODE
 from ..store import publications as publications_q
+from ..store.publications import target_odds_as_of
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE
 from .common import BuildOptions, district_name, isnan, sector_name
-from ..store.publications import target_odds_as_of
 from .document import Cell, Document, Para, Section, Table, num_cell, text_cell
 from .operations import lamp_keys, lamp_table, official
 from .sources import Inputs
