@@ -146,6 +146,8 @@ def _ours_one(item: tuple[str, pd.Series, str, bool]) -> tuple[pd.DataFrame, flo
         if mode == "full":
             for key, frame in res.alternatives.items():
                 rows.append(_rows(name, f"ours: {key}", origin, frame))
+            for key, frame in res.per_model.items():
+                rows.append(_rows(name, f"member: {key}", origin, frame))
             rows.append(_rows(name, "naive2", origin, Naive2().forecast(train, H, level=(LEVEL,))))
     return pd.concat(rows), time.perf_counter() - t0, notes
 

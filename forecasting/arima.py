@@ -32,6 +32,7 @@ parameters (the production mode: the specification kept from the annual review).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,8 @@ class ArimaSpec:
     D: int
     Q: int
     constant: bool
+    #: ``False`` when the regressors offered were dropped by the AICc test (see :func:`fit_arima`).
+    regressors: bool = True
 
     @property
     def label(self) -> str:
@@ -92,7 +95,7 @@ class ArimaSpec:
     def as_dict(self) -> dict[str, int | bool]:
         """Plain values (JSON-ready), inverse of ``ArimaSpec(**d)``."""
         return {"p": self.p, "d": self.d, "q": self.q, "P": self.P, "D": self.D, "Q": self.Q,
-                "constant": self.constant}
+                "constant": self.constant, "regressors": self.regressors}
 
 
 @dataclass
@@ -262,7 +265,7 @@ def _css(w: np.ndarray, zd: np.ndarray | None, spec: ArimaSpec, nstar: int,
         u = w - (zd @ x[k_arma:] if zd is not None else 0.0)
         ar, ma = _polys(x[:k_arma], spec)
         with np.errstate(all="ignore"):
-            e = signal.lfilter(ar, ma, u)[ncond:]
+            e = np.asarray(signal.lfilter(ar, ma, u), dtype=float)[ncond:]
         if not np.isfinite(e).all():
             e = np.nan_to_num(e, nan=1e10, posinf=1e10, neginf=-1e10)
         return e
@@ -373,7 +376,7 @@ def _ml_start(c: _CssFit, y: pd.Series, exog: pd.DataFrame | None) -> np.ndarray
     arma = c.arma
     phi, theta = arma[: s.p], arma[s.p: s.p + s.q]
     sphi, stheta = arma[s.p + s.q: s.p + s.q + s.P], arma[s.p + s.q + s.P:]
-    return np.r_[c.beta, phi, theta, sphi, stheta, max(c.sigma2, 1e-12)]
+    return np.concatenate([c.beta, phi, theta, sphi, stheta, [max(c.sigma2, 1e-12)]])
 
 
 def _aicc(res: Any) -> float:
@@ -471,11 +474,24 @@ def fit_arima(
         if len(v) - d - PERIOD * D < 2 * PERIOD:
             D = 0
         candidates = _search(y, exog, d, D)
+        if exog is not None and candidates:
+            # the regressors stay only if they earn their parameters (X-13's AIC test of calendar regressors)
+            best = candidates[0]
+            w = _difference(v, d, D)
+            plain = _css(w, _differenced_design(y.index, None, best.spec), best.spec, len(w))
+            if plain is not None and plain.aicc <= best.aicc:
+                rejected.append(f"regressors dropped by the AICc test ({plain.aicc:.1f} without them, "
+                                f"{best.aicc:.1f} with)")
+                exog = exog_future = xf = None
+                candidates = [dataclasses.replace(c, spec=dataclasses.replace(c.spec, regressors=False))
+                              for c in _search(y, None, d, D)]
         searched = {c.spec.label: c.aicc for c in candidates}
         if not candidates:
             raise ForecastingError(f"ARIMA: no admissible model in the stepwise search (d={d}, D={D}).")
         tries = [(c.spec, _ml_start(c, y, exog), c.aicc) for c in candidates[:4]]
     else:
+        if not spec.regressors:
+            exog = exog_future = xf = None
         w = _difference(v, spec.d, spec.D)
         if start_params is None:
             zd = _differenced_design(y.index, exog, spec)
@@ -489,14 +505,14 @@ def fit_arima(
     for s, start, css_aicc in tries:
         try:
             res, z = _ml(y, exog, s, start)
-        except Exception as exc:
+        except Exception as exc:  # one candidate failing is normal; recorded
             rejected.append(f"{s.label}: estimation failed ({type(exc).__name__}: {exc})")
             continue
         k_reg = 0 if z is None else z.shape[1]
         xfut = _future_design(future, len(v), xf, s)
         why = _check(res, s, k_reg, v, css_aicc, nstar_of[s], xfut, check_horizon)
         if why is None:
-            notes = [f"{r}; rejected" for r in rejected]
+            notes = [r if r.startswith("regressors dropped") else f"{r}; rejected" for r in rejected]
             return ArimaFit(s, res, z, _aicc(res), searched, notes)
         rejected.append(f"{s.label}: exact likelihood {why}")
         if start is not None and np.isfinite(css_aicc):

@@ -139,6 +139,8 @@ class ARIMA(Forecaster):
         if self.has_user_exog_ and exog_future is None:
             raise ForecastingError("ARIMA was fitted with exog; pass exog_future covering the horizon.")
         x = self._x(index, exog_future if self.has_user_exog_ else None, "exog_future")
+        if not self.fit_.spec.regressors:
+            x = None  # dropped by the AICc test
         z = _design(index, x, self.fit_.spec, len(self.y_))
         return None if z is None else z.to_numpy(dtype=float)
 
@@ -313,7 +315,7 @@ class Ensemble(Forecaster):
             model = self._member(key)
             try:
                 model.fit(y, exog if model.supports_exog else None)
-            except Exception as exc:
+            except Exception as exc:  # per-member failure isolation, recorded
                 notes.append(f"{key}: skipped, fit failed ({type(exc).__name__}: {exc})")
                 continue
             if isinstance(model, ARIMA):
@@ -348,7 +350,7 @@ class Ensemble(Forecaster):
                         parts[key] = _ets_track(model, t, h, (80,))
                     else:
                         parts[key] = _theta_track(model, t, h, (80,))  # type: ignore[arg-type]
-                except Exception as exc:
+                except Exception as exc:  # a member without a track record is not selectable
                     notes.append(f"{key}: track record at {y.index[t - 1]} failed ({type(exc).__name__})")
             frames[t] = parts
         errs: dict[str, list[np.ndarray]] = {k: [] for k in self.fitted_}

@@ -219,6 +219,8 @@ def forecast(
         notes_exog = []
     notes: list[str] = fill_note + list(notes_exog)
     per_model: dict[str, pd.DataFrame] = {}
+    frame: pd.DataFrame | None
+    used: tuple[str, ...]
     if combine:
         combo = Combination(candidates, k=k, weights=weights, outliers=outliers, trim=trim)
         combo.fit(y, exog_in)
@@ -231,7 +233,8 @@ def forecast(
                 notes.append(f"{key}: predict failed ({type(exc).__name__}: {exc})")
         used, w = tuple(combo.weights_.index), combo.weights_
     else:
-        frame, used = None, ()
+        frame = None
+        used = ()
         if outliers == "clean":
             cleaned = clean_outliers(y, calendar=cal)
             if len(cleaned.attrs["outliers"]):
@@ -239,9 +242,9 @@ def forecast(
             y_fit = cleaned
         else:
             y_fit = y
-        for spec in candidates:
-            key = model_name(spec)
-            model = make_model(spec)
+        for cand in candidates:
+            key = model_name(cand)
+            model = make_model(cand)
             try:
                 fc = model.forecast(y_fit, horizon, exog_in if model.supports_exog else None,
                                     exog_future if model.supports_exog else None, level)
@@ -304,7 +307,7 @@ def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: For
     model = Ensemble(method=method, calendar=calendar, spec=spec)  # type: ignore[arg-type]
     try:
         model.fit(y_fit, exog_in)
-    except Exception as exc:
+    except Exception as exc:  # too short, or every member failed: a benchmark, recorded
         fallback: Forecaster = SeasonalNaive() if len(y) >= SeasonalNaive().min_length() else Naive2()
         notes.append(f"default forecaster failed ({type(exc).__name__}: {exc}); fell back to {fallback.name}")
         frame = fallback.forecast(y_fit, horizon, level=levels)

@@ -10,9 +10,12 @@ With ``previous`` (the data as they stood at the last run) the revision of the n
 the *news* of each series that brought new data (``NewsResults.details_by_impact``: observed, expected,
 news, weight, impact); the impacts add up, with the parameters held fixed, to the revision.
 
-Convergence of the EM algorithm is checked: ``converged`` is False when ``maxiter`` was reached before
-the relative change of the log likelihood fell below ``tolerance``; a :class:`NowcastConvergenceWarning`
-says so (the result is still returned, since the last EM step is a valid if imprecise estimate).
+Convergence of the EM algorithm is judged by :func:`em_convergence`, not by statsmodels' exit: EM converged
+only when its last accepted step *raised* the log likelihood by a relative change below ``tolerance`` before
+``maxiter``.  A step that lowered the log likelihood (statsmodels then reverts to the previous iterate and
+stops, which its own report does not tell apart from convergence) and a stop at ``maxiter`` are both "not
+converged"; a :class:`NowcastConvergenceWarning` says which (the result is still returned, since the last
+accepted EM step is a valid if imprecise estimate).
 
 Inputs should be stationary (diffusion indices as deviations from 50, growth rates); each is
 standardised by the model.  Isolated extreme values are replaced for the *estimation* of the parameters
@@ -32,7 +35,8 @@ import pandas as pd
 from .exceptions import ForecastingError, NowcastConvergenceWarning
 from .outliers import clean_outliers
 
-__all__ = ["NowcastResult", "nowcast"]
+__all__ = ["BRIDGE_METHODS", "BridgeNowcast", "NowcastResult", "bridge_nowcast", "em_convergence", "nowcast",
+           "two_year_average"]
 
 #: Fewest months with an observed target for a model to be estimated.
 MIN_TARGET_OBS = 36
@@ -49,8 +53,11 @@ class NowcastResult:
     frame
         ``mean``, ``lo-L``, ``hi-L`` per level, indexed by the months nowcast (target missing).
     converged, iterations, llf, criterion
-        EM convergence: whether the relative log-likelihood change fell below the tolerance, the
-        iterations run, the final log likelihood and the final relative change.
+        EM convergence (:func:`em_convergence`): whether the last accepted step raised the log likelihood
+        by a relative change below the tolerance before ``maxiter``, the iterations run, the final log
+        likelihood and the final relative change.
+    stop
+        Why EM stopped: ``"tolerance"`` (converged), ``"maxiter"`` or ``"llf-decrease"``.
     news
         Tidy news decomposition against ``previous`` (``period, series, update_period, actual, expected,
         news, weight, impact``), or None.
@@ -77,6 +84,7 @@ class NowcastResult:
     notes: list[str] = field(default_factory=list)
     results: Any = None
     level: tuple[float, ...] = (80, 95)
+    stop: str = "tolerance"
 
     @property
     def mean(self) -> pd.Series:
@@ -135,6 +143,38 @@ def _em_criterion(llf_path: Sequence[float]) -> float:
         return np.nan
     a, b = llf[-1], llf[-2]
     return float(2 * abs(a - b) / (abs(a) + abs(b)))
+
+
+def em_convergence(llf_path: Sequence[float], iterations: int, *, maxiter: int, tolerance: float,
+                   decreased: bool = False) -> tuple[bool, str, float]:
+    """Judge an EM run honestly from its log-likelihood path.
+
+    Parameters
+    ----------
+    llf_path
+        Log likelihood after each accepted EM step, in order.
+    iterations
+        EM iterations run.
+    maxiter, tolerance
+        The limits the run was given.
+    decreased
+        The optimiser reported a step that lowered the log likelihood (and stopped there).
+
+    Returns
+    -------
+    (converged, stop, criterion)
+        ``converged`` is True only when the run stopped before ``maxiter`` because the last accepted step
+        raised the log likelihood by a relative change ``2|l1 - l0| / (|l1| + |l0|)`` below ``tolerance``.
+        ``stop`` is ``"tolerance"``, ``"maxiter"`` or ``"llf-decrease"`` (a fall of the log likelihood, or a
+        last step that did not raise it, is never convergence).  ``criterion`` is the last relative change.
+    """
+    llf = np.asarray(llf_path, dtype=float)
+    criterion = _em_criterion(llf)
+    if decreased or (llf.size >= 2 and llf[-1] < llf[-2]):
+        return False, "llf-decrease", criterion
+    if not np.isfinite(criterion) or criterion >= tolerance or iterations >= maxiter:
+        return False, "maxiter", criterion
+    return True, "tolerance", criterion
 
 
 def nowcast(
@@ -220,19 +260,25 @@ def nowcast(
         return DynamicFactorMQ(endog, endog_quarterly=endog_q, factors=factors, factor_orders=factor_orders,
                                idiosyncratic_ar1=True, standardize=True)
 
-    with warnings.catch_warnings(record=True):
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fitted = model(fit_m, fit_q).fit(disp=False, maxiter=maxiter, tolerance=tolerance)
         res = fitted.apply(monthly, endog_quarterly=q) if (clean and (fit_m is not monthly or fit_q is not q)) \
             else fitted
     retvals = fitted.mle_retvals or {}
     iterations = int(retvals.get("iter", 0))
-    criterion = _em_criterion(retvals.get("llf", []))
-    converged = bool(iterations < maxiter or (np.isfinite(criterion) and criterion < tolerance))
+    path = list(retvals.get("llf", []))
+    # statsmodels appends the log likelihood of the final smoothing pass (the same parameters) to the path
+    path = path[:iterations] if len(path) > iterations else path
+    decreased = any("Log-likelihood decreased" in str(w.message) for w in caught)
+    converged, stop, criterion = em_convergence(path, iterations, maxiter=maxiter, tolerance=tolerance,
+                                                decreased=decreased)
     if not converged:
         message = (f"nowcast of {target!r}: EM stopped at maxiter={maxiter} with relative log-likelihood change "
-                   f"{criterion:.2e} > tolerance {tolerance:g}; the estimates are usable but imprecise "
-                   "(raise maxiter or check the inputs).")
+                   f"{criterion:.2e} > tolerance {tolerance:g}" if stop == "maxiter" else
+                   f"nowcast of {target!r}: EM stopped after {iterations} iteration(s) because a step lowered the "
+                   f"log likelihood (last relative change {criterion:.2e}); this is not convergence")
+        message += "; the estimates are usable but imprecise (raise maxiter or check the inputs)."
         notes.append(message)
         warnings.warn(message, NowcastConvergenceWarning, stacklevel=2)
     months = pd.period_range(last_obs + 1, monthly.index[-1], freq="M")
@@ -249,7 +295,7 @@ def nowcast(
     return NowcastResult(target=target, frame=frame, converged=converged, iterations=iterations,
                          llf=float(fitted.llf), criterion=criterion, news=news_frame, previous=prev_mean,
                          inputs=tuple(monthly.columns) + (tuple(q.columns) if q is not None else ()),
-                         notes=notes, results=res, level=tuple(level))
+                         notes=notes, results=res, level=tuple(level), stop=stop)
 
 
 def _news(res: Any, previous: pd.DataFrame, previous_q: pd.DataFrame | None, monthly: pd.DataFrame,
@@ -282,3 +328,170 @@ def _news(res: Any, previous: pd.DataFrame, previous_q: pd.DataFrame | None, mon
     frame = pd.DataFrame(rows, columns=["period", "series", "update_period", "actual", "expected", "news",
                                         "weight", "impact"])
     return frame, pd.Series(prev_values, dtype=float, name="previous")
+
+
+# ----------------------------------------------------------------------------------------------- bridge nowcasts
+#: The bridge methods of :func:`bridge_nowcast`.
+BRIDGE_METHODS = ("naive", "bridge", "two_year", "midas")
+
+
+def two_year_average(growth: pd.Series) -> pd.Series:
+    """Two-year average growth ``100 (sqrt((1 + g_t/100)(1 + g_{t-12}/100)) - 1)`` of a y/y growth rate (%).
+
+    Statistics offices quote it when last year's month is distorted (the base effect): 2021 growth against the
+    collapse of early 2020.  NaN where either year is missing.
+    """
+    g = growth.astype(float)
+    base = g.shift(12, freq="M").reindex(g.index)
+    prod = (1 + g / 100) * (1 + base / 100)
+    return (np.sqrt(prod.where(prod > 0)) - 1) * 100
+
+
+def _from_two_year(avg: float, base: float) -> float:
+    """The y/y growth (%) whose two-year average over ``base`` (last year's growth) is ``avg``."""
+    return float(((1 + avg / 100) ** 2 / (1 + base / 100) - 1) * 100)
+
+
+def _robust_mask(values: np.ndarray, k: float = 5.0) -> np.ndarray:
+    """Rows within ``k`` scaled median absolute deviations of the median (COVID months out of the estimation)."""
+    med = np.nanmedian(values)
+    mad = 1.4826 * np.nanmedian(np.abs(values - med))
+    if not np.isfinite(mad) or mad == 0:
+        return np.isfinite(values)
+    return np.abs(values - med) <= k * mad
+
+
+@dataclass
+class BridgeNowcast:
+    """One bridge nowcast: ``mean`` and interval bounds ``lo``/``hi`` per level, the method and its notes."""
+
+    period: pd.Period
+    method: str
+    mean: float
+    lo: dict[float, float]
+    hi: dict[float, float]
+    last_published: pd.Period
+    n_obs: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _pairs(y: pd.Series, end: pd.Period, window: int) -> list[tuple[pd.Period, pd.Period]]:
+    """(month, last month published before it) pairs of the estimation window ending before ``end``."""
+    published = y.loc[: end - 1].dropna().index
+    return [(t, lp) for lp, t in zip(published[:-1], published[1:], strict=True) if t >= end - window]
+
+
+def bridge_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: pd.Period | str, *,
+                   method: str = "bridge", window: int = 120, level: Sequence[float] = (80, 95),
+                   lags: int = 2) -> BridgeNowcast:
+    """Nowcast ``target`` (a y/y growth rate) for ``period`` from the indicators known by then.
+
+    The caller applies the release calendar: ``target`` holds only the values published by the origin (the
+    last one is usually ``period - 1``, December at a March origin where January and February are not
+    published), ``indicators`` only the values known by then (the PMI of ``period``, official electricity to
+    ``period - 1``...).  Parameters are estimated on the ``window`` months before ``period``; months whose
+    change is an extreme outlier (beyond 5 scaled MADs, the 2020 collapse) are left out of the estimation.
+
+    Methods
+    -------
+    ``naive``
+        The last published value (the benchmark).
+    ``bridge``
+        The change of the target since its last published month regressed on the change of each indicator
+        over the same months: ``y_t - y_L = a + b'(x_t - x_L)`` (x at its latest known month up to t).
+    ``two_year``
+        The same bridge on the two-year average growth rate (:func:`two_year_average`), converted back with
+        last year's growth of ``period``: removes the base effect of a distorted year.
+    ``midas``
+        U-MIDAS: ``y_t = a + c y_L + sum_j b_j' x_{t-j}`` (j = 0..``lags``, unrestricted lag weights).
+
+    Intervals are the empirical quantiles of the in-sample residuals (after a degrees-of-freedom inflation).
+
+    Raises
+    ------
+    ForecastingError
+        Unknown method, a target without 36 published months, or ``period`` already published.
+    """
+    if method not in BRIDGE_METHODS:
+        raise ForecastingError(f"bridge_nowcast: method {method!r} is unknown; use one of {', '.join(BRIDGE_METHODS)}")
+    period = pd.Period(period, "M")
+    y = target.astype(float).sort_index()
+    y = y.reindex(pd.period_range(min(y.index[0], period - window - 24), period, freq="M"))
+    published = y.loc[: period - 1].dropna()
+    if len(published) < MIN_TARGET_OBS:
+        raise ForecastingError(f"bridge_nowcast: the target has {len(published)} published months before {period}; "
+                               f"at least {MIN_TARGET_OBS} are needed")
+    if not np.isnan(y.loc[period]):
+        raise ForecastingError(f"bridge_nowcast: the target is already published for {period}; nothing to nowcast")
+    last = published.index[-1]
+    notes: list[str] = []
+    x = pd.DataFrame(index=y.index) if indicators is None else \
+        indicators.astype(float).reindex(y.index).loc[:, lambda f: f.notna().sum() >= 36]
+    # an indicator not yet out for t enters at its latest month (ragged edge)
+    x_known = {c: x[c].ffill(limit=3).to_dict() for c in x.columns}
+    use = y if method != "two_year" else two_year_average(y)
+    pairs = _pairs(use, period, window)
+    yd, ud = y.to_dict(), use.to_dict()
+    rows, resp = [], []
+    for t, lp in pairs:
+        if method == "midas":
+            feats = [1.0, yd[lp]] + [x_known[c].get(t - j, np.nan) for c in x.columns for j in range(lags + 1)]
+            target_value = yd[t]
+        else:
+            feats = [1.0] + [x_known[c].get(t, np.nan) - x_known[c].get(lp, np.nan) for c in x.columns]
+            target_value = ud[t] - ud[lp]
+        rows.append(feats)
+        resp.append(target_value)
+    design = np.asarray(rows, dtype=float).reshape(len(rows), -1) if rows else np.empty((0, 1))
+    response = np.asarray(resp, dtype=float)
+    ok = np.isfinite(response) & np.isfinite(design).all(axis=1) if len(rows) else np.zeros(0, bool)
+    change = response - (design[:, 1] if method == "midas" else 0.0) if len(rows) else response
+    ok &= _robust_mask(np.where(ok, change, np.nan)) if len(rows) else ok
+    base_last = use.loc[last]
+    if method == "naive" or ok.sum() < design.shape[1] + 12:
+        if method != "naive":
+            notes.append(f"{method}: {int(ok.sum())} usable months; fell back to the last published value")
+        errors = np.array([yd[t] - yd[lp] for t, lp in _pairs(y, period, window)])
+        errors = errors[np.isfinite(errors)]
+        errors = errors[_robust_mask(errors)] if errors.size else errors
+        mean = float(y.loc[last])
+        resid = errors
+        used_method, k = "naive", 0
+    else:
+        d, r = design[ok], response[ok]
+        beta, *_ = np.linalg.lstsq(d, r, rcond=None)
+        resid = r - d @ beta
+        k = d.shape[1]
+        if method == "midas":
+            feats = [1.0, y.loc[last]] + [x_known[c].get(period - j, np.nan) for c in x.columns for j in range(lags + 1)]
+        else:
+            feats = [1.0] + [x_known[c].get(period, np.nan) - x_known[c].get(last, np.nan) for c in x.columns]
+        f = np.asarray(feats, dtype=float)
+        if not np.isfinite(f).all():
+            notes.append(f"{method}: an indicator is missing at {period}; its change taken as 0")
+            f = np.where(np.isfinite(f), f, 0.0)
+        pred = float(f @ beta)
+        if method == "midas":
+            mean = pred
+        elif method == "two_year":
+            base = y.get(period - 12, np.nan)
+            if not np.isfinite(base):
+                notes.append("two_year: last year's growth of the month is not published; bridge on y/y used")
+                return bridge_nowcast(target, indicators, period, method="bridge", window=window, level=level)
+            mean = _from_two_year(base_last + pred, base)
+            resid = np.array([_from_two_year(base_last + pred + e, base) for e in resid]) - mean
+        else:
+            mean = float(y.loc[last]) + pred
+        used_method = method
+    n = len(resid)
+    inflate = np.sqrt(n / max(n - k, 1)) if n else 1.0
+    lo, hi = {}, {}
+    for lv in level:
+        a = (1 - float(lv) / 100) / 2
+        if n >= 10:
+            lo[float(lv)] = mean + inflate * float(np.quantile(resid, a))
+            hi[float(lv)] = mean + inflate * float(np.quantile(resid, 1 - a))
+        else:
+            lo[float(lv)] = hi[float(lv)] = float("nan")
+    return BridgeNowcast(period=period, method=used_method, mean=float(mean), lo=lo, hi=hi, last_published=last,
+                         n_obs=int(n), notes=notes)

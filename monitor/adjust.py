@@ -8,14 +8,20 @@ Spring Festival and working-day t-values, outliers, the spec, or the error).
 
 Which series, and how (:data:`POLICY`, METHODOLOGY section 8, issue 5)
     * Diffusion indices ``pmi/<question>`` for the city and their ``district``, ``size`` and ``key_sector``
-      breakdowns: additive (``transform = none``, X-11 ``mode = add``), as a DI is bounded and may hover
-      around 50.
+      breakdowns: additive on the logit scale (``logit-additive``): ``y = 25 log(p / (1 - p))`` with
+      ``p = DI / 100`` (clipped to 0.005-0.995; the factor 25 makes one unit one index point near 50), X-11
+      ``mode = add`` on ``y``, and the adjusted index is ``100 / (1 + exp(-y_sa / 25))``.  A diffusion index is bounded: an additive adjustment of the index itself
+      left small districts' adjusted values at -13 or 100.2; on the logit scale the adjusted value cannot
+      leave 0-100, and near 50 (where most indices live) the logit is almost linear, so the adjustment is
+      the additive one there.
     * Not the division-level ``pmi/<question>/industry/<code>`` breakdowns, nor crossed ones
       (``district+size``, ...): too few respondents per cell for a stable seasonal estimate; they are
       published raw.
     * The headline ``pmi/headline[...]`` is not adjusted directly: it is rebuilt from the adjusted
       components, ``0.30 NO + 0.25 P + 0.20 EMP + 0.15 (100 - SDT) + 0.10 RMI``, as NBS does (indirect
       adjustment), and its residual seasonality is tested (QS and F) for the traffic light.
+    * The headline is a weighted mean of bounded components (weights adding up to 1), so it stays inside
+      0-100 too.
     * Levels ``electricity/total/...`` in logs (``log-additive``: log transform, X-11 ``mode = logadd``).
     * Not adjusted: growth rates over the same month a year earlier (``.../yoy/...``, ``..._yoy/...``: the
       comparison with the same month removes stable seasonality already; adjusting them again distorts
@@ -65,6 +71,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -88,6 +95,9 @@ __all__ = [
     "PolicyRule",
     "adjust_series",
     "adjustment_policy",
+    "apply_factors",
+    "from_model_scale",
+    "to_model_scale",
 ]
 
 log = logging.getLogger(__name__)
@@ -132,7 +142,8 @@ POLICY: tuple[PolicyRule, ...] = (
     PolicyRule("pmi/headline", "rebuilt", f"rebuilt from the adjusted components ({_HEADLINE_FORMULA}), as NBS does"),
     PolicyRule("pmi/headline/*", "rebuilt",
                f"rebuilt from the adjusted components ({_HEADLINE_FORMULA}), as NBS does"),
-    PolicyRule("pmi/*", "additive", "diffusion index: adjusted additively"),
+    PolicyRule("pmi/*", "logit-additive",
+               "diffusion index: adjusted additively on the logit scale, so the adjusted index stays inside 0-100"),
     PolicyRule("*/yoy/*", None, "growth rate over the same month a year earlier: stable seasonality is already "
                "removed by the comparison"),
     PolicyRule("*_yoy/*", None, "growth rate over the same month a year earlier: stable seasonality is already "
@@ -243,6 +254,7 @@ class _Task:
     arima: str | None
     project_year: int | None = None
     fixed_outliers: tuple[str, ...] = ()
+    sliding_spans: bool = False
 
 
 @dataclass
@@ -252,6 +264,7 @@ class _Fit:
     row: dict[str, object]
     sa: dict[str, float] = field(default_factory=dict)
     factors: dict[str, float] | None = None
+    spans: dict[str, float] | None = None
 
 
 def _none_if_nan(value: float | None) -> float | None:
@@ -265,6 +278,39 @@ def _regressor_t(regressors: pd.DataFrame, names: Iterable[str]) -> float | None
     return float(t.loc[t.abs().idxmax()]) if len(t) else None
 
 
+#: Clip of a diffusion index (as a share) before the logit: 0 and 100 (a cell where every firm answered alike)
+#: have no logit.
+_LOGIT_CLIP = 0.005
+#: The logit is multiplied by 25 so that near 50 one unit is one index point (the slope of ``100 expit`` at 0 is
+#: 25): X-13's outlier and convergence thresholds then work in familiar units (on the raw logit, a tenth of the
+#: index's size, X-13 halted on some series).
+_LOGIT_SCALE = 25.0
+
+
+def to_model_scale(values: pd.Series, mode: str) -> pd.Series:
+    """The series on the scale the adjustment runs on: ``25 logit(DI / 100)`` for ``logit-additive``."""
+    if mode != "logit-additive":
+        return values
+    p = (values / 100.0).clip(_LOGIT_CLIP, 1.0 - _LOGIT_CLIP)
+    return _LOGIT_SCALE * np.log(p / (1.0 - p))
+
+
+def from_model_scale(values: pd.Series, mode: str) -> pd.Series:
+    """Back from :func:`to_model_scale`: ``100 / (1 + exp(-y / 25))`` for ``logit-additive`` (inside 0-100)."""
+    if mode != "logit-additive":
+        return values
+    return 100.0 / (1.0 + np.exp(-values / _LOGIT_SCALE))
+
+
+def apply_factors(raw: pd.Series, factors: pd.Series, mode: str | None) -> pd.Series:
+    """Adjust ``raw`` with projected combined factors: minus (additive), divided (levels) or on the logit scale."""
+    if mode == "logit-additive":
+        return from_model_scale(to_model_scale(raw, mode) - factors, mode)
+    if mode == "additive":
+        return raw - factors
+    return raw / factors
+
+
 def _fit_one(task: _Task) -> _Fit:
     """Adjust one series (runs in a worker process); never raises: a failure comes back as ``status='failed'``."""
     from forecasting import SeasonalAdjuster
@@ -273,6 +319,8 @@ def _fit_one(task: _Task) -> _Fit:
     row: dict[str, object] = {"series_key": task.key, "mode": task.mode}
     series = pd.Series(task.values, index=pd.period_range(task.start, periods=len(task.values), freq="M"),
                        dtype=float)
+    engine_mode = "additive" if task.mode == "logit-additive" else task.mode
+    series = to_model_scale(series, task.mode)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # X-13 warnings are kept in result.x13_warnings and notes
@@ -281,9 +329,10 @@ def _fit_one(task: _Task) -> _Fit:
             if task.project_year is not None:
                 horizon = max(12, (pd.Period(f"{task.project_year}-12", "M") - series.index[-1]).n)
                 overrides = {"x11": {"appendfcst": "yes"}}
-            adjuster = SeasonalAdjuster(task.method, mode=task.mode, arima=task.arima,  # type: ignore[arg-type]
+            adjuster = SeasonalAdjuster(task.method, mode=engine_mode, arima=task.arima,  # type: ignore[arg-type]
                                         fixed_outliers=task.fixed_outliers if task.method == "x13" else (),
-                                        sliding_spans=False, forecast_horizon=horizon, spec_overrides=overrides)
+                                        sliding_spans="auto" if task.sliding_spans else False,
+                                        forecast_horizon=horizon, spec_overrides=overrides)
             result = adjuster.fit(series, name=task.key)
             factors = _projected_factors(result, task) if task.project_year is not None else None
     except Exception as exc:  # isolate the series: any error is recorded, the run goes on
@@ -293,16 +342,21 @@ def _fit_one(task: _Task) -> _Fit:
     valid = result.observed.dropna()
     qs = d.qs_seasadj_outlier_adjusted
     notes = [*result.notes, *(f"X-13: {w}" for w in dict.fromkeys(result.x13_warnings))]
+    spans = dict(d.sliding_spans) if d.sliding_spans else None
+    if spans:
+        notes.append("sliding spans: " + ", ".join(f"{k.replace('_pct', '')} {v:.1f} %" for k, v in spans.items())
+                     + " of months flagged (A% of the seasonal factors: amber > 15, red > 25)")
     row.update(
-        status="ok", method_used=result.method_used, model=result.model, mode=result.decomposition_mode,
+        status="ok", method_used=result.method_used, model=result.model,
+        mode=task.mode if task.mode == "logit-additive" else result.decomposition_mode,
         first_period=str(valid.index[0]), last_period=str(valid.index[-1]), m7=_none_if_nan(d.m7),
         q=_none_if_nan(d.q), qs_p=_none_if_nan(qs.pvalue) if qs is not None else None, light=d.light,
         festival_t=_regressor_t(result.regressors, [h.name for h in cal.DEFAULT_HOLIDAYS]),
         working_day_t=_regressor_t(result.regressors, ["working_days"]), n_outliers=int(len(result.outliers)),
         notes="\n".join(notes) or None, spec=result.spec,
     )
-    sa = result.seasadj.dropna()
-    return _Fit(task.key, "ok", row, {str(p): float(v) for p, v in sa.items()}, factors)
+    sa = from_model_scale(result.seasadj.dropna(), task.mode)
+    return _Fit(task.key, "ok", row, {str(p): float(v) for p, v in sa.items()}, factors, spans)
 
 
 def _projected_factors(result: AdjustmentResult, task: _Task) -> dict[str, float]:
@@ -715,7 +769,7 @@ def _apply_factors(key: str, raw: pd.Series, review: tuple[dict[str, float], dic
     raw = raw.dropna()
     months = raw.index.intersection(f.index)
     later = raw.index[raw.index > f.index.max()]
-    sa = raw[months] - f[months] if source.get("mode") == "additive" else raw[months] / f[months]
+    sa = apply_factors(raw[months], f[months], str(source.get("mode")))
     notes = [f"seasonal and calendar factors projected by the annual review of {source.get('vintage')}"]
     if len(later):
         row["action"] = (f"{key}: no projected factors for {later[0]}..{later[-1]}, left unadjusted; run the annual "

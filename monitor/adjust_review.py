@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from .adjust import (
     _Task,
     _write,
     adjustment_policy,
+    apply_factors,
 )
 from .settings import Settings
 from .store import Store
@@ -57,12 +58,53 @@ class ReviewReport:
         The :class:`AdjustReport` of the review run.
     revisions
         One row per series and month: ``series, period, old_sa, new_sa, revision`` (``new - old``; NaN
-        where nothing was published before). Months of ``year`` carry the projected adjustment.
+        where nothing was published before), ``unit`` and ``relative``: the revision in that unit -- index
+        ``points`` for diffusion indices and headlines, ``percent`` of the old value for levels adjusted in
+        logs (kWh), so that revisions of series in different units are never averaged together. Months of
+        ``year`` carry the projected adjustment.
+    sliding_spans
+        One row per series whose re-estimation ran X-13's sliding spans (X-11, at least ten years):
+        ``series, a_pct, mm_pct, yy_pct`` -- percent of months flagged for the seasonal factors, the
+        month-to-month and the year-on-year changes (Findley et al.: A% above 15 is doubtful, above 25
+        unstable).
     """
 
     year: int
     report: AdjustReport
     revisions: pd.DataFrame
+    sliding_spans: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["series", "a_pct", "mm_pct", "yy_pct"]))
+
+    def revisions_by_unit(self) -> pd.DataFrame:
+        """Revisions summarised per unit: ``unit, series, values, mean_abs, max_abs`` (in that unit)."""
+        rev = self.revisions.dropna(subset=["relative"])
+        if rev.empty:
+            return pd.DataFrame(columns=["unit", "series", "values", "mean_abs", "max_abs"])
+        size = rev["relative"].abs()
+        return (rev.assign(size=size).groupby("unit")
+                .agg(series=("series", "nunique"), values=("size", "size"), mean_abs=("size", "mean"),
+                     max_abs=("size", "max")).reset_index())
+
+    def summary_lines(self, largest: int = 5) -> list[str]:
+        """The revisions per unit with the largest of each, and the sliding spans, for the command line."""
+        lines = []
+        for row in self.revisions_by_unit().itertuples():
+            unit = "points" if row.unit == "points" else "% of the level"
+            lines.append(f"revisions in {unit}: {row.values:,} values of {row.series} series, mean absolute "
+                         f"{row.mean_abs:.2f}, largest {row.max_abs:.2f}:")
+            rev = self.revisions[self.revisions["unit"] == row.unit].dropna(subset=["relative"])
+            top = rev.assign(size=rev["relative"].abs()).sort_values("size", ascending=False).head(largest)
+            for rec in top.itertuples():
+                lines.append(f"  {rec.series} {rec.period}: {rec.old_sa:,.2f} -> {rec.new_sa:,.2f} "
+                             f"({rec.relative:+.2f}{' points' if row.unit == 'points' else ' %'})")
+        spans = self.sliding_spans.dropna(subset=["a_pct"])
+        if len(spans):
+            flagged = spans[spans["a_pct"] > 15]
+            lines.append(f"sliding spans: {len(spans)} series, median A% {spans['a_pct'].median():.1f}; "
+                         f"{len(flagged)} above 15 % (seasonal factors unstable){':' if len(flagged) else ''}")
+            for rec in flagged.sort_values("a_pct", ascending=False).head(largest).itertuples():
+                lines.append(f"  {rec.series}: A% {rec.a_pct:.1f}, MM% {rec.mm_pct:.1f}, YY% {rec.yy_pct:.1f}")
+        return lines
 
 
 # ------------------------------------------------------------------------------------------------ worker
@@ -135,7 +177,7 @@ def review_year(
             continue
         mode = str(adjustment_policy(key).treatment)
         tasks.append(_Task(key, str(history.index[0]), tuple(history.to_numpy(float)), mode, method, arima, year,
-                           _shock_outliers(history)))
+                           _shock_outliers(history), sliding_spans=True))
     fits += _run_tasks(tasks, processes, progress)
     for fit in fits:
         fit.row["kind"] = "review"
@@ -144,14 +186,16 @@ def review_year(
             f = pd.Series(fit.factors, dtype=float)
             f.index = pd.PeriodIndex(f.index, freq="M")
             inyear = raw.index.intersection(months)
-            proj = raw[inyear] - f[inyear] if fit.row.get("mode") == "additive" else raw[inyear] / f[inyear]
+            proj = apply_factors(raw[inyear], f[inyear], str(fit.row.get("mode")))
             fit.sa.update({str(p): float(v) for p, v in proj.items()})
             fit.row["notes"] = "\n".join(filter(None, [
                 f"annual review of {year}: estimated with data to {cut}; factors projected for {months[0]}..{months[-1]}",
                 str(fit.row.get("notes") or "")]))
     _record(fits, report)
     # headlines from the revised components (this run's values, else the stored ones)
-    sa_new = {f.key: pd.Series(f.sa, index=pd.PeriodIndex(list(f.sa), freq="M"), dtype=float)
+    # (a Series from the dict keyed by text months, re-indexed by Periods, was all NaN: every headline then
+    # failed with "no adjusted values stored" right after its components were adjusted)
+    sa_new = {f.key: pd.Series(list(f.sa.values()), index=pd.PeriodIndex(list(f.sa), freq="M"), dtype=float)
               for f in fits if f.status == "ok"}
     sa_now = {k: d["sa"] for k, d in plan.data.items()}
     sa_now.update(sa_new)
@@ -160,11 +204,21 @@ def review_year(
                                raw_now, report.failed, "review", report.skipped)
     _record(heads, report, rebuilt=True)
     revisions = _revisions([*fits, *heads], plan.data)
+    spans = pd.DataFrame([{"series": f.key, "a_pct": f.spans.get("a_pct"), "mm_pct": f.spans.get("mm_pct"),
+                           "yy_pct": f.spans.get("yy_pct")} for f in fits if f.status == "ok" and f.spans],
+                         columns=["series", "a_pct", "mm_pct", "yy_pct"]).astype(
+        {"a_pct": float, "mm_pct": float, "yy_pct": float})
     if write:
         _write(store, [*fits, *heads], vintage, "review", {}, report)
     report.seconds = time.perf_counter() - t0
     log.info(report.summary())
-    return ReviewReport(year, report, revisions)
+    return ReviewReport(year, report, revisions, spans)
+
+
+def _unit(key: str) -> str:
+    """``points`` for index series, ``percent`` for levels adjusted in logs (revisions read relative to the level)."""
+    mode = adjustment_policy(key).treatment
+    return "percent" if mode in ("log-additive", "multiplicative") else "points"
 
 
 def _revisions(fits: Sequence[_Fit], data: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -172,15 +226,20 @@ def _revisions(fits: Sequence[_Fit], data: Mapping[str, pd.DataFrame]) -> pd.Dat
     for fit in fits:
         if fit.status != "ok" or not fit.sa:
             continue
-        new = pd.Series(fit.sa, dtype=float)
-        new.index = pd.PeriodIndex(new.index, freq="M")
+        new = pd.Series(list(fit.sa.values()), index=pd.PeriodIndex(list(fit.sa), freq="M"), dtype=float)
         old = data[fit.key]["sa"].reindex(new.index) if fit.key in data else pd.Series(np.nan, index=new.index)
-        frames.append(pd.DataFrame({"series": fit.key, "period": new.index, "old_sa": old.to_numpy(float),
-                                    "new_sa": new.to_numpy(float)}))
+        unit = _unit(fit.key)
+        old_v, new_v = old.to_numpy(float), new.to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = 100.0 * (new_v / old_v - 1.0) if unit == "percent" else new_v - old_v
+        frames.append(pd.DataFrame({"series": fit.key, "period": new.index, "old_sa": old_v, "new_sa": new_v,
+                                    "unit": unit, "relative": relative}))
+    columns = ["series", "period", "old_sa", "new_sa", "revision", "unit", "relative"]
     if not frames:
         return pd.DataFrame({"series": pd.Series(dtype=str), "period": pd.Series(dtype="period[M]"),
                              "old_sa": pd.Series(dtype=float), "new_sa": pd.Series(dtype=float),
-                             "revision": pd.Series(dtype=float)})
+                             "revision": pd.Series(dtype=float), "unit": pd.Series(dtype=str),
+                             "relative": pd.Series(dtype=float)})
     out = pd.concat(frames, ignore_index=True)
     out["revision"] = out["new_sa"] - out["old_sa"]
-    return out.sort_values(["series", "period"]).reset_index(drop=True)
+    return out[columns].sort_values(["series", "period"]).reset_index(drop=True)

@@ -359,9 +359,11 @@ class AnalystStore:
     def panel(self, period: object, *, weighting: str | None = None) -> pd.DataFrame:
         """The month's survey microdata with weights: every answer of every responding enterprise.
 
-        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`:
-        design weight x size, post-stratified to division x size cells, respondents reweighted within their
-        cell for non-response), so a weighted mean over any subset reproduces the published method::
+        The weights are those of the index computation (:func:`monitor.indicators.survey.respondent_weights`
+        with ``compute.weighting``: by default every firm counts once -- the NBS count formula on the PPS
+        panel -- with ``size`` design weight x revenue trimmed at ``compute.size_trim``; post-stratified to
+        division x size cells, respondents reweighted within their cell for non-response), so a weighted mean
+        over any subset reproduces the published method::
 
             DI = 100 * sum(weight * (answer + 1) / 2) / sum(weight)
 
@@ -385,7 +387,7 @@ class AnalystStore:
         >>> no = t[t.question == "new_orders"]                             # doctest: +SKIP
         >>> no.groupby("district_code").apply(lambda g: 100 * (g.weight * (g.answer + 1) / 2).sum() / g.weight.sum())  # doctest: +SKIP
         """
-        from .compute import load_survey_inputs
+        from .compute import load_survey_inputs, size_trim
         from .indicators.survey import respondent_weights
 
         p = _month(period)
@@ -393,7 +395,8 @@ class AnalystStore:
         if responses.empty:
             raise SeriesNotFoundError(f"no survey answers are stored for {p}")
         weights = respondent_weights(responses, enterprises, periods=[str(p)],
-                                     weighting=weighting or self.settings["compute.weighting"])  # type: ignore[arg-type]
+                                     weighting=weighting or self.settings["compute.weighting"],  # type: ignore[arg-type]
+                                     trim=size_trim(self.settings))
         from .store import survey as survey_q
 
         info = survey_q.enterprise_records(self.store, ["id", "uscc", "name_zh", "district_code", "industry_code",
@@ -402,6 +405,31 @@ class AnalystStore:
         cols = ["period", "enterprise_id", "uscc", "name_zh", "district_code", "industry_code", "size_class",
                 "stratum", "question", "answer", "weight"]
         return out[cols].reset_index(drop=True)
+
+    def low_n(self, period: object = None, *, prefix: str = "pmi/") -> pd.DataFrame:
+        """Stored survey cells and their low-n flag (fewer respondents than ``compute.min_respondents``).
+
+        Parameters
+        ----------
+        period
+            The month; default every month.
+        prefix
+            Series family (``pmi/`` default: diffusion indices and headlines; ``balance/``, ``problems/``...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``series_key, period, raw, sa, se, n, low_n`` (:func:`monitor.store.survey_quality.low_n_cells`).
+
+        Examples
+        --------
+        >>> flags = store.low_n("2026-10")                                 # doctest: +SKIP
+        >>> flags[flags.low_n & flags.series_key.str.startswith("pmi/headline/district/")]  # doctest: +SKIP
+        """
+        from .store.survey_quality import low_n_cells
+
+        return low_n_cells(self.store, int(self.settings["compute.min_respondents"]),
+                           period=None if period is None else str(_month(period)), prefix=prefix)
 
     # ------------------------------------------------------------------ monitoring indicators
     def indicators(self, region: str = "city", *, families: Sequence[str] = MONITORING_FAMILIES,
@@ -615,6 +643,68 @@ class AnalystStore:
         from .nowcasts import read_target_odds
 
         return read_target_odds(self.store, None if origin is None else str(_month(origin)))
+
+
+    def track_record(self, series: str | None = None, *, origin: object = None) -> pd.DataFrame:
+        """How good the forecasts have been, per series and horizon (months ahead).
+
+        Parameters
+        ----------
+        series
+            A key or glob of the forecast series; default all.
+        origin
+            As known at this origin month (the ``forecast_skill`` stored by the forecast stage, what the
+            operation report of that month prints); default None: every outcome known now.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``series_key, horizon, n, mae, mase, coverage_80, coverage_95``: scored forecasts, mean absolute
+            error, MASE against seasonal naive (below 1 beats it) and the shares of outcomes inside the 80 %
+            and 95 % intervals.
+        """
+        from .track_record import forecast_skill, read_skill
+
+        frame = forecast_skill(self.store, self.settings) if origin is None else \
+            read_skill(self.store, str(_month(origin))).drop(columns=["origin"], errors="ignore")
+        if series is not None and len(frame):
+            rx = _glob_regex(series)
+            frame = frame[frame["series_key"].map(lambda k: bool(rx.match(k)))]
+        return frame.reset_index(drop=True)
+
+    def leading_indicators(self, region: str | None = None) -> pd.DataFrame:
+        """The composite leading indicators (``cli/...`` series) with their lead and latest turning point.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per region: ``region, series_key, period`` (latest month), ``value`` (100 = trend),
+            ``lead`` (months ahead of value-added growth), ``turn`` (``peak``/``trough``), ``turn_period``,
+            ``months_ago``, ``phase`` (expansion, downturn, slowdown, recovery).
+        """
+        import pandas as pd
+
+        from .leading import leading_signal
+        from .reference import CITY_CODE
+        from .results import read_series
+
+        frame = read_series(self.store, "cli/*")
+        rows = []
+        for key, g in frame.groupby("series_key"):
+            if key.startswith(("cli/reference/", "cli/lead/")):
+                continue
+            code = CITY_CODE if key == "cli/city" else key.rsplit("/", 1)[-1]
+            if region is not None and code != region:
+                continue
+            values = g["raw"].dropna()
+            lead = frame[frame["series_key"] == key.replace("cli/", "cli/lead/", 1)]["raw"].dropna()
+            signal = leading_signal(values)
+            rows.append({"region": code, "series_key": key, "period": values.index[-1],
+                         "value": float(values.iloc[-1]), "lead": float(lead.iloc[-1]) if len(lead) else None,
+                         "turn": signal["kind"], "turn_period": signal["period"], "months_ago": signal["months_ago"],
+                         "phase": signal["phase"]})
+        return pd.DataFrame(rows, columns=["region", "series_key", "period", "value", "lead", "turn", "turn_period",
+                                           "months_ago", "phase"])
 
 
 def open(target: str | PathLike[str] | None = None, *, config: str | PathLike[str] | None = None,

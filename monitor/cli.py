@@ -163,10 +163,11 @@ def config() -> None:
 def config_show(obj: _Context, as_json: bool) -> None:
     """Print the effective settings, where each came from, secrets masked."""
     settings = obj.settings()
-    rows = settings.display()
-    if as_json:
-        click.echo(json.dumps({k: {"value": v, "source": s} for k, v, s in rows}, ensure_ascii=False, indent=2))
+    if as_json:  # plain JSON values, not TOML text inside JSON strings (issue 13)
+        click.echo(json.dumps({k: {"value": v, "source": s} for k, v, s in settings.display(as_toml=False)},
+                              ensure_ascii=False, indent=2, default=str))
         return
+    rows = settings.display()
     if settings.config_path:
         click.echo(f"# config file: {settings.config_path}")
     width = max(len(k) + len(v) for k, v, _ in rows) + 3
@@ -413,7 +414,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
     current = _this_month()
-    if str(b) > current:  # both YYYY-MM
+    if str(b)[:7] > current:
         raise click.UsageError(f"{'--period' if period else '--to'} {b} has not begun (this month is {current}); "
                                "compute months up to the current one")
     settings = obj.settings()
@@ -458,12 +459,8 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
             revisions = result.revisions
             click.echo(report.summary())
             if len(revisions):
-                big = revisions.assign(size=revisions["revision"].abs()).sort_values("size", ascending=False)
-                click.echo(f"revisions: {revisions['revision'].notna().sum():,} values, mean absolute "
-                           f"{revisions['revision'].abs().mean():.2f}, largest:")
-                for rec in big.head(10).itertuples():
-                    click.echo(f"  {rec.series} {rec.period}: {rec.old_sa:.2f} -> {rec.new_sa:.2f} "
-                               f"({rec.revision:+.2f})")
+                for line in result.summary_lines():  # per unit: never kWh averaged with index points
+                    click.echo(line)
                 if csv_path:
                     from collectors.cells import neutralise
 
@@ -492,36 +489,56 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
 # ---------------------------------------------------------------------------------------------- forecast
 @cli.command()
 @click.option("--period", default=None, metavar="YYYY-MM", help="Origin: the last month of data the forecasts use.")
-@click.option("--accuracy", is_flag=True, help="Compare the stored past forecasts with the outcomes now known.")
-@click.option("--skip-nowcast", is_flag=True, help="Only the forecasts: no nowcast and no target odds.")
+@click.option("--accuracy", is_flag=True, help="The track record: past forecasts and nowcasts against the outcomes.")
+@click.option("--skip-nowcast", is_flag=True, help="Only the forecasts: no nowcast, odds or leading indicator.")
+@click.option("--series", "series", default=None, metavar="KEY",
+              help="Only this series (a key or glob of the forecast series, e.g. iva/yoy@440100, pmi/headline*).")
 @click.pass_obj
-def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool) -> None:
-    """Forecast the configured series from a month, nowcast the official target and compute the odds of
-    meeting the year's targets, and store them; or report past accuracy (forecasts and nowcasts)."""
-    from .forecasts import forecast_accuracy
+def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool, series: str | None) -> None:
+    """Forecast the configured and key series from a month, nowcast the official target, compute the odds of
+    meeting the year's targets and the leading indicators, and store them; or print the track record."""
+    import fnmatch
+
+    from .forecasts import resolve_keys
     from .nowcasts import nowcast_accuracy, read_target_odds
     from .pipeline import run_stage
     from .store import open_store
     from .textout import table_lines
+    from .track_record import forecast_skill
 
     if bool(period) == accuracy:
         raise click.UsageError("give either --period YYYY-MM (forecast from that month) or --accuracy "
                                "(compare past forecasts with the outcomes), not both")
+    origin = _month_option(period, "--period") if period else None
     settings = obj.settings()
     _setup_logging(settings, obj.verbose)
     with open_store(settings) as store:
-        if period:
-            origin = _month_option(period, "--period")
-            reports = run_stage(store, settings, "forecast", origin, nowcast=not skip_nowcast,
+        keys = None
+        if series is not None:
+            known = resolve_keys(store, settings)
+            if accuracy:
+                from .store.forecast_queries import forecast_origins
+
+                known = sorted(set(known) | set(forecast_origins(store)["series_key"]))
+            keys = [k for k in known if fnmatch.fnmatchcase(k, series)]
+            if not keys:
+                raise click.UsageError(f"--series {series!r} matches none of the {len(known)} forecast series (e.g. "
+                                       f"{', '.join(known[:3])}); give a key of forecast.series or "
+                                       "forecast.key_series, or a glob such as 'pmi/headline*'")
+        if origin is not None:
+            reports = run_stage(store, settings, "forecast", origin, nowcast=not skip_nowcast, keys=keys,
                                 raise_errors=True).detail
+            if "track" in reports:
+                click.echo(reports["track"].summary())
             report = reports["forecast"]
             click.echo(report.summary())
-            for key, models in report.stored.items():
+            for key, models in list(report.stored.items())[:20]:
                 click.echo(f"  {key}: {models}")
+            if len(report.stored) > 20:
+                click.echo(f"  ... and {len(report.stored) - 20} more series")
             for key, why in {**report.skipped, **report.failed}.items():
                 click.echo(f"  not forecast {key}: {why}")
-            failed = bool(report.failed)
-            if not skip_nowcast:
+            if "nowcast" in reports:
                 now = reports["nowcast"]
                 click.echo(now.summary())
                 for note in now.notes:
@@ -539,24 +556,25 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
                         click.echo(f"  {line}")
                 for key, why in odds.failed.items():
                     click.echo(f"  no odds for {key}: {why}")
-                failed = failed or bool(now.failed or odds.failed)
-            if failed:
+                click.echo(reports["leading"].summary())
+            if any(r.failed for r in reports.values()):
                 raise SystemExit(1)
         if accuracy:
-            table = forecast_accuracy(store)
+            table = forecast_skill(store, settings, keys=keys)
             if table.empty:
                 click.echo("no stored forecast has an outcome yet")
             else:
-                shown = table.assign(mae=table["mae"].map("{:.2f}".format),
+                click.echo("how good our forecasts have been (MASE < 1 beats seasonal naive):")
+                shown = table.assign(mae=table["mae"].map("{:.3g}".format), mase=table["mase"].map("{:.2f}".format),
                                      coverage_80=table["coverage_80"].map("{:.0%}".format),
                                      coverage_95=table["coverage_95"].map("{:.0%}".format))
-                for line in table_lines(shown, ["series", "model", "months ahead", "n", "MAE", "in 80 %",
-                                                "in 95 %"]):
+                for line in table_lines(shown, ["series", "months ahead", "n", "MAE", "MASE", "in 80 %", "in 95 %"]):
                     click.echo(line)
             nacc = nowcast_accuracy(store)
-            if not nacc.empty:
+            if not nacc.empty and keys is None:
                 click.echo("nowcasts against the official figures:")
-                shown = nacc.assign(mae=nacc["mae"].map("{:.2f}".format), coverage_80=nacc["coverage_80"].map("{:.0%}".format))
+                shown = nacc.assign(mae=nacc["mae"].map("{:.2f}".format),
+                                    coverage_80=nacc["coverage_80"].map("{:.0%}".format))
                 cols = ["series_key", "region", "horizon", "n", "mae", "coverage_80"]
                 for line in table_lines(shown[cols], ["series", "region", "months ahead", "n", "MAE", "in 80 %"]):
                     click.echo(f"  {line}")
@@ -910,11 +928,28 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
         summary = panel_summary(store, lang=settings["language"])
     click.echo("")
     click.echo(format_summary(summary, lang=settings["language"], outputs=settings.outputs_dir))
+    _print_demo_logins(settings)
     if not run.ok:
         raise SystemExit(1)
 
 
 # ---------------------------------------------------------------------------------------------- web (issue 18)
+def _print_demo_logins(settings: Settings) -> None:
+    from .store import open_store
+    from .web.demo import demo_logins
+
+    with open_store(settings) as store:
+        logins = demo_logins(store, settings)
+    if not logins:
+        return
+    click.echo("")
+    click.echo(f"web portal: `imon serve`, then open http://{settings['web.host']}:{settings['web.port']}/ "
+               "(demo logins, this demo store only):")
+    for login in logins:
+        kind = "activation code at /activate" if "activation" in login.role else "password"
+        click.echo(f"  {login.role:<24} {login.username:<20} {kind}: {login.secret}  {login.note}")
+
+
 from .web.cli import register as _register_web  # noqa: E402
 
 _register_web(cli)
@@ -930,16 +965,13 @@ def _busy_error(exc: BaseException) -> MonitorError | None:
     from sqlalchemy.exc import OperationalError
 
     from .exceptions import StoreBusyError
+    from .store.engine import is_busy
 
-    if not isinstance(exc, OperationalError):
-        return None
-    text = str(exc.orig).lower()
-    if "database is locked" in text or "database table is locked" in text or "lock timeout" in text \
-            or "could not obtain lock" in text:
+    if isinstance(exc, OperationalError) and is_busy(exc):
         return StoreBusyError("the store is busy: another imon process (a long collect, the scheduler) is writing "
                               "to it and did not finish within the wait; nothing was changed: run the command "
                               "again when it is done")
-    return None
+    return None  # not a busy store
 
 
 def main(argv: list[str] | None = None) -> None:

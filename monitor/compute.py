@@ -33,7 +33,7 @@ from .store import Store
 from .store import survey as survey_q
 from .store.vintages import as_vintage, new_vintage
 
-__all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "survey_series"]
+__all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "size_trim", "survey_series"]
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,11 @@ def load_survey_inputs(store: Store, first: str, last: str) -> tuple[pd.DataFram
 
 
 def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: pd.DataFrame, periods: list[str], *,
-                  weighting: str, min_respondents: int,
+                  weighting: str, min_respondents: int, trim: float | None = 3.0,
                   breakdowns: Sequence[str] = ("city", "district", "size", "industry", "key_sector")) -> pd.DataFrame:
     """All survey series rows (``series_key, period, raw, se, n``) for ``periods``."""
     di = diffusion_indices(responses, enterprises, periods=periods, weighting=weighting,  # type: ignore[arg-type]
-                           min_respondents=min_respondents, breakdowns=breakdowns)  # type: ignore[arg-type]
+                           min_respondents=min_respondents, breakdowns=breakdowns, trim=trim)  # type: ignore[arg-type]
     pmi = composite_pmi(di)
     frames = [series_rows(di), series_rows(pmi)]
     tail = np.where(di["breakdown"].astype(str) == "city", "",
@@ -90,10 +90,16 @@ def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: 
     if len(problems):
         shares = problem_shares(problems, responses, enterprises, periods=periods,  # type: ignore[arg-type]
                                 weighting=weighting, min_respondents=min_respondents,
-                                breakdowns=breakdowns)  # type: ignore[arg-type]
+                                breakdowns=breakdowns, trim=trim)  # type: ignore[arg-type]
         frames.append(series_rows(shares))
     out = pd.concat(frames, ignore_index=True)
     return out[out["raw"].notna()].reset_index(drop=True)
+
+
+def size_trim(settings: Settings) -> float | None:
+    """The weight-trimming factor of ``compute.size_trim`` (``None`` when it is 0: no trimming)."""
+    value = float(settings["compute.size_trim"])
+    return value if value > 0 else None
 
 
 def _months(first: pd.Period, last: pd.Period) -> list[str]:
@@ -119,6 +125,7 @@ def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.P
                 ent, resp, probs = load_survey_inputs(store, prev, months[-1])
                 rows = survey_series(ent, resp, probs, months, weighting=settings["compute.weighting"],
                                      min_respondents=settings["compute.min_respondents"],
+                                     trim=size_trim(settings),
                                      breakdowns=settings["compute.breakdowns"].split(","))
             else:
                 from .compute_monitoring import monitoring_series

@@ -1,15 +1,18 @@
 """``imon forecast``: forecasts of the configured series from a month, stored in the ``forecast`` table.
 
-Thin over :func:`forecasting.forecast` (pure).  For each series in
-``forecast.series`` the history up to the origin month is read (the adjusted
-value where the series is seasonally adjusted, else the raw one), forecast
-``forecast.horizon`` months ahead with 80 % and 95 % intervals, and stored under
-(series, origin, period, model).  ``model`` is ``combination`` (or the single
-model the combination fell back to); the members and their weights are logged.
-One series failing is recorded and does not stop the others.
+Thin over :func:`forecasting.forecast` (pure).  The series are ``forecast.series`` (the headline ones, with
+``forecast.models``) and the key series of ``forecast.key_series`` for the city, each district and the key
+sectors (with ``forecast.key_models``): the PMI (adjusted), electricity, and the official value added growth,
+output growth and investment as ``name@region`` keys (``iva/yoy@440103``).  A stored series' history runs to
+the origin month (the adjusted value where the series is seasonally adjusted, else the raw one); an official
+statistic's to what was published by then (``nowcast.official_lag``: value added of October is out in
+November), with the unpublished January and February filled for estimation only.  Each is forecast
+``forecast.horizon`` months ahead with 80 % and 95 % intervals in ``forecast.workers`` processes and stored
+under (series, origin, period, model).  ``model`` is ``combination`` (or the single model the combination fell
+back to).  One series failing is recorded and does not stop the others.
 
-:func:`forecast_accuracy` compares stored forecasts with the outcomes as they
-arrive (the latest vintage of the series).
+:func:`forecast_accuracy` compares stored forecasts with the outcomes as they arrive (the latest vintage of
+the series); :mod:`monitor.track_record` scores them against seasonal naive.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -29,7 +33,8 @@ from .store import Store
 from .store import models as m
 from .store.forecasts import forecast_rows
 
-__all__ = ["ForecastReport", "forecast_series", "forecast_accuracy", "series_history"]
+__all__ = ["ForecastReport", "forecast_accuracy", "forecast_series", "key_history", "official_key", "outcome_frame",
+           "resolve_keys", "run_tasks", "series_history"]
 
 log = logging.getLogger(__name__)
 
@@ -68,53 +73,191 @@ def series_history(store: Store, key: str, origin: pd.Period) -> pd.Series:
     return out
 
 
-def forecast_series(store: Store, settings: Settings, origin: pd.Period) -> ForecastReport:
-    """Forecast every configured series from ``origin`` and store the forecasts (replacing that origin's)."""
+def official_key(key: str) -> tuple[str, str] | None:
+    """``("iva/yoy", "440103")`` for an official-statistic key ``iva/yoy@440103``; None for a stored series."""
+    if "@" not in key:
+        return None
+    name, region = key.rsplit("@", 1)
+    return name, region
+
+
+def resolve_keys(store: Store, settings: Settings) -> list[str]:
+    """The series forecast each month: ``forecast.series`` and the expanded ``forecast.key_series`` patterns.
+
+    A pattern is a stored series key or glob (``pmi/headline/district/*``) or an official statistic with its
+    region or ``*`` for every region publishing it (``iva/yoy@*``).  Order: as configured, duplicates dropped.
+    """
+    from .store.forecast_queries import official_series_names, series_keys
+
+    keys: list[str] = []
+    official = None
+    for pattern in _split(settings["forecast.series"]) + _split(settings["forecast.key_series"]):
+        if "@" in pattern:
+            name, region = pattern.rsplit("@", 1)
+            if official is None:
+                official = official_series_names(store)
+            rows = official[(official["series"] == name) & (official["n"] >= MIN_HISTORY)]
+            found = [f"{name}@{r}" for r in rows["region"] if region in ("*", r)]
+        elif "*" in pattern:
+            found = series_keys(store, pattern)
+        else:
+            found = [pattern]
+        keys += [k for k in found if k not in keys]
+    return keys
+
+
+def _split(text: str) -> list[str]:
+    return [k.strip() for k in str(text).split(",") if k.strip()]
+
+
+def key_history(store: Store, settings: Settings, key: str, origin: pd.Period) -> tuple[pd.Series, pd.Period]:
+    """The history of ``key`` as known at ``origin`` and the month it must reach to be forecast.
+
+    Stored series: to ``origin`` (:func:`series_history`).  Official statistics (``name@region``): the values
+    published by ``origin - nowcast.official_lag`` (the release calendar), which may end up to three months
+    earlier (January and February are not published).
+    """
+    from .store.forecast_queries import official_history
+
+    parsed = official_key(key)
+    if parsed is None:
+        return series_history(store, key, origin), origin
+    known = origin - settings["nowcast.official_lag"]
+    return official_history(store, parsed[0], parsed[1], known), known
+
+
+@dataclass
+class _Task:
+    key: str
+    origin: str
+    history: pd.Series
+    horizon: int
+    models: tuple[str, ...] | None
+    official: bool
+    calendar: str | None = None
+
+
+def model_choice(text: str) -> tuple[str, ...] | None:
+    """``None`` for ``default`` (the platform's default forecaster), else the candidate model names."""
+    return None if text.strip() == "default" else tuple(_split(text))
+
+
+def _run_task(task: _Task) -> tuple[Any, ...]:
+    """Forecast one series from one origin (in a worker process); ``(key, origin, rows or None, models or error)``."""
     from forecasting import forecast
 
-    t0 = time.perf_counter()
-    report = ForecastReport(month_text(origin))
+    history = task.history
+    try:
+        span = pd.period_range(history.index[0], history.index[-1], freq="M")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gaps = len(span) != len(history) or bool(history.isna().any())
+            result = forecast(history.reindex(span), task.horizon, models=task.models, calendar=task.calendar,
+                              level=(80, 95), missing="linear" if gaps else None)
+    except Exception as exc:  # one series failing does not stop the others
+        return task.key, task.origin, None, f"{type(exc).__name__}: {exc}"
+    name = "combination" if len(result.models) > 1 else result.models[0]
+    rows = [{"series_key": task.key, "origin": task.origin, "period": str(period), "model": name,
+             "mean": float(row["mean"]), "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
+             "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"])}
+            for period, row in result.frame.iterrows()]
+    return (task.key, task.origin, rows, " + ".join(f"{mm} {w:.2f}" for mm, w in result.weights.items()),
+            list(result.notes))
+
+
+def run_tasks(tasks: list[_Task], workers: int) -> list[tuple[Any, ...]]:
+    """Run forecast tasks in ``workers`` processes (in this process for 1 worker or a single task)."""
+    if workers <= 1 or len(tasks) <= 1:
+        return [_run_task(t) for t in tasks]
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (8 * workers))))
+    except BrokenProcessPool as exc:  # a worker died: run what is left here, failures stay per series
+        log.warning("forecast worker pool broke (%s); running the tasks in this process", exc)
+        return [_run_task(t) for t in tasks]
+
+
+def make_tasks(store: Store, settings: Settings, origin: pd.Period, keys: list[str],
+               report: ForecastReport) -> list[_Task]:
+    """One task per key with enough history at ``origin``; the others are recorded as skipped."""
     horizon = settings["forecast.horizon"]
-    chosen = settings["forecast.models"].strip()
-    models = None if chosen == "default" else tuple(m.strip() for m in chosen.split(","))
-    created = dt.datetime.now().replace(microsecond=0)
-    rows = []
-    for key in [k.strip() for k in settings["forecast.series"].split(",") if k.strip()]:
-        history = series_history(store, key, origin)
-        if len(history) < MIN_HISTORY or history.index[-1] != origin:
-            report.skipped[key] = (f"needs {MIN_HISTORY} months of history ending {origin}; has {len(history)}"
+    headline = set(_split(settings["forecast.series"]))
+    tasks = []
+    for key in keys:
+        history, reach = key_history(store, settings, key, origin)
+        history = history.dropna()
+        official = official_key(key) is not None
+        ok = len(history) >= MIN_HISTORY and (history.index[-1] >= reach - (3 if official else 0))
+        if not ok:
+            report.skipped[key] = (f"needs {MIN_HISTORY} months of history ending {reach}; has {len(history)}"
                                    + (f" ending {history.index[-1]}" if len(history) else ""))
             continue
-        # unadjusted values carry the Chinese calendar: the forecaster models it (#14)
-        calendar = None if history.attrs.get("adjusted") else "cn"
-        if history.isna().any() or len(history) != len(pd.period_range(history.index[0], origin, freq="M")):
-            history = history.reindex(pd.period_range(history.index[0], origin, freq="M")).interpolate()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = forecast(history, horizon, models=models, calendar=calendar, level=(80, 95))
-        except Exception as exc:
-            report.failed[key] = f"{type(exc).__name__}: {exc}"
-            log.warning("forecast %s from %s failed: %s", key, origin, exc)
-            continue
-        name = "combination" if len(result.models) > 1 else result.models[0]
-        f = result.frame
-        for period, row in f.iterrows():
-            rows.append({"series_key": key, "origin": report.origin, "period": str(period), "model": name,
-                         "mean": float(row["mean"]), "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
-                         "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"]), "created_at": created})
-        report.stored[key] = " + ".join(f"{mm} {w:.2f}" for mm, w in result.weights.items())
-        for note in result.notes:
+        chosen = settings["forecast.models"] if key in headline else settings["forecast.key_models"]
+        # unadjusted values carry the Chinese calendar: the default forecaster models it (#14)
+        calendar = None if official or history.attrs.get("adjusted") else "cn"
+        tasks.append(_Task(key, month_text(origin), history, horizon, model_choice(chosen), official, calendar))
+    return tasks
+
+
+def store_forecasts(store: Store, origin: str, results: list[tuple[Any, ...]],
+                    report: ForecastReport) -> None:
+    """Replace ``origin``'s forecasts of the series forecast with the new rows."""
+    from .store.forecast_queries import delete_forecasts
+
+    created = dt.datetime.now().replace(microsecond=0)
+    rows = []
+    for key, _origin, got, detail, *notes in results:
+        for note in (notes[0] if notes else []):
             log.info("forecast %s: %s", key, note)
-    table = m.Forecast.__table__
+        if got is None:
+            report.failed[key] = detail
+            log.warning("forecast %s from %s failed: %s", key, origin, detail)
+            continue
+        report.stored[key] = detail
+        rows += [{**r, "created_at": created} for r in got]
     with store.begin() as conn:
-        conn.execute(table.delete().where(table.c.origin == report.origin,
-                                          table.c.series_key.in_(list(report.stored) or [""])))
+        delete_forecasts(conn, origin, list(report.stored))
         if rows:
-            conn.execute(table.insert(), rows)
+            conn.execute(m.Forecast.__table__.insert(), rows)
     report.rows = len(rows)
+
+
+def forecast_series(store: Store, settings: Settings, origin: pd.Period, *, keys: list[str] | None = None,
+                    workers: int | None = None) -> ForecastReport:
+    """Forecast every configured series from ``origin`` and store the forecasts (replacing that origin's).
+
+    Parameters
+    ----------
+    keys
+        The series (default :func:`resolve_keys`: ``forecast.series`` and ``forecast.key_series``).
+    workers
+        Worker processes (default ``forecast.workers``).
+    """
+    t0 = time.perf_counter()
+    report = ForecastReport(month_text(origin))
+    keys = resolve_keys(store, settings) if keys is None else keys
+    tasks = make_tasks(store, settings, origin, keys, report)
+    results = run_tasks(tasks, settings["forecast.workers"] if workers is None else workers)
+    store_forecasts(store, report.origin, results, report)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def outcome_frame(store: Store, key: str) -> pd.DataFrame:
+    """The outcomes of a forecast key now known: ``series_key, period, actual`` (the adjusted value where the
+    series has one, like the forecasts; official statistics as published)."""
+    from .store.forecast_queries import official_history
+
+    parsed = official_key(key)
+    if parsed is not None:
+        s = official_history(store, parsed[0], parsed[1], "9999-12")
+        return pd.DataFrame({"series_key": key, "period": s.index.astype(str), "actual": s.to_numpy(float)})
+    s = read_series(store, key)
+    value = s["sa"].where(s["sa"].notna(), s["raw"])
+    return pd.DataFrame({"series_key": key, "period": s.index.astype(str), "actual": value.to_numpy(float)})
 
 
 def forecast_accuracy(store: Store) -> pd.DataFrame:
@@ -129,12 +272,8 @@ def forecast_accuracy(store: Store) -> pd.DataFrame:
     stored = forecast_rows(store)
     if stored.empty:
         return pd.DataFrame(columns=["series_key", "model", "horizon", "n", "mae", "coverage_80", "coverage_95"])
-    outcomes = []
-    for key in stored["series_key"].unique():
-        s = read_series(store, key)
-        value = s["sa"].where(s["sa"].notna(), s["raw"])
-        outcomes.append(pd.DataFrame({"series_key": key, "period": s.index.astype(str), "actual": value.to_numpy()}))
-    joined = stored.merge(pd.concat(outcomes), on=["series_key", "period"]).dropna(subset=["actual"])
+    outcomes = pd.concat([outcome_frame(store, k) for k in stored["series_key"].unique()])
+    joined = stored.merge(outcomes, on=["series_key", "period"]).dropna(subset=["actual"])
     if joined.empty:
         return pd.DataFrame(columns=["series_key", "model", "horizon", "n", "mae", "coverage_80", "coverage_95"])
     joined["horizon"] = [(pd.Period(p, "M") - pd.Period(o, "M")).n for p, o in zip(joined["period"], joined["origin"])]

@@ -143,17 +143,27 @@ def adjust_stage(store: Store, settings: Settings, period: pd.Period | None, *, 
                        items_failed=len(report.failed), detail=report)
 
 
-def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowcast: bool = True) -> StageReport:
-    """Forecast the configured series from ``period``, nowcast the official target and the odds of the annual
-    targets (``nowcast=False``: only the forecasts); store all three (one failing part is recorded, the others
-    still run).  ``detail`` maps ``forecast``, ``nowcast``, ``odds`` to their reports."""
+def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowcast: bool = True,
+                   keys: Sequence[str] | None = None, track: bool = True) -> StageReport:
+    """Forecast the configured and key series from ``period`` (``keys``: only these), nowcast the official
+    target, the odds of the annual targets and the composite leading indicators (``nowcast=False``: only the
+    forecasts); first fill in the past origins of the track record (``forecast.track_months``; ``track=False``
+    or ``keys``: not) and store the track record as of ``period``.  One failing part is recorded, the others
+    still run.  ``detail`` maps ``track``, ``forecast``, ``nowcast``, ``odds``, ``leading`` to their reports."""
     from .forecasts import forecast_series
+    from .leading import build_leading
     from .nowcasts import nowcast_target, target_odds
+    from .track_record import fill_past_origins, store_skill
 
-    reports: dict[str, Any] = {"forecast": forecast_series(store, settings, period)}
-    if nowcast:
+    reports: dict[str, Any] = {}
+    if track and keys is None:
+        reports["track"] = fill_past_origins(store, settings, period, nowcasts=nowcast)
+    reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys))
+    if nowcast and keys is None:
         reports["nowcast"] = nowcast_target(store, settings, period)
         reports["odds"] = target_odds(store, settings, period)
+        reports["leading"] = build_leading(store, settings, period)
+    store_skill(store, settings, period)
     failed = sum(len(r.failed) for r in reports.values())
     ok = sum(len(r.stored) if isinstance(r.stored, dict) else r.stored for r in reports.values())
     return StageReport("forecast", "failed" if failed else "ok", "; ".join(r.summary() for r in reports.values()),
@@ -182,6 +192,7 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
     list).
     """
     from .publish import publish
+    from .publish.check import check_publication
 
     if kinds is None:
         jobs = publication_periods(period)
@@ -190,7 +201,7 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
     else:
         jobs = [(kind, str(period)) for kind in kinds]
         langs = [lang or settings["language"]]
-    done, results, errors = [], [], []
+    done, results, errors, audits = [], [], [], []
     for language in langs:
         for kind, when in jobs:
             try:
@@ -201,8 +212,16 @@ def publish_stage(store: Store, settings: Settings, period: pd.Period, *, kinds:
                 continue
             results.append(result)
             done.append(f"{kind} {when} {language} {result.seconds['total']:.1f} s")
+            if kinds is None and any(f.suffix == ".html" for f in result.files):
+                # the demo and the monthly chain audit what they write (imon publish check, issue 13)
+                audit = check_publication(store, settings, kind, when, lang=language)
+                if not audit.ok:
+                    audits.append(f"{kind} {when} {language}: {len(audit.findings)} failed, first "
+                                  f"{audit.findings[0].line()}")
     where = out_dir or settings.outputs_dir / "publications"
     message = f"{len(done)} publications written ({', '.join(done)}) in {where}"
+    if kinds is None and done:
+        message += "; audit (imon publish check): " + ("all passed" if not audits else "; ".join(audits))
     detail = {"results": results, "errors": errors}
     if errors:
         failed = "; ".join(f"{k} {w} {lg}: {e}" for k, w, lg, e in errors)

@@ -160,9 +160,16 @@ def _parse_positive_float(value: Any) -> float:
     return number
 
 
+def _parse_trim(value: Any) -> float:
+    number = _parse_positive_float(value)
+    if 0 < number < 1:
+        raise ValueError("expected 0 (no trimming) or a factor of at least 1 (a cap at k x the cell's median)")
+    return number
+
+
 _TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month",
                _parse_fraction: "fraction", _parse_breakdowns: "list", _parse_duration_text: "duration",
-               _parse_cron: "cron", _parse_positive_float: "number"}
+               _parse_cron: "cron", _parse_positive_float: "number", _parse_trim: "number"}
 
 
 @dataclass(frozen=True)
@@ -263,9 +270,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ingest.feed_max_bytes", 17_179_869_184, _parse_int,
             "Most bytes of one feed file as text, or of a feed workbook once uncompressed (checked before reading).",
             minimum=1024),
-    Setting("compute.weighting", "size", _choice("size", "design", "unweighted"),
-            "Survey weights: size (design weight x revenue, post-stratified), design (sample weight only) or "
-            "unweighted (the NBS count formula)."),
+    Setting("compute.weighting", "unweighted", _choice("size", "design", "unweighted"),
+            "Survey weights: unweighted (the NBS count formula, self-weighting for size on a panel drawn PPS by "
+            "revenue within divisions with sample sizes proportional to value added), size (design weight x "
+            "revenue, post-stratified, trimmed at compute.size_trim) or design (sample weight only)."),
+    Setting("compute.size_trim", 3.0, _parse_trim,
+            "With compute.weighting = size: a revenue above this many times the median of its division x size "
+            "cell is capped there (weight trimming; the cell keeps its total). 0 turns trimming off."),
     Setting("compute.breakdowns", "city,district,size,industry,key_sector", _parse_breakdowns,
             "Breakdowns of the survey indices; combinations joined by '+' cross two (district+size gives one "
             "index per district and size class)."),
@@ -287,6 +298,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("adjust.processes", 2, _parse_int, "Worker processes adjusting series in parallel.", minimum=1),
     Setting("forecast.series", "pmi/headline,pmi/new_orders,pmi/production,electricity/total/city", _parse_str,
             "Series forecast each month (comma-separated keys); the adjusted value is used where there is one."),
+    Setting("forecast.key_series",
+            "pmi/headline/district/*,electricity/total/district/*,iva/yoy@*,output/ytd_yoy@*,"
+            "investment/industrial/ytd_yoy@*,pmi/headline/key_sector/*,pmi/production/key_sector/*", _parse_str,
+            "Key series also forecast each month (comma-separated keys or globs; an official statistic as "
+            "name@region, name@* for every region publishing it)."),
+    Setting("forecast.key_models", "theta,snaive", _parse_str,
+            "Candidate models of the combination for the key series (forecast.models applies to forecast.series)."),
+    Setting("forecast.workers", 2, _parse_int, "Worker processes forecasting series in parallel.", minimum=1),
+    Setting("forecast.track_months", 24, _parse_int,
+            "Past origins the forecast stage fills in when they have no stored forecasts, nowcasts or odds (the "
+            "track record; 0: none).", minimum=0),
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
     Setting("forecast.models", "default", _parse_str,
             "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
@@ -306,6 +328,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("nowcast.maxiter", 500, _parse_int,
             "Most EM iterations of the dynamic factor model; stopping there is reported as not converged.",
             minimum=10),
+    Setting("leading.components",
+            "pmi/new_orders,pmi/new_export_orders,pmi/purchase_quantity,pmi/finished_goods_inventory,"
+            "electricity/yoy/city", _parse_str,
+            "Candidate components of the composite leading indicator (stored series; for a district the same keys "
+            "with /district/CODE)."),
+    Setting("leading.reference", "iva/yoy", _parse_str,
+            "Reference series of the leading indicator (official statistic of the city and each district)."),
+    Setting("leading.min_months", 60, _parse_int,
+            "Fewest published months of the reference (and of a component) for a region's leading indicator.",
+            minimum=48),
+    Setting("leading.min_corr", 0.3, _parse_fraction,
+            "Smallest absolute cross-correlation with the reference for a component to be selected."),
+    Setting("leading.min_lead", 1, _parse_int,
+            "Shortest lead (months) at which a component's strongest correlation must fall to be selected.",
+            minimum=0),
     Setting("odds.simulations", 5000, _parse_int,
             "Simulated paths behind each target-attainment probability.", minimum=100),
     Setting("odds.seed", 2017, _parse_int, "Seed of the simulations (the same data give the same odds)."),
@@ -487,8 +524,9 @@ class Settings(Mapping[str, Any]):
             sources[key] = "command line"
         return Settings(values, sources, self.config_path, self.structured)
 
-    def display(self) -> list[tuple[str, str, str]]:
-        """Rows ``(key, value as TOML text, source)`` with secrets masked."""
+    def display(self, *, as_toml: bool = True) -> list[tuple[str, Any, str]]:
+        """Rows ``(key, value, source)`` with secrets masked: the value as TOML text, or (``as_toml=False``, for
+        JSON) as the plain value (text unquoted, numbers and booleans as such, paths and times as text)."""
         rows = []
         for s in SETTINGS:
             value = self.values[s.key]
@@ -496,7 +534,11 @@ class Settings(Mapping[str, Any]):
                 value = mask_url(self.store_url)
             elif s.secret and value:
                 value = "***"
-            rows.append((s.key, _toml_text(value), self.sources.get(s.key, "default")))
+            if as_toml:
+                value = _toml_text(value)
+            elif not isinstance(value, (str, int, float, bool, list, dict)) and value is not None:
+                value = str(value)
+            rows.append((s.key, value, self.sources.get(s.key, "default")))
         return rows
 
 

@@ -51,8 +51,8 @@ def _put(store: Store, key: str, frame: pd.DataFrame, vintage: dt.date = dt.date
 
 
 def test_policy_follows_methodology_section_8():
-    assert adjustment_policy("pmi/new_orders").treatment == "additive"
-    assert adjustment_policy("pmi/employment/key_sector/autos").treatment == "additive"
+    assert adjustment_policy("pmi/new_orders").treatment == "logit-additive"
+    assert adjustment_policy("pmi/employment/key_sector/autos").treatment == "logit-additive"
     assert adjustment_policy("pmi/new_orders/industry/36").treatment is None  # too few respondents
     assert adjustment_policy("pmi/headline").treatment == "rebuilt"
     assert adjustment_policy("pmi/headline/district/440106").treatment == "rebuilt"
@@ -169,7 +169,8 @@ def test_annual_review_projects_factors_and_reports_revisions(store, settings):
     review = review_year(store, settings, 2019, vintage=dt.date(2019, 3, 2))
     assert review.report.ok and set(review.report.adjusted) == {"pmi/new_orders"}
     rev = review.revisions
-    assert list(rev.columns) == ["series", "period", "old_sa", "new_sa", "revision"]
+    assert list(rev.columns) == ["series", "period", "old_sa", "new_sa", "revision", "unit", "relative"]
+    assert (rev["unit"] == "points").all()
     assert rev["period"].min() == pd.Period("2012-01", "M") and rev["period"].max() == pd.Period("2019-12", "M")
     assert rev.loc[rev["period"] <= pd.Period("2018-12", "M"), "old_sa"].notna().all()
     assert rev.loc[rev["period"] > pd.Period("2018-12", "M"), "old_sa"].isna().all()  # never adjusted before
@@ -178,9 +179,12 @@ def test_annual_review_projects_factors_and_reports_revisions(store, settings):
     assert row["vintage"] == dt.datetime(2019, 3, 2) and row["last_period"] == "2018-12"
     factors = pd.Series(json.loads(row["factors"]))
     assert list(factors.index) == [str(p) for p in pd.period_range("2019-01", "2019-12", freq="M")]
-    assert factors["2019-03"] > 2 and factors["2019-02"] < -2  # the pattern: March high, February low
+    # factors on the logit scale (diffusion indices are adjusted there): March high, February low
+    assert factors["2019-03"] > 2 and factors["2019-02"] < -2
     stored = read_series(store, "pmi/new_orders")
-    np.testing.assert_allclose(stored.loc["2019-01":, "sa"], stored.loc["2019-01":, "raw"] - factors.to_numpy())
+    raw = stored.loc["2019-01":, "raw"].to_numpy()
+    logit = 25 * np.log(raw / (100 - raw))
+    np.testing.assert_allclose(stored.loc["2019-01":, "sa"], 100 / (1 + np.exp(-(logit - factors.to_numpy()) / 25)))
     # the projected policy publishes raw - factor without re-estimating; no factors after 2019 yet
     _put(store, "pmi/new_orders", pd.concat([frame, _synthetic("2020-01", 1, seed=8)]), vintage=dt.date(2020, 2, 1))
     projected = adjust_series(store, settings.with_overrides(adjust__policy="projected"), vintage=dt.date(2020, 2, 2))
@@ -190,3 +194,56 @@ def test_annual_review_projects_factors_and_reports_revisions(store, settings):
     dry = review_year(store, settings, 2020, write=False)
     assert dry.revisions["period"].max() == pd.Period("2020-01", "M")
     assert np.isnan(read_series(store, "pmi/new_orders").loc["2020-01", "sa"])  # nothing written
+
+
+@pytest.mark.x13
+def test_adjusted_diffusion_indices_never_leave_0_to_100(store, settings):
+    """A small district's index near the floor with a strong seasonal swing: additively adjusted it went below
+    0 (-13.3 on the demo); on the logit scale it stays inside the bounds."""
+    idx = pd.period_range("2014-01", periods=84, freq="M")
+    level = np.linspace(30, 2, 84)  # a small district sliding towards the floor; seasonality on the logit scale
+    season = np.array([-0.4, -1.0, 1.0, 0.3, 0.1, -0.1, -0.2, -0.1, 0.4, -0.1, 0.1, 0.0])[idx.month - 1]
+    logit = np.log(level / (100 - level)) + season + np.random.default_rng(3).normal(0, 0.05, 84)
+    frame = pd.DataFrame({"period": idx.astype(str), "raw": 100 / (1 + np.exp(-logit))})  # additively: min -1.6
+    _put(store, "pmi/new_orders/district/440104", frame)
+    high = _synthetic("2014-01", 84, seed=4, level=94.0)
+    _put(store, "pmi/input_prices/district/440104", high.assign(raw=high["raw"].clip(0.5, 99.5)))
+    report = adjust_series(store, settings, vintage=dt.date(2021, 2, 1))
+    assert report.ok, report.failed
+    for key in ("pmi/new_orders/district/440104", "pmi/input_prices/district/440104"):
+        sa = read_series(store, key)["sa"]
+        assert len(sa) == 84 and sa.notna().all() and ((sa > 0) & (sa < 100)).all(), (key, sa.min(), sa.max())
+    rows = _adjustments(store)
+    assert (rows.loc[rows.index.str.startswith("pmi/"), "mode"] == "logit-additive").all(), rows[["mode"]]
+
+
+@pytest.mark.x13
+def test_annual_review_rebuilds_headlines_and_reports_revisions_per_unit(store, settings):
+    """`imon adjust --review` on a fresh store: every headline rebuild failed with "no adjusted values
+    stored" right after its components were adjusted, and the summary averaged kWh with index points."""
+    for i, key in enumerate(COMPONENTS):
+        _put(store, key, _synthetic("2004-01", 192, seed=20 + i))
+    head = _synthetic("2004-01", 192, seed=40)
+    _put(store, "pmi/headline", head)
+    idx = pd.period_range("2004-01", periods=192, freq="M")
+    kwh = 1e9 * np.exp(0.003 * np.arange(192) + 0.1 * np.sin(2 * np.pi * (idx.month - 1) / 12)
+                       + np.random.default_rng(9).normal(0, 0.02, 192))
+    _put(store, "electricity/total/city", pd.DataFrame({"period": idx.astype(str), "raw": kwh}))
+    adjust_series(store, settings, vintage=dt.date(2019, 1, 31))
+    review = review_year(store, settings, 2019, vintage=dt.date(2019, 3, 2))
+    assert review.report.ok, review.report.failed
+    assert set(review.report.rebuilt) == {"pmi/headline"}
+    rev = review.revisions
+    assert set(rev.loc[rev["series"] == "electricity/total/city", "unit"]) == {"percent"}
+    assert set(rev.loc[rev["series"].str.startswith("pmi/"), "unit"]) == {"points"}
+    by_unit = review.revisions_by_unit().set_index("unit")
+    assert set(by_unit.index) == {"points", "percent"}
+    assert by_unit.loc["percent", "max_abs"] < 20  # percent of a level of ~1e9 kWh, not kWh
+    lines = review.summary_lines()
+    assert any(line.startswith("revisions in points") for line in lines)
+    assert any(line.startswith("revisions in % of the level") for line in lines)
+    # fifteen years of data: the review ran the sliding spans and reads them back (0 % when nothing is flagged,
+    # which the reader missed: X-13 then writes only the breakdown lines)
+    spans = review.sliding_spans.set_index("series")
+    assert set(spans.index) >= set(COMPONENTS) and spans["a_pct"].notna().all()
+    assert any(line.startswith("sliding spans:") for line in lines)

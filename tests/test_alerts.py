@@ -107,7 +107,8 @@ def test_default_rules_and_recipients_without_a_file():
     settings = load_settings(None, environ={})
     rules = load_rules(settings)
     kinds = {r.kind for r in rules}
-    assert kinds == {"level", "change", "power", "no_response", "target_path", "target_odds", "response_rate"}
+    assert kinds == {"level", "change", "power", "no_response", "target_path", "target_odds", "response_rate",
+                     "leading_turn"}
     assert all(isinstance(r, Rule) for r in rules)
 
 
@@ -285,3 +286,22 @@ def test_alerts_history_shows_plain_timestamps(tmp_path, capsys):
     assert ".000000" not in out
     stamps = re.findall(r"\d{4}-\d\d-\d\d[ T][\d:.]+", out)
     assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", s) for s in stamps), out
+
+
+def test_district_digest_names_rules_in_chinese_and_its_chart_caption_fits_the_chart():
+    """Issue 13: the digest without series charted alert counts under a trend caption, named rules by their
+    English ids in a Chinese e-mail and let the level and subject columns wrap one character per line."""
+    from monitor.alerts.render import Digest, DigestItem, render_digest
+
+    items = [DigestItem(1, "firing", "enterprise_stopped", "power", "critical", "91440101MA5XXXXX1X", "440106",
+                        "2026-11", 0.05, None),
+             DigestItem(2, "firing", "target_behind_path", "target_path", "warning", "iva/ytd_yoy", "440106",
+                        "2026-11", 3.2, None)]
+    msg = render_digest(Digest("district-440106", ("a@demo.invalid",), items), sender="imon@demo.invalid")
+    html_part = msg.get_payload()[1]
+    body = html_part.get_payload()[0].get_content() if html_part.is_multipart() else html_part.get_content()
+    assert "enterprise_stopped" not in body and "target_behind_path" not in body
+    assert "企业停产" in body and "累计增速落后目标进度" in body
+    assert "图：本次预警数量（按规则）" in body and "相关指标近期走势" not in body
+    assert body.count("white-space:nowrap") >= 2 * len(items)
+    assert "enterprise_stopped" not in msg.get_body(preferencelist=("plain",)).get_content()

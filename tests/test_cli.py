@@ -63,7 +63,10 @@ def test_config_show_masks_secrets_and_names_sources(capsys, workdir, monkeypatc
     assert "hunter2" not in out
     assert 'store.url = "postgresql+psycopg://imon:***@db.example/imon"' in out and "# IMON_DATABASE_URL" in out
     code, out, _ = run(capsys, "config", "show", "--json")
-    assert json.loads(out)["demo.enterprises"] == {"value": "1200", "source": "default"}
+    shown = json.loads(out)  # plain JSON values, not TOML text (issue 13: "\"zh\"" for a string)
+    assert shown["demo.enterprises"] == {"value": 1200, "source": "default"}
+    assert shown["language"]["value"] == "zh" and shown["publish.timezone"]["value"] == "Asia/Shanghai"
+    assert shown["store.url"]["value"] == "postgresql+psycopg://imon:***@db.example/imon" and "hunter2" not in out
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -149,12 +152,12 @@ def test_survey_template_status_and_collect_report(capsys, workdir):
 
 
 def test_an_internal_error_is_one_line_and_the_traceback_goes_to_the_log(capsys, workdir, monkeypatch):
-    import monitor.forecasts
+    import monitor.track_record
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom in a library function")
 
-    monkeypatch.setattr(monitor.forecasts, "forecast_accuracy", broken)
+    monkeypatch.setattr(monitor.track_record, "forecast_skill", broken)
     monkeypatch.delenv("IMON_DEBUG", raising=False)
     logger = logging.getLogger("monitor")  # logging is set up once per process: here, afresh for this folder
     monkeypatch.setattr(logger, "handlers", [])

@@ -63,7 +63,7 @@ def test_compute_the_demo_panel_into_the_store(store, medium_demo, tmp_path):
     assert again.total == 0  # recomputing the same data writes nothing
 
 
-@pytest.mark.parametrize("weighting", ["unweighted", "design"])
+@pytest.mark.parametrize("weighting", ["size", "design"])  # the default is unweighted
 def test_weighting_setting_reaches_the_engine(store, small_demo, tmp_path, weighting):
     load_demo(store, small_demo)
     base = load_settings(environ={}, overrides={"data_dir": str(tmp_path)})

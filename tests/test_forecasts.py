@@ -23,7 +23,8 @@ from monitor.store import models as m
 def test_forecasts_are_stored_per_origin_and_scored(store, medium_demo, tmp_path, caplog):
     load_demo(store, medium_demo)
     settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path), "forecast.horizon": "3",
-                                                    "forecast.series": "pmi/headline,pmi/new_orders,nothing/here"})
+                                                    "forecast.series": "pmi/headline,pmi/new_orders,nothing/here",
+                                                    "forecast.key_series": ""})
     compute_range(store, settings, pd.Period("2017-07", "M"), pd.Period("2020-09", "M"), vintage=dt.date(2020, 10, 1),
                   families=("survey",))
     with caplog.at_level(logging.INFO, logger="monitor.forecasts"):

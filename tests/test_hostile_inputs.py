@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -525,3 +526,192 @@ def test_a_flipped_bit_in_a_workbook_is_refused_not_read_as_other_values(tmp_pat
     flipped.write_bytes(bytes(data))
     with pytest.raises(CollectorError, match="checksum"):
         read_survey_workbook(flipped)
+
+
+# ------------------------------------------------------------------------------------------------ 10 SQLite
+@pytest.fixture
+def cli_store(tmp_path, monkeypatch, bureau):
+    """The ``bureau`` store as the command line sees it (IMON_DATABASE_URL), with a 1 s busy wait."""
+    import monitor.store.engine as engine
+
+    url = str(bureau.engine.url)
+    bureau.close()
+    monkeypatch.setenv("IMON_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 1000)
+    logger = logging.getLogger("monitor")
+    monkeypatch.setattr(logger, "handlers", [])
+    for flag in ("_imon_configured", "_imon_stderr"):
+        monkeypatch.delattr(logger, flag, raising=False)
+    return tmp_path / "store.sqlite"
+
+
+def _imon(capsys, *argv: str) -> tuple[int, str, str]:
+    from monitor.cli import main
+
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _hold_write_lock(path: Path):
+    import sqlite3
+
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # what a long collect holds from its first row
+    return holder
+
+
+def test_read_commands_do_not_write_and_never_wait_for_a_long_collect(cli_store, capsys):
+    holder = _hold_write_lock(cli_store)
+    try:
+        for argv in (("db", "status"), ("collect", "report"), ("alerts", "history")):
+            code, out, err = _imon(capsys, *argv)  # a write would wait 1 s for the lock and then fail
+            assert code == 0 and "Traceback" not in err and "busy" not in err, (argv, err)
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def test_a_writer_waits_visibly_then_says_busy_retry_with_exit_75(cli_store, capsys, tmp_path):
+    feed = _feed(tmp_path / "feed.csv", [("0300000001", "2024-01-05", "10")])
+    holder = _hold_write_lock(cli_store)
+    try:
+        code, out, err = _imon(capsys, "collect", str(feed))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert code == 75, (out, err)
+    assert "waiting" in err and "busy" in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("imon: error: the store is busy")
+    code, out, err = _imon(capsys, "collect", str(feed))  # once the other writer is done it goes in
+    assert code == 0 and "loaded" in out
+
+
+def test_a_read_only_store_file_serves_the_read_commands(cli_store, capsys, monkeypatch):
+    monkeypatch.setenv("IMON_DATABASE_URL", f"sqlite:///file:{cli_store}?mode=ro&uri=true")
+    for argv in (("db", "status"), ("collect", "report"), ("survey", "status", "--period", "2024-01")):
+        code, out, err = _imon(capsys, *argv)
+        assert code == 0 and "Traceback" not in err, (argv, err)
+
+
+def test_the_loser_of_two_collects_of_the_same_bytes_says_already_collected(bureau, settings, tmp_path):
+    import threading
+    import time
+
+    from collectors.base import file_sha256
+    from monitor.ingest import collect_paths
+
+    feed = _feed(tmp_path / "feed.csv", [("0300000001", "2024-01-05", "10")])
+    path = Path(bureau.engine.url.database)
+    holder = _hold_write_lock(path)  # the winner, half-way through its transaction
+    result: list = []
+    loser = threading.Thread(target=lambda: result.extend(collect_paths(bureau, settings, [feed])))
+    loser.start()
+    time.sleep(0.5)
+    holder.execute("INSERT INTO ingest_source (kind, path, sha256, received_at, rows_accepted, rows_rejected, status)"
+                   " VALUES ('electricity', ?, ?, '2024-01-06 08:00:00', 1, 0, 'loaded')",
+                   (str(feed), file_sha256(feed)))
+    holder.commit()
+    holder.close()
+    loser.join(timeout=60)
+    (out,) = result
+    assert out.status == "duplicate" and "already collected" in out.message, out
+
+
+# ------------------------------------------------------------------------------------------------ 3 secrets, logs
+def test_passwords_in_url_queries_and_with_a_raw_at_are_masked():
+    from monitor.settings import load_settings, mask_url
+
+    assert mask_url("postgresql+psycopg://imon@db/imon?password=hunter2&sslmode=require") == \
+        "postgresql+psycopg://imon@db/imon?password=***&sslmode=require"
+    assert mask_url("postgresql://imon:p@ss@w0rd@db:5432/imon") == "postgresql://imon:***@db:5432/imon"
+    assert mask_url("postgresql://u@h/d?sslpassword=x&application_name=imon") == \
+        "postgresql://u@h/d?sslpassword=***&application_name=imon"
+    assert mask_url("sqlite:////srv/a@b/imon.sqlite") == "sqlite:////srv/a@b/imon.sqlite"
+    s = load_settings(environ={"IMON_DATABASE_URL": "postgresql+psycopg://imon:se@cret@db/imon?password=hunter2"})
+    shown = dict((k, v) for k, v, _ in s.display())["store.url"]
+    assert "hunter2" not in shown and "cret" not in shown
+
+
+def test_a_file_name_with_a_newline_cannot_forge_a_log_line(cli_store, capsys, tmp_path):
+    name = "feed\n2026-01-01 00:00:00 INFO monitor: all files verified\x1b[2J.csv"
+    feed = _feed(tmp_path / name, [("0300000001", "2024-01-05", "10")])
+    code, out, err = _imon(capsys, "collect", str(feed))
+    assert code == 0
+    log = (tmp_path / "var" / "imon.log").read_text("utf-8")
+    assert "\nall files verified" not in log and "\n2026-01-01 00:00:00 INFO monitor: all" not in log
+    assert "feed\\n2026-01-01" in log and "\x1b" not in log
+    assert "\x1b" not in out and "feed\\n2026" in out
+
+
+# ------------------------------------------------------------------------------------------------ 11 CLI
+def test_collect_cli_defects_are_one_line_with_the_right_exit_status(cli_store, capsys, tmp_path):
+    code, out, err = _imon(capsys, "collect", str(tmp_path / "no" / "such.csv"))
+    assert code == 2 and "no such file or folder" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    code, out, err = _imon(capsys, "collect", "/dev/zero")  # would be read forever
+    assert code == 2 and "not a regular file" in err
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    code, out, err = _imon(capsys, "collect", str(fifo))
+    assert code == 2 and "not a regular file" in err
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.csv")
+    _feed(folder / "feed.csv", [("0300000001", "2024-01-05", "10")])
+    code, out, err = _imon(capsys, "collect", str(folder))
+    assert code == 1 and "pipe.csv: failed" in out and "feed.csv: loaded" in out
+    code, out, err = _imon(capsys, "collect", "report", "--last", "-5")
+    assert code == 2 and "Traceback" not in err
+    code, out, err = _imon(capsys, "collect", "--help")
+    assert code == 0 and "PATH..." in out and "--dry-run" in out and "--force" in out
+
+
+def test_collect_report_lists_official_tables(cli_store, capsys, tmp_path):
+    path = tmp_path / "tidy.csv"
+    path.write_text("series,region,period,value\niva/yoy,440100,2024-01,5.5\niva/yoy,440100,2024-02,x\n")
+    assert _imon(capsys, "collect", str(path))[0] == 1  # one row rejected
+    code, out, err = _imon(capsys, "collect", "report")
+    assert code == 0 and "official" in out and "non_numeric" in out and "Traceback" not in err
+
+
+def test_other_commands_refuse_what_they_cannot_do(cli_store, capsys):
+    code, out, err = _imon(capsys, "compute", "--period", "2099-01")
+    assert code == 2 and "has not begun" in err
+    code, out, err = _imon(capsys, "forecast", "--accuracy", "--period", "2024-01")
+    assert code == 2 and "not both" in err
+    code, out, err = _imon(capsys, "adjust", "--series", "no/such/series")
+    assert code == 2 and "matches no stored series" in err
+
+
+def test_an_unexpected_error_in_any_command_is_one_line(cli_store, capsys, monkeypatch):
+    import monitor.ingest.report as report
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom in collect report")
+
+    monkeypatch.setattr(report, "collect_report", broken)
+    monkeypatch.setattr("monitor.ingest.collect_report", broken)
+    monkeypatch.delenv("IMON_DEBUG", raising=False)
+    code, out, err = _imon(capsys, "collect", "report")
+    assert code == 70 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_exits_130(cli_store, tmp_path):
+    import signal
+    import time
+
+    feed = _feed(tmp_path / "big.csv", [("0300000001", f"2024-01-{1 + i % 28:02d}", str(i)) for i in range(200_000)])
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-c", "from monitor.cli import main; main()", "collect", str(feed)],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": root}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (proc.returncode, err[-500:])
+    assert "Traceback" not in err

@@ -136,10 +136,10 @@ def test_hand_panel_size_weights_and_nbs_count_formula():
     # Size weighting: w = design weight x revenue.  Large cell: 100, 300, 200, 400 (total 1000); the
     # respondents 1, 2, 3 (600) are scaled by 1000/600: 166.67, 500, 333.33.  Small cell: 40, 120, 80, 160.
     # Production: W = 1400, P = (166.67 + 40 + 120)/1400, E = (500 + 80)/1400 -> DI = 44.048.
-    di = diffusion_indices(resp, ent, breakdowns=("city",))
+    di = diffusion_indices(resp, ent, breakdowns=("city",), weighting="size")
     p, e = (500 / 3 + 160) / 1400, 580 / 1400
     assert _row(di, "production", "city", "440100")["di"] == pytest.approx(100 * (p + e / 2))
-    w = respondent_weights(resp, ent).set_index(["question", "enterprise_id"])["weight"]
+    w = respondent_weights(resp, ent, weighting="size").set_index(["question", "enterprise_id"])["weight"]
     assert w[("production", 2)] == pytest.approx(500.0) and w[("production", 8)] == pytest.approx(160.0)
     # New orders: the small cell's 400 go to firms 5, 6, 7 (240 at base) -> x 5/3.
     assert w[("new_orders", 6)] == pytest.approx(200.0)
@@ -148,8 +148,27 @@ def test_hand_panel_size_weights_and_nbs_count_formula():
     nbs = diffusion_indices(resp, ent, breakdowns=("city",), weighting="unweighted", nonresponse="none")
     assert _row(nbs, "production", "city", "440100")["di"] == pytest.approx(100 * (3 / 7 + 1 / 7))
     # The full-sample weights before non-response: each cell carries its size total.
-    base = sample_weights(ent, "2017-01")
+    base = sample_weights(ent, "2017-01", weighting="size")
     assert base["weight"].tolist() == pytest.approx([100, 300, 200, 400, 40, 120, 80, 160])
+    # The default is the NBS count formula (with the non-response reweighting inside cells).
+    default = diffusion_indices(resp, ent, breakdowns=("city",))
+    counted = diffusion_indices(resp, ent, breakdowns=("city",), weighting="unweighted")
+    pd.testing.assert_series_equal(default["di"], counted["di"])
+
+
+def test_size_weights_are_trimmed_at_k_times_the_cell_median():
+    ent, resp = hand_panel()
+    ent.loc[ent["id"] == 4, "revenue"] = 5000.0  # one giant in the large cell: 100, 300, 200, 5000
+    # Cell median 250: with trim 3 the giant counts as 750; the cell keeps its total 5600, spread over
+    # 100, 300, 200, 750 (1350) -> x 5600/1350.
+    w = sample_weights(ent, "2017-01", weighting="size", trim=3.0).set_index("enterprise_id")["weight"]
+    scale = 5600 / 1350
+    assert w[[1, 2, 3, 4]].tolist() == pytest.approx([100 * scale, 300 * scale, 200 * scale, 750 * scale])
+    assert w[[1, 2, 3, 4]].sum() == pytest.approx(5600.0)
+    untrimmed = sample_weights(ent, "2017-01", weighting="size", trim=None).set_index("enterprise_id")["weight"]
+    assert untrimmed[4] == pytest.approx(5000.0)
+    with pytest.raises(SurveyDataError, match="trim must be at least 1"):
+        sample_weights(ent, "2017-01", weighting="size", trim=0.5)
 
 
 def test_a_cell_without_respondents_falls_back_to_its_size_class():

@@ -172,6 +172,105 @@ def test_server_going_away_mid_run_loses_nothing_and_sends_nothing_twice(tmp_pat
         store.close()
 
 
+# ------------------------------------------------------------------------------ per-recipient delivery (issue 16)
+class Refusing(Inbox):
+    """Refuses some recipients at RCPT TO with a given reply (550 permanent, 450 temporary)."""
+
+    def __init__(self, refuse: dict[str, str]) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # aiosmtpd's hook name
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def _leaders_message(report, store):
+    with store.engine.connect() as conn:
+        return conn.execute(select(m.NotificationMessage.id, m.NotificationMessage.status).where(
+            m.NotificationMessage.recipient_group == "leaders")).one()
+
+
+def test_a_refused_recipient_is_not_marked_sent_and_gets_it_later_alone(tmp_path):
+    port = _free_port()
+    inbox = Refusing({"mayor@example.org": "550 5.1.1 mailbox unavailable"})
+    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    store, settings = _store_with_alerts(tmp_path, port)
+    try:
+        report = run_scan(store, settings, sleep=lambda s: None)
+        mid, status = _leaders_message(report, store)
+        assert status == "queued" and mid in report.delivery.failed and mid not in report.delivery.sent
+        assert report.delivery.failed[mid].startswith("permanent failure: mayor@example.org refused by the server "
+                                                      "(550 5.1.1 mailbox unavailable)")
+        assert mid in report.delivery.permanent and len(report.delivery.sent) == 3  # the others still went out
+        got = [r for r, _ in inbox.messages]
+        assert ["leaders@example.org"] in got and not any("mayor@example.org" in r for r in got)
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(m.Notification.recipient, m.Notification.status, m.Notification.error)
+                                .where(m.Notification.message_id == mid)).all()
+        assert {(r, s) for r, s, _ in rows} == {("leaders@example.org", "sent"), ("mayor@example.org", "failed")}
+        # the address is fixed on the server's side: the next run sends to the mayor only, never twice to the other
+        inbox.refuse = {}
+        again = deliver(store, settings, sleep=lambda s: None)
+        assert again.sent == [mid] and not again.failed
+        got = [r for r, _ in inbox.messages]
+        assert got.count(["leaders@example.org"]) == 1 and got.count(["mayor@example.org"]) == 1
+        assert _leaders_message(again, store)[1] == "sent"
+    finally:
+        store.close()
+        controller.stop()
+
+
+def test_a_temporary_refusal_is_retried_and_reported_as_not_yet_sent(tmp_path):
+    port = _free_port()
+    inbox = Refusing({"mayor@example.org": "450 4.2.1 try again later"})
+    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    store, settings = _store_with_alerts(tmp_path, port)
+    try:
+        report = run_scan(store, settings, sleep=lambda s: None)
+        mid, status = _leaders_message(report, store)
+        assert status == "queued" and mid not in report.delivery.permanent
+        assert "permanent" not in report.delivery.failed[mid] and "450 4.2.1" in report.delivery.failed[mid]
+        with store.engine.connect() as conn:
+            attempts = conn.execute(select(m.NotificationMessage.attempts).where(
+                m.NotificationMessage.id == mid)).scalar_one()
+        assert attempts == settings["smtp.retries"] == 2
+        assert sum(r == ["leaders@example.org"] for r, _ in inbox.messages) == 1
+    finally:
+        store.close()
+        controller.stop()
+
+
+def test_digests_queued_during_an_outage_are_coalesced_per_group(tmp_path):
+    port = _free_port()  # nothing listens: the server is down
+    store, settings = _store_with_alerts(tmp_path, port)
+    settings = settings.with_overrides(**{"alerts.repeat_interval": "1d"})
+    try:
+        t0 = dt.datetime(2020, 10, 6, 7, 30)
+        for day in range(3):  # three daily scans, each owing a repeat notice
+            run_scan(store, settings, now=t0 + dt.timedelta(days=day), sleep=lambda s: None)
+        with store.engine.connect() as conn:
+            queued = conn.execute(select(m.NotificationMessage.recipient_group).where(
+                m.NotificationMessage.status == "queued")).scalars().all()
+            kinds = conn.execute(select(m.NotificationItem.kind)).scalars().all()
+        assert sorted(queued) == sorted(set(queued)) and len(queued) == 4  # one per group, not one per scan
+        assert set(kinds) == {"firing"}  # still the first notice of each alert
+        inbox = Inbox()
+        controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            done = deliver(store, settings, sleep=lambda s: None)
+        finally:
+            controller.stop()
+        assert len(done.sent) == 4 and len(inbox.messages) == 4
+    finally:
+        store.close()
+
+
 # ------------------------------------------------------------------------------ STARTTLS and SSL with login
 trustme = pytest.importorskip("trustme")
 

@@ -169,3 +169,76 @@ def test_attainment_refuses_bad_input():
         forecasting.target_attainment(year=2021, origin="2021-06", target=6.5, ytd=ytd)
     with pytest.raises(forecasting.ForecastingError, match="comparison"):
         forecasting.target_attainment(year=2020, origin="2020-06", target=6.5, comparison=">", ytd=ytd)
+
+
+# ------------------------------------------------------------------------------------ honest convergence (#15)
+def test_a_fall_of_the_log_likelihood_is_not_convergence():
+    from forecasting.nowcast import em_convergence
+
+    # statsmodels stops after a step that lowers the log likelihood (and reverts it): tiny last change, not converged
+    ok, stop, crit = em_convergence([-500.0, -420.0, -419.99999], 3, maxiter=500, tolerance=1e-6, decreased=True)
+    assert (ok, stop) == (False, "llf-decrease") and crit < 1e-6
+    # a path whose last accepted step went down is not convergence either, however small the change
+    ok, stop, _ = em_convergence([-500.0, -420.0, -420.0000001], 3, maxiter=500, tolerance=1e-6)
+    assert (ok, stop) == (False, "llf-decrease")
+    # stopping at maxiter with a change above the tolerance
+    ok, stop, _ = em_convergence([-500.0, -420.0, -419.0], 500, maxiter=500, tolerance=1e-6)
+    assert (ok, stop) == (False, "maxiter")
+    # a rise below the tolerance before maxiter: converged
+    ok, stop, crit = em_convergence([-500.0, -420.0, -419.9999999], 3, maxiter=500, tolerance=1e-6)
+    assert (ok, stop) == (True, "tolerance") and 0 < crit < 1e-6
+    # two iterations are not convergence unless the change really is small (the old rule: iterations < maxiter)
+    ok, stop, _ = em_convergence([-500.0, -420.0], 2, maxiter=500, tolerance=1e-6)
+    assert not ok
+
+
+def test_nowcast_reports_why_em_stopped():
+    data, _ = _factor_data(seed=7)
+    with pytest.warns(forecasting.NowcastConvergenceWarning, match="maxiter=3"):
+        result = forecasting.nowcast(data, "target", maxiter=3, tolerance=1e-12)
+    assert result.stop == "maxiter" and not result.converged
+    result = forecasting.nowcast(data, "target", maxiter=500, tolerance=1e-4)
+    assert result.converged and result.stop == "tolerance" and result.criterion < 1e-4
+
+
+# ------------------------------------------------------------------------------------ bridge nowcasts (#15)
+def _bridge_data(seed: int = 11, n: int = 150) -> tuple[pd.Series, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    index = pd.period_range("2010-01", periods=n, freq="M")
+    pmi = pd.Series(np.cumsum(rng.normal(0, 0.6, n)) * 0.3, index=index)
+    y = 6 + 1.5 * pmi + rng.normal(0, 0.3, n)
+    return pd.Series(y, index=index), pd.DataFrame({"pmi": pmi})
+
+
+@pytest.mark.parametrize("method", ["bridge", "two_year", "midas"])
+def test_bridge_nowcasts_use_the_indicator_of_the_month(method):
+    from forecasting.nowcast import bridge_nowcast
+
+    y, x = _bridge_data()
+    origin = y.index[-1]
+    known = y.loc[: origin - 1]
+    result = bridge_nowcast(known, x, origin, method=method, level=(80,))
+    naive = bridge_nowcast(known, None, origin, method="naive", level=(80,))
+    assert result.method == method and result.last_published == origin - 1
+    assert abs(result.mean - y[origin]) < abs(naive.mean - y[origin]) + 0.3
+    assert result.lo[80.0] < result.mean < result.hi[80.0]
+
+
+def test_bridge_respects_the_release_calendar():
+    """A value of the target for the month nowcast is refused; months never published (January, February)
+    make the last published month December, and the bridge spans the gap."""
+    from forecasting.nowcast import bridge_nowcast
+
+    y, x = _bridge_data()
+    with pytest.raises(forecasting.ForecastingError, match="already published"):
+        bridge_nowcast(y, x, y.index[-1], method="bridge")
+    march = pd.Period("2021-03", "M")
+    known = y.loc[: march - 1].copy()
+    known[known.index.month <= 2] = np.nan
+    result = bridge_nowcast(known, x.loc[:march], march, method="bridge")
+    assert result.last_published == pd.Period("2020-12", "M")
+    # the indicator after the origin cannot move the nowcast
+    later = x.copy()
+    later.loc[march + 1:, "pmi"] += 50
+    again = bridge_nowcast(known, later, march, method="bridge")
+    assert again.mean == pytest.approx(result.mean)

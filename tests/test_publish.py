@@ -172,7 +172,10 @@ def test_pmi_release_numbers_equal_the_store(pub_store):
         cur, prev = best[pd.Period(attrs["data-period"], "M")], best[pd.Period(attrs["data-prev"], "M")]
         assert f"为{ph.fmt(cur)}%" in text
         assert ph.change_phrase(cur, prev) in text
-        assert ph.threshold_phrase(cur, prev) in text
+        # a change within its standard error says where the index stands, not how it moved (issue 13)
+        quiet = "基本持平" in text
+        assert quiet == ("data-se-change" in attrs and not ph.significant(cur, prev, float(attrs["data-se-change"])))
+        assert ph.threshold_phrase(cur, None if quiet else prev) in text
 
 
 def test_pdf_and_docx_carry_the_same_numbers(pub_store):
@@ -347,3 +350,97 @@ def test_cli_publish_bad_input_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.startswith("imon: error: the annual summary needs a year") and "Traceback" not in err
     assert io  # keep the import used
+
+
+# ------------------------------------------------------------------------------------------ publish check (#13)
+def _plant(path, old_pattern: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    changed, n = re.subn(old_pattern, new, text, count=count)
+    assert n == count, old_pattern
+    path.write_text(changed, encoding="utf-8")
+
+
+def test_publish_check_passes_and_catches_each_planted_error(pub_store):
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+    from monitor.publish.check import check_publication
+
+    store, settings, folder = pub_store
+    out = folder / "audit"
+    pmi = publish(store, settings, "pmi", "2020-09", formats="html", now=AFTER, out_dir=out)
+    report = check_publication(store, settings, "pmi", "2020-09")
+    assert report.ok, [f.line() for f in report.findings]
+    assert report.counted["number"] > 13 * 14 and report.counted["low-n"] > 0 and report.counted["wording"] > 5
+    ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
+    ops_report = check_publication(store, settings, "operations", "2020-09")
+    assert ops_report.counted.get("sum") == 1  # the districts' contributions against the city's growth
+    assert not [f for f in ops_report.findings if f.check in ("number", "sum", "bounds", "wording")]
+    html = pmi.files[0]
+    clean = html.read_text(encoding="utf-8")
+    # 1. a wrong number in Table 1
+    _plant(html, r'(<td class="num" data-col="best" data-digits="1" data-key="pmi/production" data-period="2020-09"'
+                 r'[^>]*>)(\d+\.\d)', r"\g<1>12.3")
+    assert [f.check for f in check_publication(store, settings, "pmi", "2020-09").findings] == ["number"]
+    # 2. a sign/wording mismatch in the headline sentence
+    html.write_text(clean, encoding="utf-8")
+    _plant(html, r"比上月(上升|下降)", "比上月下降" if "比上月上升" in clean.split("制造业采购经理指数（PMI）")[1][:40]
+           else "比上月上升")
+    found = check_publication(store, settings, "pmi", "2020-09").findings
+    assert found and {f.check for f in found} == {"wording"}
+    # 3. an empty section
+    html.write_text(clean, encoding="utf-8")
+    _plant(html, r'(<h2>三、重点行业</h2>\n<p class="[a-z]*"[^>]*>)[^<]*', r"\g<1>暂无数据")
+    assert {f.check for f in check_publication(store, settings, "pmi", "2020-09").findings} >= {"empty"}
+    # 4. a sum that does not add up: one district's contribution
+    ops_html = ops.files[0]
+    _plant(ops_html, r'(data-sum-part="contribution"[^>]*>)(-?\d+\.\d\d)', r"\g<1>9.99")
+    sums = [f for f in check_publication(store, settings, "operations", "2020-09").findings if f.check == "sum"]
+    assert len(sums) == 1 and "add up" in sums[0].message
+    # --final refuses, one line per failed check, exit 1; without it the audit reports and exits 0
+    html.write_text(clean, encoding="utf-8")
+    _plant(html, r'(<td class="num" data-col="best" data-digits="1" data-key="pmi/production" data-period="2020-09"'
+                 r'[^>]*>)(\d+\.\d)', r"\g<1>12.3")
+    config = folder / "audit.toml"
+    config.write_text(f'data_dir = "{folder}"\n[store]\nurl = "sqlite:///{folder / "store.sqlite"}"\n',
+                      encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--config", str(config), "publish", "check", "pmi", "2020-09", "--final"])
+    assert res.exit_code == 1
+    refused = [line for line in res.output.splitlines() if line.startswith("refused: ")]
+    assert len(refused) == 1 and "number: " in refused[0] and "12.3" in refused[0]
+    res = CliRunner().invoke(cli, ["--config", str(config), "publish", "check", "pmi", "2020-09"])
+    assert res.exit_code == 0 and "audit 1 failed" in res.output
+
+
+def test_annual_summary_is_a_full_document_and_comparisons_are_marked_synthetic(pub_store):
+    """Issue 13: the annual summary had two pages (city targets, PMI, "暂无数据"); the operation report's province
+    and country columns were empty."""
+    store, settings, folder = pub_store
+    out = folder / "full"
+    annual = publish(store, settings, "annual", "2019", formats="html", now=AFTER, out_dir=out)
+    text = annual.files[0].read_text(encoding="utf-8")
+    districts = store.read_records("SELECT DISTINCT region FROM target WHERE year = 2019 AND region <> '440100'")
+    assert len(districts) > 0
+    for heading in ("表1 2019年全市和各区目标完成情况", "三、工业用电", "图2 样本企业工业用电量同比增速",
+                    "四、停产、半停产企业", "表3 停产、半停产样本企业", "五、全年预警"):
+        assert heading in text, heading
+    rows = [a for a, _ in _parse(annual.files[0]).cells if a.get("data-src") == "official"]
+    assert {a["data-key"].split("@")[1] for a in rows} >= set(districts["region"])  # every district's targets
+    ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
+    text = ops.files[0].read_text(encoding="utf-8")
+    assert "<th>全省</th>" in text and "<th>全国</th>" in text and "合成数据" in text
+    cells = [(a, t) for a, t in _parse(ops.files[0]).cells if a.get("data-key", "").endswith("@440000")]
+    assert cells and all(t != "—" for _, t in cells)
+
+
+def test_a_change_within_its_standard_error_is_worded_as_not_significant():
+    """Issue 13: the release printed a city change of -2.4 with no word that its standard error made it
+    insignificant; and a change within its error must not read as a crossing of 50 either."""
+    assert ph.index_sentence_tail(50.4, 52.8, "zh", se_change=3.0) == \
+        "为50.4%，比上月下降2.4个百分点，变化在抽样误差范围内，与上月基本持平，高于临界点"
+    assert "基本持平" not in ph.index_sentence_tail(50.4, 52.8, "zh", se_change=2.2)
+    tail = ph.index_sentence_tail(50.3, 49.4, "zh", se_change=1.5)
+    assert "升至临界点以上" not in tail and tail.endswith("基本持平，高于临界点")
+    en = ph.component_sentence("production", "production", 50.3, 49.4, "en", se_change=1.5)
+    assert "not significant" in en and "after the previous month" not in en
+    assert ph.component_sentence("production", "生产指数", 51.0, 50.2, se_change=1.0).endswith("表明制造业生产扩张。")

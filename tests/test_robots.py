@@ -221,3 +221,28 @@ def test_markdown_is_chinese_by_default_and_inert():
     title, text = robot_markdown(_items(), group="leaders", lang="zh", base_url="http://dash.example")
     assert "预警" in title and "市领导" in title and text.count("\n- ") == 2
     assert "<script>" not in text and "[a](http" not in text and "\\[a\\]\\(http" in text
+
+
+def test_digest_queue_feeds_the_groups_robots_once(store, tmp_path, server, monkeypatch):
+    from monitor.alerts.digest import queue_notifications
+    from monitor.store import models as m
+
+    monkeypatch.setenv("IMON_TEST_DT_SECRET", SECRET)
+    settings = _settings(tmp_path, server)
+    with store.begin() as conn:
+        conn.execute(m.AlertEvent.__table__.insert().values(
+            id=1, rule="pmi_below_50", subject="pmi/headline", region=None, severity="warning", state="firing",
+            value=48.2, started_period="2026-11", last_period="2026-11", fingerprint="f1", recipients="leaders",
+            labels=json.dumps({"series": "pmi/headline"}), created_at=NOW, updated_at=NOW))
+    groups = {"leaders": ("leaders@example.org",)}
+    report = queue_notifications(store, settings, (), groups, now=NOW)
+    assert report.queued == {"leaders": 1}
+    assert queue_notifications(store, settings, (), groups, now=NOW).queued == {}  # notified: nothing more
+    with store.engine.connect() as conn:
+        queued = q.robot_messages(conn)
+    assert sorted((r.robot, r.kind, r.status) for r in queued) == [("leaders-dingtalk", "dingtalk", "queued"),
+                                                                   ("leaders-wecom", "wecom", "queued")]
+    texts = [json.loads(r.payload)["markdown"] for r in queued]
+    assert all("pmi/headline" in (t.get("content") or t.get("text")) for t in texts)
+    assert all("/dash/warnings" in (t.get("content") or t.get("text")) for t in texts)
+    assert len(deliver_robots(store, settings, sleep=lambda s: None).sent) == 2 and len(server.received) == 2

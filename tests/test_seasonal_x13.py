@@ -13,6 +13,7 @@ import pytest
 
 from forecasting import ForecastingWarning, SeasonalAdjuster, X13Error, X13NotFoundError, X13Warning
 from forecasting.seasonal import X13Spec, find_x13, run_x13
+from forecasting.seasonal._adjuster import sliding_spans_from_udg
 from forecasting.seasonal._x13 import read_table
 
 pytestmark = [pytest.mark.x13, pytest.mark.filterwarnings(
@@ -158,3 +159,45 @@ def test_missing_values_are_estimated_not_adjusted():
     truth = _airpassengers().iloc[[30, 31, 80]].to_numpy()
     np.testing.assert_allclose(result.filled.iloc[[30, 31, 80]].to_numpy(), truth, rtol=0.1)
     assert "missingcode = -99999" in result.spec and "-99999" in result.spec.split("missingcode")[0]
+
+
+def _breakdown(letter: str, counts: list[int]) -> dict[str, str]:
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    return {f"s3.{letter}.brk.p{i + 1:02d}": f"{m}   {c}   0.3451621311E+00" for i, (m, c) in enumerate(zip(months, counts))}
+
+
+def test_sliding_spans_are_read_from_either_form_of_the_udg():
+    """X-13 writes ``sN.a.per`` only with the percentages table; an additive run (differences) or a run with
+    nothing flagged has only the breakdown lines -- the reader matched ``.a.per`` alone and came back empty."""
+    base = {"sspans": "yes", "ssa": "4   96    1 2011"}
+    clean = {**base, **_breakdown("a", [0] * 12), **_breakdown("d", [0] * 12), **_breakdown("e", [0] * 12)}
+    assert sliding_spans_from_udg(clean) == {"a_pct": 0.0, "mm_pct": 0.0, "yy_pct": 0.0}
+    flagged = {**base, **_breakdown("a", [2, 3] + [0] * 10)}
+    assert sliding_spans_from_udg(flagged) == {"a_pct": pytest.approx(100 * 5 / 108)}  # 96 + 12 (4 - 3) months
+    table = {"sspans": "yes", "ssa": "4   84    1 2012", "s2.pct": "yes", "s2.a.per": "61   96   63.542",
+             "s2.d.per": "54   95   56.842", "s2.e.per": "4   84    4.762"}
+    assert sliding_spans_from_udg(table) == {"a_pct": 63.542, "mm_pct": 56.842, "yy_pct": 4.762}
+    assert sliding_spans_from_udg({"sspans": "failed"}) is None and sliding_spans_from_udg({}) is None
+
+
+def test_additive_run_reports_its_sliding_spans():
+    idx = pd.period_range("2008-01", periods=156, freq="M")
+    rng = np.random.default_rng(1)
+    y = pd.Series(50 + 3 * np.sin(np.arange(156) * 2 * np.pi / 12) + rng.normal(0, 1, 156), index=idx)
+    result = SeasonalAdjuster(mode="additive", sliding_spans=True).fit(y, name="di")
+    assert result.diagnostics.sliding_spans is not None and result.diagnostics.sliding_spans["a_pct"] == 0.0
+    assert "sliding_spans" in result.diagnostics.light_reasons
+
+
+def test_log_additive_light_does_not_read_the_irregular_and_uses_x13_qs():
+    """In log-additive X-11 the irregular is seasonal by construction: its QS turned lights red on series whose
+    adjustment is fine. The light reads X-13's own QS of the adjusted series instead."""
+    idx = pd.period_range("2010-01", periods=120, freq="M")
+    rng = np.random.default_rng(4)
+    level = 1e8 * np.exp(0.004 * np.arange(120) + 0.15 * np.sin(2 * np.pi * (idx.month - 1) / 12)
+                         + rng.normal(0, 0.02, 120))
+    result = SeasonalAdjuster(mode="log-additive").fit(pd.Series(level, index=idx), name="kwh")
+    d = result.diagnostics
+    assert "qs_irregular" not in d.light_reasons
+    x13 = d.x13_qs.get("qssadjevadj") or d.x13_qs.get("qssadj")
+    assert x13 is not None and f"p = {x13.pvalue:.4f}" in d.light_reasons["qs_seasadj"]

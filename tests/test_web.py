@@ -479,3 +479,58 @@ def test_form_and_workbook_share_the_item_rules(tmp_path):
         ("output_value", "non_numeric"), ("sales_value", "negative_value"), ("capacity_utilisation", "out_of_range"),
         ("electricity_kwh", "non_numeric")])
     assert from_form.tables["survey_response"]["answer"].tolist() == [1]
+
+
+def test_demo_logins_sign_in(store, tmp_path):
+    from monitor.web.demo import DEMO_PASSWORD, demo_logins
+
+    register(store)
+    settings = settings_for(tmp_path)
+    logins = demo_logins(store, settings)
+    assert len(demo_logins(store, settings)) == len(logins) == 6  # a second run reuses the accounts
+    app = create_app(settings, store)
+    for entry in logins:
+        c = TestClient(app, follow_redirects=False)
+        if "activation" in entry.role:
+            r = _activate(c, entry.secret)
+        else:
+            assert entry.secret == DEMO_PASSWORD
+            r = login(c, entry.username, entry.secret)
+        assert r.status_code == 303, entry
+
+
+def test_imon_serve_answers_on_loopback(store, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "imon.toml"
+    cfg.write_text(f'data_dir = "{tmp_path}"\n[store]\nurl = "{store.engine.url.render_as_string(False)}"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(cfg), "serve", "--port", str(port)],
+                            env=dict(os.environ), stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("imon serve did not answer")
+        assert r.status_code == 200 and "imon_pre=" in r.headers["set-cookie"]
+        assert "httponly" in r.headers["set-cookie"].lower() and "samesite=lax" in r.headers["set-cookie"].lower()
+        assert "secure" not in r.headers["set-cookie"].lower()  # plain HTTP on loopback
+        # behind the (trusted, loopback) TLS proxy the cookies are Secure
+        r = httpx.get(f"http://127.0.0.1:{port}/login", headers={"X-Forwarded-Proto": "https"}, timeout=5)
+        assert "secure" in r.headers["set-cookie"].lower()
+        assert "server" not in r.headers
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -536,6 +536,39 @@ def _pair(text: str | None) -> SeasonalityTest | None:
     return SeasonalityTest(numbers[0], numbers[1]) if len(numbers) >= 2 else None
 
 
+def sliding_spans_from_udg(udg: Mapping[str, str]) -> dict[str, float] | None:
+    """Sliding-spans percentages from an X-13 ``.udg``: ``a_pct`` (seasonal factors), ``mm_pct`` (month-to-month
+    changes), ``yy_pct`` (year-on-year changes) and ``sa_pct``, or ``None`` when the spans did not run.
+
+    X-13 writes ``sN.a.per: flagged total percent`` only when the percentages table is printed; for an
+    additive adjustment (differences, ``ssdiff = yes``) or when no month is flagged it writes just the
+    breakdown ``sN.a.brk.pMM: Mon flagged average`` lines.  Both are read: the flagged months of the
+    breakdown over the months the spans compare (span length ``L`` and ``k`` spans from ``ssa``: ``L + 12 (k -
+    3)`` for the factors, one fewer for month-to-month changes, 12 fewer for year-on-year changes).
+    """
+    if str(udg.get("sspans", "")).strip().lower() != "yes":
+        return None
+    out: dict[str, float] = {}
+    ssa = _floats(udg.get("ssa", ""))
+    span_months = ssa[1] + 12 * (ssa[0] - 3) if len(ssa) >= 2 else None
+    for letter, label, less in (("a", "a_pct", 0), ("d", "mm_pct", 1), ("e", "yy_pct", 12), ("c", "sa_pct", 0)):
+        per = next((v for k, v in udg.items() if re.fullmatch(rf"s\d\.{letter}\.per", k)), None)
+        values = _floats(per or "")
+        if len(values) == 3:
+            out[label] = values[2]
+            continue
+        counts = [_floats(v.split(None, 1)[1] if " " in v.strip() else "")
+                  for k, v in udg.items() if re.fullmatch(rf"s\d\.{letter}\.brk\.p\d\d", k)]
+        if counts:
+            flagged = sum(c[0] for c in counts if c)
+            total = (span_months - less) if span_months else None
+            if flagged == 0:
+                out[label] = 0.0
+            elif total and total > 0:
+                out[label] = 100.0 * flagged / total
+    return out or None
+
+
 def _with_diagnostics(result: AdjustmentResult, run: X13Output | None) -> AdjustmentResult:
     """Fill :class:`Diagnostics` from our own tests and, when X-13 ran, its ``.udg``."""
     log = result.multiplicative
@@ -566,17 +599,18 @@ def _with_diagnostics(result: AdjustmentResult, run: X13Output | None) -> Adjust
             numbers = _floats(value)
             if len(numbers) == 3:
                 tests[key[4:]] = (int(numbers[0]), numbers[1], numbers[2])
-    spans = None
-    a_key = next((k for k in udg if re.fullmatch(r"s\d\.a\.per", k)), None)
-    if a_key:
-        spans = {}
-        for letter, label in (("a", "a_pct"), ("d", "mm_pct"), ("e", "yy_pct"), ("c", "sa_pct")):
-            values = _floats(udg.get(a_key.replace(".a.", f".{letter}."), ""))
-            if len(values) == 3:
-                spans[label] = values[2]
+    spans = sliding_spans_from_udg(udg)
     m7, q = num("f3.m07"), num("f3.q")
+    # Residual seasonality of the adjusted series: X-13's own QS on the adjusted series with the extreme values
+    # and outliers removed ("qssadjevadj") where X-13 ran, else ours.  The irregular's QS only in additive
+    # mode: in a log-additive (or multiplicative) X-11 decomposition the irregular carries a seasonal pattern by
+    # construction (the bias of the log-additive trend and seasonal estimates), so a light on it is red on
+    # series whose adjustment is fine (X-13's own QS of the irregular of a provincial electricity series: 256).
+    x13_sa = x13_qs.get("qssadjevadj") or x13_qs.get("qssadj")
+    sa_p = x13_sa.pvalue if x13_sa is not None and not math.isnan(x13_sa.pvalue) else qs_clean.pvalue
+    irr_p = qs_irr.pvalue if result.decomposition_mode == "additive" else None
     light, reasons = traffic_light(
-        m7=m7, q=q, qs_pvalue=qs_clean.pvalue, f_pvalue=f_sa.pvalue, qs_irregular_pvalue=qs_irr.pvalue,
+        m7=m7, q=q, qs_pvalue=sa_p, f_pvalue=f_sa.pvalue, qs_irregular_pvalue=irr_p,
         sliding_spans_a_pct=spans.get("a_pct") if spans else None,
     )
     diag = Diagnostics(

@@ -43,6 +43,7 @@ class QueueReport:
     """Digests queued by one run: group -> number of notices; silenced episodes held back."""
 
     queued: dict[str, int] = field(default_factory=dict)
+    coalesced: dict[str, int] = field(default_factory=dict)
     silenced: int = 0
 
 
@@ -98,6 +99,53 @@ def _charts(store: Store, items: list[DigestItem], months: int) -> tuple[dict[st
     return charts, thresholds
 
 
+def _item(ev: dict, kind: str, rule: Rule | None) -> DigestItem:
+    return DigestItem(ev["id"], kind, ev["rule"], rule.kind if rule else "level", ev["severity"], ev["subject"],
+                      ev["region"], ev["resolved_period"] or ev["last_period"] or ev["started_period"], ev["value"],
+                      ev["labels"], rule.title_zh if rule else "", rule.title_en if rule else "")
+
+
+def _coalesce(conn: Connection, group: str, items: list[DigestItem], by_name: dict[str, Rule],
+              report: QueueReport) -> list[DigestItem]:
+    """Fold the group's digests still queued and received by nobody into the new one (an outage must not pile
+    up one digest per scan): their notices join this digest (a first notice stays a first notice) and they are
+    withdrawn, so the group gets one message with the current state instead of several stale ones."""
+    log_t = m.Notification.__table__
+    delivered = select(log_t.c.message_id).where(log_t.c.status == "sent", log_t.c.message_id.is_not(None))
+    old = conn.execute(select(_MSG.c.id).where(_MSG.c.recipient_group == group, _MSG.c.status == "queued",
+                                               _MSG.c.id.not_in(delivered))).scalars().all()
+    if not old:
+        return items
+    have = {i.event_id: i for i in items}
+    earlier = conn.execute(select(_ITEM.c.alert_event_id, _ITEM.c.kind).where(_ITEM.c.message_id.in_(old))
+                           .order_by(_ITEM.c.message_id)).all()
+    first_kinds = {}
+    for event_id, kind in earlier:
+        first_kinds.setdefault(event_id, kind)
+    missing = [e for e in first_kinds if e not in have]
+    events = {r["id"]: dict(r) for r in conn.execute(select(_EV).where(_EV.c.id.in_(missing))).mappings()} \
+        if missing else {}
+    merged = []
+    for item in items:
+        if first_kinds.get(item.event_id) == "firing" and item.kind == "repeat":
+            item = _item(dict(conn.execute(select(_EV).where(_EV.c.id == item.event_id)).mappings().one()),
+                         "firing", by_name.get(item.rule))
+        merged.append(item)
+    for event_id in missing:
+        ev = events.get(event_id)
+        if ev is not None:
+            kind = first_kinds[event_id]
+            if ev["state"] == "resolved" and kind != "resolved":
+                kind = "resolved"
+            merged.append(_item(ev, kind, by_name.get(ev["rule"])))
+    conn.execute(log_t.delete().where(log_t.c.message_id.in_(old)))
+    conn.execute(_ITEM.delete().where(_ITEM.c.message_id.in_(old)))
+    conn.execute(_MSG.delete().where(_MSG.c.id.in_(old)))
+    report.coalesced[group] = report.coalesced.get(group, 0) + len(old)
+    log.info("digests %s to %s were still unsent: folded into this run's digest", old, group)
+    return merged
+
+
 def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...],
                         groups: dict[str, tuple[str, ...]], *, now: dt.datetime | None = None) -> QueueReport:
     """Queue the digests this run owes (one per recipient group) and mark their episodes as notified."""
@@ -117,16 +165,14 @@ def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...
                     conn.execute(_EV.update().where(_EV.c.id == ev["id"]).values(notified_state="resolved"))
                 continue
             rule = by_name.get(ev["rule"])
-            item = DigestItem(ev["id"], kind, ev["rule"], rule.kind if rule else "level", ev["severity"],
-                              ev["subject"], ev["region"], ev["resolved_period"] or ev["last_period"]
-                              or ev["started_period"], ev["value"], ev["labels"],
-                              rule.title_zh if rule else "", rule.title_en if rule else "")
+            item = _item(ev, kind, rule)
             group = route(ev["recipients"] or (rule.recipients if rule else summary), ev["region"], groups, summary)
             targets = {g for g in (group, summary) if g and g in groups}
             for g in targets:
                 per_group[g].append(item)
             marks.append((ev["id"], kind))
         for group, items in sorted(per_group.items()):
+            items = _coalesce(conn, group, items, by_name, report)
             key_text = group + "|" + ";".join(f"{i.event_id}:{i.kind}" for i in sorted(
                 items, key=lambda i: i.event_id)) + "|" + now.isoformat()
             dedup = hashlib.sha256(key_text.encode()).hexdigest()

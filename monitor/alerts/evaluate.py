@@ -345,9 +345,32 @@ def _response_rate(rule: Rule, ctx: EvalContext) -> list[Finding]:
     return out
 
 
+def _leading_turn(rule: Rule, ctx: EvalContext) -> list[Finding]:
+    """The composite leading indicator turned down: its latest Bry-Boschan turning point is a recent peak."""
+    from ..leading import leading_signal
+
+    pattern = rule.params["series"]
+    frame = ctx.series(pattern)
+    out = []
+    for key, _captures, group in _keys(frame, pattern):
+        if key.startswith(("cli/reference/", "cli/lead/")):
+            continue
+        values = group["raw"].dropna().sort_index()
+        if len(values) < 24:
+            continue
+        signal = leading_signal(values, confirm=rule.params["confirm"])
+        active = signal["kind"] == "peak" and int(signal["months_ago"] or 0) <= rule.params["within"]
+        out.append(Finding(key, region_of(key), str(values.index[-1]), bool(active), round(float(values.iloc[-1]), 4),
+                           {"series": key, "turn": signal["kind"], "turn_period": str(signal["period"] or ""),
+                            "months_ago": signal["months_ago"], "phase": signal["phase"],
+                            "within": rule.params["within"]}))
+    return out
+
+
 EVALUATORS: dict[str, Callable[[Rule, EvalContext], list[Finding]]] = {
     "level": _level, "change": _change, "power": _power, "no_response": _no_response,
     "target_path": _target_path, "target_odds": _target_odds, "response_rate": _response_rate,
+    "leading_turn": _leading_turn,
 }
 
 

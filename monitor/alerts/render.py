@@ -96,13 +96,16 @@ def chart_png(digest: Digest) -> bytes:
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=8)
     else:
-        counts = pd.Series([i.rule for i in digest.items]).value_counts().sort_values()
+        counts = pd.Series([rule_title(i.rule, i.rule_kind, lang, i.title_zh if lang == "zh" else i.title_en)
+                            for i in digest.items]).value_counts().sort_values()
         fig = Figure(figsize=(7.0, 0.5 + 0.35 * max(len(counts), 1)), dpi=90)
         ax = fig.subplots()
         ax.barh(range(len(counts)), counts.to_numpy(), color="#1f4e79")
         ax.set_yticks(range(len(counts)))
         ax.set_yticklabels(list(counts.index), fontproperties=fp, fontsize=8)
-        ax.set_title("预警数量（按规则）" if lang == "zh" else "Alerts by rule", fontproperties=fp, fontsize=10)
+        ax.set_title(T[lang]["chart_counts"].split("：", 1)[-1].removeprefix("Chart: "), fontproperties=fp, fontsize=10)
+        ax.set_xlabel("预警数（条）" if lang == "zh" else "alerts", fontproperties=fp, fontsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -159,13 +162,17 @@ def render_digest(digest: Digest, *, sender: str, now: dt.datetime | None = None
         head = "".join(f"<th>{html.escape(t[c])}</th>" for c in
                        ("col_severity", "col_subject", "col_rule", "col_detail", "col_month"))
         body = "".join(
-            f"<tr><td>{html.escape(r['severity'])} · {html.escape(r['state'])}</td><td>{html.escape(r['where'])}</td>"
+            f"<tr><td style='white-space:nowrap'>{html.escape(r['severity'])} · {html.escape(r['state'])}</td>"
+            f"<td style='white-space:nowrap'>{html.escape(r['where'])}</td>"
             f"<td>{html.escape(r['rule'])}</td><td>{html.escape(r['detail'])}</td><td>{html.escape(r['period'])}</td>"
             "</tr>" for r in rows)
         parts.append(f"<h3>{html.escape(heading)}</h3><table border='1' cellpadding='4' cellspacing='0' "
-                     f"style='border-collapse:collapse;font-size:13px'><tr>{head}</tr>{body}</table>")
-    parts.append(f"<p><img src='cid:{cid[1:-1]}' alt='chart' style='max-width:100%'></p>"
-                 f"<p style='color:#666'>{html.escape(t['chart'])}</p>")
+                     f"style='border-collapse:collapse;font-size:13px;width:100%;table-layout:auto'><tr>{head}</tr>"
+                     f"{body}</table>")
+    # the caption says what the chart shows: the series' trend, or (without series) the alerts by rule
+    caption = t["chart"] if digest.charts else t["chart_counts"]
+    parts.append(f"<p><img src='cid:{cid[1:-1]}' alt='{html.escape(caption)}' style='max-width:100%'></p>"
+                 f"<p style='color:#666'>{html.escape(caption)}</p>")
     parts.append(f"<hr><p style='color:#888;font-size:12px'>{html.escape(t['footer'])}</p>")
     lang_attr = "zh-CN" if lang == "zh" else "en"
     msg.add_alternative(f"<html lang='{lang_attr}'><head><meta charset='utf-8'></head><body>"

@@ -5,7 +5,7 @@ A rule is a table of ``[[alerts.rules]]`` in ``imon.toml``::
     [[alerts.rules]]
     name = "district_electricity_drop"      # unique, letters, digits, _ and -
     kind = "level"                          # level | change | power | no_response | target_path
-                                            # | target_odds | response_rate
+                                            # | target_odds | response_rate | leading_turn
     severity = "critical"                   # info | warning | critical
     recipients = "district"                 # a group of [alerts.recipients], or "district": the
                                             # subject's district group (city subjects: alerts.summary_group)
@@ -153,6 +153,11 @@ KINDS: dict[str, dict[str, ParamSpec]] = {
         "indicator": (_text, "*", "target indicator key or glob"),
         "below": (_fraction, REQUIRED, "fires when the probability of meeting the target is below this"),
     },
+    "leading_turn": {
+        "series": (_text, "cli/*", "composite leading indicator key or glob (cli/city, cli/district/*)"),
+        "confirm": (_pos_int, 3, "months of data after a peak before it counts (Bry-Boschan censoring)"),
+        "within": (_pos_int, 6, "fires while the latest turning point is a peak at most this many months back"),
+    },
     "response_rate": {
         "series": (_text, "response_rate/district/*", "response-rate series (percent)"),
         "below": (_number, 80.0, "fires when the response rate (percent) at survey close is below this"),
@@ -183,6 +188,7 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     _rule("target_behind_path", "target_path", "warning", "district", indicator="*ytd_yoy", margin=0.0),
     _rule("target_odds_low", "target_odds", "critical", "leaders", indicator="*", below=0.5),
     _rule("response_rate_low", "response_rate", "info", "district", series="response_rate/district/*", below=80.0),
+    _rule("leading_indicator_down", "leading_turn", "warning", "district", series="cli/*", confirm=3, within=6),
 )
 
 

@@ -26,6 +26,7 @@ T: dict[str, dict[str, str]] = {
         "firing": "新预警 / 持续预警", "resolved": "已解除的预警",
         "col_severity": "级别", "col_rule": "规则", "col_subject": "对象", "col_detail": "说明", "col_month": "月份",
         "chart": "图：相关指标近期走势（虚线为预警阈值）",
+        "chart_counts": "图：本次预警数量（按规则）",
         "footer": "本邮件由工业经济监测平台（industry-monitor）自动发送，请勿直接回复。静默某条预警：imon alerts silence。",
         "city": "全市", "leaders": "市领导（全市汇总）",
     },
@@ -37,6 +38,7 @@ T: dict[str, dict[str, str]] = {
         "col_severity": "Severity", "col_rule": "Rule", "col_subject": "Subject", "col_detail": "Detail",
         "col_month": "Month",
         "chart": "Chart: recent values of the series concerned (dashed: the alert threshold)",
+        "chart_counts": "Chart: alerts of this scan by rule",
         "footer": "Sent automatically by industry-monitor; do not reply. To silence an alert: imon alerts silence.",
         "city": "City", "leaders": "Leaders (city summary)",
     },
@@ -44,22 +46,24 @@ T: dict[str, dict[str, str]] = {
 
 _RULE_TITLES = {
     "zh": {"level": "指标越限", "change": "指数显著下降", "power": "企业用电低于基线", "no_response": "企业连续未填报",
-           "target_path": "累计增速落后目标进度", "target_odds": "完成年度目标概率偏低", "response_rate": "问卷回收率偏低"},
+           "target_path": "累计增速落后目标进度", "target_odds": "完成年度目标概率偏低", "response_rate": "问卷回收率偏低",
+           "leading_turn": "先行指数拐头向下"},
     "en": {"level": "threshold crossed", "change": "significant fall", "power": "electricity below baseline",
            "no_response": "no survey answer", "target_path": "behind the target path", "target_odds": "target at risk",
-           "response_rate": "low response rate"},
+           "response_rate": "low response rate", "leading_turn": "leading indicator turned down"},
 }
 
 _MEASURES = {
     "zh": {"electricity/yoy": "用电量同比(%)", "electricity/total": "用电量", "response_rate": "问卷回收率(%)",
            "iva/ytd_yoy": "规上工业增加值累计增速(%)", "output/ytd_yoy": "规上工业总产值累计增速(%)",
            "investment/industrial/ytd_yoy": "工业投资累计增速(%)",
-           "investment/tech_transformation/ytd_yoy": "技术改造投资累计增速(%)", "pmi/headline": "制造业PMI"},
+           "investment/tech_transformation/ytd_yoy": "技术改造投资累计增速(%)", "pmi/headline": "制造业PMI",
+           "cli": "综合先行指数"},
     "en": {"electricity/yoy": "electricity y/y (%)", "electricity/total": "electricity", "response_rate":
            "response rate (%)", "iva/ytd_yoy": "value added, ytd growth (%)", "output/ytd_yoy": "output, ytd growth (%)",
            "investment/industrial/ytd_yoy": "industrial investment, ytd growth (%)",
            "investment/tech_transformation/ytd_yoy": "technical-transformation investment, ytd growth (%)",
-           "pmi/headline": "manufacturing PMI"},
+           "pmi/headline": "manufacturing PMI", "cli": "composite leading indicator"},
 }
 
 
@@ -91,9 +95,28 @@ def series_label(key: str, lang: str) -> str:
     return region + base
 
 
+#: Names of the default rules (:data:`monitor.alerts.rules.DEFAULT_RULES`): an e-mail names rules in its
+#: language, never by their ids.
+_RULE_NAMES = {
+    "zh": {"pmi_contraction": "全市PMI连续低于临界点", "district_pmi_contraction": "区PMI连续低于临界点",
+           "orders_below_inventory": "新订单低于产成品库存", "price_scissors": "价格剪刀差过大",
+           "district_electricity_drop": "区用电量同比大幅下降", "new_orders_fall": "新订单指数显著下降",
+           "enterprise_stopped": "企业停产", "enterprise_semi_stopped": "企业半停产",
+           "survey_no_answer": "企业连续未填报", "target_behind_path": "累计增速落后目标进度",
+           "target_odds_low": "完成年度目标概率偏低", "response_rate_low": "问卷回收率偏低"},
+    "en": {"pmi_contraction": "city PMI below 50", "district_pmi_contraction": "district PMI below 50",
+           "orders_below_inventory": "new orders below inventories", "price_scissors": "wide price scissors",
+           "district_electricity_drop": "district electricity falling", "new_orders_fall": "new orders falling",
+           "enterprise_stopped": "enterprise stopped", "enterprise_semi_stopped": "enterprise semi-stopped",
+           "survey_no_answer": "no survey answer", "target_behind_path": "behind the target path",
+           "target_odds_low": "target at risk", "response_rate_low": "low response rate"},
+}
+
+
 def rule_title(rule_name: str, kind: str, lang: str, custom: str = "") -> str:
-    """The rule's title: its own, else one from its kind."""
-    return custom or f"{_RULE_TITLES[lang].get(kind, kind)} ({rule_name})"
+    """The rule's title in ``lang``: its own, else the catalogue's name of a default rule, else its kind's
+    title (a rule id never appears in an e-mail)."""
+    return custom or _RULE_NAMES[lang].get(rule_name) or _RULE_TITLES[lang].get(kind, kind)
 
 
 def _fmt(v: Any) -> str:
@@ -155,4 +178,12 @@ def describe(kind: str, value: float | None, labels: str | dict[str, Any] | None
         if zh:
             return f"截止时{name}为 {_fmt(value)}%，低于 {_fmt(lab.get('threshold'))}%"
         return f"at survey close the {name} was {_fmt(value)}%, below {_fmt(lab.get('threshold'))}%"
+    if kind == "leading_turn":
+        key = str(lab.get("series", ""))
+        where = region_name(key.rsplit("/", 1)[-1] if "/district/" in key else CITY_CODE, lang)
+        if zh:
+            return (f"{where}综合先行指数于 {lab.get('turn_period')} 出现峰值后回落（{lab.get('months_ago')} 个月前），"
+                    f"当前为 {_fmt(value)}")
+        return (f"the composite leading indicator of {where} peaked in {lab.get('turn_period')} "
+                f"({lab.get('months_ago')} months ago) and has turned down; now {_fmt(value)}")
     return f"{kind}: {_fmt(value)}"

@@ -5,6 +5,13 @@ every attempt of a run stays ``queued`` and goes out on the next run.  It is mar
 logs the successful attempt, so it is never sent twice after a success (a crash between the server's acceptance
 and that commit is the one window where a duplicate is possible; the outbox transport closes it by writing each
 message to a file named after its id, once).
+
+Delivery is tracked per recipient: the server may accept some recipients of a message and refuse others.  Every
+attempt logs who was accepted (a ``sent`` row of ``notification``) and who was refused (a ``failed`` row with the
+server's reply); the message is ``sent`` only when every recipient has accepted it, and later attempts go to the
+recipients still owed it, never again to those who have it.  A refusal with a 5xx reply (no such mailbox, relay
+denied, a login refused) is permanent: it is not retried within the run and is reported as such; a 4xx reply or a
+lost connection is retried with backoff.
 """
 
 from __future__ import annotations
@@ -40,8 +47,10 @@ class Transport(Protocol):
 
     channel: str
 
-    def send(self, message_id: int, group: str, sender: str, recipients: list[str], data: bytes) -> None:
-        """Deliver ``data`` (an RFC 5322 message) to ``recipients``."""
+    def send(self, message_id: int, group: str, sender: str, recipients: list[str],
+             data: bytes) -> dict[str, str] | None:
+        """Deliver ``data`` (an RFC 5322 message) to ``recipients``; return the refused ones (address -> the
+        server's reply starting with its code), or None/empty when all accepted it."""
 
 
 def outbox_dir(settings: Settings) -> Path:
@@ -58,17 +67,19 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, message_id: int, group: str, sender: str, recipients: list[str], data: bytes) -> None:
+    def send(self, message_id: int, group: str, sender: str, recipients: list[str],
+             data: bytes) -> dict[str, str] | None:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / f"{message_id:06d}-{group}.eml"
         if target.exists():
-            return
+            return None
         tmp = target.with_suffix(".eml.tmp")
         with tmp.open("wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(target)
+        return None
 
 
 class SmtpTransport:
@@ -81,10 +92,19 @@ class SmtpTransport:
         self.host, self.port, self.security = host, port, security
         self.username, self.password, self.timeout = username, password, timeout
 
-    def send(self, message_id: int, group: str, sender: str, recipients: list[str], data: bytes) -> None:
+    def send(self, message_id: int, group: str, sender: str, recipients: list[str],
+             data: bytes) -> dict[str, str] | None:
         server = f"{self.host}:{self.port} ({self.security})"
         try:
-            self._send(sender, recipients, data)
+            refused = self._send(sender, recipients, data)
+        except smtplib.SMTPRecipientsRefused as exc:  # every recipient refused
+            return {r: f"{code} {_text(reply)}" for r, (code, reply) in exc.recipients.items()}
+        except smtplib.SMTPSenderRefused as exc:
+            raise SmtpError(f"the SMTP server {server} refused the sender {exc.sender!r} ({exc.smtp_code} "
+                            f"{_text(exc.smtp_error)}): check smtp.sender", retry=exc.smtp_code < 500) from None
+        except smtplib.SMTPDataError as exc:
+            raise SmtpError(f"the SMTP server {server} refused the message ({exc.smtp_code} "
+                            f"{_text(exc.smtp_error)})", retry=exc.smtp_code < 500) from None
         except smtplib.SMTPAuthenticationError as exc:
             raise SmtpError(f"the SMTP server {server} refused the login of {self.username!r} ({exc.smtp_code} "
                             f"{_text(exc.smtp_error)}): check smtp.username and the password in the environment "
@@ -101,8 +121,9 @@ class SmtpTransport:
                             "(starttls on 587, ssl on 465) and smtp.port", retry=False) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise SmtpError(f"the SMTP server {server}: {type(exc).__name__}: {_text(exc)}") from None
+        return {r: f"{code} {_text(reply)}" for r, (code, reply) in refused.items()}
 
-    def _send(self, sender: str, recipients: list[str], data: bytes) -> None:
+    def _send(self, sender: str, recipients: list[str], data: bytes) -> dict[str, tuple[int, bytes]]:
         context = ssl.create_default_context()
         if self.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
@@ -115,7 +136,8 @@ class SmtpTransport:
                 client.ehlo()
             if self.username:
                 client.login(self.username, self.password)
-            client.sendmail(sender, recipients, re.sub(rb"\r?\n", b"\r\n", data))  # SMTP wants CRLF lines
+            # sendmail returns the recipients the server refused while it accepted others: they are not sent
+            return client.sendmail(sender, recipients, re.sub(rb"\r?\n", b"\r\n", data))  # SMTP wants CRLF
         finally:
             try:
                 client.quit()
@@ -162,11 +184,18 @@ def make_transport(settings: Settings) -> Transport:
 
 @dataclass
 class DeliveryReport:
-    """What one delivery run did."""
+    """What one delivery run did.
+
+    ``sent``: messages every recipient now has; ``failed``: messages still owed to someone, with why;
+    ``permanent``: those of them refused for good (5xx: a wrong address, a denied relay), not retried in the run;
+    ``refused``: recipient -> the server's reply, for every refusal of the run.
+    """
 
     sent: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     attempts: int = 0
+    permanent: list[int] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def pending(self) -> int:
@@ -175,6 +204,17 @@ class DeliveryReport:
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
+
+
+def _delivered(conn: object, message_ids: list[int]) -> dict[int, set[str]]:
+    """Recipients who already have each message (its ``sent`` attempt rows)."""
+    out: dict[int, set[str]] = {}
+    for start in range(0, len(message_ids), 500):
+        rows = conn.execute(select(_LOG.c.message_id, _LOG.c.recipient).where(  # type: ignore[attr-defined]
+            _LOG.c.message_id.in_(message_ids[start:start + 500]), _LOG.c.status == "sent")).all()
+        for mid, recipients in rows:
+            out.setdefault(mid, set()).update(a for a in str(recipients).split(",") if a)
+    return out
 
 
 def deliver(store: Store, settings: Settings, transport: Transport | None = None, *,
@@ -191,43 +231,70 @@ def deliver(store: Store, settings: Settings, transport: Transport | None = None
     with store.engine.connect() as conn:
         queued = conn.execute(select(_MSG.c.id, _MSG.c.recipient_group, _MSG.c.recipients, _MSG.c.mime,
                                      _MSG.c.attempts).where(_MSG.c.status == "queued").order_by(_MSG.c.id)).all()
+        delivered = _delivered(conn, [r.id for r in queued])
     for row in queued:
-        recipients = [a for a in row.recipients.split(",") if a]
+        owed = [a for a in row.recipients.split(",") if a and a not in delivered.get(row.id, set())]
         data = row.mime.encode("utf-8")
-        error = None
+        error, permanent, tries = None, False, 0
         for attempt in range(retries):
+            tries = attempt + 1
             permanent = False
             started = _now()
+            refused: dict[str, str] = {}
             try:
-                transport.send(row.id, row.recipient_group, sender, recipients, data)
+                refused = dict(transport.send(row.id, row.recipient_group, sender, owed, data) or {})
                 error = None
             except SmtpError as exc:
                 error, permanent = str(exc), not exc.retry
             except (smtplib.SMTPException, OSError) as exc:
                 error = f"{type(exc).__name__}: {_text(exc)}"
+            accepted = [] if error else [a for a in owed if a not in refused]
+            if refused:
+                report.refused.update(refused)
+                permanent = all(reply[:1] == "5" for reply in refused.values())
+                error = "; ".join(f"{a} refused by the server ({reply})" for a, reply in refused.items())
+                if permanent:
+                    error = ("permanent failure: " + error + "; check these addresses in alerts.recipients (the "
+                             "others received it)" if accepted else "permanent failure: " + error +
+                             "; check these addresses in alerts.recipients")
             report.attempts += 1
+            owed = [a for a in owed if a not in accepted]
             with store.begin() as conn:
-                conn.execute(_LOG.insert().values(message_id=row.id, alert_event_id=None, recipient=row.recipients,
-                                                  channel=transport.channel, status="failed" if error else "sent",
-                                                  attempted_at=started, error=error))
-                changes = {"attempts": _MSG.c.attempts + 1, "last_error": error}
-                if error is None:
+                if accepted:
+                    conn.execute(_LOG.insert().values(message_id=row.id, alert_event_id=None,
+                                                      recipient=",".join(accepted), channel=transport.channel,
+                                                      status="sent", attempted_at=started, error=None))
+                if owed:
+                    conn.execute(_LOG.insert().values(message_id=row.id, alert_event_id=None, recipient=",".join(owed),
+                                                      channel=transport.channel, status="failed",
+                                                      attempted_at=started, error=error))
+                changes = {"attempts": _MSG.c.attempts + 1, "last_error": error if owed else None}
+                if not owed:
                     changes.update(status="sent", sent_at=started)
                 conn.execute(_MSG.update().where(_MSG.c.id == row.id).values(**changes))
             fields = {"message_id": row.id, "group": row.recipient_group, "channel": transport.channel,
-                      "attempt": attempt + 1, "status": "failed" if error else "sent", "error": error}
+                      "attempt": attempt + 1, "status": "failed" if owed else "sent", "accepted": len(accepted),
+                      "refused": len(refused), "error": error if owed else None}
             log.info("notification attempt %s", " ".join(f"{k}={v}" for k, v in fields.items()), extra=fields)
-            if error is None:
+            if not owed:
                 report.sent.append(row.id)
+                error = None
                 break
-            if permanent:  # trying again cannot help: the message stays queued until the setting is fixed
+            if permanent:  # trying again cannot help: the message stays queued (for those owed) until fixed
                 break
             if attempt + 1 < retries:
                 sleep(backoff * 2 ** attempt)
         if error is not None:
             report.failed[row.id] = error
-            log.warning("message %s to %s not sent after %s attempts (%s); it stays queued for the next run",
-                        row.id, row.recipient_group, retries, error)
+            if permanent:
+                report.permanent.append(row.id)
+                log.warning("message %s to %s: %s; it stays queued for %s", row.id, row.recipient_group, error,
+                            ", ".join(owed))
+                if refused:
+                    continue  # the server works and refused only some addresses: the next messages still go out
+                break  # a login, TLS or sender refusal: every message would meet it
+            log.warning("message %s to %s not sent after %s attempt(s) (%s); it stays queued for the next run",
+                        row.id, row.recipient_group, tries, error)
             break
     if report.failed:
         with store.engine.connect() as conn:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import delete, select
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..exceptions import DemoError
 from ..store import Store
 from ..store import models as m
+from .comparison import draw_comparison
 from .generator import DemoData, DemoParams
 
 __all__ = ["DEMO_KIND", "data_tables", "demo_status", "load_demo", "refuse_foreign", "TRUTH_PREFIX"]
@@ -169,6 +171,12 @@ def _load(store: Store, data: DemoData, until: str | None,
         write(m.EnterpriseMonth, before(data.monthly))
         write(m.ElectricityReading, before(data.electricity, "day"))
         write(m.OfficialStatistic, before(data.official))
+        # synthetic province and country figures for the comparison columns (the publications say so); they
+        # are the other economies' releases, so every month of the demo range has them
+        comparison = draw_comparison(data.official, np.random.default_rng(
+            np.random.SeedSequence(params.seed).spawn(10)[9]))
+        counts["official_statistic"] += store.bulk_insert(m.OfficialStatistic, comparison.assign(source_id=source_id),
+                                                          conn=conn)
         write(m.Target, data.targets)
         write(m.SeriesValue, _truth_rows(data), with_source=False)
         conn.execute(

@@ -1,7 +1,7 @@
 """Operating data of the demo panel: daily electricity, monthly reports, official statistics, targets.
 
 Everything follows each firm's production *level*, which moves with its
-latent production answer (``dlog L = 0.03 z + trend + noise``), so a firm that
+latent production answer (``dlog L = 0.012 (z - mean z) + trend + noise``), so a firm that
 answers "higher" does produce more, and its meter shows it:
 
 - daily kWh = base load x level x calendar factor x status factor x noise, where
@@ -65,6 +65,38 @@ class Operations:
     real_output: np.ndarray
 
 
+#: Mean monthly real growth of a firm's production level (with the cycle's, about 6.5 % a year in 2016:
+#: Guangzhou's industrial value added grew 6.5 % that year).
+TREND = 0.0053
+#: The anchor: Guangzhou 2016, enterprises above designated size (100 million yuan): output value and value
+#: added, both +6.5 %; technical-transformation investment +28.2 % (27 bn).
+ANCHOR_YEAR = 2016
+CITY_OUTPUT_2016 = 19_556.0
+CITY_VALUE_ADDED_2016 = 4_878.0
+
+
+def reference_month(months: pd.PeriodIndex) -> int:
+    """Position of the frame's reference month (June of :data:`ANCHOR_YEAR`, clipped to the panel's months)."""
+    return int(np.clip((pd.Period(f"{ANCHOR_YEAR}-06", "M") - months[0]).n, 0, len(months) - 1))
+
+
+def price_levels(cycle: pd.DataFrame, months: pd.PeriodIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Output and input price levels (1 in the reference month) driven by the price diffusion indices.
+
+    A price index moves with the share of firms reporting higher prices *relative to its usual level*: the
+    indices' deviations from their mean over the panel's months (the NBS input-price index averages well
+    above 50 while producer prices barely rose over 2012-2023).  Driving the level by ``DI - 50`` made input
+    prices quadruple over the demo and the material costs 2.8 times the output value.
+    """
+    ref = reference_month(months)
+    out = []
+    for code, k in (("output_prices", 0.0008), ("input_prices", 0.0012)):
+        di = cycle[code].to_numpy()
+        level = np.exp(np.cumsum(k * (di - di.mean())))
+        out.append(level / level[ref])
+    return out[0], out[1]
+
+
 def _calendar_factors(cal: pd.DataFrame, continuous: np.ndarray, saturday: np.ndarray,
                       shutdown: np.ndarray) -> np.ndarray:
     """Firm x day activity factors from the working calendar."""
@@ -112,12 +144,18 @@ def draw_operations(
     revenue = ent["revenue"].to_numpy(dtype=float)
 
     z = np.nan_to_num(np.clip(latent["production"], -3, 3))
-    trend = rng.normal(0.003, 0.003, F)[:, None]
-    growth = np.where(active, 0.03 * z + trend + rng.normal(0, 0.01, (F, T)), 0.0)
+    trend = rng.normal(TREND, 0.003, F)[:, None]
+    # The answers move the level around the trend (a firm answering "higher" produces more); their long-run
+    # mean does not add to the trend, which alone sets the growth rate.
+    z_mean = z[active].mean() if active.any() else 0.0
+    growth = np.where(active, 0.012 * (z - z_mean) + trend + rng.normal(0, 0.01, (F, T)), 0.0)
     level = np.exp(np.cumsum(growth, axis=1))
-    level /= np.take_along_axis(level, ent["start_idx"].to_numpy()[:, None], axis=1)
-    p_out = np.exp(np.cumsum(0.0012 * (cycle["output_prices"].to_numpy() - 50)))
-    p_in = np.exp(np.cumsum(0.0015 * (cycle["input_prices"].to_numpy() - 50)))
+    # ``revenue`` is the firm's revenue in the frame's reference year (mid-2016, the anchor year; a firm joining
+    # later: its first month), so the level is 1 there.
+    ref = reference_month(months)
+    anchor = np.clip(ref, ent["start_idx"].to_numpy(), ent["end_idx"].to_numpy())
+    level /= np.take_along_axis(level, anchor[:, None], axis=1)
+    p_out, p_in = price_levels(cycle, months)
     status_factor = np.where(status == 2, rng.uniform(0.02, 0.06, (F, T)),
                              np.where(status == 1, rng.uniform(0.30, 0.45, (F, T)), 1.0))
 
@@ -163,14 +201,20 @@ def draw_operations(
         * np.exp(np.cumsum(np.where(active, 0.02 * fgi_z, 0.0), axis=1))
     prev_inv = np.concatenate([inventory[:, :1], inventory[:, :-1]], axis=1)
     sales = np.maximum(output - (inventory - prev_inv), 0.1 * output)
-    share = rng.uniform(0.55, 0.78, F)[:, None]
+    # Cost structure (shares of output value at reference prices): energy from the meter (0.68 yuan/kWh),
+    # materials what is left of 50-66 % after energy, labour 7-14 %, other 4-8 %: together 70-90 % of output,
+    # as for Guangzhou's industry (costs of principal business about 85 % of revenue).
+    energy_cost = monthly_kwh * 0.68 / 1e4
+    energy_share = np.array([INTENSITY.get(d, 110.0) for d in division]) * 0.68 / 1e4
+    share = np.clip(rng.uniform(0.50, 0.66, F) - energy_share, 0.2, None)[:, None]
     raw_cost = output * share * (p_in / p_out)[None, :]
     emp_z = np.nan_to_num(np.clip(latent["employment"], -3, 3))
-    staff = ent["employees"].to_numpy(dtype=float)[:, None] * np.exp(np.cumsum(np.where(active, 0.008 * emp_z, 0), 1))
-    wage = 4500 * 1.07 ** ((np.array([m.ordinal for m in months]) - pd.Period("2012-01", "M").ordinal) / 12)
-    labour_cost = staff * (wage * (1 + 0.8 * festival))[None, :] / 1e4
-    energy_cost = monthly_kwh * 0.68 / 1e4
-    other_cost = output * rng.uniform(0.05, 0.10, F)[:, None]
+    staff_index = np.exp(np.cumsum(np.where(active, 0.008 * emp_z, 0), 1))
+    staff_index /= np.take_along_axis(staff_index, anchor[:, None], axis=1)
+    wage = 1.07 ** ((np.array([m.ordinal for m in months]) - months[ref].ordinal) / 12)
+    labour_cost = (revenue / 12 * rng.uniform(0.07, 0.14, F))[:, None] * staff_index \
+        * (wage * (1 + 0.8 * festival))[None, :]
+    other_cost = output * rng.uniform(0.04, 0.08, F)[:, None]
     run_max = np.fmax.accumulate(np.where(active, level, np.nan), axis=1)
     utilisation = np.clip(100 * level / (1.25 * run_max) * status_factor * days_share ** 0.3
                           + rng.normal(0, 2, (F, T)), 0, 110)
@@ -221,7 +265,9 @@ def draw_official(panel: Panel, real: np.ndarray, cycle: pd.DataFrame, rng: np.r
     ``iva/ytd_yoy`` and ``output/ytd_yoy`` (year to date, February-December),
     ``investment/industrial/ytd_yoy``, ``investment/tech_transformation/ytd_yoy``
     (year to date), and for the city, yearly, ``energy_intensity/change``,
-    ``advanced_manufacturing/share`` and ``private_economy/share``.  All in percent.
+    ``advanced_manufacturing/share`` and ``private_economy/share``, all in percent; and the city's levels
+    ``output/ytd`` and ``iva/ytd`` (100 million yuan, year to date from February): the frame's totals
+    estimated from the panel (calibrated on Guangzhou 2016, :data:`CITY_OUTPUT_2016`).
     """
     ent = panel.enterprises
     months = panel.months
@@ -232,10 +278,24 @@ def draw_official(panel: Panel, real: np.ndarray, cycle: pd.DataFrame, rng: np.r
     rows_out = []
     offsets = {code: rng.normal(0, 1.2) for code in regions}
     offsets[CITY_CODE] = 0.0
-    p_out = np.exp(np.cumsum(0.0012 * (cycle["output_prices"].to_numpy() - 50)))
+    p_out, _ = price_levels(cycle, months)
     years = sorted({m.year for m in months})
+    # City levels (100 million yuan, year to date): the Horvitz-Thompson estimate of the frame's totals from the
+    # panel (design weight 1 / pi), value added at the division's value-added rate.
+    from .panel import DEFAULT_VA_RATE, VA_RATE
+
+    design = ent["sample_weight"].to_numpy(dtype=float)
+    va_rate = np.array([VA_RATE.get(d, DEFAULT_VA_RATE) for d in ent["industry_code"]])
+    nominal = np.nan_to_num(real) * p_out[None, :]
+    city_output = design @ nominal / 1e4
+    city_va = (design * va_rate) @ nominal / 1e4
     invest = {(c, y): (rng.normal(10, 7), rng.normal(18, 12)) for c in regions for y in years}
+    levels = []
     for t, m in enumerate(months):
+        if m.month >= 2 and t - m.month + 1 >= 0:
+            span = slice(t - m.month + 1, t + 1)
+            levels.append(("output/ytd", CITY_CODE, str(m), round(float(city_output[span].sum()), 1)))
+            levels.append(("iva/ytd", CITY_CODE, str(m), round(float(city_va[span].sum()), 1)))
         if t < 12 or m.month == 1:
             continue
         for code, rows in regions.items():
@@ -262,9 +322,10 @@ def draw_official(panel: Panel, real: np.ndarray, cycle: pd.DataFrame, rng: np.r
         rows_out.append(("energy_intensity/change", CITY_CODE, str(y), round(rng.normal(-4.2, 1.5), 1)))
         rows_out.append(("advanced_manufacturing/share", CITY_CODE, str(y), round(57.0 + 0.7 * i + rng.normal(0, 0.8), 1)))
         rows_out.append(("private_economy/share", CITY_CODE, str(y), round(36.5 + 0.3 * i + rng.normal(0, 0.6), 1)))
-    frame = pd.DataFrame(rows_out, columns=["series", "region", "period", "value"]).dropna(subset=["value"])
-    frame["unit"] = "%"
-    return frame
+    frame = pd.DataFrame(rows_out, columns=["series", "region", "period", "value"]).assign(unit="%")
+    frame = pd.concat([frame, pd.DataFrame(levels, columns=["series", "region", "period", "value"]).assign(unit="亿元")],
+                      ignore_index=True)
+    return frame.dropna(subset=["value"]).reset_index(drop=True)
 
 
 def draw_targets(panel: Panel, rng: np.random.Generator) -> pd.DataFrame:

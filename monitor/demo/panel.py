@@ -1,15 +1,29 @@
-"""The demo's sample panel: enterprises, their cells and weights, and rotation.
+"""The demo's sample panel: a frame of enterprises, a PPS sample drawn the NBS way, and rotation.
 
-Proportions follow the shape of Guangzhou's manufacturing: Huangpu (with the
-former Luogang), Panyu, Huadu, Nansha, Zengcheng and Baiyun hold most plants;
-the old central districts few.  Autos and electronics have many large firms;
-most sample firms are small.  Sample weights are post-stratified to a frame of
-division x size cells (METHODOLOGY 7.2): ``weight = frame firms / sample firms``.
+Design (METHODOLOGY 1.3 and 7.2, the NBS PMI design).  A *frame* of
+``FRAME_RATIO`` x ``n`` enterprises is drawn first, in Guangzhou-like
+proportions: Huangpu (with the former Luogang), Panyu, Huadu, Nansha, Zengcheng
+and Baiyun hold most plants, the old central districts few; autos and
+electronics have many large firms; most firms are small.  The frame's divisions
+(GB/T 4754) are the strata.  Each stratum *h* gets ``n_h`` sample slots in
+proportion to its value added ``VA_h`` (revenue x the division's value-added
+rate, :data:`VA_RATE`), and inside the stratum firms are selected with
+probability proportional to their revenue ``x_i``: ``pi_i = n_h x_i / X_h``,
+firms with ``pi_i >= 1`` being taken with certainty and ``pi`` recomputed for
+the others.  Then ``x_i / pi_i = X_h / n_h`` is the same for every sampled firm
+of a stratum, and with ``n_h`` proportional to ``VA_h`` the *unweighted* share of
+firms answering "higher" is the Horvitz-Thompson estimator of the size-weighted
+share: the NBS count formula is self-weighting for size.  The design weight
+``sample_weight`` is ``1 / pi_i``.
 
-Rotation: every January about ``rotation`` of the active firms leave (chosen by
-their permanent random number, oldest rotation group first) and a replacement
-from the same district x division x size cell joins; in any month a firm may
-also close (hazard ``closure``) and is replaced the next month.
+Selection is sequential Poisson (order) sampling with permanent random numbers:
+firm *i* has a PRN ``u_i`` and the ranking key ``xi_i = frac(u_i + r pi_i y) / pi_i``
+in year *y*; each stratum takes its ``n_h`` smallest keys among the open firms.
+Shifting the PRN by ``r pi_i`` a year rotates about a share ``r`` (``rotation``)
+of every firm's chances each January, whatever its size, while keeping each
+firm's inclusion probability.  A firm that has rotated out does not come back;
+a firm that closes (hazard ``closure`` a month) leaves the frame, and the next
+firm in its stratum's order takes its place the same month.
 """
 
 from __future__ import annotations
@@ -48,13 +62,18 @@ AFFINITY = {
     "15": {"440117": 3.0},
     "13": {"440117": 2.0, "440118": 1.5},
 }
-#: Sample size mix by size class, and a division-specific tilt towards large firms.
-SIZE_MIX = {"large": 0.10, "medium": 0.27, "small": 0.53, "micro": 0.10}
-LARGE_TILT = {"36": 3.0, "39": 2.2, "25": 3.0, "26": 1.3, "27": 1.5, "37": 2.0, "16": 4.0, "38": 1.3}
-#: Frame firms per sample firm, by size class (the frame is dominated by small firms).
-EXPANSION = {"large": 1.4, "medium": 3.5, "small": 14.0, "micro": 45.0}
-#: Revenue per employee (10k yuan per year) by division, roughly.
-PRODUCTIVITY = {"25": 900.0, "36": 420.0, "39": 260.0, "26": 300.0, "31": 500.0, "32": 450.0, "16": 1500.0}
+#: Frame size mix by size class, and a division-specific tilt towards large firms.
+SIZE_MIX = {"large": 0.025, "medium": 0.22, "small": 0.53, "micro": 0.225}
+LARGE_TILT = {"36": 2.0, "39": 2.2, "25": 3.0, "26": 1.3, "27": 1.5, "37": 2.0, "16": 4.0, "38": 1.3}
+#: Frame enterprises per sample slot.
+FRAME_RATIO = 8.0
+#: Value-added rate (value added / output) by division; the others :data:`DEFAULT_VA_RATE`.  Guangzhou 2016:
+#: 4,878 / 19,556 = 0.25 over all industry.
+VA_RATE = {"16": 0.60, "25": 0.15, "36": 0.22, "39": 0.20, "27": 0.35, "15": 0.35, "26": 0.24, "38": 0.22}
+DEFAULT_VA_RATE = 0.27
+#: Median annual revenue of a large firm (10k yuan), and the division's factor on it.
+LARGE_MEDIAN = 276_000.0
+LARGE_SCALE = {"25": 3.0, "36": 1.2, "16": 2.0, "39": 1.0, "31": 1.5, "32": 1.3}
 
 _NAME_STEMS = list("华信达安明宏广瑞泰鸿丰盛恒兴中天金鑫源海越穗珠粤南方新远嘉康美创智科龙凯华邦")
 _NAME_SUFFIX = {
@@ -79,11 +98,17 @@ class Panel:
         The months of the panel.
     active : numpy.ndarray
         Boolean ``F x T`` membership matrix.
+    population : pandas.DataFrame
+        The frame's size weights by cell: ``district_code, industry_code, size_class, weight`` (the
+        cell's share of the expected sample count ``sum pi_i / n``: revenue within a stratum, capped at
+        the certainty threshold, strata by value added; the weights add up to 1).  The demo's latent
+        truth is the ``weight``-weighted mean over these cells.
     """
 
     enterprises: pd.DataFrame
     months: pd.PeriodIndex
     active: np.ndarray
+    population: pd.DataFrame
 
 
 def _cell_probabilities() -> tuple[list[tuple[str, str]], np.ndarray]:
@@ -109,19 +134,24 @@ def _size_classes(divisions: np.ndarray, rng: np.random.Generator) -> np.ndarray
 
 
 def _size_attributes(size: np.ndarray, division: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Employees and annual revenue (10k yuan, the frame's reference year) inside each size class's bands."""
     bounds = {"large": (1000, 12000), "medium": (300, 999), "small": (20, 299), "micro": (5, 19)}
     employees = np.empty(len(size), dtype=np.int64)
     for code, (lo, hi) in bounds.items():
         mask = size == code
         employees[mask] = np.exp(rng.uniform(np.log(lo), np.log(hi), mask.sum())).astype(np.int64)
-    prod = np.array([PRODUCTIVITY.get(d, 180.0) for d in division]) * np.exp(rng.normal(0, 0.35, len(size)))
-    revenue = employees * prod
-    # Both criteria must hold: a revenue outside the class's band is redrawn inside it.
-    bands = {"large": (40000.0, 2_000_000.0), "medium": (2000.0, 39999.0), "small": (300.0, 1999.0),
+    # Revenue: log-uniform inside the class's band; large firms lognormal with a heavy tail (the car makers
+    # and the refinery run to hundreds of yi yuan).  Both criteria of the size class hold.
+    bands = {"large": (40000.0, 8_000_000.0), "medium": (5000.0, 39999.0), "small": (300.0, 1999.0),
              "micro": (30.0, 299.0)}
+    revenue = np.empty(len(size))
     for code, (lo, hi) in bands.items():
-        bad = (size == code) & ((revenue < lo) | (revenue > hi))
-        revenue[bad] = np.exp(rng.uniform(np.log(lo), np.log(hi), bad.sum()))
+        mask = size == code
+        if code == "large":
+            scale = np.array([LARGE_SCALE.get(d, 1.0) for d in division[mask]])
+            revenue[mask] = np.clip(LARGE_MEDIAN * scale * np.exp(rng.normal(0, 0.8, mask.sum())), lo, hi)
+        else:
+            revenue[mask] = np.exp(rng.uniform(np.log(lo), np.log(hi), mask.sum()))
     return employees, np.round(revenue, 1)
 
 
@@ -171,6 +201,47 @@ def _credit_codes(district: np.ndarray, rng: np.random.Generator) -> list[str]:
     return codes
 
 
+def inclusion_probabilities(size: np.ndarray, n: int) -> np.ndarray:
+    """PPS inclusion probabilities ``min(1, n x_i / X)`` of ``n`` draws, certainty units taken out iteratively."""
+    pi = np.zeros(len(size))
+    if n <= 0 or not len(size):
+        return pi
+    n = min(n, len(size))
+    certain = np.zeros(len(size), dtype=bool)
+    while True:
+        rest = ~certain
+        left = n - int(certain.sum())
+        pi[certain] = 1.0
+        pi[rest] = left * size[rest] / size[rest].sum() if left > 0 else 0.0
+        more = rest & (pi >= 1.0)
+        if not more.any():
+            return np.clip(pi, 0.0, 1.0)
+        certain |= more
+
+
+def _allocation(va: pd.Series, firms: pd.Series, n: int) -> pd.Series:
+    """Sample slots per stratum proportional to value added (largest remainder, at least one per stratum,
+    at most the stratum's firms; what a small stratum cannot take goes to the others by value added)."""
+    slots = pd.Series(0, index=va.index)
+    free = pd.Series(True, index=va.index)
+    n = min(n, int(firms.sum()))
+    while True:
+        left = n - int(slots[~free].sum())
+        share = left * va[free] / va[free].sum()
+        base = np.maximum(np.floor(share).astype(int), 1)
+        extra = left - int(base.sum())
+        if extra > 0:
+            base[(share - np.floor(share)).sort_values(ascending=False).index[:extra]] += 1
+        while base.sum() > left:  # the minimum of one pushed the total over: take from the largest strata
+            base[base.idxmax()] -= 1
+        slots[free] = base
+        full = free & (slots >= firms)
+        if not full.any():
+            return slots
+        slots[full] = firms[full]
+        free &= ~full
+
+
 def build_panel(
     months: pd.PeriodIndex,
     n_active: int,
@@ -179,7 +250,7 @@ def build_panel(
     rotation: float = 0.08,
     closure: float = 0.0006,
 ) -> Panel:
-    """Draw the panel: ``n_active`` firms in every month, rotating over ``months``.
+    """Draw the frame and the panel: ``n_active`` firms in every month, PPS within divisions, rotating.
 
     Parameters
     ----------
@@ -190,62 +261,73 @@ def build_panel(
     rng
         Random generator.
     rotation
-        Share of active firms replaced each January.
+        Share of each firm's chances shifted each January (about that share of the sample rotates).
     closure
-        Monthly probability that a firm closes (replaced the next month).
+        Monthly probability that a frame firm closes (it is replaced the same month).
     """
     cells, p = _cell_probabilities()
     T = len(months)
-    # Slots: each slot holds one firm at a time; a firm leaving is replaced in its slot from the same cell.
-    slot_cell = rng.choice(len(cells), size=n_active, p=p)
-    slot_district = np.array([cells[c][0] for c in slot_cell])
-    slot_division = np.array([cells[c][1] for c in slot_cell])
-    slot_size = _size_classes(slot_division, rng)
-    firms: list[tuple[int, int, int]] = []  # (slot, start, end)
-    start = np.zeros(n_active, dtype=np.int64)
-    for t in range(1, T):
-        leave = rng.random(n_active) < closure
-        if months[t].month == 1:
-            leave |= rng.random(n_active) < rotation
-        leave &= start < t  # a replacement stays at least one month
-        for slot in np.flatnonzero(leave):
-            firms.append((int(slot), int(start[slot]), t - 1))
-            start[slot] = t + 1 if rng.random() < 0.3 and t + 1 < T else t  # some replacements arrive a month late
-    for slot in range(n_active):
-        if start[slot] < T:
-            firms.append((slot, int(start[slot]), T - 1))
-    firms.sort(key=lambda f: (f[1], f[0]))
-    slots = np.array([f[0] for f in firms])
-    F = len(firms)
-    district = slot_district[slots]
-    division = slot_division[slots]
-    size = slot_size[slots]
+    N = int(round(FRAME_RATIO * n_active))
+    cell = rng.choice(len(cells), size=N, p=p)
+    district = np.array([cells[c][0] for c in cell])
+    division = np.array([cells[c][1] for c in cell])
+    size = _size_classes(division, rng)
     employees, revenue = _size_attributes(size, division, rng)
-    frame = pd.DataFrame({
+    va_rate = np.array([VA_RATE.get(d, DEFAULT_VA_RATE) for d in division])
+    frame = pd.DataFrame({"district_code": district, "industry_code": division, "size_class": size,
+                          "revenue": revenue, "va": revenue * va_rate})
+    strata = frame.groupby("industry_code")
+    slots = _allocation(strata["va"].sum(), strata.size(), n_active)
+    pi = np.zeros(N)
+    for code, rows in strata.indices.items():
+        pi[rows] = inclusion_probabilities(revenue[rows], int(slots[code]))
+    # What the count formula estimates: each firm weighted by its inclusion probability (its expected count
+    # in the sample), i.e. by revenue within the stratum up to the certainty threshold, strata by value added.
+    population = (frame.assign(weight=pi / pi.sum())
+                  .groupby(["district_code", "industry_code", "size_class"], as_index=False)["weight"].sum())
+
+    prn = rng.random(N)
+    closed_at = np.where(rng.random((N, T)) < closure, np.arange(T)[None, :], T).min(axis=1)
+    closed_at[closed_at == 0] = T  # nobody closes before the panel starts
+    retired = np.zeros(N, dtype=bool)
+    active = np.zeros((N, T), dtype=bool)
+    year0 = months[0].year
+    rows_of = {code: rows for code, rows in strata.indices.items()}
+    key = np.empty(N)
+    for t in range(T):
+        if t == 0 or months[t].month == 1:
+            shift = np.mod(prn + rotation * pi * (months[t].year - year0), 1.0)
+            key = np.where(pi >= 1.0, -1.0, shift / np.maximum(pi, 1e-12))
+        for code, rows in rows_of.items():
+            ok = rows[(closed_at[rows] > t) & ~retired[rows]]
+            chosen = ok[np.argsort(key[ok], kind="stable")[: int(slots[code])]]
+            active[chosen, t] = True
+        if t:
+            left = active[:, t - 1] & ~active[:, t]
+            retired |= left
+    ever = np.flatnonzero(active.any(axis=1))
+    first = active[ever].argmax(axis=1)
+    last = T - 1 - active[ever][:, ::-1].argmax(axis=1)
+    order = np.lexsort((ever, first))
+    ever, first, last = ever[order], first[order], last[order]
+    F = len(ever)
+    out = pd.DataFrame({
         "id": np.arange(1, F + 1),
-        "uscc": _credit_codes(district, rng),
-        "name_zh": _names(F, division, rng),
-        "district_code": district,
-        "industry_code": division,
-        "size_class": size,
-        "employees": employees,
-        "revenue": revenue,
-        "prn": rng.random(F).round(6),
+        "uscc": _credit_codes(district[ever], rng),
+        "name_zh": _names(F, division[ever], rng),
+        "district_code": district[ever],
+        "industry_code": division[ever],
+        "size_class": size[ever],
+        "employees": employees[ever],
+        "revenue": revenue[ever],
+        "prn": prn[ever].round(6),
         "panel_group": rng.integers(1, 6, F),
-        "start_idx": [f[1] for f in firms],
-        "end_idx": [f[2] for f in firms],
-        "slot": slots,
+        "start_idx": first,
+        "end_idx": last,
+        "slot": ever,
     })
-    frame["panel_start"] = [str(months[i]) for i in frame["start_idx"]]
-    frame["panel_end"] = [None if e == T - 1 else str(months[e]) for e in frame["end_idx"]]
-    # Post-stratified weights: frame firms in the division x size cell / sample firms in it.
-    cell_noise = {k: float(np.exp(rng.normal(0, 0.25))) for k in
-                  frame.groupby(["industry_code", "size_class"]).groups}
-    frame["sample_weight"] = [
-        round(EXPANSION[s] * cell_noise[(i, s)], 3) for i, s in zip(frame["industry_code"], frame["size_class"])
-    ]
-    frame["contact_name"], frame["contact_phone"] = _contacts(frame["uscc"])
-    active = np.zeros((F, T), dtype=bool)
-    for row, (s, e) in enumerate(zip(frame["start_idx"], frame["end_idx"])):
-        active[row, s : e + 1] = True
-    return Panel(frame, months, active)
+    out["panel_start"] = [str(months[i]) for i in out["start_idx"]]
+    out["panel_end"] = [None if e == T - 1 else str(months[e]) for e in out["end_idx"]]
+    out["sample_weight"] = np.round(1.0 / pi[ever], 3)
+    out["contact_name"], out["contact_phone"] = _contacts(out["uscc"])
+    return Panel(out, months, active[ever], population)

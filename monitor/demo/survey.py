@@ -2,10 +2,11 @@
 
 Answer model (an ordered-threshold model, one per question k):
 
-``z = mu(DI_cell) + loading_k * FIRM_SD * f_i,t + eps``, ``eps ~ N(0, 1)``; the answer is
-+1 when ``z > tau``, -1 when ``z < -tau``, else 0.
+``z = mu(DI_cell) + loading_k * FIRM_SD * f_i,t + eps_i,t,k``, ``eps`` a standard normal AR(1) per
+firm and question (persistence :data:`ANSWER_RHO`); the answer is +1 when ``z > tau``, -1 when
+``z < -tau``, else 0.
 
-``DI_cell`` is the city's latent index plus the district's and the division's
+``DI_cell`` is the city's latent index plus the district's, the division's and the size class's
 deviations (index points, AR(1)), plus the raw month-of-year pattern and the
 Spring Festival effect; ``mu`` inverts the population diffusion index so that,
 averaged over firms, the expected DI equals ``DI_cell``.  ``f`` is a persistent
@@ -30,10 +31,17 @@ from ..reference import PROBLEMS, QUESTIONS
 from .cycle import question_loading
 from .panel import Panel
 
-__all__ = ["SurveyDraw", "festival_share", "draw_status", "draw_survey", "TAU", "FIRM_SD"]
+__all__ = ["SurveyDraw", "festival_share", "draw_status", "draw_survey", "raw_truth", "TAU", "FIRM_SD", "SIZE_OFFSET"]
 
 TAU = 0.75
 FIRM_SD = 0.5
+#: Month-to-month persistence of a firm's own (idiosyncratic) answer shock: a purchasing manager who
+#: answered "same" last month mostly answers "same" again.  With independent monthly shocks (0) the matched
+#: panel carried no information from one month to the next and district indices jumped by 10-30 points.
+ANSWER_RHO = 0.6
+#: Lasting gap of a size class's conditions (index points): large firms fare better than small ones, as the
+#: NBS size breakdown shows month after month; an AR(1) moves around it.
+SIZE_OFFSET = {"large": 1.2, "medium": 0.3, "small": -1.0, "micro": -2.0}
 QCODES = [q.code for q in QUESTIONS]
 
 _ACT = [-0.5, -1.0, 2.0, 0.5, -0.5, 0.5, -1.0, -0.5, 1.5, -1.5, 0.5, 0.0]
@@ -113,6 +121,34 @@ def _di_of_mu(mu: np.ndarray, s: float) -> np.ndarray:
     return 100 * (1 - 0.5 * ndtr((TAU - mu) / s) - 0.5 * ndtr((-TAU - mu) / s))
 
 
+def raw_truth(cycle: pd.DataFrame, festival: np.ndarray) -> pd.DataFrame:
+    """The city's expected raw (not seasonally adjusted) diffusion indices: the latent cycle plus the raw
+    month-of-year pattern and the Spring Festival effect the answers are drawn with.
+
+    Parameters
+    ----------
+    cycle
+        :func:`~monitor.demo.cycle.city_cycle` (the seasonally adjusted truth).
+    festival
+        :func:`festival_share` for ``cycle.index``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The 13 question codes and ``headline`` (rebuilt from the raw components), indexed like ``cycle``.
+    """
+    from .cycle import headline_from_components
+
+    moy = np.asarray(cycle.index.month) - 1
+    dh = festival - np.concatenate([[festival[0]], festival[:-1]])
+    out = pd.DataFrame(index=cycle.index)
+    for code in QCODES:
+        out[code] = np.clip(cycle[code].to_numpy() + np.asarray(_SEASON[code])[moy] - _SF_BETA.get(code, 0.0) * dh,
+                            1, 99)
+    out["headline"] = headline_from_components(out)
+    return out
+
+
 def draw_status(panel: Panel, firm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Production status per firm and month: 0 normal, 1 semi-stopped, 2 stopped.
 
@@ -174,17 +210,24 @@ def draw_survey(
     ent = panel.enterprises
     F, T = panel.active.shape
     months = panel.months
-    districts = sorted(ent["district_code"].unique())
-    divisions = sorted(ent["industry_code"].unique())
+    pop = panel.population
+    districts = sorted(set(pop["district_code"]) | set(ent["district_code"]))
+    divisions = sorted(set(pop["industry_code"]) | set(ent["industry_code"]))
+    sizes = list(SIZE_OFFSET)
     dist_dev = _ar1(rng, len(districts), T, 1.5, 0.85) + rng.normal(0, 0.7, (len(districts), 1))
     div_dev = _ar1(rng, len(divisions), T, 1.8, 0.85) + rng.normal(0, 0.8, (len(divisions), 1))
-    d_idx = ent["district_code"].map({d: i for i, d in enumerate(districts)}).to_numpy()
-    g_idx = ent["industry_code"].map({d: i for i, d in enumerate(divisions)}).to_numpy()
-    # District and division deviations are centred on the panel each month, so the city's latent
-    # index is the population mean of the cells' indices (the truth a city estimate aims at).
-    dev = dist_dev[d_idx] + div_dev[g_idx]
-    active_n = np.maximum(panel.active.sum(axis=0), 1)
-    dev -= (np.where(panel.active, dev, 0.0).sum(axis=0) / active_n)[None, :]
+    size_dev = _ar1(rng, len(sizes), T, 0.8, 0.9) + np.array([SIZE_OFFSET[s] for s in sizes])[:, None]
+
+    def deviation(frame: pd.DataFrame) -> np.ndarray:
+        return (dist_dev[frame["district_code"].map({d: i for i, d in enumerate(districts)}).to_numpy()]
+                + div_dev[frame["industry_code"].map({d: i for i, d in enumerate(divisions)}).to_numpy()]
+                + size_dev[frame["size_class"].map({s: i for i, s in enumerate(sizes)}).to_numpy()])
+
+    # District, division and size deviations are centred each month on the frame's size weights (the
+    # count formula's estimand on the PPS design, :class:`~monitor.demo.panel.Panel`), so the city's latent
+    # index is the size-weighted population mean of the cells' indices: the truth a city estimate aims at.
+    dev = deviation(ent)
+    dev -= (pop["weight"].to_numpy() @ deviation(pop))[None, :]
 
     # Unit response: a firm's propensity, lower in the festival month, when stopped, and in February 2020.
     propensity = rng.beta(18, 1.4, F)[:, None] * np.ones((1, T))
@@ -211,7 +254,7 @@ def draw_survey(
         target = (cycle[code].to_numpy()[ti] + lam * dev[fi, ti]
                   + np.asarray(_SEASON[code])[moy[ti]] - _SF_BETA.get(code, 0.0) * dh[ti])
         mu = np.interp(np.clip(target, 1, 99), di_grid, mu_grid)
-        z = mu + lam * FIRM_SD * firm[fi, ti] + rng.normal(0, 1, n)
+        z = mu + lam * FIRM_SD * firm[fi, ti] + _ar1(rng, F, T, 1.0, ANSWER_RHO)[fi, ti]
         if code in latent:
             latent[code][fi, ti] = z
         a = (z > TAU).astype(np.int8) - (z < -TAU).astype(np.int8)

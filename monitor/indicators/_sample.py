@@ -143,14 +143,21 @@ def _firm_positions(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(ids[order][where] == values, order[where], -1).astype(np.int32)
 
 
-def _size_measure(ent: pd.DataFrame, weighting: Weighting) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, d)``: size measure and design weight per firm for a weighting."""
+def _size_measure(ent: pd.DataFrame, weighting: Weighting, trim: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, dx)``: size measure and design weight x (untrimmed) size measure per firm for a weighting.
+
+    With ``weighting="size"`` and ``trim = k``, a revenue above ``k`` times the median revenue of the
+    firm's division x size cell is capped there in ``x``; ``dx`` keeps the untrimmed revenue, so the
+    cell's total (post-stratification) is unchanged and trimming only redistributes weight inside it.
+    """
     n = len(ent)
     d = (ent["sample_weight"].to_numpy(float) if "sample_weight" in ent.columns and weighting != "unweighted"
          else np.ones(n))
     if weighting != "size":
         return np.ones(n), d
     _require(ent, ["revenue"], "enterprises (weighting='size')")
+    if trim is not None and not (trim >= 1.0):
+        raise SurveyDataError(f"trim must be at least 1 (a cap at k x the cell's median size) or None; got {trim!r}")
     revenue = ent["revenue"].to_numpy(float)
     bad = ~(revenue > 0)
     if bad.any():  # a missing or non-positive revenue: the median of the firm's size class
@@ -158,7 +165,12 @@ def _size_measure(ent: pd.DataFrame, weighting: Weighting) -> tuple[np.ndarray, 
         fill = good.groupby(ent["size_class"].astype(str).to_numpy()).transform("median").to_numpy()
         fill = np.where(np.isnan(fill), np.nanmedian(good) if (~bad).any() else 1.0, fill)
         revenue = np.where(bad, fill, revenue)
-    return revenue, d
+    x = revenue
+    if trim is not None:
+        cell = [ent["industry_code"].astype(str).to_numpy(), ent["size_class"].astype(str).to_numpy()]
+        median = pd.Series(revenue).groupby(cell).transform("median").to_numpy()
+        x = np.minimum(revenue, trim * median)
+    return x, d * revenue
 
 
 def _enterprise_arrays(enterprises: pd.DataFrame, weighting: Weighting) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -195,6 +207,7 @@ def build_sample(
     weighting: Weighting,
     *,
     respondents: pd.DataFrame | None = None,
+    trim: float | None = None,
 ) -> tuple[_Sample, np.ndarray]:
     """Encode enterprises and answers; return the sample and the requested month ordinals.
 
@@ -207,7 +220,7 @@ def build_sample(
              "problems" if ticks else "responses")
     ids = ent["id"].to_numpy(np.int64)
     F, K = len(ids), len(items)
-    x, d = _size_measure(ent, weighting)
+    x, dx = _size_measure(ent, weighting, trim)
 
     # Months: the requested ones and, for the change, the month before each.
     sources = [records] + ([respondents] if ticks else [])
@@ -281,7 +294,7 @@ def build_sample(
         member |= (start[:, None] <= grid[None, :]) & (grid[None, :] <= end[:, None])
     else:
         member[:] = True
-    sample = _Sample(grid, prev_month, ids, ent["atom"].to_numpy(np.int64), atoms, x, d * x, member,
+    sample = _Sample(grid, prev_month, ids, ent["atom"].to_numpy(np.int64), atoms, x, dx, member,
                      row_firm, row_month, row_prev, codes, items)
     return sample, wanted
 

@@ -10,10 +10,15 @@ Weights (METHODOLOGY 7.2)
         w_it = x_i * Y_tc / X_tc,   Y_tc = sum of d_j x_j,  X_tc = sum of x_j  over the cell's panel members
 
     so each cell carries its share ``Y_tc`` of the estimated size total, spread over its members in
-    proportion to size.  ``weighting`` chooses ``(d, x)``: ``"size"`` (default) ``(sample_weight, revenue)``,
-    ``"design"`` ``(sample_weight, 1)`` (the cell's mean design weight), ``"unweighted"`` ``(1, 1)`` (every
-    firm counts once).  A missing or non-positive revenue is replaced by the median revenue of the firm's
-    size class.
+    proportion to size.  ``weighting`` chooses ``(d, x)``: ``"unweighted"`` (default) ``(1, 1)``: every
+    firm counts once, the NBS count formula (METHODOLOGY 1.4), which on a sample drawn PPS by revenue
+    within industry strata with stratum sample sizes proportional to value added (METHODOLOGY 1.3, the
+    demo's design) is the Horvitz-Thompson estimator of the size-weighted share (``x_i / pi_i`` is the same
+    for every sampled firm of a stratum; certainty firms count once each); ``"size"`` ``(sample_weight,
+    revenue)`` with weight trimming (``trim``: a revenue above ``trim`` x the median of the firm's division x
+    size cell is capped there, the cell keeping its total ``Y_tc``); ``"design"`` ``(sample_weight, 1)`` (the
+    cell's mean design weight: the share of *firms*, not of output).  A missing or non-positive revenue is
+    replaced by the median revenue of the firm's size class.
 
 Non-response (METHODOLOGY 7.4, option 1)
     With ``nonresponse="cell"`` the respondents to a question are reweighted within their division x size
@@ -71,6 +76,7 @@ from .variance import Z95, CompositeRows, Domains, composite_linearised, cross_s
 
 __all__ = [
     "BREAKDOWNS",
+    "DEFAULT_TRIM",
     "Breakdown",
     "NonResponse",
     "SurveyDataError",
@@ -86,6 +92,8 @@ __all__ = [
 
 Breakdown = Literal["city", "district", "size", "industry", "key_sector"]
 
+#: Default cap of a size weight: this many times the median revenue of the firm's division x size cell.
+DEFAULT_TRIM = 3.0
 #: The breakdowns, in the order the tidy frames list them.
 BREAKDOWNS: tuple[Breakdown, ...] = ("city", "district", "size", "industry", "key_sector")
 _QUESTION_CODES = tuple(q.code for q in QUESTIONS)
@@ -130,7 +138,8 @@ def sample_weights(
     enterprises: pd.DataFrame,
     periods: Iterable[str | pd.Period] | str | pd.Period,
     *,
-    weighting: Weighting = "size",
+    weighting: Weighting = "unweighted",
+    trim: float | None = DEFAULT_TRIM,
 ) -> pd.DataFrame:
     """Combined, post-stratified weight of every panel member in each month (METHODOLOGY 7.2).
 
@@ -142,7 +151,10 @@ def sample_weights(
     periods
         The months.
     weighting
-        ``"size"`` (design weight x revenue), ``"design"`` (design weight) or ``"unweighted"``.
+        ``"size"`` (design weight x revenue), ``"design"`` (design weight) or ``"unweighted"`` (default).
+    trim
+        With ``"size"``: cap each revenue at ``trim`` x the median revenue of its division x size cell
+        (see :func:`diffusion_indices`).
 
     Returns
     -------
@@ -152,7 +164,7 @@ def sample_weights(
     """
     empty = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=str),
                           "question": pd.Series(dtype=str), "answer": pd.Series(dtype=np.int8)})
-    sample, wanted = build_sample(enterprises, empty, "question", _QUESTION_CODES, periods, weighting)
+    sample, wanted = build_sample(enterprises, empty, "question", _QUESTION_CODES, periods, weighting, trim=trim)
     w = weights(sample, "none")
     f, t = np.nonzero(sample.member & np.isin(sample.months, wanted)[None, :])
     return pd.DataFrame({
@@ -167,8 +179,9 @@ def respondent_weights(
     enterprises: pd.DataFrame,
     *,
     periods: Iterable[str | pd.Period] | str | pd.Period | None = None,
-    weighting: Weighting = "size",
+    weighting: Weighting = "unweighted",
     nonresponse: NonResponse = "cell",
+    trim: float | None = DEFAULT_TRIM,
 ) -> pd.DataFrame:
     """Weight of every answer after the non-response adjustment (METHODOLOGY 7.4, option 1).
 
@@ -180,7 +193,7 @@ def respondent_weights(
         The ``enterprise`` table (see :func:`sample_weights`).
     periods
         Months to return (default: every month in ``responses``).
-    weighting, nonresponse
+    weighting, nonresponse, trim
         See :func:`diffusion_indices`.
 
     Returns
@@ -190,7 +203,7 @@ def respondent_weights(
         division x size cell, ``"division/size"``): per month and question, the weights of a cell's
         respondents add up to the cell's full-sample weight.
     """
-    sample, wanted = build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting)
+    sample, wanted = build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting, trim=trim)
     w = weights(sample, nonresponse)
     show = np.isin(sample.months, wanted)[sample.row_month]
     k, row = np.nonzero((sample.codes != MISSING) & show[None, :])
@@ -262,9 +275,10 @@ def diffusion_indices(
     *,
     periods: Iterable[str | pd.Period] | str | pd.Period | None = None,
     breakdowns: Sequence[Breakdown] = BREAKDOWNS,
-    weighting: Weighting = "size",
+    weighting: Weighting = "unweighted",
     nonresponse: NonResponse = "cell",
     min_respondents: int = 30,
+    trim: float | None = DEFAULT_TRIM,
 ) -> pd.DataFrame:
     """Diffusion indices of every question by month and breakdown, with standard errors.
 
@@ -284,13 +298,19 @@ def diffusion_indices(
     breakdowns
         Which of ``city``, ``district``, ``size``, ``industry``, ``key_sector`` to compute.
     weighting
-        ``"size"`` (design weight x revenue, post-stratified to division x size cells; the default),
-        ``"design"`` (design weight only) or ``"unweighted"`` (every firm counts once).
+        ``"unweighted"`` (every firm counts once: the NBS count formula, self-weighting for size on a
+        sample drawn PPS by revenue within industry strata with stratum sizes proportional to value added;
+        the default), ``"size"`` (design weight x revenue, post-stratified to division x size cells) or
+        ``"design"`` (design weight only).
     nonresponse
         ``"cell"`` reweights respondents within division x size cells (falling back to the size class);
         ``"none"`` keeps the base weights (with ``"unweighted"``: the NBS count formula).
     min_respondents
         Fewer respondents than this set ``low_n``.
+    trim
+        With ``weighting="size"``: cap each firm's revenue at ``trim`` times the median revenue of its
+        division x size cell (weight trimming; the cell keeps its total), ``None`` for no cap.  Default
+        :data:`DEFAULT_TRIM` (setting ``compute.size_trim``).
 
     Returns
     -------
@@ -316,7 +336,7 @@ def diffusion_indices(
     SurveyDataError
         For unknown enterprise ids, question or size codes, answers outside {-1, 0, 1} or repeated answers.
     """
-    sample, wanted = build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting)
+    sample, wanted = build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting, trim=trim)
     frame = _estimate_frame(sample, wanted, breakdowns, nonresponse, min_respondents, headline=True)
     return frame.rename(columns={"item": "question"})[_DI_COLUMNS]
 
@@ -328,9 +348,10 @@ def problem_shares(
     *,
     periods: Iterable[str | pd.Period] | str | pd.Period | None = None,
     breakdowns: Sequence[Breakdown] = BREAKDOWNS,
-    weighting: Weighting = "size",
+    weighting: Weighting = "unweighted",
     nonresponse: NonResponse = "cell",
     min_respondents: int = 30,
+    trim: float | None = DEFAULT_TRIM,
 ) -> pd.DataFrame:
     """Weighted share of respondents ticking each "main problem", by month and breakdown.
 
@@ -345,7 +366,7 @@ def problem_shares(
         :data:`monitor.reference.PROBLEMS`).
     responses
         The ``survey_response`` table (who responded).
-    enterprises, periods, breakdowns, weighting, nonresponse, min_respondents
+    enterprises, periods, breakdowns, weighting, nonresponse, min_respondents, trim
         As for :func:`diffusion_indices`.
 
     Returns
@@ -358,7 +379,7 @@ def problem_shares(
     _require(responses, ["enterprise_id", "period"], "responses")
     unit = responses[["enterprise_id", "period"]]
     sample, wanted = build_sample(enterprises, problems, "problem", _PROBLEM_CODES, periods, weighting,
-                                   respondents=unit)
+                                   respondents=unit, trim=trim)
     frame = _estimate_frame(sample, wanted, breakdowns, nonresponse, min_respondents, headline=False)
     # The machinery works on the diffusion-index scale 50 + 50 R; with r in {0, 1}, R is the share.
     frame["share"] = 100.0 * frame["P"]

@@ -29,6 +29,9 @@ from collectors.limits import DEFAULT_LIMITS, Limits, limits_for
 
 from ..settings import Settings
 from ..store import Store
+from ..store import engine as store_engine
+from ..store.engine import is_busy
+from ..store.writelock import take_write_lock
 from .common import FileOutcome, find_source, finish_source, new_source, write_issues
 from .electricity import ingest_electricity
 from .reference import ingest_accounts, ingest_official
@@ -47,6 +50,32 @@ _SURVEY_BATCH = 250
 
 class _Rollback(Exception):
     """Raised inside a dry run's transaction to undo it."""
+
+
+class _AlreadyCollected(Exception):
+    """The same bytes were ingested by another run while this one waited for the store."""
+
+    def __init__(self, earlier: tuple) -> None:
+        super().__init__(str(earlier[1]))
+        self.earlier = earlier
+
+
+def _waiting() -> None:
+    log.warning("the store is busy: another imon process is writing to it; waiting up to %d s",
+                store_engine.BUSY_TIMEOUT_MS // 1000)
+
+
+def _lock_and_check(conn: object, kind: str, sha: str, force: bool) -> None:
+    """Take the write lock, then refuse bytes another run collected meanwhile (the loser of a race)."""
+    take_write_lock(conn, [f"{kind}:{sha}"], on_wait=_waiting)  # type: ignore[arg-type]
+    earlier = find_source(conn, kind, sha)  # type: ignore[arg-type]
+    if earlier is not None and earlier[2] in ("loaded", "loading") and not force:
+        raise _AlreadyCollected(earlier)
+
+
+def _duplicate(path: Path, kind: str, earlier: tuple) -> FileOutcome:
+    return FileOutcome(path, kind, "duplicate", message=f"already collected by another run ({earlier[1]}, "
+                       f"{earlier[3]:%Y-%m-%d %H:%M}); 0 new rows", source_id=earlier[0])
 
 
 def ingest_limits(settings: Settings) -> dict[str, Limits]:
@@ -182,10 +211,11 @@ def _read_ahead(items: list[tuple[Path, str]], processes: int,
 
 
 def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: str, collected: Collected | None, *,
-                dry_run: bool, progress: Callable[[str], None] | None) -> FileOutcome:
+                dry_run: bool, progress: Callable[[str], None] | None, force: bool = False) -> FileOutcome:
     outcome = FileOutcome(path, kind, "checked" if dry_run else "loaded")
     try:
         with store.begin() as conn:
+            _lock_and_check(conn, kind, sha, force)
             source_id = new_source(conn, kind, path, sha)
             if kind == "electricity":
                 stream = collectors.get(kind).stream
@@ -216,19 +246,33 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
                 raise _Rollback
     except _Rollback:
         outcome.source_id = None
+    except _AlreadyCollected as dup:
+        return _duplicate(path, kind, dup.earlier)
     return outcome
 
 
 def _ingest_survey_batch(store: Store, settings: Settings, batch: list[tuple[Path, str, Collected]], *,
-                         dry_run: bool) -> list[FileOutcome]:
-    """Survey files in one transaction (one set of queries for the batch), each with its own provenance."""
+                         dry_run: bool, force: bool = False) -> list[FileOutcome]:
+    """Survey files in one transaction (one set of queries for the batch), each with its own provenance.
+
+    The write lock is taken first; files whose bytes another run collected meanwhile are reported as such and
+    left out, in the same transaction.
+    """
     outcomes = [FileOutcome(path, "survey", "checked" if dry_run else "loaded") for path, _, _ in batch]
     try:
         with store.begin() as conn:
-            files = [SurveyFile(col, new_source(conn, "survey", path, sha)) for path, sha, col in batch]
+            take_write_lock(conn, [f"survey:{sha}" for _, sha, _ in batch], on_wait=_waiting)
+            fresh = []
+            for i, (path, sha, _col) in enumerate(batch):
+                earlier = find_source(conn, "survey", sha)
+                if earlier is not None and earlier[2] in ("loaded", "loading") and not force:
+                    outcomes[i] = _duplicate(path, "survey", earlier)
+                else:
+                    fresh.append(i)
+            files = [SurveyFile(batch[i][2], new_source(conn, "survey", batch[i][0], batch[i][1])) for i in fresh]
             ingest_survey(conn, files, deadline_day=settings["survey.deadline_day"],
                           close_days=settings["survey.close_days"])
-            for f, outcome in zip(files, outcomes):
+            for f, outcome in zip(files, [outcomes[i] for i in fresh]):
                 issues = list(f.collected.issues) + f.issues
                 errors = sum(i.rows for i in issues if i.severity == "error")
                 read = sum(len(t) for t in f.collected.tables.values()) + f.collected.rejected_rows
@@ -331,8 +375,10 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
             return
         try:
             done = _ingest_survey_batch(store, settings, [(p, sha, col) for _, p, sha, col in batch],
-                                        dry_run=dry_run)
+                                        dry_run=dry_run, force=force)
         except Exception as exc:
+            if is_busy(exc):
+                raise
             log.exception("survey batch of %d files failed", len(batch))
             done = [FileOutcome(p, "survey", "failed", message=f"{p.name}: not ingested, the batch it was written "
                                 f"with failed ({type(exc).__name__}: {str(exc)[:200]}); nothing of it was written")
@@ -358,12 +404,15 @@ def collect_paths(store: Store, settings: Settings, paths: Iterable[Path], *, dr
         try:
             if isinstance(collected, CollectorError):
                 raise collected
-            outcome = _ingest_one(store, settings, path, kind, sha, collected, dry_run=dry_run, progress=progress)
+            outcome = _ingest_one(store, settings, path, kind, sha, collected, dry_run=dry_run, progress=progress,
+                                  force=force)
         except CollectorError as exc:
             outcome = FileOutcome(path, kind, "failed", message=str(exc))
             if not dry_run:
                 _record_failure(store, kind, path, sha, str(exc))
         except Exception as exc:
+            if is_busy(exc):
+                raise  # nothing of this file was written: the command says "busy, retry" (exit 75)
             log.exception("collect %s failed", path)
             outcome = FileOutcome(path, kind, "failed", message=_damaged(path, exc))
             if not dry_run:

@@ -242,7 +242,7 @@ def _nan(v: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- checks
-_BOUNDED = re.compile(r"^(pmi/|problems/|response_rate|lamps/composite$)")
+_BOUNDED = re.compile(r"^(pmi/|problems/|response_rate)")
 
 
 def _where(t: _Table | _Para | _Figure, detail: str = "") -> str:
@@ -280,11 +280,12 @@ def _check_numbers(doc: _Reader, values: _Store, out: list[Finding], counted: di
         vintages = (p.attrs.get("vintages") or p.attrs.get("vintage", "")).split(",")
         for key, vintage in zip(keys, vintages):
             expected = values.value({"src": "series", "key": key, "period": p.attrs.get("period", ""),
-                                     "vintage": vintage})
+                                     "vintage": vintage, "col": p.attrs.get("col", "best")})
             if expected in (False, None):
                 continue
             counted["number"] = counted.get("number", 0) + 1
-            if fmt(expected) not in p.text:
+            digits = int(p.attrs.get("digits", "1"))  # "下降3.1%" prints the size of a negative rate
+            if fmt(expected, digits) not in p.text and fmt(abs(expected), digits) not in p.text:
                 out.append(Finding("number", _where(p, key), f"the sentence does not print the stored value "
                                                              f"{fmt(expected)} of {key} {p.attrs.get('period')}"))
 
@@ -362,7 +363,7 @@ def _check_wording(doc: _Reader, values: _Store, out: list[Finding], counted: di
                                f"({fmt(cur)} against {fmt(before)})"))
         se = a.get("se-change")
         if se:
-            insignificant = abs(change) < float(se)
+            insignificant = change != 0 and abs(change) < float(se)
             says = any(w in p.text for w in _NOT_SIG)
             if insignificant != says:
                 out.append(Finding("wording", _where(p, a["key"]),

@@ -11,12 +11,14 @@ from .. import reference as ref
 from ..exceptions import PublishError
 from ..reference import CITY_CODE
 from ..store import publications as publications_q
+from ..store.publications import target_odds_as_of
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE
 from .common import BuildOptions, district_name, isnan, sector_name
-from .document import Document, Para, Section, Table, num_cell, text_cell
+from .document import Cell, Document, Para, Section, Table, num_cell, text_cell
 from .operations import lamp_keys, lamp_table, official
 from .sources import Inputs
+from .texts import text as tx
 
 __all__ = ["build_dispatch", "INDICATOR_NAMES"]
 
@@ -43,6 +45,13 @@ def _contact(row: dict) -> str:
     return " ".join(p for p in parts if p) or "—"
 
 
+def _odds_cell(cell: Cell, row: dict | None, year: int) -> Cell:
+    """The probability cell with the origin of the stored odds it prints (``publish check`` reads them again)."""
+    if row is not None and row.get("origin"):
+        cell.attrs.update(origin=str(row["origin"]), year=str(year))
+    return cell
+
+
 def _met(value: float, comparison: str, target: float) -> bool:
     v = ph.round_half_up(value)
     return v >= target if comparison == ">=" else v <= target
@@ -61,8 +70,9 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
     if not targets and isnan(inputs.value("pmi/headline", p)):
         raise PublishError(f"the store has neither targets for {period.year} nor data for {p}; load the year's "
                            "targets and compute the quarter first")
+    # per target, the odds stored at the latest origin up to the month after the quarter (a store query)
     odds = {(r["indicator"], r["region"]): r for r in inputs.call(
-        "target_odds", publications_q.latest_target_odds, y=period.year, o=str(last + 1))}
+        "target_odds_as_of", target_odds_as_of, year=period.year, origin=str(last + 1))}
     # the odds as of the month after the quarter: the first origin at which the quarter's official figures
     # are published (the release lag is a month), so probability and year-to-date column agree
     title = (f"{period.year}年第{period.quarter}季度{opts.city}工业经济运行调度报告" if zh else
@@ -98,8 +108,8 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
                      text_cell(_name(ind, lang)),
                      text_cell(f"{'≥' if t['comparison'] == '>=' else '≤'} {ph.fmt(t['value'])}"),
                      num_cell(actual, src="official", key=f"{ind}@{region}", period=p),
-                     num_cell(prob, src="target_odds", key=f"{ind}@{region}", period=p, col="probability*100",
-                              digits=0),
+                     _odds_cell(num_cell(prob, src="target_odds", key=f"{ind}@{region}", period=p,
+                                         col="probability*100", digits=0), o, period.year),
                      text_cell(("—" if isnan(actual) else ("达标" if _met(actual, t["comparison"], t["value"]) else
                                                            "未达标")) if zh else
                                ("—" if isnan(actual) else ("on track" if _met(actual, t["comparison"], t["value"])
@@ -108,11 +118,9 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
         s2.add(Table("表1 年度目标完成情况" if zh else "Table 1 Annual targets",
                      ["地区", "指标", "年度目标", "累计完成", "达标概率（%）", "状态"] if zh else
                      ["Region", "Indicator", "Target", "Year to date", "Probability (%)", "Status"], rows,
-                     note=("注：达标概率为模型模拟的全年达到目标的概率；“—”表示暂无数据。" if zh else
-                           "Probability: simulated chance of meeting the target over the full year; — = not available.")))
-        if not odds:
-            s2.add(Para(("达标概率：" + ph.NOT_AVAILABLE[lang] + "（本季度尚未测算）。") if zh else
-                        ("Probabilities of meeting the targets: " + ph.NOT_AVAILABLE[lang] + "."), "note"))
+                     note=("注：达标概率为模型模拟的全年达到目标的概率。" if zh else
+                           "Probability: simulated chance of meeting the target over the full year. ") +
+                     (tx(lang, "odds_missing") if any(r[4].text == "—" for r in rows) else "")))
     else:
         s2.add(Para(ph.NOT_AVAILABLE[lang], "note"))
     # 三、排名

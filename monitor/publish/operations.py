@@ -31,6 +31,7 @@ from .common import (
     question_name,
 )
 from .document import Cell, Document, Figure, Para, Section, Table, chart_attrs, num_cell, text_cell
+from .outlook import forecast_tables, leading_paragraph
 from .pmi import TABLE1, TABLE2
 from .sources import Inputs
 from .texts import text as tx
@@ -58,7 +59,7 @@ def _total(cell: Cell, group: str) -> Cell:
 def _synthetic_comparison(inputs: Inputs) -> bool:
     """True when the province/country figures came from the demo's synthetic generator."""
     rows = inputs.call("comparison_source", publications_q.official_source_kinds, a=PROVINCE_CODE, b=COUNTRY_CODE)
-    return any("synthetic" in str(r["kind"]) for r in rows)
+    return any(str(r["kind"]) == "demo" or "synthetic" in str(r["kind"]) for r in rows)
 
 
 def official(inputs: Inputs, series: str, region: str, period: str) -> float:
@@ -115,23 +116,14 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
     sec = Section(heading)
     rows = inputs.call("forecast", publications_q.forecasts_from, o=p)
     if rows:
-        body = []
-        for r in rows:
-            scale = 1e8 if r["series_key"].startswith("electricity/total") else 1.0
-            col = "mean" if scale == 1.0 else "mean/1e8"
-            body.append([text_cell(_series_label(r["series_key"], lang)), text_cell(r["period"])] +
-                        [num_cell(None if r[c] is None else r[c] / scale, src="forecast", key=r["series_key"],
-                                  period=r["period"], col=c if scale == 1.0 else c + "/1e8", digits=2 if scale > 1
-                                  else 1) for c in ("mean", "lower_80", "upper_80", "lower_95", "upper_95")])
-            del col
-        sec.add(Table("表 未来数月预测" if zh else "Table Forecasts",
-                      ["指标", "月份", "预测值", "80%下限", "80%上限", "95%下限", "95%上限"] if zh else
-                      ["Series", "Month", "Forecast", "80% low", "80% high", "95% low", "95% high"], body,
-                      note=("注：用电量单位为亿千瓦时；预测为多模型组合，区间为预测区间。" if zh else
-                            "Electricity in 100 million kWh; forecasts combine several models.")))
+        for table in forecast_tables(inputs, p, lang, rows):
+            sec.add(table)
     else:
         sec.add(Para(("本月预测：" if zh else "Forecasts: ") + ph.NOT_AVAILABLE[lang] + "。" if zh else
                      "Forecasts: " + ph.NOT_AVAILABLE[lang] + ".", "note"))
+    lead = leading_paragraph(inputs, p, lang)
+    if lead is not None:
+        sec.add(lead)
     now = inputs.call("nowcast", publications_q.nowcasts_from, o=p, r=CITY_CODE)
     # a nowcast is made only for months whose official figure is not yet published (issue 13)
     published = [r for r in now if r["series_key"].startswith("iva/yoy") and
@@ -170,14 +162,9 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
 
 
 def _series_label(key: str, lang: str) -> str:
-    parts = key.split("/")
-    if key.startswith("pmi/") and len(parts) >= 2:
-        return question_name(parts[1], lang) if parts[1] != "headline" else "PMI"
-    if key.startswith("electricity/total"):
-        return "工业用电量" if lang == "zh" else "Electricity"
-    if key.startswith("iva/"):
-        return "规上工业增加值增速" if lang == "zh" else "Industrial value added growth"
-    return key
+    from .outlook import series_label
+
+    return series_label(key, lang)
 
 
 def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document:
@@ -265,10 +252,12 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
     s2 = Section("二、景气调查" if zh else "2. The survey")
     if not isnan(head):
         hb = inputs.value("pmi/headline", prev)
-        s2.add(Para((f"{month_short(period, lang)}，制造业采购经理指数（PMI）"
-                     f"{ph.index_sentence_tail(head, None if isnan(hb) else hb, lang)}。") if zh else
-                    (f"{month_short(period, lang)}, the PMI {ph.index_sentence_tail(head, None if isnan(hb) else hb, lang)}."),
-                    attrs={"src": "series", "key": "pmi/headline", "period": p, "prev": prev}))
+        hse = ph.se_of_change(inputs.value("pmi/headline", p, "se"), inputs.value("pmi/headline", prev, "se"))
+        tail = ph.index_sentence_tail(head, None if isnan(hb) else hb, lang, hse)
+        s2.add(Para((f"{month_short(period, lang)}，制造业采购经理指数（PMI）{tail}。") if zh else
+                    (f"{month_short(period, lang)}, the PMI {tail}."),
+                    attrs={"src": "series", "key": "pmi/headline", "period": p, "prev": prev} |
+                    ({} if hse is None else {"se-change": f"{hse:.4f}"})))
         body = []
         for code in TABLE1 + TABLE2:
             key = f"pmi/{code}"

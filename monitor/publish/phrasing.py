@@ -172,11 +172,14 @@ def index_sentence_tail(current: float, previous: float | None, lang: Lang = "zh
 
     parts = [f"为{fmt(current)}%" if lang == "zh" else f"was {fmt(current)}"]
     change = change_phrase(current, previous, lang)
+    quiet = False
     if change:
         parts.append(change)
-        if not significant(current, previous, se_change) and direction(current, previous)[0] != "flat":
+        quiet = not significant(current, previous, se_change) and direction(current, previous)[0] != "flat"
+        if quiet:
             parts.append(text(lang, "not_significant"))
-    parts.append(threshold_phrase(current, previous, lang))
+    # a change within the sampling error moves nothing across 50: only where the index stands is said
+    parts.append(threshold_phrase(current, None if quiet else previous, lang))
     return ("，" if lang == "zh" else ", ").join(parts)
 
 
@@ -220,7 +223,7 @@ def interpretation(code: str, current: float, previous: float | None, lang: Lang
     """"表明制造业扩张加快" from the level and the change (a change within its standard error reads as none)."""
     w = COMPONENT_WORDS[code]
     if not significant(current, previous, se_change):
-        previous = current if previous is None or _side(previous) == _side(current) else previous
+        previous = None  # a change within its standard error: say where it stands, not how it moved
     now = _side(current)
     before = None if previous is None or (isinstance(previous, float) and math.isnan(previous)) \
         else _side(previous)

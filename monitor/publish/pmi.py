@@ -251,7 +251,7 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
                  "note"),
             Para(f"3. 调查方法：按行业和规模分层抽样，企业填报月度调查问卷。本月有效回收问卷{ph.fmt(n_resp, 0)}份"
                  f"{'' if isnan(rate) else '，回收率' + ph.fmt(rate) + '%'}；无应答在行业×规模层内重新加权处理，不作“不变”填补。",
-                 "note", {"src": "series", "key": "pmi/headline", "period": p}),
+                 "note", {"src": "series", "key": "pmi/headline", "period": p, "col": "n", "digits": "0"}),
             Para("4. 计算方法：分类指数采用扩散指数方法，即正向回答的企业个数百分比加上回答不变的百分比的一半（加权）。"
                  "PMI由5个分类指数加权而成：新订单30%、生产25%、从业人员20%、供应商配送时间15%（逆指数，取100减去该指数）、"
                  "原材料库存10%。", "note"),
@@ -268,7 +268,7 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
             Para(f"3. Survey: stratified by division and size. {ph.fmt(n_resp, 0)} valid returns this month"
                  f"{'' if isnan(rate) else ' (response rate ' + ph.fmt(rate) + '%)'}; non-response is handled by "
                  "reweighting within division x size cells, never by imputing 'same'.", "note",
-                 {"src": "series", "key": "pmi/headline", "period": p}),
+                 {"src": "series", "key": "pmi/headline", "period": p, "col": "n", "digits": "0"}),
             Para("4. Method: each index is a weighted diffusion index, the share answering 'higher' plus half the "
                  "share answering 'same'. PMI = 0.30 new orders + 0.25 production + 0.20 employment + 0.15 "
                  "(100 - suppliers' delivery time) + 0.10 stocks of inputs.", "note"),

@@ -156,24 +156,37 @@ class Store:
         return bulk_insert(conn, _table(target), frame)
 
     def ensure_reference(self) -> int:
-        """Load (or refresh) the reference tables; returns rows changed."""
+        """Load (or refresh) the reference tables; returns rows changed.
+
+        The tables are read first and written only when they differ from the code's reference data: opening
+        the store for a read-only command (``db status``, ``collect report``, ...) never writes, so it neither
+        waits for nor blocks a long collect, and works on a read-only store file.
+        """
+        wanted = [
+            (_table(m.District), [vars(d) for d in ref.DISTRICTS], ["code"]),
+            (_table(m.Industry), [vars(i) for i in ref.INDUSTRIES], ["code"]),
+            (_table(m.KeySector), [{"code": k.code, "name_zh": k.name_zh, "name_en": k.name_en}
+                                   for k in ref.KEY_SECTORS], ["code"]),
+            (_table(m.IndustryKeySector), [{"industry_code": d, "sector_code": k.code} for k in ref.KEY_SECTORS
+                                           for d in k.divisions], ["industry_code", "sector_code"]),
+            (_table(m.SizeClass), [{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en,
+                                    "min_employees": s.min_employees, "min_revenue": s.min_revenue_10k_yuan,
+                                    "rank": s.rank} for s in ref.SIZE_CLASSES], ["code"]),
+            (_table(m.Question), [vars(q) for q in ref.QUESTIONS], ["code"]),
+            (_table(m.Problem), [{"code": c, "name_zh": zh, "name_en": en} for c, zh, en in ref.PROBLEMS], ["code"]),
+        ]
+        stale = []
+        with self.engine.connect() as conn:
+            for table, rows, key in wanted:
+                columns = sorted(rows[0]) if rows else []
+                stored = {tuple(r) for r in conn.execute(select(*[table.c[c] for c in columns])).all()}
+                if {tuple(r[c] for c in columns) for r in rows} - stored:
+                    stale.append((table, rows, key))
         changed = 0
-        with self.begin() as conn:
-            changed += upsert(conn, _table(m.District), [vars(d) for d in ref.DISTRICTS], ["code"])
-            changed += upsert(conn, _table(m.Industry), [vars(i) for i in ref.INDUSTRIES], ["code"])
-            changed += upsert(conn, _table(m.KeySector),
-                              [{"code": k.code, "name_zh": k.name_zh, "name_en": k.name_en} for k in ref.KEY_SECTORS],
-                              ["code"])
-            changed += upsert(conn, _table(m.IndustryKeySector),
-                              [{"industry_code": d, "sector_code": k.code} for k in ref.KEY_SECTORS for d in k.divisions],
-                              ["industry_code", "sector_code"])
-            changed += upsert(conn, _table(m.SizeClass),
-                              [{"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en,
-                                "min_employees": s.min_employees, "min_revenue": s.min_revenue_10k_yuan,
-                                "rank": s.rank} for s in ref.SIZE_CLASSES], ["code"])
-            changed += upsert(conn, _table(m.Question), [vars(q) for q in ref.QUESTIONS], ["code"])
-            changed += upsert(conn, _table(m.Problem),
-                              [{"code": c, "name_zh": zh, "name_en": en} for c, zh, en in ref.PROBLEMS], ["code"])
+        if stale:
+            with self.begin() as conn:
+                for table, rows, key in stale:
+                    changed += upsert(conn, table, rows, key)
         return changed
 
     # ------------------------------------------------------------------ reads

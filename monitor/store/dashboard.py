@@ -89,14 +89,18 @@ def panel_by_district(conn: Connection, period: str) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-def answered_by_district(conn: Connection, period: str) -> dict[str, int]:
-    """Sample enterprises of ``period`` with any survey answer for it, by district code."""
-    rows = conn.execute(select(_E.c.district_code, func.count(func.distinct(_SR.c.enterprise_id)))
+def answered_by_district(conn: Connection, periods: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Sample enterprises of each month with any survey answer for it: ``{period: {district code: n}}``."""
+    periods = list(periods)
+    rows = conn.execute(select(_SR.c.period, _E.c.district_code, func.count(func.distinct(_SR.c.enterprise_id)))
                         .select_from(_SR.join(_E, _E.c.id == _SR.c.enterprise_id))
-                        .where(and_(_SR.c.period == period, _E.c.panel_start <= period,
-                                    (_E.c.panel_end.is_(None)) | (_E.c.panel_end >= period)))
-                        .group_by(_E.c.district_code)).all()
-    return {str(r[0]): int(r[1]) for r in rows}
+                        .where(and_(_SR.c.period.in_(periods), _E.c.panel_start <= _SR.c.period,
+                                    (_E.c.panel_end.is_(None)) | (_E.c.panel_end >= _SR.c.period)))
+                        .group_by(_SR.c.period, _E.c.district_code)).all()
+    out: dict[str, dict[str, int]] = {p: {} for p in periods}
+    for period, district, n in rows:
+        out[str(period)][str(district)] = int(n)
+    return out
 
 
 def forecast_rows(conn: Connection, keys: Iterable[str]) -> list[Row]:

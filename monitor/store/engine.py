@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +13,39 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from ..exceptions import ConfigError, StoreUnreachableError
 from ..settings import mask_url
 
-__all__ = ["create_store_engine"]
+__all__ = ["create_store_engine", "is_busy", "BUSY_TIMEOUT_MS"]
+
+
+#: How long a writer waits for another process's write to finish before it is told "busy, retry" (exit 75).
+BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    import sqlite3
+
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute("PRAGMA busy_timeout = 30000")
-    cur.execute("PRAGMA journal_mode = WAL")
-    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.OperationalError:
+        pass  # a read-only store (file, folder or mode=ro): reads work in the journal mode it has
     cur.close()
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for "another process holds the write lock" errors (SQLite busy, PostgreSQL lock timeout)."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    return any(s in text for s in ("database is locked", "database table is locked", "lock timeout",
+                                   "could not obtain lock"))
+
+
+def _read_only_sqlite(database: str) -> bool:
+    """An existing SQLite file this process cannot write (the file or its folder, where the WAL goes)."""
+    path = Path(database).expanduser()
+    return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
 def create_store_engine(url: str, *, echo: bool = False, check: bool = True) -> Engine:
@@ -58,7 +82,11 @@ def create_store_engine(url: str, *, echo: bool = False, check: bool = True) -> 
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if database and database != ":memory:" and not database.startswith("file:") and _read_only_sqlite(database):
+            # read commands work on a store file that cannot be written (a copy, a read-only mount)
+            parsed = parsed.set(database=f"file:{Path(database).expanduser().resolve()}?mode=ro",
+                                query={**parsed.query, "uri": "true"})
+        elif database and database != ":memory:" and not database.startswith("file:"):
             try:
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

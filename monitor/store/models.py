@@ -367,6 +367,27 @@ class Forecast(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class ForecastSkill(Base):
+    """The track record of a series' forecasts at one horizon, as known at an origin month (issue 15).
+
+    Computed by the forecast stage from the forecasts made at earlier origins whose outcome was known by
+    ``origin``: ``n`` scored forecasts, mean absolute error, MASE (errors scaled by the in-sample mean absolute
+    seasonal difference of the history to each forecast's origin: below 1 beats seasonal naive) and the share
+    of outcomes inside the 80 % and 95 % intervals.
+    """
+
+    __tablename__ = "forecast_skill"
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    origin: Mapped[str] = mapped_column(Period, primary_key=True)
+    horizon: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    mae: Mapped[float | None] = mapped_column(Float)
+    mase: Mapped[float | None] = mapped_column(Float)
+    coverage_80: Mapped[float | None] = mapped_column(Float)
+    coverage_95: Mapped[float | None] = mapped_column(Float)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class Publication(Base):
     """A published document (PMI release, operation report, ...)."""
 

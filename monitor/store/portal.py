@@ -15,7 +15,8 @@ from . import models as m
 
 __all__ = [
     "create_user", "set_email", "user_by_name", "user_by_id", "list_users", "set_active", "set_password", "login_failed",
-    "login_succeeded", "create_session", "session_user", "touch_session", "delete_session", "delete_user_sessions",
+    "login_succeeded", "create_session", "session_user", "touch_session", "delete_session",
+    "delete_expired_sessions", "delete_user_sessions",
     "add_activation_codes", "activation_by_hash", "use_activation", "enterprise_user", "audit", "audit_entries",
     "round_of", "open_round", "close_round", "draft_of", "save_draft", "delete_draft", "submissions_of",
     "add_submission", "enterprise_by_id", "enterprise_by_uscc", "sample_enterprises", "add_followup",
@@ -122,6 +123,11 @@ def touch_session(conn: Connection, sid_hash: str, now: dt.datetime, expires: dt
 def delete_session(conn: Connection, sid_hash: str) -> None:
     """Sign a browser out."""
     conn.execute(_S.delete().where(_S.c.id == sid_hash))
+
+
+def delete_expired_sessions(conn: Connection, now: dt.datetime) -> int:
+    """Forget sessions past their expiry; returns how many."""
+    return conn.execute(_S.delete().where(_S.c.expires_at < now)).rowcount
 
 
 def delete_user_sessions(conn: Connection, user_id: int) -> None:

@@ -16,7 +16,8 @@ from .vintages import as_vintage
 __all__ = ["target_odds_as_of", "series_values_at", "official_values", "forecast_values", "stored_odds",
            "latest_official_period", "city_targets", "year_targets", "latest_target_odds", "forecasts_between",
            "forecasts_from", "nowcasts_from", "official_value", "official_source_kinds", "stopped_enterprises",
-           "stopped_enterprises_brief", "production_status_of", "publication_list", "final_inputs"]
+           "stopped_enterprises_brief", "production_status_of", "publication_list", "final_inputs",
+           "status_counts", "alerts_started", "targets_of_year"]
 
 
 def target_odds_as_of(store: Store, *, year: int, origin: str) -> list[dict[str, Any]]:
@@ -178,3 +179,25 @@ def final_inputs(store: Store, *, kind: str, period: str) -> Any:
     return store.read_records(
         "SELECT version, inputs FROM publication WHERE kind = :k AND period = :p AND final = :t "
         "AND inputs IS NOT NULL ORDER BY version DESC", k=kind, p=period, t=True)
+def status_counts(store: Store, *, first: str, last: str) -> list[dict[str, Any]]:
+    """Stopped and semi-stopped sample enterprises per month ``first``..``last``, and those reporting."""
+    return store.read_records(
+        "SELECT period, SUM(CASE WHEN production_status = 'stopped' THEN 1 ELSE 0 END) AS stopped, "
+        "SUM(CASE WHEN production_status = 'semi_stopped' THEN 1 ELSE 0 END) AS semi_stopped, COUNT(*) AS reporting "
+        "FROM enterprise_month WHERE period >= :a AND period <= :b GROUP BY period ORDER BY period",
+        a=first, b=last).to_dict("records")
+
+
+def alerts_started(store: Store, *, first: str, last: str) -> list[dict[str, Any]]:
+    """Alerts whose condition started in ``first``..``last``, counted by rule and severity."""
+    return store.read_records(
+        "SELECT rule, severity, COUNT(*) AS n, COUNT(DISTINCT region) AS regions FROM alert_event WHERE "
+        "started_period >= :a AND started_period <= :b GROUP BY rule, severity ORDER BY COUNT(*) DESC, rule, severity",
+        a=first, b=last).to_dict("records")
+
+
+def targets_of_year(store: Store, *, year: int) -> list[dict[str, Any]]:
+    """Every target of ``year`` (the city first, then the districts), with its unit."""
+    return store.read_records(
+        "SELECT indicator, region, comparison, value, unit FROM target WHERE year = :y "
+        "ORDER BY CASE WHEN region = '440100' THEN 0 ELSE 1 END, region, indicator", y=year).to_dict("records")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,10 @@ class Portal:
         self.store = store
         self.key = secret_key(settings)
         self.throttle = Throttle()
+        # Requests are CPU-bound under the GIL (templates, Argon2, the ingest's pandas work), so a worker gains
+        # nothing from running many at once; a small bound keeps the database pool and SQLite's single writer
+        # from being swamped at the deadline rush (the rest wait their turn in order instead of timing out).
+        self.slots = threading.BoundedSemaphore(2 if store.path is not None else 4)  # a SQLite file: 2
         self.env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
                                autoescape=select_autoescape(default=True, default_for_string=True),
                                trim_blocks=True, lstrip_blocks=True)
@@ -164,6 +169,7 @@ class Portal:
     def start_session(self, request: Request, user: User, response: Response) -> None:
         token, csrf, now = new_token(), new_token(), _now()
         with self.store.begin() as conn:
+            q.delete_expired_sessions(conn, now)
             q.create_session(conn, sid_hash=digest(token), user_id=user.id, csrf=csrf, now=now,
                              expires=now + dt.timedelta(minutes=self.settings["web.session_minutes"]))
         self.cookie(request, response, SESSION_COOKIE, sign(self.key, token))
@@ -223,7 +229,11 @@ def _view(portal: Portal, handler: Handler, *, login: bool = True, roles: tuple[
                     return RedirectResponse("/password?msg=pw_must_change", status_code=303)
             return handler(portal, request, form, session)
 
-        return await run_in_threadpool(run)
+        def bounded() -> Response:
+            with portal.slots:
+                return run()
+
+        return await run_in_threadpool(bounded)
 
     return endpoint
 

@@ -29,8 +29,11 @@ def render(portal: Any, request: Request, template: str, session: Any, *, status
     """Render a dashboard page with the portal's base template and both catalogues (``t`` and ``d``)."""
     lang = portal.lang(request)
     user, row = session
+    from ..alerts.texts import SEVERITY
+
     return portal.render(request, template, status=status, user=user, csrf=row.csrf,
-                         d=lambda key, **kw: dtext(lang, key, **kw), dash_nav=_nav(user), **context)
+                         d=lambda key, **kw: dtext(lang, key, **kw), dash_nav=_nav(user),
+                         severity=lambda s: SEVERITY[lang].get(s, s), **context)
 
 
 def _nav(user: User) -> list[tuple[str, str]]:

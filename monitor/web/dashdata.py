@@ -128,7 +128,7 @@ def overview(store: Store, settings: Settings, region: str, lang: str, *,
     """
     api = AnalystStore(store, settings)
     period = period or api.latest_period("pmi/headline")
-    since = str(period - MONTHS)
+    since = str(period - 1)  # the month and the one before (the change); the charts read their own history
     keys = [key_of("pmi/headline", region)] + [key_of(f"pmi/{qq.code}", region) for qq in QUESTIONS]
     keys += [key_of(b, region) for b in _ELEC] + [key_of(f"status/{s}", region) for s in _STATUS]
     city_keys = [] if region == CITY_CODE else [key_of("pmi/headline", CITY_CODE)] + [
@@ -250,11 +250,9 @@ def _progress(store: Store, period: pd.Period, region: str) -> dict[str, Any]:
     """Survey progress of the month after ``period`` (the round now open) when it has answers, else ``period``;
     counted like the portal's operations page (:func:`monitor.web.operations.progress`)."""
     with store.engine.connect() as conn:
-        use = period + 1
-        answered = q.answered_by_district(conn, str(use))
-        if not answered:
-            use = period
-            answered = q.answered_by_district(conn, str(use))
+        counts = q.answered_by_district(conn, [str(period), str(period + 1)])
+        use = period + 1 if counts[str(period + 1)] else period
+        answered = counts[str(use)]
         sample = q.panel_by_district(conn, str(use))
     codes = sorted(sample) if region == CITY_CODE else [region]
     by = [{"district": c, "district_name": region_name(c, "zh"), "sample": sample.get(c, 0),
