@@ -137,7 +137,7 @@ def _cleaned(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return out
 
 
-def _em_criterion(llf_path: Sequence[float]) -> float:
+def _em_criterion(llf_path: Sequence[float] | np.ndarray) -> float:
     llf = np.asarray(llf_path, dtype=float)
     if llf.size < 2:
         return np.nan
@@ -357,8 +357,8 @@ def _robust_mask(values: np.ndarray, k: float = 5.0) -> np.ndarray:
     med = np.nanmedian(values)
     mad = 1.4826 * np.nanmedian(np.abs(values - med))
     if not np.isfinite(mad) or mad == 0:
-        return np.isfinite(values)
-    return np.abs(values - med) <= k * mad
+        return np.asarray(np.isfinite(values))
+    return np.asarray(np.abs(values - med) <= k * mad)
 
 
 @dataclass

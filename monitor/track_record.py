@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,7 @@ from .forecasts import (
 )
 from .periods import month_text
 from .settings import Settings
-from .store import Store
-from .store import models as m
+from .store import Store, forecast_queries
 
 __all__ = ["TrackReport", "fill_past_origins", "forecast_skill", "store_skill", "read_skill"]
 
@@ -116,7 +116,8 @@ def _run_track(task: _TrackTask) -> list[tuple[str, str, list[dict[str, object]]
                 _w.simplefilter("ignore")
                 y = fill_missing(y, "linear")
                 if task.models is None:  # the platform's default forecaster; its specification kept in between
-                    result = forecast(y, task.horizon, calendar=task.calendar, level=(80, 95),
+                    cal: Literal["cn"] | None = "cn" if task.calendar == "cn" else None
+                    result = forecast(y, task.horizon, calendar=cal, level=(80, 95),
                                       spec=None if fresh else spec)
                     spec, frame = result.spec, result.frame
                     name = "combination" if len(result.models) > 1 else result.models[0]
@@ -312,15 +313,11 @@ def forecast_skill(store: Store, settings: Settings | None = None, *, as_of: pd.
 def store_skill(store: Store, settings: Settings, origin: pd.Period) -> int:
     """Store the track record as known at ``origin`` (replacing that origin's); returns the rows written."""
     skill = forecast_skill(store, settings, as_of=origin)
-    table = m.ForecastSkill.__table__
     created = dt.datetime.now().replace(microsecond=0)
     rows = [{"series_key": r.series_key, "origin": month_text(origin), "horizon": int(r.horizon), "n": int(r.n),
              "mae": _num(r.mae), "mase": _num(r.mase), "coverage_80": _num(r.coverage_80),
              "coverage_95": _num(r.coverage_95), "computed_at": created} for r in skill.itertuples()]
-    with store.begin() as conn:
-        conn.execute(table.delete().where(table.c.origin == month_text(origin)))
-        if rows:
-            conn.execute(table.insert(), rows)
+    forecast_queries.replace_skill(store, month_text(origin), rows)
     return len(rows)
 
 

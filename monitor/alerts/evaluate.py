@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -359,7 +359,7 @@ def _leading_turn(rule: Rule, ctx: EvalContext) -> list[Finding]:
         if len(values) < 24:
             continue
         signal = leading_signal(values, confirm=rule.params["confirm"])
-        active = signal["kind"] == "peak" and int(signal["months_ago"] or 0) <= rule.params["within"]
+        active = signal["kind"] == "peak" and int(cast(int, signal["months_ago"] or 0)) <= rule.params["within"]
         out.append(Finding(key, region_of(key), str(values.index[-1]), bool(active), round(float(values.iloc[-1]), 4),
                            {"series": key, "turn": signal["kind"], "turn_period": str(signal["period"] or ""),
                             "months_ago": signal["months_ago"], "phase": signal["phase"],

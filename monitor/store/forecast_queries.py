@@ -11,7 +11,8 @@ import pandas as pd
 from .core import Store
 
 __all__ = ["official_series_names", "official_history", "forecast_origins", "stored_forecasts", "series_keys",
-           "nowcast_origins", "odds_origins", "delete_forecasts", "official_outcomes", "skill_rows", "skill_at"]
+           "nowcast_origins", "odds_origins", "delete_forecasts", "official_outcomes", "skill_rows", "skill_at",
+           "replace_skill"]
 
 
 def official_series_names(store: Store) -> pd.DataFrame:
@@ -91,3 +92,14 @@ def skill_at(store: Store, *, o: str) -> list[dict[str, object]]:
     """The track record as of origin ``o`` for the operation report: ``series_key, horizon, n, mase, coverage_80``."""
     return store.read_records("SELECT series_key, horizon, n, mase, coverage_80 FROM forecast_skill WHERE origin = :o",
                               o=o).to_dict("records")
+
+
+def replace_skill(store: Store, origin: str, rows: list[dict[str, object]]) -> None:
+    """Replace the track record stored for ``origin`` by ``rows`` (one transaction)."""
+    from .models import ForecastSkill
+
+    table = ForecastSkill.__table__
+    with store.begin() as conn:
+        conn.execute(table.delete().where(table.c.origin == origin))  # type: ignore[attr-defined]
+        if rows:
+            conn.execute(table.insert(), rows)  # type: ignore[attr-defined]
