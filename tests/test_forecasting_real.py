@@ -55,7 +55,11 @@ def test_combination_on_real_series(name):
     bt = forecasting.backtest(y, models=MODELS, horizons=range(1, 7), origins=origins, reselect_every=12,
                               missing=missing)
     acc = forecasting.accuracy(bt, y)
-    assert not bt["fallback"].any(), bt.attrs["notes"]
+    # A fallback is rare and said: SARIMAX now refuses a non-invertible fit (a seasonal MA root on the unit
+    # circle, the mark of over-differencing a y/y series) and the member falls back to seasonal naive with a note.
+    assert bt["fallback"].mean() <= 0.02, bt.attrs["notes"]
+    if bt["fallback"].any():
+        assert any("seasonal naive used" in note for note in bt.attrs["notes"]), bt.attrs["notes"]
     mase = acc["MASE"]
     assert mase["combination"] < mase["snaive"], acc
     assert mase["combination"] < mase[SINGLES].mean(), acc
