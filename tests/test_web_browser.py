@@ -8,68 +8,34 @@ Skipped, with the reason, when Chromium (``make system-deps`` installs Debian's)
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
 from monitor.store import Store
 from monitor.web import create_app
 from monitor.web.accounts import invite
+from tests.browser_helpers import ARTEFACTS, chromium, live_server, require_browser
 from tests.web_helpers import PASSWORD, PERIOD, A, register, settings_for
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTEFACTS = Path(__file__).resolve().parents[1] / "var" / "test-artefacts"
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (`make system-deps` installs it with apt-get as root)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (test extra)")
-    import uvicorn
-
+    require_browser()
     store = Store.open(f"sqlite:///{tmp_path / 'store.sqlite'}")
     register(store)
     settings = settings_for(tmp_path)
     code = next(i.code for i in invite(store, settings, PERIOD) if i.uscc == A)
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store, code
-    srv.should_exit = True
-    thread.join(10)
+    with live_server(create_app(settings, store)) as base:
+        yield base, store, code
     store.close()
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _shot(page, name: str) -> None:
