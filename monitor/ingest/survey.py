@@ -280,7 +280,7 @@ def _write_operations(conn: Connection, files: list[SurveyFile], ops: pd.DataFra
     rows = latest.assign(source_id=[files[i].source_id for i in latest["file"]])
     rows = rows[["enterprise_id", "period", *_OPS, "submitted_at", "source_id", "source_row"]].astype(
         {"enterprise_id": int, "source_row": int})
-    rows["production_status"] = rows["production_status"].fillna("normal")
+    rows["production_status"] = rows["production_status"].astype(object).fillna("normal")  # all-missing: float
     changed_keys: list[tuple] = []
     upsert(conn, table, rows, _KEY, compare=_OPS, keys_out=changed_keys)
     file_of = dict(zip(zip(latest["enterprise_id"].astype(int), latest["period"]), latest["file"]))
