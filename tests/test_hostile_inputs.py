@@ -705,12 +705,13 @@ def test_ctrl_c_exits_130(cli_store, tmp_path):
     import signal
     import time
 
-    feed = _feed(tmp_path / "big.csv", [("0300000001", f"2024-01-{1 + i % 28:02d}", str(i)) for i in range(200_000)])
+    feed = _feed(tmp_path / "big.csv", [("0300000001", f"2024-01-{1 + i % 28:02d}", str(i)) for i in range(1_500_000)])  # long enough to be still running when the signal arrives
     root = str(Path(__file__).resolve().parents[1])
     proc = subprocess.Popen([sys.executable, "-c", "from monitor.cli import main; main()", "collect", str(feed)],
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": root}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    time.sleep(3)
+    assert proc.poll() is None, "the collect ended before Ctrl-C was sent: make the file longer"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, (proc.returncode, err[-500:])
