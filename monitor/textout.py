@@ -34,3 +34,11 @@ def table_lines(frame: pd.DataFrame, headers: list[str], *, indent: str = "  ") 
         parts += [" " * (widths[i] - display_width(r[i])) + r[i] for i in range(1, len(r))]
         out.append(indent + "  ".join(parts))
     return out
+
+
+def frame_lines(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """``columns`` of ``frame`` as aligned text lines, missing cells blank; ``["  (none)"]`` for an empty frame."""
+    if frame.empty:
+        return ["  (none)"]
+    shown = frame[columns].astype(object).where(frame[columns].notna(), "")
+    return table_lines(shown.astype(str), columns)

@@ -42,13 +42,9 @@ def _setup_logging(settings: Settings, verbose: int) -> None:
 
 
 def _print_frame(frame: Any, columns: list[str]) -> None:
-    from ..textout import table_lines
+    from ..textout import frame_lines
 
-    if frame.empty:
-        click.echo("  (none)")
-        return
-    shown = frame[columns].astype(object).where(frame[columns].notna(), "")
-    for line in table_lines(shown.astype(str), columns):
+    for line in frame_lines(frame, columns):
         click.echo(line)
 
 
