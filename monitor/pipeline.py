@@ -144,12 +144,13 @@ def adjust_stage(store: Store, settings: Settings, period: pd.Period | None, *, 
 
 
 def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowcast: bool = True,
-                   keys: Sequence[str] | None = None, track: bool = True) -> StageReport:
+                   keys: Sequence[str] | None = None, track: bool = True, reidentify: bool = False) -> StageReport:
     """Forecast the configured and key series from ``period`` (``keys``: only these), nowcast the official
     target, the odds of the annual targets and the composite leading indicators (``nowcast=False``: only the
     forecasts); first fill in the past origins of the track record (``forecast.track_months``; ``track=False``
-    or ``keys``: not) and store the track record as of ``period``.  One failing part is recorded, the others
-    still run.  ``detail`` maps ``track``, ``forecast``, ``nowcast``, ``odds``, ``leading`` to their reports."""
+    or ``keys``: not) and store the track record as of ``period``.  ``reidentify``: identify the default
+    forecaster's series afresh instead of re-using their stored specifications.  One failing part is recorded,
+    the others still run.  ``detail`` maps ``track``, ``forecast``, ``nowcast``, ``odds``, ``leading`` to their reports."""
     from .forecasts import forecast_series
     from .leading import build_leading
     from .nowcasts import nowcast_target, target_odds
@@ -158,7 +159,8 @@ def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowca
     reports: dict[str, Any] = {}
     if track and keys is None:
         reports["track"] = fill_past_origins(store, settings, period, nowcasts=nowcast)
-    reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys))
+    reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys),
+                                          reidentify=reidentify)
     if nowcast and keys is None:
         reports["nowcast"] = nowcast_target(store, settings, period)
         reports["odds"] = target_odds(store, settings, period)

@@ -310,6 +310,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Past origins the forecast stage fills in when they have no stored forecasts, nowcasts or odds (the "
             "track record; 0: none).", minimum=0),
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
+    Setting("forecast.review_months", 12, _parse_int,
+            "Months a default-forecaster series keeps its specification (ARIMA orders, ETS form, interval scale) "
+            "and only re-estimates the parameters before it is identified afresh (the annual review; 0: every "
+            "month; imon forecast --reidentify forces it).", minimum=0),
     Setting("forecast.models", "default", _parse_str,
             "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
             "unadjusted); or candidates of the older backtest selection (ets, theta, sarimax, snaive, naive2)."),
