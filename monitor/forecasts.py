@@ -29,11 +29,13 @@ import json
 import logging
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from .engine import Engine
 from .periods import month_text
 from .results import read_series
 from .settings import Settings
@@ -203,19 +205,27 @@ def _run_task(task: _Task) -> tuple[Any, ...]:
             notes + list(result.notes), spec, fresh)
 
 
-def run_tasks(tasks: list[_Task], workers: int) -> list[tuple[Any, ...]]:
-    """Run forecast tasks in ``workers`` processes (in this process for 1 worker or a single task)."""
-    if workers <= 1 or len(tasks) <= 1:
-        return [_run_task(t) for t in tasks]
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+def _task_failed(task: _Task, exc: BaseException) -> tuple[Any, ...]:
+    """The result standing for a task whose worker died or could not run it: that series fails."""
+    return task.key, task.origin, None, f"worker failed ({type(exc).__name__}: {exc}); re-run `imon forecast`"
 
-    try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (8 * workers))))
-    except BrokenProcessPool as exc:  # a worker died: run what is left here, failures stay per series
-        log.warning("forecast worker pool broke (%s); running the tasks in this process", exc)
-        return [_run_task(t) for t in tasks]
+
+def run_tasks(tasks: list[_Task], workers: int, engine: Engine | None = None) -> list[tuple[Any, ...]]:
+    """Run forecast tasks on ``engine`` (default ``workers`` local processes; in this process for 1 worker or a
+    single task); results in task order."""
+    if engine is None:
+        if workers <= 1 or len(tasks) <= 1:
+            return [_run_task(t) for t in tasks]
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(_run_task, tasks, chunksize=max(1, len(tasks) // (8 * workers))))
+        except BrokenProcessPool as exc:  # a worker died: run what is left here, failures stay per series
+            log.warning("forecast worker pool broke (%s); running the tasks in this process", exc)
+            return [_run_task(t) for t in tasks]
+    results: list[tuple[Any, ...]] = engine.map(_run_task, tasks, on_error=_task_failed)
+    return results
 
 
 def make_tasks(store: Store, settings: Settings, origin: pd.Period, keys: list[str],
@@ -291,7 +301,8 @@ def store_forecasts(store: Store, origin: str, results: list[tuple[Any, ...]],
 
 
 def forecast_series(store: Store, settings: Settings, origin: pd.Period, *, keys: list[str] | None = None,
-                    workers: int | None = None, reidentify: bool = False) -> ForecastReport:
+                    workers: int | None = None, engine: Engine | None = None,
+                    reidentify: bool = False) -> ForecastReport:
     """Forecast every configured series from ``origin`` and store the forecasts (replacing that origin's).
 
     Parameters
@@ -300,6 +311,9 @@ def forecast_series(store: Store, settings: Settings, origin: pd.Period, *, keys
         The series (default :func:`resolve_keys`: ``forecast.series`` and ``forecast.key_series``).
     workers
         Worker processes (default ``forecast.workers``).
+    engine
+        Where the series are forecast (:func:`monitor.engine.open_engine`: a Dask cluster with
+        ``compute.engine = dask``); default a local pool of ``workers``.  The rows are written here, once.
     reidentify
         Identify every default-forecaster series afresh (and store the new specifications) instead of
         re-estimating the stored specifications (the production mode).
@@ -308,7 +322,7 @@ def forecast_series(store: Store, settings: Settings, origin: pd.Period, *, keys
     report = ForecastReport(month_text(origin))
     keys = resolve_keys(store, settings) if keys is None else keys
     tasks = make_tasks(store, settings, origin, keys, report, reidentify=reidentify)
-    results = run_tasks(tasks, settings["forecast.workers"] if workers is None else workers)
+    results = run_tasks(tasks, settings["forecast.workers"] if workers is None else workers, engine)
     store_forecasts(store, report.origin, results, report)
     report.seconds = time.perf_counter() - t0
     return report

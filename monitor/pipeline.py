@@ -136,8 +136,11 @@ def adjust_stage(store: Store, settings: Settings, period: pd.Period | None, *, 
     Unchanged series are not re-estimated.
     """
     from .adjust import adjust_series
+    from .engine import open_engine
 
-    report = adjust_series(store, settings, pattern=pattern, force=force, until=period, progress=progress)
+    with open_engine(settings, workers=settings["adjust.processes"]) as engine:  # compute.engine: here or Dask
+        report = adjust_series(store, settings, pattern=pattern, force=force, until=period, progress=progress,
+                               engine=engine)
     status = "ok" if report.ok else "failed"
     return StageReport("adjust", status, report.summary(), items_ok=len(report.adjusted) + len(report.rebuilt),
                        items_failed=len(report.failed), detail=report)
@@ -159,8 +162,12 @@ def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowca
     reports: dict[str, Any] = {}
     if track and keys is None:
         reports["track"] = fill_past_origins(store, settings, period, nowcasts=nowcast)
-    reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys),
-                                          reidentify=reidentify)
+    from .engine import open_engine
+
+    with open_engine(settings, workers=settings["forecast.workers"]) as engine:  # compute.engine: here or Dask
+        reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys),
+                                              engine=engine if engine.name == "dask" else None,
+                                              reidentify=reidentify)
     if nowcast and keys is None:
         reports["nowcast"] = nowcast_target(store, settings, period)
         reports["odds"] = target_odds(store, settings, period)
