@@ -31,6 +31,7 @@ INDICATOR_NAMES = {
     "energy_intensity/change": ("单位工业增加值能耗变化", "Energy intensity change"),
     "advanced_manufacturing/share": ("先进制造业增加值占比", "Advanced manufacturing share"),
     "private_economy/share": ("民营经济占比", "Private economy share"),
+    "fibre_to_home/rate": ("光纤入户率", "Fibre-to-home rate"),
 }
 
 
