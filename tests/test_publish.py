@@ -462,3 +462,23 @@ def test_the_plans_fibre_to_home_target_is_present_and_tracked(medium_demo, pub_
     assert "光纤入户率" in text
     cells = [t for a, t in _parse(annual.files[0]).cells if a.get("data-key") == "fibre_to_home/rate@440100"]
     assert cells and all(t != "—" for t in cells)
+
+
+def test_dispatch_ranking_flags_district_pmis_from_few_respondents(pub_store):
+    """Issue 13: the quarterly dispatch ranking printed district PMIs from a handful of firms unflagged; they carry
+    the release's low-n flag (``compute.min_respondents``), and ``publish check`` agrees."""
+    from monitor.publish.check import audit_html
+
+    store, settings, folder = pub_store
+    minimum = int(settings["compute.min_respondents"])
+    disp = publish(store, settings, "dispatch", "2020Q3", formats="html", now=AFTER, out_dir=folder / "lown")
+    html = disp.files[0].read_text(encoding="utf-8")
+    cells = [(a, t) for a, t in _parse(disp.files[0]).cells
+             if a.get("data-key", "").startswith("pmi/headline/district/") and t != "—"]
+    assert cells and all("data-n" in a for a, _ in cells)
+    for a, t in cells:
+        assert t.endswith("*") == (int(a["data-n"]) < minimum), (a, t)
+    assert any(t.endswith("*") for _, t in cells)  # 80 firms in 11 districts: small cells exist
+    assert f"样本数少于{minimum}家" in html
+    findings, _ = audit_html(html, store, min_respondents=minimum)
+    assert not [f for f in findings if f.check == "low-n"], findings
