@@ -247,8 +247,14 @@ def survey_template(obj: _Context, period: str, enterprise: str | None, all_: bo
     if bool(enterprise) == all_:
         raise click.UsageError("give either --enterprise CODE or --all")
     month = _month_option(period, "--period")
-    with open_store(obj.settings()) as store:
-        paths = write_templates(store, month, Path(out), enterprise=enterprise)
+    show = _progress_printer()  # on a terminal: "… 412/1200 9144…" rewritten in place; nothing when piped
+    try:
+        with open_store(obj.settings()) as store:
+            paths = write_templates(store, month, Path(out), enterprise=enterprise,
+                                    progress=(lambda m: show(f"questionnaires {m}")) if show else None)
+    finally:
+        if show:
+            _end_progress()
     click.echo(f"{len(paths)} questionnaire(s) for {month} written to {Path(out).resolve()}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,11 @@ def panel_for_period(store: Store, period: pd.Period, *, lang: str = "zh") -> pd
     return survey_q.sample_panel(store, month_text(period), lang=lang)
 
 
-def write_templates(store: Store, period: pd.Period, out_dir: Path, *, enterprise: str | None = None) -> list[Path]:
+def write_templates(store: Store, period: pd.Period, out_dir: Path, *, enterprise: str | None = None,
+                    progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write a blank questionnaire for one enterprise (credit code) or every sample enterprise of ``period``.
+
+    ``progress`` (optional) is called with "N/TOTAL credit-code" as each workbook is written.
 
     Raises
     ------
@@ -44,8 +48,12 @@ def write_templates(store: Store, period: pd.Period, out_dir: Path, *, enterpris
         raise SurveyError(f"no enterprise is in the sample for {period}; load the register or pick another month")
     out_dir.mkdir(parents=True, exist_ok=True)
     key = month_text(period)
-    return [write_survey_workbook(out_dir / f"{key}_{r.uscc}.xlsx", uscc=r.uscc, name=r.name, period=key)
-            for r in panel.itertuples()]
+    paths = []
+    for i, r in enumerate(panel.itertuples(), start=1):
+        paths.append(write_survey_workbook(out_dir / f"{key}_{r.uscc}.xlsx", uscc=r.uscc, name=r.name, period=key))
+        if progress is not None:
+            progress(f"{i}/{len(panel)} {r.uscc}")
+    return paths
 
 
 @dataclass

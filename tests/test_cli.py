@@ -127,15 +127,22 @@ def test_python_dash_m_monitor_works():
     assert done.returncode == 0 and "demo" in done.stdout and "config" in done.stdout
 
 
-def test_survey_template_status_and_collect_report(capsys, workdir):
+def test_survey_template_status_and_collect_report(capsys, workdir, monkeypatch):
     code, out, err = run(capsys, *SMALL)
     assert code == 0, err
     code, out, err = run(capsys, "survey", "status", "--period", "2024-06")
     assert code == 0 and "问卷回收" in out and "未回收" in out
-    code, out, _ = run(capsys, "survey", "template", "--period", "2024-06", "--all", "--out", "q")
+    code, out, err = run(capsys, "survey", "template", "--period", "2024-06", "--all", "--out", "q")
     assert code == 0 and "questionnaire(s) for 2024-06" in out
+    assert "\r" not in err and "questionnaires" not in err  # piped: quiet
     files = sorted((workdir / "q").glob("2024-06_*.xlsx"))
     assert len(files) >= 35
+    # on a terminal (issue 13: `survey template --all` ran 35 s showing nothing) a line counts the workbooks
+    with monkeypatch.context() as patch:
+        patch.setattr(sys.stderr, "isatty", lambda: True)
+        code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--all", "--out", "q2")
+    assert code == 0 and f"questionnaires 1/{len(files)} " in err and f"questionnaires {len(files)}/{len(files)} " in err
+    assert err.count("\r") >= len(files) and err.endswith("\r\x1b[K")  # rewritten in place, cleared at the end
     code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--out", "q")
     assert code == 2 and "--enterprise CODE or --all" in err
     code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--enterprise", "X", "--out", "q")
