@@ -282,6 +282,9 @@ SETTINGS: tuple[Setting, ...] = (
             "index per district and size class)."),
     Setting("compute.min_respondents", 30, _parse_int,
             "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
+    Setting("compute.workers", 0, _parse_int,
+            "Processes computing the survey indices (months shared among them; the same numbers as one process); "
+            "0 = every core.", minimum=0),
     Setting("monitoring.stop_threshold", 0.10, _parse_fraction,
             "An enterprise drawing less than this share of its electricity baseline is inferred stopped."),
     Setting("monitoring.semi_threshold", 0.50, _parse_fraction,
