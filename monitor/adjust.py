@@ -66,7 +66,6 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -75,6 +74,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from .engine import Engine, batches
+from .engine.local import LocalEngine
 from .exceptions import ConfigError, MonitorError
 from .reference import HEADLINE_WEIGHTS
 from .results import write_series
@@ -348,7 +349,7 @@ def _fit_batch(tasks: Sequence[_Task]) -> list[_Fit]:
         try:
             adjuster, series = _job(task)
         except Exception as exc:  # isolate the series: any error is recorded, the run goes on
-            fits[i] = _failed(task, exc)
+            fits[i] = _task_failed(task, exc)
             continue
         jobs.append((adjuster, series, task.key))
         owners.append(i)
@@ -361,13 +362,8 @@ def _fit_batch(tasks: Sequence[_Task]) -> list[_Fit]:
                     raise result
                 fits[i] = _fitted(tasks[i], result)
             except Exception as exc:  # isolate the series: any error is recorded, the run goes on
-                fits[i] = _failed(tasks[i], exc)
+                fits[i] = _task_failed(tasks[i], exc)
     return [fits[i] for i in range(len(tasks))]
-
-
-def _failed(task: _Task, exc: BaseException) -> _Fit:
-    return _Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed",
-                                     "error": f"{type(exc).__name__}: {exc}"})
 
 
 def _fitted(task: _Task, result: AdjustmentResult) -> _Fit:
@@ -517,39 +513,43 @@ def _engine_options(settings: Settings) -> tuple[str, str | None]:
     return method, re.sub(r"\s+", " ", model)
 
 
-def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None) -> list[_Fit]:
-    """Run the tasks in a process pool (in this process when ``processes`` is 1); failures stay per series."""
-    fits: list[_Fit] = []
+def _task_failed(task: _Task, exc: BaseException) -> _Fit:
+    """The fit standing for a task whose worker died or could not run it: this series fails, the others go on."""
+    if isinstance(exc, BrokenProcessPool) or type(exc).__name__ == "KilledWorker":
+        error = f"worker process died ({exc}); re-run `imon adjust`"
+    else:
+        error = f"{type(exc).__name__}: {exc}"
+    return _Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed", "error": error})
+
+
+def _batch_failed(batch: list[_Task], exc: BaseException) -> list[_Fit]:
+    """A batch whose worker died or could not run it: its series fail, the others go on."""
+    return [_task_failed(task, exc) for task in batch]
+
+
+def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None,
+               engine: Engine | None = None) -> list[_Fit]:
+    """Run the tasks on ``engine`` (default a local process pool of ``processes``, in this process for 1);
+    failures stay per series."""
     total = len(tasks)
+    count = 0
 
     def done(fit: _Fit) -> None:
-        fits.append(fit)
+        nonlocal count
+        count += 1
         if progress:
-            progress(f"adjust: {len(fits)}/{total} {fit.key} {fit.status}")
+            progress(f"adjust: {count}/{total} {fit.key} {fit.status}")
 
     import scipy.stats  # noqa: F401  (the diagnostics need it: import once here, forked workers share it)
 
-    if processes <= 1 or total <= 1:
-        for task in tasks:
-            done(_fit_one(task))
-        return fits
-    # Batches of series per task (one X-13 process per batch); small enough to keep every worker busy.
-    size = max(1, min(_BATCH, -(-total // (4 * processes))))
-    batches = [tasks[i:i + size] for i in range(0, total, size)]
-    with ProcessPoolExecutor(max_workers=processes) as pool:
-        futures = {pool.submit(_fit_batch, batch): batch for batch in batches}
-        for future in as_completed(futures):
-            batch = futures[future]
-            try:
-                for fit in future.result():
-                    done(fit)
-            except BrokenProcessPool as exc:  # a worker died: the series it held and the queued ones fail
-                for task in batch:
-                    done(_Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed",
-                                                   "error": f"worker process died ({exc}); re-run `imon adjust`"}))
-            except Exception as exc:  # pickling problems and the like: this batch only
-                for task in batch:
-                    done(_failed(task, exc))
+    if engine is None:
+        engine = LocalEngine(processes)
+    # The engine's items are batches of series: each runs as one X-13 process (fit_many), sent as one task
+    # (dask.batch series on a Dask cluster; locally small enough to keep every worker busy).
+    size = getattr(engine, "batch", None) or max(1, min(_BATCH, -(-total // (4 * engine.workers))))
+    parts: list[list[_Fit]] = engine.map(_fit_batch, batches(tasks, size), on_error=_batch_failed,
+                                         progress=lambda part: [done(fit) for fit in part], batch=1)
+    fits = [fit for part in parts for fit in part]
     return fits
 
 
@@ -710,6 +710,7 @@ def adjust_series(
     force: bool = False,
     until: pd.Period | None = None,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> AdjustReport:
     """Seasonally adjust the stored series and store ``sa`` and the diagnostics as a vintage.
 
@@ -735,6 +736,9 @@ def adjust_series(
         Use the data up to this month only (the adjustment stage of that month); default all the data.
     progress
         Called with a short line per series done.
+    engine
+        Where the series are estimated (:func:`monitor.engine.open_engine`: a Dask cluster with
+        ``compute.engine = dask``); default a local pool of ``processes``.  The results are written here, once.
 
     Returns
     -------
@@ -776,7 +780,7 @@ def adjust_series(
         else:
             tasks.append(_Task(key, str(raw.index[0]), tuple(raw.to_numpy(float)), mode, method, arima,
                                fixed_outliers=_shock_outliers(raw)))
-    fits += _run_tasks(tasks, processes, progress)
+    fits += _run_tasks(tasks, processes, progress, engine)
     _write(store, fits, vintage, report.kind, fingerprints, report, rows=not projected)
     _record(fits, report)
     if plan.headlines:  # rebuilt from the components' adjusted values as now stored
