@@ -282,6 +282,9 @@ SETTINGS: tuple[Setting, ...] = (
             "index per district and size class)."),
     Setting("compute.min_respondents", 30, _parse_int,
             "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
+    Setting("compute.workers", 0, _parse_int,
+            "Processes computing the survey indices (months shared among them; the same numbers as one process); "
+            "0 = every core.", minimum=0),
     Setting("compute.engine", "local", _choice("local", "dask"),
             "Where the heavy stages run: local (this machine's process pools and the store's readings) or dask "
             "(a Dask cluster: series batches on its workers, electricity from the Parquet archive with "
