@@ -58,22 +58,23 @@ def _read_meter(files: list[str], window: tuple[int, int] | None) -> pd.DataFram
 
     if not files:
         return _METER_META.copy()
-    table = pq.read_table(files, columns=["enterprise_id", "day", "kwh"]) if len(files) > 1 else pq.read_table(
-        files[0], columns=["enterprise_id", "day", "kwh"])
-    readings = table.to_pandas()
+    # one thread: the workers are the parallelism (a worker is one core, so 1 against 2 workers is honest)
+    table = pq.read_table(files if len(files) > 1 else files[0], columns=["enterprise_id", "day", "kwh"],
+                          use_threads=False)
+    readings = table.to_pandas(use_threads=False)
     return meter_rows(readings, window) if len(readings) else _METER_META.copy()
 
 
 def archive_chunks(root: Path, first_month: str | None = None, last_month: str | None = None, *,
-                   regions: list[str] | None = None, target_bytes: int = 32 << 20) -> list[list[str]]:
-    """The archive's files for ``first_month``..``last_month`` packed into partitions of about ``target_bytes``.
+                   regions: list[str] | None = None, target_bytes: int = 32 << 20,
+                   min_partitions: int = 16) -> list[list[str]]:
+    """The archive's files for ``first_month``..``last_month`` packed into partitions of about ``target_bytes``
+    (smaller for a small archive, so that there are at least ``min_partitions`` when it has that many folders).
 
     A (month, region) folder is never split between partitions, so every enterprise-month lies in one
     partition and the partitions' sums need no second pass.
     """
-    chunks: list[list[str]] = []
-    current: list[str] = []
-    size = 0
+    folders: list[tuple[list[str], int]] = []
     for month in archive_months(root):
         if (first_month and month < first_month) or (last_month and month > last_month):
             continue
@@ -81,12 +82,18 @@ def archive_chunks(root: Path, first_month: str | None = None, last_month: str |
             if not folder.name.startswith("region=") or (regions and folder.name[7:] not in regions):
                 continue
             files = sorted(str(f) for f in folder.glob("*.parquet"))
-            bytes_ = sum(Path(f).stat().st_size for f in files)
-            if current and size + bytes_ > target_bytes:
-                chunks.append(current)
-                current, size = [], 0
-            current += files
-            size += bytes_
+            folders.append((files, sum(Path(f).stat().st_size for f in files)))
+    total = sum(size for _, size in folders)
+    target = max(1, min(target_bytes, total // max(1, min_partitions)))
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for files, bytes_ in folders:
+        if current and size + bytes_ > target:
+            chunks.append(current)
+            current, size = [], 0
+        current += files
+        size += bytes_
     if current:
         chunks.append(current)
     return chunks
