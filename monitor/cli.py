@@ -247,8 +247,14 @@ def survey_template(obj: _Context, period: str, enterprise: str | None, all_: bo
     if bool(enterprise) == all_:
         raise click.UsageError("give either --enterprise CODE or --all")
     month = _month_option(period, "--period")
-    with open_store(obj.settings()) as store:
-        paths = write_templates(store, month, Path(out), enterprise=enterprise)
+    show = _progress_printer()  # on a terminal: "… 412/1200 9144…" rewritten in place; nothing when piped
+    try:
+        with open_store(obj.settings()) as store:
+            paths = write_templates(store, month, Path(out), enterprise=enterprise,
+                                    progress=(lambda m: show(f"questionnaires {m}")) if show else None)
+    finally:
+        if show:
+            _end_progress()
     click.echo(f"{len(paths)} questionnaire(s) for {month} written to {Path(out).resolve()}")
 
 
@@ -271,6 +277,8 @@ def survey_status_cmd(obj: _Context, period: str, missing: bool) -> None:
     click.echo((f"{st.period} 问卷回收：{st.responded}/{st.sample}" if zh else
                 f"{st.period} returns: {st.responded}/{st.sample}") +
                (f" ({st.responded / st.sample:.1%})" if st.sample else ""))
+    for line in _respondent_lines(st, zh):
+        click.echo(line)
     heads = ["样本", "已回收", "回收率"] if zh else ["sample", "returned", "rate"]
     for title, frame in ((("辖区", "District"), st.by_district), (("规模", "Size"), st.by_size),
                          (("行业大类", "Division"), st.by_industry)):
@@ -284,6 +292,25 @@ def survey_status_cmd(obj: _Context, period: str, missing: bool) -> None:
         for line in table_lines(st.missing, ["统一社会信用代码", "企业名称", "辖区", "行业", "规模"] if zh else
                                 ["credit code", "name", "district", "division", "size"]):
             click.echo(line)
+
+
+def _respondent_lines(st: Any, zh: bool) -> list[str]:
+    """How the returns counted here relate to the respondents the PMI release prints (the same definition as
+    the compute stage, :func:`monitor.survey_admin.headline_respondents`), and why they differ."""
+    lines = [(f"计入PMI的有效问卷：{st.in_headline}份（五个分项各自的应答企业数中最少者，即PMI发布稿的“有效回收问卷”）"
+              if zh else f"valid returns in the PMI: {st.in_headline} (the smallest number of respondents to any of "
+              "the five component questions: the release's count)")]
+    if st.responded != st.in_headline:
+        lines.append(f"  与已回收{st.responded}份相差{st.responded - st.in_headline}份：{st.incomplete}份问卷缺少PMI分项"
+                     "的回答（未答的分项不计入该分项，也不计入PMI）" if zh else
+                     f"  {st.responded - st.in_headline} fewer than the {st.responded} returns: {st.incomplete} "
+                     "return(s) leave a PMI component question unanswered (not counted for it, nor in the PMI)")
+    if st.stored_headline is not None and st.stored_headline != st.in_headline:
+        lines.append(f"  已计算的PMI基于{st.stored_headline}份（计算之后问卷有变化：运行 imon compute "
+                     f"--period {st.period} 后发布稿与此一致）" if zh else
+                     f"  the stored PMI rests on {st.stored_headline} (returns changed after it was computed: run "
+                     f"imon compute --period {st.period} and the release will agree)")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- collect
@@ -493,8 +520,12 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
 @click.option("--skip-nowcast", is_flag=True, help="Only the forecasts: no nowcast, odds or leading indicator.")
 @click.option("--series", "series", default=None, metavar="KEY",
               help="Only this series (a key or glob of the forecast series, e.g. iva/yoy@440100, pmi/headline*).")
+@click.option("--reidentify", is_flag=True,
+              help="Identify the default forecaster's models afresh (the annual review, due every "
+                   "forecast.review_months) instead of re-estimating the stored specifications.")
 @click.pass_obj
-def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool, series: str | None) -> None:
+def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool, series: str | None,
+             reidentify: bool) -> None:
     """Forecast the configured and key series from a month, nowcast the official target, compute the odds of
     meeting the year's targets and the leading indicators, and store them; or print the track record."""
     import fnmatch
@@ -527,7 +558,7 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
                                        "forecast.key_series, or a glob such as 'pmi/headline*'")
         if origin is not None:
             reports = run_stage(store, settings, "forecast", origin, nowcast=not skip_nowcast, keys=keys,
-                                raise_errors=True).detail
+                                reidentify=reidentify, raise_errors=True).detail
             if "track" in reports:
                 click.echo(reports["track"].summary())
             report = reports["forecast"]

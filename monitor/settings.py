@@ -282,6 +282,9 @@ SETTINGS: tuple[Setting, ...] = (
             "index per district and size class)."),
     Setting("compute.min_respondents", 30, _parse_int,
             "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
+    Setting("compute.workers", 0, _parse_int,
+            "Processes computing the survey indices (months shared among them; the same numbers as one process); "
+            "0 = every core.", minimum=0),
     Setting("compute.engine", "local", _choice("local", "dask"),
             "Where the heavy stages run: local (this machine's process pools and the store's readings) or dask "
             "(a Dask cluster: series batches on its workers, electricity from the Parquet archive with "
@@ -326,6 +329,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Past origins the forecast stage fills in when they have no stored forecasts, nowcasts or odds (the "
             "track record; 0: none).", minimum=0),
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
+    Setting("forecast.review_months", 12, _parse_int,
+            "Months a default-forecaster series keeps its specification (ARIMA orders, ETS form, interval scale) "
+            "and only re-estimates the parameters before it is identified afresh (the annual review; 0: every "
+            "month; imon forecast --reidentify forces it).", minimum=0),
     Setting("forecast.models", "default", _parse_str,
             "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
             "unadjusted); or candidates of the older backtest selection (ets, theta, sarimax, snaive, naive2)."),
