@@ -10,9 +10,9 @@ Run:  nice -n 5 .venv/bin/python benchmarks/bench_scale.py [--rows 200000000] [-
    single-machine path) on a ``distributed.LocalCluster`` of 1 worker, then of 2 (one thread each); the sums are
    kept on the workers (persisted), counted, and checked equal between the two runs.
 2. **X-13 on ``--series`` series.**  Synthetic monthly indices (10 years, seasonality, cycle, noise) adjusted by
-   the adjust stage's own task (:func:`monitor.adjust._fit_one`: X-13ARIMA-SEATS, the airline model, Spring
-   Festival and working-day regressors) through :class:`monitor.engine.dask.DaskEngine`, 1 worker then 2; the
-   adjusted values are checked identical.
+   the adjust stage's own runner (:func:`monitor.adjust._run_tasks`: batches of ``--batch`` series, each batch one
+   X-13ARIMA-SEATS run in its multi-spec mode, the airline model, Spring Festival and working-day regressors)
+   through :class:`monitor.engine.dask.DaskEngine`, 1 worker then 2; the adjusted values are checked identical.
 
 Prints rows/s, series/s, the speed-ups (goal >= 1.7 each) and an extrapolation to ``--nodes`` nodes of
 ``--node-workers`` workers with the measured per-worker rate, naming the bottleneck: storage bandwidth
@@ -108,15 +108,16 @@ def synthetic_series(n: int) -> list:
 
 
 def adjust(tasks: list, workers: int, batch: int) -> tuple[float, list]:
-    from monitor.adjust import _fit_one, _task_failed
+    """Seconds to adjust ``tasks`` as the adjust stage does (batches of X-13 runs) on ``workers`` Dask workers."""
+    from monitor.adjust import _run_tasks
     from monitor.engine.dask import DaskEngine
 
     client, c = cluster(workers)
     try:
         engine = DaskEngine(client, batch=batch)
-        engine.map(_fit_one, tasks[: 2 * workers], on_error=_task_failed, batch=1)  # warm the workers' imports
+        _run_tasks(tasks[: 2 * workers], 1, None, DaskEngine(client, batch=1))  # warm the workers' imports
         t0 = time.perf_counter()
-        fits = engine.map(_fit_one, tasks, on_error=_task_failed)
+        fits = _run_tasks(tasks, 1, None, engine)
         seconds = time.perf_counter() - t0
     finally:
         client.close()
