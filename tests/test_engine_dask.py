@@ -45,7 +45,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -148,6 +148,28 @@ def test_baselines_and_status_on_the_workers(demo_store, archive, client):
     assert list(sharded["inferred_status"].fillna("-")) == list(whole["inferred_status"].astype(object).fillna("-"))
     np.testing.assert_allclose(sharded[["baseline", "ratio"]].to_numpy(float),
                                whole[["baseline", "ratio"]].to_numpy(float), rtol=1e-9, equal_nan=True)
+
+
+def test_province_demo_archives_feeds_and_stores_only_aggregates(tmp_path, client):
+    from monitor.demo.province import ProvinceParams, run_province
+
+    settings = _settings(tmp_path, compute__engine="dask", dask__address=client.scheduler.address)
+    params = ProvinceParams(seed=5, enterprises=20, start="2023-01", end="2025-02", feed_users=40, cities=2)
+    run = run_province(settings, params)
+    root = tmp_path / "province"
+    assert run.built and run.readings["cities"] > 0 and run.readings["national"] == 40 * 790  # users x days
+    assert archive_months(root / "archive" / "national")[0] == "2023-01"
+    assert {p.name for p in (root / "archive" / "cities" / "month=2024-06").iterdir()} == {"region=4401",
+                                                                                            "region=4402"}
+    with Store.open(run.store_url) as store:
+        city = read_series(store, "province/electricity/yoy/city")
+        parts = [read_series(store, f"province/electricity/contribution/region/{c}")["raw"] for c in ("4401", "4402")]
+        national = read_series(store, "national/status/inferred_stopped_count/city")
+        assert store.read_records("SELECT COUNT(*) AS n FROM electricity_reading")["n"].iloc[0] == 0
+    assert list(city.index.astype(str))[-1] == "2025-02" and len(national) == 12
+    np.testing.assert_allclose(city["raw"].to_numpy(float), (parts[0] + parts[1]).to_numpy(float), rtol=1e-9)
+    again = run_province(settings, params)
+    assert not again.built and again.written["series values"] == 0  # the same build: reused, nothing new
 
 
 # ------------------------------------------------------------------------------------------------- series
