@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .engine import Engine
 from .forecasts import (
     MIN_HISTORY,
     ForecastReport,
@@ -176,9 +177,18 @@ def _origin_job(args: tuple[str, Settings, str, bool, bool]) -> tuple[str, int, 
     return origin, n_now, n_odds, failures
 
 
+def _track_failed(task: _TrackTask, exc: BaseException) -> list[tuple[str, str, None, str]]:
+    """The results standing for a series whose worker died or could not run it: each of its origins fails."""
+    return [(task.key, origin, None, f"worker failed ({type(exc).__name__}: {exc}); re-run `imon forecast`")
+            for origin, _cutoff in task.cutoffs]
+
+
 def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, months: int | None = None,
-                      nowcasts: bool = True) -> TrackReport:
-    """Forecasts, nowcasts and odds at each of the ``months`` origins before ``end`` that has none stored."""
+                      nowcasts: bool = True, engine: Engine | None = None) -> TrackReport:
+    """Forecasts, nowcasts and odds at each of the ``months`` origins before ``end`` that has none stored.
+
+    ``engine`` (a Dask engine, :func:`monitor.engine.open_engine`) runs the series' past forecasts on its workers;
+    default ``forecast.workers`` local processes.  The nowcasts and odds run here (they read the store)."""
     from .store.forecast_queries import forecast_origins, nowcast_origins, odds_origins
 
     t0 = time.perf_counter()
@@ -212,7 +222,9 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
         tasks.append(_TrackTask(key, history.dropna(), cutoffs, settings["forecast.horizon"], model_choice(models),
                                 RESELECT_EVERY, calendar))
     workers = settings["forecast.workers"]
-    results = [r for rs in _map(_run_track, tasks, workers) for r in rs]
+    parts = (engine.map(_run_track, tasks, on_error=_track_failed) if engine is not None
+             else _map(_run_track, tasks, workers))
+    results = [r for rs in parts for r in rs]
     by_origin: dict[str, list] = {}
     for r in results:
         by_origin.setdefault(r[1], []).append(r)
