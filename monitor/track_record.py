@@ -31,6 +31,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .engine import Engine
 from .forecasts import (
     MIN_HISTORY,
     ForecastReport,
@@ -203,10 +204,19 @@ def _cost(item: tuple[str, object]) -> float:
     return (10.0 if task.models is None else 1.0) * fresh + 0.1 * len(task.cutoffs)
 
 
+def _track_failed(task: _TrackTask, exc: BaseException) -> list[tuple[str, str, None, str]]:
+    """The results standing for a series whose worker died or could not run it: each of its origins fails."""
+    return [(task.key, origin, None, f"worker failed ({type(exc).__name__}: {exc}); re-run `imon forecast`")
+            for origin, _cutoff in task.cutoffs]
+
+
 def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, months: int | None = None,
-                      nowcasts: bool = True) -> TrackReport:
+                      nowcasts: bool = True, engine: Engine | None = None) -> TrackReport:
     """Forecasts, nowcasts and odds at each of the ``months`` origins before ``end`` that has none stored; then
-    the track record (``forecast_skill``) of every origin up to ``end`` whose record is missing or changed."""
+    the track record (``forecast_skill``) of every origin up to ``end`` whose record is missing or changed.
+
+    ``engine`` (a Dask engine, :func:`monitor.engine.open_engine`) runs the series' past forecasts on its workers;
+    the origins' nowcasts and odds (they read the store) then run here in ``forecast.workers`` processes."""
     from .store.forecast_queries import forecast_origins, nowcast_origins, odds_origins
 
     t0 = time.perf_counter()
@@ -250,9 +260,14 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
                 items.append(("origin", (url, settings, str(o), do_now, do_odds)))
     workers = settings["forecast.workers"]
     items.sort(key=_cost, reverse=True)
+    remote: list[tuple[str, object]] = []
+    if engine is not None:
+        tracks = [payload for kind, payload in items if kind == "track"]
+        items = [item for item in items if item[0] != "track"]
+        remote = [("track", rs) for rs in engine.map(_run_track, tracks, on_error=_track_failed)]
     if workers > 1 and len(items) > 1:
         store.engine.dispose()  # no connection crosses the fork
-    outcomes = _run_all(items, workers)
+    outcomes = remote + _run_all(items, workers)
     results = [r for kind, rs in outcomes if kind == "track" for r in rs]  # type: ignore[attr-defined]
     by_origin: dict[str, list] = {}
     for r in results:

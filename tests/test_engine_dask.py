@@ -235,6 +235,22 @@ def test_forecast_batch_on_dask_equals_the_local_pool(tmp_path, client):
     pd.testing.assert_frame_equal(dask, local, rtol=1e-12)
 
 
+def test_track_record_on_dask_equals_the_local_pool(tmp_path, client):
+    from monitor.track_record import fill_past_origins
+
+    settings = _settings(tmp_path, forecast__models="theta,snaive", forecast__horizon=2, forecast__workers=2,
+                         forecast__series=",".join(KEYS[:3]), forecast__key_series="", forecast__track_months=3)
+    out = {}
+    for name, engine in (("local", None), ("dask", DaskEngine(client, batch=2))):
+        with _series_store(tmp_path / f"t{name}.sqlite") as store:
+            report = fill_past_origins(store, settings, pd.Period("2019-12", "M"), nowcasts=False, engine=engine)
+            assert report.forecasts == 3 * 3 * 2 and not report.failed  # series x origins x horizon
+            out[name] = store.read_frame(select(m.Forecast.__table__)).drop(columns=["created_at"])
+    cols = ["series_key", "origin", "period"]
+    pd.testing.assert_frame_equal(out["dask"].sort_values(cols).reset_index(drop=True),
+                                  out["local"].sort_values(cols).reset_index(drop=True), rtol=1e-12)
+
+
 # ------------------------------------------------------------------------------------------------- a lost worker
 def _kill_once(fn, marker: str, item):
     """Run ``fn``; the first call anywhere kills its own worker process first (SIGKILL: no clean-up)."""
