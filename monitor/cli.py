@@ -724,8 +724,11 @@ def publish_rerender(obj: _Context, publication_id: int, out: Path | None, forma
     for path in result.files:
         click.echo(f"  {path}")
     if result.release_at is not None:
-        click.echo(f"release time (as stored with the edition): {_when(obj.settings(), result.release_at)} "
-                   f"({obj.settings()['publish.timezone']})")
+        from .timeshow import bureau_zone, zone_label
+
+        zone = bureau_zone(obj.settings())
+        click.echo(f"release time (as stored with the edition): {result.release_at:%Y-%m-%d %H:%M} "
+                   f"{obj.settings()['publish.timezone']} ({zone_label(zone, obj.settings()['language'])})")
     if not result.matches:
         click.echo(f"publication {publication_id}: the re-rendered HTML differs from the stored one", err=True)
         raise SystemExit(1)
