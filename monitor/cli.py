@@ -942,14 +942,22 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
 @click.option("--start", default=None, metavar="YYYY-MM", help="First month (demo.start, default 2012-01).")
 @click.option("--end", default=None, metavar="YYYY-MM", help="Last month (demo.end, default the last complete month).")
 @click.option("--rebuild", is_flag=True, help="Regenerate even if the store already holds this build.")
+@click.option("--scale", type=click.Choice(["city", "province"]), default="city", show_default=True,
+              help="province: 21 cities' panels and a national-size feed as Parquet, indicators on Dask.")
+@click.option("--feed-users", type=click.IntRange(min=10), default=5000, show_default=True,
+              help="With --scale province: industrial users in the synthetic national feed (31 days x users rows "
+                   "a month).")
 @click.pass_obj
 def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
-         rebuild: bool) -> None:
+         rebuild: bool, scale: str, feed_users: int) -> None:
     """Build (or reuse) the demo store and run the whole monthly cycle on it."""
     from .demo.runner import demo_params, run_demo
     from .store import open_store
     from .summary import format_summary, panel_summary
 
+    if scale == "province":
+        _province_demo(obj, seed, enterprises, start, end, rebuild, feed_users)
+        return
     settings = obj.settings(**{"demo.seed": seed, "demo.enterprises": enterprises,
                                "demo.start": start, "demo.end": end})
     demo_params(settings)  # validate before anything is written
@@ -983,6 +991,24 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
     _print_demo_logins(settings)
     if not run.ok:
         raise SystemExit(1)
+
+
+def _province_demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
+                   rebuild: bool, feed_users: int) -> None:
+    """``imon demo --scale province`` (issue 20)."""
+    from .demo.province import province_params, run_province
+
+    settings = obj.settings(**{"demo.seed": seed})
+    _setup_logging(settings, obj.verbose)
+    params = province_params(settings, enterprises=enterprises, start=start, end=end, feed_users=feed_users)
+    run = run_province(settings, params, rebuild=rebuild, progress=_progress_printer())
+    _end_progress()
+    rows = ", ".join(f"{k} {v:,}" for k, v in run.readings.items())
+    click.echo(f"province build {'generated' if run.built else 'reused'} in {run.seconds['generate']:.1f} s: "
+               f"{params.cities} cities x {params.enterprises} enterprises and {params.feed_users:,} feed users, "
+               f"{params.start}..{params.end}; daily readings archived as Parquet ({rows}) in {run.root}")
+    click.echo(f"indicators on Dask ({run.workers} workers) in {run.seconds['indicators']:.1f} s; "
+               f"{run.written['series values']:,} values new or changed in {run.store_url}")
 
 
 # ---------------------------------------------------------------------------------------------- web (issue 18)
