@@ -122,11 +122,11 @@ def _rejects(conn: Connection, file_name: str, result: FeedResult) -> None:
     """Rows rejected against the store and across the file: each row once (a conflicting key of an unknown
     account counts as a conflict), counted in full, listed up to the cap."""
     conflicts, unknown_n = staging.reject_counts(conn)
-    for account, _day, row in staging.unknown_accounts(conn, _MAX_ISSUES_PER_RULE):
+    for account, _day, row in staging.unknown_accounts(conn, _MAX_ISSUES_PER_RULE) if unknown_n else ():
         result.issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an "
                                    "enterprise (load the utility's account map first)", row=int(row),
                                    field="account_no", value=str(account)))
-    for account, day, first, last in staging.conflicting_rows(conn, _MAX_ISSUES_PER_RULE // 2):
+    for account, day, first, last in staging.conflicting_rows(conn, _MAX_ISSUES_PER_RULE // 2) if conflicts else ():
         for row in sorted({int(first), int(last)}):
             result.issues.append(Issue(file_name, "duplicate_conflict", f"account {account} on {day} appears "
                                        "more than once with different kWh; every such row rejected", row=row,

@@ -33,7 +33,8 @@ __all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "stage_
 
 STAGING = "imon_stage_electricity"
 _NAME = "imon_staging_table"  # key of this transaction's staging table name in the connection's info
-_GROUPED = "imon_staging_grouped"  # ... and whether it holds one row per key
+_GROUPED = "imon_staging_grouped"
+_SQLITE_CACHE_KIB = 65536  # ... and whether it holds one row per key
 
 
 def _postgres(conn: Connection) -> bool:
@@ -55,6 +56,10 @@ def create_staging(conn: Connection) -> None:
         conn.exec_driver_sql(f"CREATE UNLOGGED TABLE {name} (account_no VARCHAR(40), day DATE, kwh DOUBLE PRECISION, "
                              "source_row INTEGER, last_row INTEGER, conflict INTEGER DEFAULT 0, n INTEGER DEFAULT 1)")
         return
+    # Page caches of 64 MiB for the staging table and the readings (SQLite's default 2 MiB sends a large file's
+    # B-tree pages to disk and back); bounded, so memory stays flat however large the file.
+    conn.exec_driver_sql(f"PRAGMA temp.cache_size = -{_SQLITE_CACHE_KIB}")
+    conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_SQLITE_CACHE_KIB}")
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGING}")
     conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGING} (account_no TEXT, day DATE, kwh REAL, source_row INTEGER, "
                          "last_row INTEGER, conflict INTEGER DEFAULT 0, n INTEGER DEFAULT 1, "
@@ -79,7 +84,7 @@ def stage_rows(conn: Connection, rows: pd.DataFrame) -> None:
             with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(buf.getvalue())
         return
-    days = rows["day"].dt.strftime("%Y-%m-%d").tolist()
+    days = np.datetime_as_string(rows["day"].to_numpy().astype("datetime64[D]"), unit="D").tolist()
     conn.exec_driver_sql(
         f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row) VALUES (?, ?, ?, ?, ?4) "
         f"ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> excluded.kwh "
