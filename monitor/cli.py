@@ -247,8 +247,14 @@ def survey_template(obj: _Context, period: str, enterprise: str | None, all_: bo
     if bool(enterprise) == all_:
         raise click.UsageError("give either --enterprise CODE or --all")
     month = _month_option(period, "--period")
-    with open_store(obj.settings()) as store:
-        paths = write_templates(store, month, Path(out), enterprise=enterprise)
+    show = _progress_printer()  # on a terminal: "… 412/1200 9144…" rewritten in place; nothing when piped
+    try:
+        with open_store(obj.settings()) as store:
+            paths = write_templates(store, month, Path(out), enterprise=enterprise,
+                                    progress=(lambda m: show(f"questionnaires {m}")) if show else None)
+    finally:
+        if show:
+            _end_progress()
     click.echo(f"{len(paths)} questionnaire(s) for {month} written to {Path(out).resolve()}")
 
 
@@ -271,6 +277,8 @@ def survey_status_cmd(obj: _Context, period: str, missing: bool) -> None:
     click.echo((f"{st.period} 问卷回收：{st.responded}/{st.sample}" if zh else
                 f"{st.period} returns: {st.responded}/{st.sample}") +
                (f" ({st.responded / st.sample:.1%})" if st.sample else ""))
+    for line in _respondent_lines(st, zh):
+        click.echo(line)
     heads = ["样本", "已回收", "回收率"] if zh else ["sample", "returned", "rate"]
     for title, frame in ((("辖区", "District"), st.by_district), (("规模", "Size"), st.by_size),
                          (("行业大类", "Division"), st.by_industry)):
@@ -284,6 +292,25 @@ def survey_status_cmd(obj: _Context, period: str, missing: bool) -> None:
         for line in table_lines(st.missing, ["统一社会信用代码", "企业名称", "辖区", "行业", "规模"] if zh else
                                 ["credit code", "name", "district", "division", "size"]):
             click.echo(line)
+
+
+def _respondent_lines(st: Any, zh: bool) -> list[str]:
+    """How the returns counted here relate to the respondents the PMI release prints (the same definition as
+    the compute stage, :func:`monitor.survey_admin.headline_respondents`), and why they differ."""
+    lines = [(f"计入PMI的有效问卷：{st.in_headline}份（五个分项各自的应答企业数中最少者，即PMI发布稿的“有效回收问卷”）"
+              if zh else f"valid returns in the PMI: {st.in_headline} (the smallest number of respondents to any of "
+              "the five component questions: the release's count)")]
+    if st.responded != st.in_headline:
+        lines.append(f"  与已回收{st.responded}份相差{st.responded - st.in_headline}份：{st.incomplete}份问卷缺少PMI分项"
+                     "的回答（未答的分项不计入该分项，也不计入PMI）" if zh else
+                     f"  {st.responded - st.in_headline} fewer than the {st.responded} returns: {st.incomplete} "
+                     "return(s) leave a PMI component question unanswered (not counted for it, nor in the PMI)")
+    if st.stored_headline is not None and st.stored_headline != st.in_headline:
+        lines.append(f"  已计算的PMI基于{st.stored_headline}份（计算之后问卷有变化：运行 imon compute "
+                     f"--period {st.period} 后发布稿与此一致）" if zh else
+                     f"  the stored PMI rests on {st.stored_headline} (returns changed after it was computed: run "
+                     f"imon compute --period {st.period} and the release will agree)")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- collect
@@ -378,7 +405,8 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
     from .ingest import collect_report
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         sources, issues = collect_report(store, last=last)
     if sources.empty:
         click.echo("nothing has been collected yet")
@@ -386,7 +414,7 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
     from .textout import escape_control
 
     for src in sources.itertuples():
-        click.echo(f"#{src.id} {src.received_at:%Y-%m-%d %H:%M} {src.kind} {src.status}: {escape_control(src.path)} "
+        click.echo(f"#{src.id} {_when(settings, src.received_at)} {src.kind} {src.status}: {escape_control(src.path)} "
                    f"({src.rows_accepted:,} accepted, {src.rows_rejected:,} rejected, {src.warnings:,} warnings)"
                    + (f" - {escape_control(src.note)}" if src.status == "failed" and src.note else ""))
         for rec in issues[issues["source_id"] == src.id].itertuples():
@@ -616,7 +644,7 @@ def _publish_command(kind: str, period_help: str) -> Any:
 
             today = now_in(settings)
             if today.year <= p.year:
-                click.echo(f"warning: {p.year} is not over (it is {today:%Y-%m-%d %H:%M} {settings['publish.timezone']});"
+                click.echo(f"warning: {p.year} is not over (it is {_when(settings, today)});"
                            f" the annual summary of {p.year} covers only the months with data so far, and it "
                            f"cannot be made final before the year's release time", err=True)
         with open_store(settings) as store:
@@ -673,8 +701,10 @@ def publish_list(obj: _Context) -> None:
     from .publish import list_publications
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         frame = list_publications(store)
+    _format_times(frame, ["published_at"], settings, naive="zone")  # stored in the bureau's zone
     _print_frame(frame, ["id", "kind", "period", "lang", "version", "final", "published_at", "note"])
 
 
@@ -694,8 +724,11 @@ def publish_rerender(obj: _Context, publication_id: int, out: Path | None, forma
     for path in result.files:
         click.echo(f"  {path}")
     if result.release_at is not None:
+        from .timeshow import bureau_zone, zone_label
+
+        zone = bureau_zone(obj.settings())
         click.echo(f"release time (as stored with the edition): {result.release_at:%Y-%m-%d %H:%M} "
-                   f"{obj.settings()['publish.timezone']}")
+                   f"{obj.settings()['publish.timezone']} ({zone_label(zone, obj.settings()['language'])})")
     if not result.matches:
         click.echo(f"publication {publication_id}: the re-rendered HTML differs from the stored one", err=True)
         raise SystemExit(1)
@@ -708,13 +741,23 @@ def alerts() -> None:
     """Early warning: evaluate the rules, list alerts, silence them."""
 
 
-def _format_times(frame: Any, columns: list[str]) -> Any:
-    """Timestamps as ``YYYY-MM-DD HH:MM:SS`` (SQLite hands them back as text with ``.000000``); empty stays empty."""
+def _when(settings: Any, value: Any, fmt: str = "%Y-%m-%d %H:%M", naive: str = "local") -> str:
+    """A stored time as users see it: in the bureau's zone, labelled (``2026-12-07 16:50 北京时间``)."""
+    from .timeshow import bureau_zone, show_time
+
+    return show_time(value, bureau_zone(settings), settings["language"], fmt, naive=naive)
+
+
+def _format_times(frame: Any, columns: list[str], settings: Any, naive: str = "local") -> Any:
+    """Timestamps as ``YYYY-MM-DD HH:MM:SS 北京时间`` in the bureau's zone (SQLite hands them back as text with
+    ``.000000``); empty stays empty."""
     import pandas as pd
 
     for col in columns:
-        stamps = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-        frame[col] = stamps.dt.strftime("%Y-%m-%d %H:%M:%S").where(stamps.notna(), None)
+        if col not in frame:
+            continue
+        frame[col] = [_when(settings, pd.to_datetime(v, errors="coerce"), "%Y-%m-%d %H:%M:%S", naive) or None
+                      if v is not None and v == v else None for v in frame[col]]
     return frame
 
 
@@ -767,11 +810,13 @@ def alerts_list(obj: _Context, all_: bool, rule: str | None, region: str | None,
     from .alerts.lifecycle import active_silences
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         if silences:
             with store.engine.connect() as conn:
                 rows = [s.__dict__ for s in active_silences(conn)]
-            _print_frame(pd.DataFrame(rows, columns=["id", "rule", "subject", "region", "reason", "expires_at"]),
+            frame = pd.DataFrame(rows, columns=["id", "rule", "subject", "region", "reason", "expires_at"])
+            _print_frame(_format_times(frame, ["expires_at"], settings),
                          ["id", "rule", "subject", "region", "reason", "expires_at"])
             return
         frame = list_events(store, states=None if all_ else ("pending", "firing"), rule=rule, region=region)
@@ -798,16 +843,21 @@ def alerts_silence(obj: _Context, rule: str | None, subject: str | None, region:
 
     if (duration is None) == (until is None):
         raise ConfigError("give exactly one of --for (e.g. 7d) or --until (e.g. 2026-12-31)")
+    from .timeshow import bureau_zone, to_bureau
+
+    settings = obj.settings()
     try:
+        # --until is the bureau's time; the store keeps the server's clock
         expires = (dt.datetime.now().replace(microsecond=0) + dt.timedelta(seconds=parse_duration(duration))
-                   if duration else dt.datetime.fromisoformat(str(until)))
+                   if duration else to_bureau(dt.datetime.fromisoformat(str(until)), bureau_zone(settings),
+                                              naive="zone").astimezone().replace(tzinfo=None))
     except ValueError as exc:
         raise ConfigError(f"--for {duration!r} / --until {until!r} is invalid ({exc}); e.g. --for 7d or "
                           "--until 2026-12-31") from None
     with open_store(obj.settings()) as store:
         sid = add_silence(store, reason=reason, expires_at=expires, rule=rule, subject=subject, region=region,
                           created_by=created_by)
-    click.echo(f"silence {sid} until {expires:%Y-%m-%d %H:%M}: rule={rule or '*'} subject={subject or '*'} "
+    click.echo(f"silence {sid} until {_when(settings, expires)}: rule={rule or '*'} subject={subject or '*'} "
                f"region={region or '*'}")
 
 
@@ -834,9 +884,10 @@ def alerts_history(obj: _Context, last: int) -> None:
     from .store import open_store
     from .store.alerts import notification_log
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         frame = notification_log(store, last=last)
-    _format_times(frame, ["created_at", "sent_at"])
+    _format_times(frame, ["created_at", "sent_at"], settings)
     _print_frame(frame, ["id", "grp", "status", "attempts", "created_at", "sent_at", "error", "subject"])
 
 
@@ -876,10 +927,11 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
     from .scheduling import job_history
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         frame = job_history(store, limit=last, job=job)
     frame["message"] = frame["message"].astype(str).str.slice(0, 80)
-    _format_times(frame, ["scheduled_for", "started_at"])
+    _format_times(frame, ["scheduled_for", "started_at"], settings)
     _print_frame(frame, ["id", "job", "period", "scheduled_for", "started_at", "status", "message"])
 
 
@@ -890,14 +942,22 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
 @click.option("--start", default=None, metavar="YYYY-MM", help="First month (demo.start, default 2012-01).")
 @click.option("--end", default=None, metavar="YYYY-MM", help="Last month (demo.end, default the last complete month).")
 @click.option("--rebuild", is_flag=True, help="Regenerate even if the store already holds this build.")
+@click.option("--scale", type=click.Choice(["city", "province"]), default="city", show_default=True,
+              help="province: 21 cities' panels and a national-size feed as Parquet, indicators on Dask.")
+@click.option("--feed-users", type=click.IntRange(min=10), default=5000, show_default=True,
+              help="With --scale province: industrial users in the synthetic national feed (31 days x users rows "
+                   "a month).")
 @click.pass_obj
 def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
-         rebuild: bool) -> None:
+         rebuild: bool, scale: str, feed_users: int) -> None:
     """Build (or reuse) the demo store and run the whole monthly cycle on it."""
     from .demo.runner import demo_params, run_demo
     from .store import open_store
     from .summary import format_summary, panel_summary
 
+    if scale == "province":
+        _province_demo(obj, seed, enterprises, start, end, rebuild, feed_users)
+        return
     settings = obj.settings(**{"demo.seed": seed, "demo.enterprises": enterprises,
                                "demo.start": start, "demo.end": end})
     demo_params(settings)  # validate before anything is written
@@ -931,6 +991,24 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
     _print_demo_logins(settings)
     if not run.ok:
         raise SystemExit(1)
+
+
+def _province_demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
+                   rebuild: bool, feed_users: int) -> None:
+    """``imon demo --scale province`` (issue 20)."""
+    from .demo.province import province_params, run_province
+
+    settings = obj.settings(**{"demo.seed": seed})
+    _setup_logging(settings, obj.verbose)
+    params = province_params(settings, enterprises=enterprises, start=start, end=end, feed_users=feed_users)
+    run = run_province(settings, params, rebuild=rebuild, progress=_progress_printer())
+    _end_progress()
+    rows = ", ".join(f"{k} {v:,}" for k, v in run.readings.items())
+    click.echo(f"province build {'generated' if run.built else 'reused'} in {run.seconds['generate']:.1f} s: "
+               f"{params.cities} cities x {params.enterprises} enterprises and {params.feed_users:,} feed users, "
+               f"{params.start}..{params.end}; daily readings archived as Parquet ({rows}) in {run.root}")
+    click.echo(f"indicators on Dask ({run.workers} workers) in {run.seconds['indicators']:.1f} s; "
+               f"{run.written['series values']:,} values new or changed in {run.store_url}")
 
 
 # ---------------------------------------------------------------------------------------------- web (issue 18)

@@ -1,6 +1,6 @@
 """Nowcasts of industrial value added growth and the odds of meeting the annual targets, from an origin month.
 
-Thin over :func:`forecasting.nowcast` and :func:`forecasting.target_attainment` (pure).
+Thin over :func:`forecasting.bridge.select_nowcast`, :func:`forecasting.nowcast` and :func:`forecasting.target_attainment` (pure).
 
 *Release calendar.*  At an origin month ``P`` (the PMI release at the end of ``P``) the survey indices and
 electricity of ``P`` are known, but the official statistics only up to ``P - nowcast.official_lag``
@@ -8,10 +8,13 @@ electricity of ``P`` are known, but the official statistics only up to ``P - now
 as they would not have been known, even when the store already holds them.
 
 *Nowcast.*  ``nowcast.target`` (official, by region) is nowcast from ``nowcast.inputs`` (stored series:
-PMI indices enter as deviations from 50, the adjusted value where there is one; growth rates as they are)
-for the months from the first unpublished one to the end of ``P``'s quarter.  Each origin's row keeps the
-EM convergence and the news against the previous origin (the data as they stood one month earlier,
-with this origin's parameters): which releases moved the nowcast and by how much.
+PMI indices enter as deviations from 50, the adjusted value where there is one; growth rates as they are).
+``nowcast.method = bridge`` (default): the origin month by the bridge equations chosen out of sample on the
+earlier origins of the same type (:func:`forecasting.bridge.select_nowcast`); the row's ``news`` holds each
+regressor's contribution to the change since the last published value.  ``dfm``: the dynamic factor model for
+the months from the first unpublished one to the end of ``P``'s quarter, each origin's row keeping the EM
+convergence and the news against the previous origin (the data as they stood one month earlier, with this
+origin's parameters): which releases moved the nowcast and by how much.
 
 *Target odds.*  For every target of ``P``'s year on a year-to-date rate (``.../ytd_yoy``) and every region
 with the official series, the probability that December's value meets it (the ``monthly`` method where
@@ -27,6 +30,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,7 +121,6 @@ def _region_key(key: str, region: str) -> str:
 
 def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> NowcastReport:
     """Nowcast ``nowcast.target`` for each region of ``nowcast.regions`` from ``origin``; store the results."""
-    from forecasting import nowcast
     from forecasting.nowcast import MIN_TARGET_OBS
 
     t0 = time.perf_counter()
@@ -145,46 +148,16 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
                 report.skipped[region] = (f"needs {MIN_TARGET_OBS} published months of {target} and an input "
                                           f"with 36 months of history; has {len(y)} and {len(data)} input(s)")
                 continue
-            frame = pd.DataFrame(data)
-            frame[target] = y
-            frame = frame.sort_index().loc[:origin]
-            frame = frame.reindex(pd.period_range(frame.index[0], origin, freq="M"))
-            # the data one month earlier: inputs to origin-1, the target to its previous release
-            previous = frame.loc[: origin - 1].copy()
-            previous.loc[previous.index > known_before, target] = np.nan
-            extra = (quarter_end - origin).n
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = nowcast(frame, target, previous=previous, periods=extra,
-                                 maxiter=settings["nowcast.maxiter"])
-            for w in caught:
-                if "Nowcast" in type(w.message).__name__:
-                    report.notes.append(f"{region}: {w.message}")
-            inputs = json.dumps(list(result.inputs), ensure_ascii=False)
-            for period, row in result.frame.iterrows():
-                news = None
-                if result.news is not None:
-                    part = result.news[result.news["period"] == period]
-                    # in the series' own units: PMI indices entered the model as deviations from 50
-                    news = json.dumps([{"series": r.series, "period": str(r.update_period),
-                                        "actual": round(r.actual + _offset(r.series), 4),
-                                        "expected": round(r.expected + _offset(r.series), 4),
-                                        "weight": round(r.weight, 6), "impact": round(r.impact, 6)}
-                                       for r in part.itertuples()], ensure_ascii=False)
-                prev = result.previous.get(period) if result.previous is not None else None
-                rows.append({"series_key": target, "region": region, "origin": report.origin, "period": str(period),
-                             "model": f"dfm{len(data)}", "mean": float(row["mean"]),
-                             "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
-                             "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"]),
-                             "previous": None if prev is None or not np.isfinite(prev) else float(prev),
-                             "converged": bool(result.converged), "iterations": result.iterations,
-                             "log_likelihood": float(result.llf), "inputs": inputs, "news": news,
-                             "created_at": created})
-            first = result.frame.iloc[0]
-            report.stored[region] = (f"{result.frame.index[0]} {first['mean']:.1f} [{first['lo-80']:.1f}, "
-                                     f"{first['hi-80']:.1f}]" + ("" if result.converged else " (EM not converged)"))
-            for note in result.notes:
-                log.info("nowcast %s %s: %s", target, region, note)
+            if settings["nowcast.method"] == "bridge":
+                got = _bridge_rows(data, y, origin, target, region, report.origin, created)
+            else:
+                got = _dfm_rows(data, y, origin, known_before, quarter_end, target, region, report, created,
+                                settings["nowcast.maxiter"])
+            rows += got
+            first = got[0]
+            report.stored[region] = (f"{first['period']} {first['mean']:.1f} [{_fmt(first['lower_80'])}, "
+                                     f"{_fmt(first['upper_80'])}] ({first['model']}"
+                                     + (")" if first["converged"] else ", EM not converged)"))
         except Exception as exc:  # one region failing does not stop the others
             report.failed[region] = f"{type(exc).__name__}: {exc}"
             log.warning("nowcast %s %s from %s failed: %s", target, region, origin, exc)
@@ -198,10 +171,126 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
     return report
 
 
-def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsReport:
-    """Probability of meeting each ytd target of ``origin``'s year, per region; stored in ``target_odds``."""
+
+def _bridge_rows(data: dict[str, pd.Series], y: pd.Series, origin: pd.Period, target: str, region: str,
+                 origin_text: str, created: dt.datetime) -> list[dict[str, object]]:
+    """The origin month's nowcast by the bridge equations chosen out of sample (:func:`forecasting.bridge`)."""
+    from forecasting.bridge import select_nowcast
+    from forecasting.calendar import working_days
+
+    frame = pd.DataFrame(data).sort_index().loc[:origin]
+    span = pd.period_range(min(y.index.min(), frame.index.min()), origin, freq="M")
+    days = working_days(span, warn=False)
+    result = select_nowcast(y.sort_index(), frame, origin, working_days=days)
+    # what moved it: each regressor's contribution to the change since the last published value
+    news = json.dumps([{**_news_source(label, target, origin, result.last_published), "actual": None,
+                        "expected": None, "weight": None, "impact": round(value, 6)}
+                       for label, value in result.contributions.items()], ensure_ascii=False)
+    model = f"bridge:{result.method}"[:40]
+    return [{"series_key": target, "region": region, "origin": origin_text, "period": str(origin), "model": model,
+             "mean": result.mean, "lower_80": _finite(result.lo.get(80.0)), "upper_80": _finite(result.hi.get(80.0)),
+             "lower_95": _finite(result.lo.get(95.0)), "upper_95": _finite(result.hi.get(95.0)), "previous": None,
+             "converged": True, "iterations": None, "log_likelihood": None,
+             "inputs": json.dumps(list(frame.columns), ensure_ascii=False), "news": news, "created_at": created}]
+
+
+def _news_source(label: str, target: str, origin: pd.Period, last: pd.Period) -> dict[str, str]:
+    """The series and month behind a bridge regressor (``d:pmi/headline`` -> the PMI of the origin)."""
+    if ":" in label:
+        kind, key = label.split(":", 1)
+        return {"series": key, "period": str(origin) if kind == "d" else f"{origin} / {origin - 12}"}
+    if "[-" in label:
+        key, lag = label[:-1].split("[-")
+        return {"series": key, "period": str(origin - int(lag))}
+    period = {"own": str(last), "base": f"{origin - 12}", "wd": str(origin), "gap12": str(last),
+              "level": str(last)}.get(label, str(origin))
+    return {"series": target if label != "wd" else "working days", "period": period}
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def _dfm_rows(data: dict[str, pd.Series], y: pd.Series, origin: pd.Period, known_before: pd.Period,
+              quarter_end: pd.Period, target: str, region: str, report: NowcastReport, created: dt.datetime,
+              maxiter: int) -> list[dict[str, object]]:
+    """The dynamic factor model's nowcasts from the origin to the end of its quarter, with the news."""
+    from forecasting import nowcast
+
+    frame = pd.DataFrame(data)
+    frame[target] = y
+    frame = frame.sort_index().loc[:origin]
+    frame = frame.reindex(pd.period_range(frame.index[0], origin, freq="M"))
+    # the data one month earlier: inputs to origin-1, the target to its previous release
+    previous = frame.loc[: origin - 1].copy()
+    previous.loc[previous.index > known_before, target] = np.nan
+    extra = (quarter_end - origin).n
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = nowcast(frame, target, previous=previous, periods=extra, maxiter=maxiter)
+    for w in caught:
+        if "Nowcast" in type(w.message).__name__:
+            report.notes.append(f"{region}: {w.message}")
+    inputs = json.dumps(list(result.inputs), ensure_ascii=False)
+    rows = []
+    for period, row in result.frame.iterrows():
+        news = None
+        if result.news is not None:
+            part = result.news[result.news["period"] == period]
+            # in the series' own units: PMI indices entered the model as deviations from 50
+            news = json.dumps([{"series": r.series, "period": str(r.update_period),
+                                "actual": round(r.actual + _offset(r.series), 4),
+                                "expected": round(r.expected + _offset(r.series), 4),
+                                "weight": round(r.weight, 6), "impact": round(r.impact, 6)}
+                               for r in part.itertuples()], ensure_ascii=False)
+        prev = result.previous.get(period) if result.previous is not None else None
+        rows.append({"series_key": target, "region": region, "origin": report.origin, "period": str(period),
+                     "model": f"dfm{len(data)}", "mean": float(row["mean"]),
+                     "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
+                     "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"]),
+                     "previous": None if prev is None or not np.isfinite(prev) else float(prev),
+                     "converged": bool(result.converged), "iterations": result.iterations,
+                     "log_likelihood": float(result.llf), "inputs": inputs, "news": news,
+                     "created_at": created})
+    for note in result.notes:
+        log.info("nowcast %s %s: %s", target, region, note)
+    return rows
+
+
+def _odds_job(kwargs: dict[str, Any]) -> Any:
+    """One target's odds (in a worker process): the :class:`forecasting.Attainment`, or the error as text."""
     from forecasting import target_attainment
 
+    args = dict(kwargs)
+    args["rng"] = np.random.default_rng(list(args.pop("seed")))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return target_attainment(**args)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _map_odds(jobs: list[dict[str, Any]], workers: int) -> list[Any]:
+    """:func:`_odds_job` over ``jobs`` in ``workers`` processes (here for one worker or a few jobs)."""
+    if workers <= 1 or len(jobs) < 8:
+        return [_odds_job(j) for j in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_odds_job, jobs))
+
+
+def target_odds(store: Store, settings: Settings, origin: pd.Period, *, workers: int | None = None) -> OddsReport:
+    """Probability of meeting each ytd target of ``origin``'s year, per region; stored in ``target_odds``.
+
+    The targets are computed in ``workers`` processes (default ``forecast.workers``); each draws from its own
+    stream of ``odds.seed``, so the odds do not depend on the number of processes.
+    """
     t0 = time.perf_counter()
     report = OddsReport(month_text(origin))
     known = origin - settings["nowcast.official_lag"]
@@ -220,8 +309,7 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
         return pd.Series(g["value"].to_numpy(float), index=pd.PeriodIndex(g["period"], freq="M")).sort_index()
 
     created = dt.datetime.now().replace(microsecond=0)
-    rows = []
-    rng = np.random.default_rng(settings["odds.seed"])
+    jobs: list[tuple[str, object, dict[str, object]]] = []
     for rec in targets.sort_values(["indicator", "region"]).itertuples(index=False):
         label = f"{rec.indicator} {rec.region}"
         if rec.indicator not in monthly_of:
@@ -231,17 +319,19 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
         if ytd is None or not (ytd.index.year == origin.year).any():
             report.skipped[label] = f"no year-to-date value of {origin.year} published by {known}"
             continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                odds = target_attainment(year=origin.year, origin=known if known.year == origin.year else origin,
-                                         target=float(rec.value), comparison=rec.comparison, ytd=ytd,
-                                         monthly=series(monthly_of[rec.indicator], rec.region),
-                                         simulations=settings["odds.simulations"], rng=rng,
-                                         models=tuple(_keys(settings["odds.models"])))
-        except Exception as exc:
-            report.failed[label] = f"{type(exc).__name__}: {exc}"
-            log.warning("target odds %s from %s failed: %s", label, origin, exc)
+        # each target its own stream of the seed: the same odds whichever process computes them
+        jobs.append((label, rec, {
+            "year": origin.year, "origin": known if known.year == origin.year else origin, "target": float(rec.value),
+            "comparison": rec.comparison, "ytd": ytd, "monthly": series(monthly_of[rec.indicator], rec.region),
+            "simulations": settings["odds.simulations"], "seed": (settings["odds.seed"], len(jobs)),
+            "models": tuple(_keys(settings["odds.models"]))}))
+    workers = settings["forecast.workers"] if workers is None else workers
+    outcomes = _map_odds([kw for _l, _r, kw in jobs], workers)
+    rows = []
+    for (label, rec, _kw), odds in zip(jobs, outcomes, strict=True):
+        if isinstance(odds, str):
+            report.failed[label] = odds
+            log.warning("target odds %s from %s failed: %s", label, origin, odds)
             continue
         rows.append({"year": origin.year, "indicator": rec.indicator, "region": rec.region, "origin": report.origin,
                      "comparison": rec.comparison, "target": float(rec.value), "ytd": odds.ytd,

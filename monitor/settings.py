@@ -348,6 +348,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("nowcast.official_lag", 1, _parse_int,
             "Months between a month and the release of its official statistics: at origin P the official values "
             "after P minus this lag are treated as unknown.", minimum=0),
+    Setting("nowcast.method", "bridge", _choice("bridge", "dfm"),
+            "bridge: bridge equations on the PMI, electricity, the base effect and working days, the best chosen "
+            "out of sample per origin type (forecasting.bridge); dfm: the dynamic factor model with its news."),
     Setting("nowcast.maxiter", 500, _parse_int,
             "Most EM iterations of the dynamic factor model; stopping there is reported as not converged.",
             minimum=10),

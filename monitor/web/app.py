@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,6 +33,7 @@ from ..ingest.common import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
+from ..timeshow import bureau_zone, show_time
 from . import accounts, dashboard, feedback, operations, questionnaire
 from .accounts import ROLES, User, log_action, user_from_row
 from .exceptions import AccountError, LoginError
@@ -103,8 +104,16 @@ class Portal:
         self.slots = threading.BoundedSemaphore(2 if store.path is not None else 4)  # a SQLite file: 2
         self.env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
                                autoescape=select_autoescape(default=True, default_for_string=True),
-                               trim_blocks=True, lstrip_blocks=True)
+                               trim_blocks=True, lstrip_blocks=True, auto_reload=False)  # compiled once
         self.css = (Path(__file__).parent / "static" / "portal.css").read_text("utf-8")
+        self.zone = bureau_zone(settings)
+
+        @pass_context
+        def when(ctx: Any, value: Any, fmt: str = "%Y-%m-%d %H:%M", naive: str = "local") -> str:
+            """``{{ t|when }}``: a stored time in the bureau's zone, labelled (北京时间 / CST)."""
+            return show_time(value, self.zone, ctx.get("lang", "zh"), fmt, naive=naive)
+
+        self.env.filters["when"] = when
 
     # ------------------------------------------------------------------ request helpers
     def lang(self, request: Request) -> str:
@@ -273,7 +282,8 @@ def login(portal: Portal, request: Request, form: Any, session: Any) -> Response
         user = accounts.authenticate(portal.store, portal.settings, username, password, ip=ip)
     except LoginError as exc:
         portal.throttle.failed(ip)
-        until = f"{exc.until:%H:%M}" if isinstance(exc.until, dt.datetime) else ""
+        until = show_time(exc.until, portal.zone, portal.lang(request), "%H:%M") \
+            if isinstance(exc.until, dt.datetime) else ""
         return portal.render(request, "login.j2", status=401, next=nxt, error=exc.reason, until=until,
                              username=username)
     response = RedirectResponse(nxt if nxt != "/" else ("/q" if user.role == "enterprise" else "/dash" if user.role
