@@ -73,7 +73,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from .exceptions import ConfigError, MonitorError
 from .reference import HEADLINE_WEIGHTS
@@ -81,7 +80,7 @@ from .results import write_series
 from .settings import Settings
 from .store import Store
 from .store import models as m
-from .store.series import series_keys
+from .store.series import adjustment_records, series_keys, value_rows
 from .store.vintages import as_of_limit, as_vintage, new_vintage
 from .store.writes import upsert
 
@@ -388,19 +387,10 @@ def _stored_keys(store: Store) -> set[str]:
 
 def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
     """Latest ``raw`` and ``sa`` per key and month (as of a date): ``{key: frame indexed by period}``."""
-    t = m.SeriesValue.__table__
-    frames = []
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), 400):
-            chunk = list(keys[start:start + 400])
-            query = select(t.c.series_key, t.c.period, t.c.vintage, t.c.raw, t.c.sa).where(t.c.series_key.in_(chunk))
-            if as_of is not None:
-                query = query.where(t.c.vintage <= as_of)
-            frames.append(pd.DataFrame(conn.execute(query).all(),
-                                       columns=["series_key", "period", "vintage", "raw", "sa"]))
-    if not frames:
+    if not keys:
         return {}
-    data = pd.concat(frames, ignore_index=True)
+    data = pd.DataFrame(value_rows(store, keys, ["series_key", "period", "vintage", "raw", "sa"], as_of=as_of),
+                        columns=["series_key", "period", "vintage", "raw", "sa"])
     data = data[data["period"].str.len() == 7]
     data = data.sort_values("vintage").drop_duplicates(["series_key", "period"], keep="last")
     data = data.astype({"raw": float, "sa": float}).sort_values(["series_key", "period"])
@@ -413,30 +403,16 @@ def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None
 
 def _latest_adjustments(store: Store, keys: Sequence[str]) -> dict[str, dict[str, object]]:
     """The latest ``series_adjustment`` row of each key (any kind)."""
-    t = m.SeriesAdjustment.__table__
-    rows: list[dict[str, object]] = []
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), 400):
-            query = select(t).where(t.c.series_key.in_(list(keys[start:start + 400]))).order_by(t.c.vintage)
-            rows.extend(dict(r._mapping) for r in conn.execute(query))
-    return {str(r["series_key"]): r for r in rows}
+    return {str(r["series_key"]): r for r in adjustment_records(store, keys)}
 
 
 def _review_factors(store: Store, keys: Sequence[str], as_of: dt.datetime | None) -> dict[str, tuple[dict[str, float], dict]]:
     """Projected factors of every successful review (later reviews win month by month), with the last review row."""
-    t = m.SeriesAdjustment.__table__
     out: dict[str, tuple[dict[str, float], dict]] = {}
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), 400):
-            query = select(t).where(t.c.series_key.in_(list(keys[start:start + 400])), t.c.kind == "review",
-                                    t.c.status == "ok", t.c.factors.is_not(None)).order_by(t.c.vintage)
-            if as_of is not None:
-                query = query.where(t.c.vintage <= as_of)
-            for r in conn.execute(query):
-                row = dict(r._mapping)
-                factors, _ = out.get(row["series_key"], ({}, {}))
-                factors.update(json.loads(row["factors"]))
-                out[row["series_key"]] = (factors, row)
+    for row in adjustment_records(store, keys, reviews=True, as_of=as_of):
+        factors, _ = out.get(row["series_key"], ({}, {}))
+        factors.update(json.loads(row["factors"]))
+        out[row["series_key"]] = (factors, row)
     return out
 
 

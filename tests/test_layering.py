@@ -221,15 +221,6 @@ SQL_TEXT = re.compile(r"\b(SELECT\s+(DISTINCT\s+)?[\w*(]|INSERT\s+INTO|UPDATE\s+
 #: What may be imported from SQLAlchemy outside the store: the type of a connection handed through (a caller's
 #: transaction) and the exceptions to catch.  Query builders (select, insert, text, func, ...) are the store's.
 ALLOWED_SQLALCHEMY = {("sqlalchemy.engine", "Connection"), ("sqlalchemy.exc", "*")}
-#: Modules outside the store that still build SQLAlchemy Core queries (to move into monitor/store/ query modules;
-#: the list may only shrink: a module not listed fails, and so does a listed module that no longer needs it).
-CORE_QUERIES_TO_MOVE: set[str] = {
-    "monitor.adjust", "monitor.alerts.digest", "monitor.alerts.lifecycle", "monitor.alerts.transport",
-    "monitor.demo.load", "monitor.ingest.common", "monitor.ingest.report", "monitor.ingest.survey",
-    "monitor.publish.build", "monitor.publish.sources", "monitor.results", "monitor.web.app",
-}
-
-
 def _outside_store() -> list[Path]:
     return [p for p in (ROOT / "monitor").rglob("*.py")
             if "store" not in p.relative_to(ROOT / "monitor").parts[:1]]
@@ -268,10 +259,7 @@ def test_no_sql_text_or_dialect_branch_outside_the_store():
 def test_queries_are_built_only_in_the_store():
     builders = {str(p.relative_to(ROOT).with_suffix("")).replace("/", "."): b
                 for p in _outside_store() if (b := _query_builders(p))}
-    new = {k: v for k, v in builders.items() if k not in CORE_QUERIES_TO_MOVE}
-    assert not new, "build queries in a monitor/store/ query module and call it: " + repr(new)
-    moved = CORE_QUERIES_TO_MOVE - set(builders)
-    assert not moved, f"these no longer build queries; take them off CORE_QUERIES_TO_MOVE: {sorted(moved)}"
+    assert not builders, "build queries in a monitor/store/ query module and call it: " + repr(builders)
 
 
 def test_the_sql_check_sees_sql():

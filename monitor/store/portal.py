@@ -18,7 +18,7 @@ __all__ = [
     "login_succeeded", "create_session", "session_user", "touch_session", "delete_session",
     "delete_expired_sessions", "delete_user_sessions",
     "add_activation_codes", "activation_by_hash", "use_activation", "enterprise_user", "audit", "audit_entries",
-    "round_of", "open_round", "close_round", "draft_of", "save_draft", "delete_draft", "submissions_of",
+    "round_of", "newest_open_round", "open_round", "close_round", "draft_of", "save_draft", "delete_draft", "submissions_of",
     "add_submission", "enterprise_by_id", "enterprise_by_uscc", "sample_enterprises", "add_followup",
     "followups_of", "enterprise_emails", "series_values", "answers_over_time", "submitted_pairs", "current_answers",
 ]
@@ -175,6 +175,12 @@ def audit_entries(conn: Connection, *, limit: int = 200, action: str | None = No
 def round_of(conn: Connection, period: str) -> Row | None:
     """The portal round of a month, or None when it was never opened."""
     return conn.execute(select(_R).where(_R.c.period == period)).first()
+
+
+def newest_open_round(conn: Connection) -> str | None:
+    """The month of the newest open round (None when no round is open)."""
+    row = conn.execute(select(_R.c.period).where(_R.c.status == "open").order_by(_R.c.period.desc())).first()
+    return None if row is None else str(row[0])
 
 
 def open_round(conn: Connection, period: str, now: dt.datetime) -> None:
