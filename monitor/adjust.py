@@ -79,10 +79,8 @@ from .reference import HEADLINE_WEIGHTS
 from .results import write_series
 from .settings import Settings
 from .store import Store
-from .store import models as m
-from .store.series import adjustment_records, series_keys, value_rows
+from .store.series import adjustment_records, series_keys, value_rows, write_adjustments
 from .store.vintages import as_of_limit, as_vintage, new_vintage
-from .store.writes import upsert
 
 if TYPE_CHECKING:
     from forecasting.seasonal import AdjustmentResult
@@ -594,8 +592,7 @@ def _write(store: Store, fits: Sequence[_Fit], vintage: dt.datetime, kind: str, 
                            columns=["series_key", "period", "sa"])
     records = []
     for f in fits if rows else ():
-        row = {c.name: None for c in m.SeriesAdjustment.__table__.columns}
-        row.update(f.row)
+        row = dict(f.row)
         row.update(series_key=f.key, vintage=vintage, kind=row.get("kind") or kind, adjusted_at=now,
                    fingerprint=fingerprints.get(f.key),
                    factors=json.dumps(f.factors, sort_keys=True) if f.factors is not None else None)
@@ -604,7 +601,7 @@ def _write(store: Store, fits: Sequence[_Fit], vintage: dt.datetime, kind: str, 
         if not sa_rows.empty:
             report.written += write_series(conn, sa_rows, vintage=vintage, columns=("sa",))
         if records:
-            upsert(conn, m.SeriesAdjustment.__table__, records, ["series_key", "vintage"])
+            write_adjustments(conn, records)
 
 
 def _record(fits: Sequence[_Fit], report: AdjustReport, *, rebuilt: bool = False) -> None:

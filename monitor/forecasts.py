@@ -30,7 +30,6 @@ from .periods import month_text
 from .results import read_series
 from .settings import Settings
 from .store import Store
-from .store import models as m
 from .store.forecasts import forecast_rows
 
 __all__ = ["ForecastReport", "forecast_accuracy", "forecast_series", "key_history", "official_key", "outcome_frame",
@@ -205,7 +204,7 @@ def make_tasks(store: Store, settings: Settings, origin: pd.Period, keys: list[s
 def store_forecasts(store: Store, origin: str, results: list[tuple[Any, ...]],
                     report: ForecastReport) -> None:
     """Replace ``origin``'s forecasts of the series forecast with the new rows."""
-    from .store.forecast_queries import delete_forecasts
+    from .store.forecast_queries import replace_forecasts
 
     created = dt.datetime.now().replace(microsecond=0)
     rows = []
@@ -218,10 +217,7 @@ def store_forecasts(store: Store, origin: str, results: list[tuple[Any, ...]],
             continue
         report.stored[key] = detail
         rows += [{**r, "created_at": created} for r in got]
-    with store.begin() as conn:
-        delete_forecasts(conn, origin, list(report.stored))
-        if rows:
-            conn.execute(m.Forecast.__table__.insert(), rows)
+    replace_forecasts(store, origin, list(report.stored), rows)
     report.rows = len(rows)
 
 

@@ -35,9 +35,8 @@ from .forecasts import series_history
 from .periods import month_text
 from .reference import CITY_CODE
 from .settings import Settings
-from .store import Store
+from .store import Store, forecast_queries
 from .store import forecasts as forecasts_q
-from .store import models as m
 from .store import monitoring as monitoring_q
 
 __all__ = ["NowcastReport", "OddsReport", "nowcast_accuracy", "nowcast_target", "read_nowcasts", "read_target_odds",
@@ -188,12 +187,7 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
         except Exception as exc:  # one region failing does not stop the others
             report.failed[region] = f"{type(exc).__name__}: {exc}"
             log.warning("nowcast %s %s from %s failed: %s", target, region, origin, exc)
-    table = m.Nowcast.__table__
-    with store.begin() as conn:
-        conn.execute(table.delete().where(table.c.origin == report.origin, table.c.series_key == target,
-                                          table.c.region.in_(list(report.stored) or [""])))
-        if rows:
-            conn.execute(table.insert(), rows)
+    forecast_queries.replace_nowcasts(store, report.origin, target, list(report.stored), rows)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -248,11 +242,7 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
                      "required": odds.required, "expected": odds.expected, "lower_80": odds.lower_80,
                      "upper_80": odds.upper_80, "probability": odds.probability, "method": odds.method,
                      "simulations": odds.simulations, "created_at": created})
-    table = m.TargetOdds.__table__
-    with store.begin() as conn:
-        conn.execute(table.delete().where(table.c.origin == report.origin, table.c.year == origin.year))
-        if rows:
-            conn.execute(table.insert(), rows)
+    forecast_queries.replace_target_odds(store, report.origin, origin.year, rows)
     report.stored = len(rows)
     report.seconds = time.perf_counter() - t0
     return report

@@ -103,7 +103,7 @@ def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.datetime |
     new["vintage"] = vintage
     new["computed_at"] = dt.datetime.now().replace(microsecond=0)
     new["n"] = new["n"].map(lambda v: None if pd.isna(v) else int(v)).astype(object)
-    return upsert(conn, m.SeriesValue.__table__, new, ["series_key", "period", "vintage"])
+    return upsert(conn, m.SeriesValue, new, ["series_key", "period", "vintage"])
 
 
 def read_series(store: Store, pattern: str, *, as_of: dt.date | dt.datetime | str | None = None) -> pd.DataFrame:

@@ -236,7 +236,22 @@ def _sql_findings(path: Path) -> list[str]:
             found.append(f"line {node.lineno}: .{node.attr} (a dialect branch or raw SQL)")
         elif isinstance(node, ast.Name) and node.id == "raw_query":
             found.append(f"line {node.lineno}: raw_query")
+        elif isinstance(node, ast.Attribute) and node.attr == "__table__":
+            found.append(f"line {node.lineno}: .__table__ (a Core table: its statements belong in a store query)")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _EXECUTE
+              and _connection_like(node.func.value)):
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}() (a statement run on a connection)")
     return found
+
+
+#: The methods that run a statement on a connection, an engine or a session.
+_EXECUTE = {"execute", "exec_driver_sql", "scalar", "scalars", "executemany"}
+
+
+def _connection_like(node: ast.expr) -> bool:
+    """Whether an expression reads as a connection or an engine (``conn``, ``self.conn``, ``store.engine``,
+    ``engine.connect()``)."""
+    return bool(re.search(r"(^|\.)(conn|connection|cx|engine|session)$|\.(connect|begin)\(\)$", ast.unparse(node)))
 
 
 def _query_builders(path: Path) -> list[str]:
@@ -268,3 +283,7 @@ def test_the_sql_check_sees_sql():
     assert SQL_TEXT.search("UPDATE job_run SET status = 'x'") and SQL_TEXT.search("CREATE TEMP TABLE t (a INT)")
     assert not SQL_TEXT.search("Select a month to publish") and not SQL_TEXT.search("select the rows you need")
     assert any("SQL text" in f for f in _sql_findings(ROOT / "monitor" / "store" / "survey.py"))
+    store_findings = [f for p in (ROOT / "monitor" / "store").glob("*.py") for f in _sql_findings(p)]
+    assert any("__table__" in f for f in store_findings) and any("conn.execute()" in f for f in store_findings)
+    assert not _connection_like(ast.parse("service", mode="eval").body)
+    assert _connection_like(ast.parse("self.store.engine", mode="eval").body)

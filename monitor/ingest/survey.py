@@ -193,7 +193,7 @@ def _write_answers(conn: Connection, files: list[SurveyFile], answers: pd.DataFr
     if history:
         hist = pd.concat(history)[["enterprise_id", "period", "question", "revision", "answer", "submitted_at",
                                    "superseded_at", "source_id", "source_row"]]
-        upsert(conn, m.SurveyResponseHistory.__table__, hist, ["enterprise_id", "period", "question", "revision"])
+        upsert(conn, m.SurveyResponseHistory, hist, ["enterprise_id", "period", "question", "revision"])
     q.delete_pairs(conn, table, replaced)
     if current:
         rows = pd.concat(current).astype({"enterprise_id": int, "answer": int, "revision": int, "source_row": int})
@@ -229,7 +229,7 @@ def _write_problems(conn: Connection, files: list[SurveyFile], probs: pd.DataFra
 def _write_operations(conn: Connection, files: list[SurveyFile], ops: pd.DataFrame, answers: pd.DataFrame) -> None:
     if ops.empty:
         return
-    table = m.EnterpriseMonth.__table__
+    table = m.EnterpriseMonth
     eids = sorted(ops["enterprise_id"].astype(int).unique().tolist())
     first_period = (pd.Period(ops["period"].min(), "M") - 12).strftime("%Y-%m")
     history = q.enterprise_month_history(conn, eids, first_period)

@@ -15,9 +15,10 @@ from sqlalchemy.engine import Connection
 
 from . import models as m
 from .core import Store, raw_query
+from .writes import upsert
 
 __all__ = ["series_keys", "last_period", "values_in_periods", "adjustment_rows", "value_rows", "matching_value_rows",
-           "adjustment_records"]
+           "adjustment_records", "write_adjustments"]
 
 
 def series_keys(store: Store, prefix: str = "") -> list[str]:
@@ -101,3 +102,10 @@ def adjustment_records(store: Store, keys: Sequence[str], *, reviews: bool = Fal
                 query = query.where(t.c.vintage <= as_of)
             rows.extend(dict(r._mapping) for r in conn.execute(query.order_by(t.c.vintage)))
     return rows
+
+
+def write_adjustments(conn: Connection, records: Sequence[dict[str, Any]]) -> int:
+    """Insert or update ``series_adjustment`` rows on (series key, vintage), in the caller's transaction; columns a
+    record leaves out are stored empty.  Returns the rows inserted or changed."""
+    empty = {c.name: None for c in m.SeriesAdjustment.__table__.columns}
+    return upsert(conn, m.SeriesAdjustment, [{**empty, **r} for r in records], ["series_key", "vintage"])
