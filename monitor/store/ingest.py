@@ -39,7 +39,7 @@ def find_source(conn: Connection, kind: str, sha256: str) -> tuple[int, str, str
 
 def add_source(conn: Connection, **values: Any) -> int:
     """Insert a provenance row (``values``: the ``ingest_source`` columns); return its id."""
-    return int(conn.execute(_SRC.insert().values(**values)).inserted_primary_key[0])
+    return int(conn.execute(_SRC.insert().values(**values).returning(_SRC.c.id)).scalar_one())
 
 
 def update_source(conn: Connection, source_id: int, **values: Any) -> None:

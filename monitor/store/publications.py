@@ -232,7 +232,7 @@ def record_publication(store: Store, row: dict[str, Any], *, series: dict[str, A
         if row["version"] == 0:
             conn.execute(t.delete().where(t.c.kind == row["kind"], t.c.period == row["period"],
                                           t.c.lang == row["lang"], t.c.version == 0))
-        pub_id = int(conn.execute(t.insert().values(**row)).inserted_primary_key[0])
+        pub_id = int(conn.execute(t.insert().values(**row).returning(t.c.id)).scalar_one())
         if series is not None:
             lock_vintages(conn, pub_id, series)
     return pub_id

@@ -17,7 +17,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,7 +99,7 @@ def upsert(
     int
         Rows inserted or changed (0 when everything was already stored).
     """
-    table = target if isinstance(target, Table) else cast(Table, target.__table__)
+    table = target if isinstance(target, Table) else target.__table__
     records = _records(rows)
     if not records:
         return 0
