@@ -12,14 +12,12 @@ from sqlalchemy.engine import Connection
 
 from collectors.base import Issue
 
+from ..periods import now
 from ..store import ingest as q
 
 __all__ = ["FileOutcome", "find_source", "new_source", "finish_source", "write_issues", "enterprise_ids", "now"]
 
 
-def now() -> dt.datetime:
-    """The bureau's clock (naive, China Standard Time on the server), to the second."""
-    return dt.datetime.now().replace(microsecond=0)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collectors.survey_layout import ANSWER_SETS, OPERATION_FIELDS, PROBLEM_TEXTS, QUESTION_TEXTS, STATUS_OPTIONS
 
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q

@@ -10,7 +10,7 @@ import math
 import threading
 from typing import Any
 
-from ..publish.charts import find_cjk_font
+from ..publish import find_cjk_font
 from .dash_texts import dtext
 
 __all__ = ["svg_chart", "png_chart"]

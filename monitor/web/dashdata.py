@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..alerts.texts import region_name, series_label
 from ..api import AnalystStore
-from ..publish.common import question_name
+from ..publish import question_name
 from ..reference import CITY_CODE, DISTRICTS, QUESTIONS
 from ..settings import Settings
 from ..store import Store
@@ -227,7 +227,7 @@ def track_record(forecasts: list[Any], actual: dict[str, dict[str, Any]]) -> lis
 
 
 def _targets(api: AnalystStore, region: str, lang: str) -> list[dict[str, Any]]:
-    from ..publish.dispatch import INDICATOR_NAMES
+    from ..publish import INDICATOR_NAMES
 
     odds = api.target_odds()
     if odds.empty:

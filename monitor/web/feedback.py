@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q

@@ -11,8 +11,8 @@ from email.utils import formataddr, make_msgid
 
 import pandas as pd
 
-from ..ingest.common import now as _now
-from ..ingest.survey import survey_window
+from ..ingest import survey_window
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import alerts as alerts_q
@@ -116,7 +116,7 @@ def queue_reminders(store: Store, settings: Settings, period: str, *, by: User |
                    + (f" district={district}" if district else ""))
     sent = 0
     if deliver_now:
-        from ..alerts.transport import deliver
+        from ..alerts import deliver
 
         sent = len(deliver(store, settings).sent)
     return queued, sent
