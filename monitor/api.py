@@ -287,7 +287,8 @@ class AnalystStore:
         if not published and as_of is not None:
             from .store.vintages import as_of_limit
 
-            limit = as_of_limit(as_of).isoformat()  # a date admits its whole day, a timestamp itself
+            at = as_of_limit(as_of)  # a date admits its whole day, a timestamp itself
+            limit = None if at is None else at.isoformat()
         table = pmi_table(self.store, p, breakdowns=breakdowns, lang=lang, record=record, as_of=limit,
                           city_name=self.settings["publish.city_zh" if lang == "zh" else "publish.city_en"],
                           min_respondents=self.settings["compute.min_respondents"])

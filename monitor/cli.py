@@ -29,6 +29,7 @@ class _Context:
 
     def __init__(self, config: str | None) -> None:
         self.config = config
+        self.verbose = 0
         self._settings: Settings | None = None
 
     def settings(self, **overrides: Any) -> Settings:
@@ -401,10 +402,12 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     from .store import open_store
     from .store.vintages import vintage_text
 
-    if period and (first or last) or not (period or first and last):
+    span = ((period, period) if period and not (first or last) else
+            (first, last) if first and last and not period else None)
+    if span is None:
         raise click.UsageError("give --period YYYY-MM, or --from YYYY-MM --to YYYY-MM")
-    a = _month_option(period or first, "--period" if period else "--from")
-    b = _month_option(period or last, "--period" if period else "--to")
+    a = _month_option(span[0], "--period" if period else "--from")
+    b = _month_option(span[1], "--period" if period else "--to")
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
     current = _this_month()

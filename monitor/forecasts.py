@@ -22,7 +22,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -133,7 +133,7 @@ class _Task:
     horizon: int
     models: tuple[str, ...] | None
     official: bool
-    calendar: str | None = None
+    calendar: Literal["cn"] | None = None
 
 
 def model_choice(text: str) -> tuple[str, ...] | None:
@@ -196,7 +196,7 @@ def make_tasks(store: Store, settings: Settings, origin: pd.Period, keys: list[s
             continue
         chosen = settings["forecast.models"] if key in headline else settings["forecast.key_models"]
         # unadjusted values carry the Chinese calendar: the default forecaster models it (#14)
-        calendar = None if official or history.attrs.get("adjusted") else "cn"
+        calendar: Literal["cn"] | None = None if official or history.attrs.get("adjusted") else "cn"
         tasks.append(_Task(key, month_text(origin), history, horizon, model_choice(chosen), official, calendar))
     return tasks
 

@@ -28,6 +28,7 @@ from ..store.publications import publication_editions, publication_list, publica
 from .charts import chart_font
 from .common import BuildOptions
 from .document import Document, Figure, Para, Table, walk
+from .phrasing import as_lang
 from .release import check_final_allowed, check_kind, now_in, parse_period, period_text, release_line, release_time
 from .sources import Inputs
 
@@ -93,7 +94,7 @@ def build_document(store: Store, settings: Settings, kind: str, period: pd.Perio
     inputs = Inputs(store, record)
     zh = lang == "zh"
     when = when or release_time(period, settings)
-    opts = BuildOptions(lang=lang, font=chart_font(lang, allow_cjk=allow_cjk),
+    opts = BuildOptions(lang=as_lang(lang), font=chart_font(lang, allow_cjk=allow_cjk),
                         issuer=settings["publish.issuer_zh" if zh else "publish.issuer_en"],
                         city=settings["publish.city_zh" if zh else "publish.city_en"],
                         min_respondents=int(settings["compute.min_respondents"]),

@@ -68,7 +68,7 @@ def se_change(inputs: Inputs, key: str, period: str, prev: str) -> float | None:
     return ph.se_of_change(inputs.value(key, period, "se"), inputs.value(key, prev, "se"))
 
 
-def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev: str, lang: str) -> Para | None:
+def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev: str, lang: ph.Lang) -> Para | None:
     cur = inputs.value(key, period)
     if isnan(cur):
         return None
@@ -78,7 +78,7 @@ def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev:
                 attrs=_facts(key, period, prev, se_change=se))
 
 
-def _history_table(inputs: Inputs, codes: tuple[str, ...], months: list[str], caption: str, lang: str) -> Table:
+def _history_table(inputs: Inputs, codes: tuple[str, ...], months: list[str], caption: str, lang: ph.Lang) -> Table:
     header = ["月份" if lang == "zh" else "Month"] + [question_name(c, lang, index=False) if c != "headline"
                                                      else "PMI" for c in codes]
     rows = []
@@ -158,9 +158,9 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
         bits = []
         for names, where in ((above, "above 50"), (at, "at 50"), (below, "below 50")):
             if names:
-                low = [n.lower() for n in names]
-                listed = low[0] if len(low) == 1 else ", ".join(low[:-1]) + " and " + low[-1]
-                bits.append(f"{listed} {'was' if len(low) == 1 else 'were'} {where}")
+                lowered = [n.lower() for n in names]
+                listed = lowered[0] if len(lowered) == 1 else ", ".join(lowered[:-1]) + " and " + lowered[-1]
+                bits.append(f"{listed} {'was' if len(lowered) == 1 else 'were'} {where}")
         s1.add(Para("Of the five components of the PMI, " + "; ".join(bits) + "."))
     for c in _COMPONENTS:
         para = _sentence(inputs, c, _key(c), question_name(c, lang) if zh else question_name(c, lang).lower(),

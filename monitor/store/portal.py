@@ -38,7 +38,7 @@ def create_user(conn: Connection, *, username: str, role: str, password_hash: st
     return int(conn.execute(_U.insert().values(
         username=username, role=role, password_hash=password_hash, display_name=display_name, email=email,
         enterprise_id=enterprise_id, district_code=district_code, active=True,
-        must_change_password=must_change_password, failed_logins=0, created_at=now)).inserted_primary_key[0])
+        must_change_password=must_change_password, failed_logins=0, created_at=now).returning(_U.c.id)).scalar_one())
 
 
 def user_by_name(conn: Connection, username: str) -> Row | None:
@@ -227,7 +227,7 @@ def submissions_of(conn: Connection, enterprise_id: int, period: str | None = No
 
 def add_submission(conn: Connection, **values: Any) -> int:
     """Insert a submission row; the unique (enterprise, period, seq) refuses a concurrent twin."""
-    return int(conn.execute(_P.insert().values(**values)).inserted_primary_key[0])
+    return int(conn.execute(_P.insert().values(**values).returning(_P.c.id)).scalar_one())
 
 
 def submitted_pairs(conn: Connection, period: str) -> set[int]:

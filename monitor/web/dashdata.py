@@ -258,7 +258,7 @@ def _progress(store: Store, period: pd.Period, region: str) -> dict[str, Any]:
     by = [{"district": c, "district_name": region_name(c, "zh"), "sample": sample.get(c, 0),
            "responded": answered.get(c, 0), "rate": answered.get(c, 0) / sample[c] if sample.get(c) else None}
           for c in codes]
-    total, done = sum(b["sample"] for b in by), sum(b["responded"] for b in by)
+    total, done = sum(sample.get(c, 0) for c in codes), sum(answered.get(c, 0) for c in codes)
     return {"period": str(use), "sample": total, "responded": done, "rate": done / total if total else None,
             "by_district": by}
 
