@@ -31,9 +31,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .decompose import PERIOD
 from .exceptions import ForecastingError
 from .gaps import fill_missing
-from .decompose import PERIOD
 from .models import (
     Combination,
     Forecaster,
