@@ -4,14 +4,15 @@ The algorithm (Hyndman & Khandakar 2008, "Automatic time series forecasting: the
 J. Stat. Softw. 27(3); as in R ``forecast::auto.arima`` and statsforecast's ``AutoARIMA``):
 
 1. **Differencing.** ``D = 1`` when the seasonal strength of an STL decomposition (Wang, Smith & Hyndman
-   2006) exceeds 0.64; then ``d`` = the number of first differences after which the KPSS test (5 %, short
-   lag truncation) no longer rejects level stationarity (at most 2).  With regressors the tests run on the
-   residuals of their least-squares regression.
+   2006; seasonal span 11 as R's ``mstl``) exceeds 0.64; then ``d`` = the number of first differences after
+   which the KPSS test (5 %, ``floor(3 sqrt(n) / 13)`` lags as R's ``ndiffs``) no longer rejects level
+   stationarity (at most 2).  With regressors the tests run on the residuals of their least-squares regression.
 2. **Stepwise search** over ``(p, q)(P, Q)`` by AICc, estimated by conditional sum of squares (the
-   "approximation" of auto.arima for series longer than 150 months, used here always: 1-20 ms a model):
+   "approximation" of auto.arima for series longer than 150 months, used here always; Levenberg-Marquardt
+   with the analytic Jacobian, each derivative one filter pass: about 1 ms a model):
    start from (2,2)(1,1), (0,0)(0,0), (1,0)(1,0), (0,1)(0,1); then move to the first neighbour that
-   improves the AICc (each order +-1, p and q together, P and Q together, the constant in or out) until
-   none does.  A constant (a mean when ``d + D = 0``, a drift when ``d + D = 1``) is allowed as in R.
+   improves the AICc (seasonal orders first, then non-seasonal: each order +-1, both orders of a pair
+   together in the four directions, then the constant in or out) until none does.  A constant (a mean when ``d + D = 0``, a drift when ``d + D = 1``) is allowed as in R.
    Candidates whose AR part is not stationary or MA part not invertible (a root within 1.01 of the unit
    circle) are rejected.
 3. **Final estimate** by exact maximum likelihood (statsmodels ``SARIMAX``, Kalman filter) started from the
@@ -43,7 +44,7 @@ from scipy import optimize, signal
 
 from .exceptions import ForecastingError
 
-__all__ = ["ArimaFit", "ArimaSpec", "auto_arima", "fit_arima", "ndiffs", "nsdiffs", "sane_band"]
+__all__ = ["ArimaFit", "ArimaSpec", "auto_arima", "fit_arima", "kpss_lags", "ndiffs", "nsdiffs", "sane_band"]
 
 PERIOD = 12
 #: Maximum orders of the stepwise search (auto.arima's defaults).
@@ -63,6 +64,9 @@ BAND_WIDTH = 1.0
 CSS_TOL, CSS_ITERATIONS = 1e-4, 15
 #: Seasonal strength above which one seasonal difference is taken (Wang, Smith & Hyndman 2006).
 SEASONAL_STRENGTH = 0.64
+#: Seasonal smoother span of the STL behind the seasonal strength: R ``forecast::mstl``'s (and statsforecast's)
+#: first ``s.window``, 7 + 4 = 11 (statsmodels' default, 7, lets the seasonal absorb more noise).
+STL_SEASONAL = 11
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,7 @@ def seasonal_strength(v: np.ndarray) -> float:
     v = np.asarray(v, dtype=float)
     if len(v) < 2 * PERIOD + 1 or np.ptp(v) == 0:
         return 0.0
-    res = STL(v, period=PERIOD).fit()
+    res = STL(v, period=PERIOD, seasonal=STL_SEASONAL).fit()
     r = np.asarray(res.resid)
     sr = np.asarray(res.seasonal) + r
     vs = float(np.var(sr))
@@ -129,7 +133,12 @@ def seasonal_strength(v: np.ndarray) -> float:
 
 
 def nsdiffs(v: np.ndarray) -> int:
-    """Seasonal differences needed: 1 when :func:`seasonal_strength` exceeds 0.64 (needs 3 full years)."""
+    """Seasonal differences needed: 1 when :func:`seasonal_strength` exceeds 0.64 (needs 3 full years).
+
+    The strength measures a seasonal *pattern*; the M4 lag-12 autocorrelation test does not (on a persistent
+    series such as a year-on-year growth rate the lag-12 autocorrelation is high without any seasonality, and a
+    seasonal difference then over-differences: a seasonal MA root on the unit circle).
+    """
     v = np.asarray(v, dtype=float)
     if len(v) < 3 * PERIOD:
         return 0
@@ -137,14 +146,19 @@ def nsdiffs(v: np.ndarray) -> int:
 
 
 def ndiffs(v: np.ndarray, *, alpha: float = 0.05, max_d: int = 2) -> int:
-    """First differences needed: KPSS level-stationarity test (short lag truncation) repeated up to ``max_d``."""
+    """First differences needed: KPSS level-stationarity test repeated up to ``max_d``.
+
+    The lag truncation is R ``forecast::ndiffs``'s (and statsforecast's) ``floor(3 sqrt(n) / 13)``: 3 lags for
+    180 months, where the Schwert rule ``4 (n / 100)^(1/4)`` takes 4; the longer window absorbs more
+    persistence into the long-run variance and under-differences trending series.
+    """
     from statsmodels.tsa.stattools import kpss
 
     x = np.asarray(v, dtype=float)
     for d in range(max_d + 1):
         if len(x) < 8 or np.ptp(x) == 0:
             return d
-        nlags = max(1, int(4 * (len(x) / 100) ** 0.25))
+        nlags = kpss_lags(len(x))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pvalue = float(kpss(x, regression="c", nlags=nlags)[1])
@@ -152,6 +166,11 @@ def ndiffs(v: np.ndarray, *, alpha: float = 0.05, max_d: int = 2) -> int:
             return d
         x = np.diff(x)
     return max_d  # pragma: no cover
+
+
+def kpss_lags(n: int) -> int:
+    """Lag truncation of the KPSS test for ``n`` observations: ``floor(3 sqrt(n) / 13)``, at least 1."""
+    return max(1, int(np.floor(3 * np.sqrt(n) / 13)))
 
 
 def sane_band(history: np.ndarray, width: float = BAND_WIDTH) -> tuple[float, float]:
@@ -173,24 +192,29 @@ def _difference(a: np.ndarray, d: int, D: int) -> np.ndarray:
 
 def _polys(params: np.ndarray, spec: ArimaSpec) -> tuple[np.ndarray, np.ndarray]:
     """Expanded AR polynomial ``phi(B)Phi(B^12)`` and MA polynomial ``theta(B)Theta(B^12)``, lag 0 first."""
+    phi, sphi, theta, stheta = _factors(params, spec)
+    return np.convolve(phi, sphi), np.convolve(theta, stheta)
+
+
+def _factors(params: np.ndarray, spec: ArimaSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four factors ``phi(B)``, ``Phi(B^12)``, ``theta(B)``, ``Theta(B^12)`` (lag 0 first)."""
     p, q, P, Q = spec.p, spec.q, spec.P, spec.Q
-    ar = np.zeros(p + 1)
-    ar[0] = 1.0
-    ar[1:] = -params[:p]
-    ma = np.zeros(q + 1)
-    ma[0] = 1.0
-    ma[1:] = params[p: p + q]
-    if P:
-        sar = np.zeros(PERIOD * P + 1)
-        sar[0] = 1.0
-        sar[PERIOD::PERIOD] = -params[p + q: p + q + P]
-        ar = np.convolve(ar, sar)
-    if Q:
-        sma = np.zeros(PERIOD * Q + 1)
-        sma[0] = 1.0
-        sma[PERIOD::PERIOD] = params[p + q + P: p + q + P + Q]
-        ma = np.convolve(ma, sma)
-    return ar, ma
+    phi = np.r_[1.0, -params[:p]]
+    theta = np.r_[1.0, params[p: p + q]]
+    sphi = np.zeros(PERIOD * P + 1)
+    sphi[0] = 1.0
+    sphi[PERIOD::PERIOD] = -params[p + q: p + q + P]
+    stheta = np.zeros(PERIOD * Q + 1)
+    stheta[0] = 1.0
+    stheta[PERIOD::PERIOD] = params[p + q + P: p + q + P + Q]
+    return phi, sphi, theta, stheta
+
+
+def _shift(x: np.ndarray, k: int) -> np.ndarray:
+    """``x`` lagged ``k`` steps (zeros first): the series ``B^k x``."""
+    out = np.zeros_like(x)
+    out[k:] = x[: len(x) - k]
+    return out
 
 
 def _min_root(poly: np.ndarray) -> float:
@@ -261,21 +285,52 @@ def _css(w: np.ndarray, zd: np.ndarray | None, spec: ArimaSpec, nstar: int,
         beta0 = np.zeros(0)
     x0 = np.r_[np.zeros(k_arma), beta0] if start is None else start
 
-    def resid(x: np.ndarray) -> np.ndarray:
+    p, q, P = spec.p, spec.q, spec.P
+
+    def resid_full(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = w - (zd @ x[k_arma:] if zd is not None else 0.0)
         ar, ma = _polys(x[:k_arma], spec)
         with np.errstate(all="ignore"):
-            e = np.asarray(signal.lfilter(ar, ma, u), dtype=float)[ncond:]
+            e = np.asarray(signal.lfilter(ar, ma, u), dtype=float)
+        return u, e
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        e = resid_full(x)[1][ncond:]
         if not np.isfinite(e).all():
             e = np.nan_to_num(e, nan=1e10, posinf=1e10, neginf=-1e10)
         return e
+
+    def jac(x: np.ndarray) -> np.ndarray:
+        # analytic: e = [phi(B)Phi(B^12) / theta(B)Theta(B^12)] u, every derivative one filter pass of u or e
+        u, e = resid_full(x)
+        phi, sphi, theta, stheta = _factors(x[:k_arma], spec)
+        ma = np.convolve(theta, stheta)
+        cols = []
+        with np.errstate(all="ignore"):
+            if p:
+                a = signal.lfilter(sphi, ma, u)
+                cols += [-_shift(a, i) for i in range(1, p + 1)]
+            if q:
+                b = signal.lfilter(stheta, ma, e)
+                cols += [-_shift(b, i) for i in range(1, q + 1)]
+            if P:
+                c = signal.lfilter(phi, ma, u)
+                cols += [-_shift(c, PERIOD * j) for j in range(1, P + 1)]
+            if spec.Q:
+                g = signal.lfilter(theta, ma, e)
+                cols += [-_shift(g, PERIOD * j) for j in range(1, spec.Q + 1)]
+            J = np.column_stack(cols) if cols else np.zeros((len(w), 0))
+            if zd is not None:
+                J = np.column_stack([J, -signal.lfilter(np.convolve(phi, sphi), ma, zd, axis=0)])
+        J = J[ncond:]
+        return J if np.isfinite(J).all() else np.nan_to_num(J, nan=0.0, posinf=1e10, neginf=-1e10)
 
     if k_arma + k_reg == 0:
         x = x0
     else:
         try:
-            sol = optimize.least_squares(resid, x0, method="lm", xtol=CSS_TOL, ftol=CSS_TOL,
-                                         max_nfev=CSS_ITERATIONS * (k_arma + k_reg + 1))
+            sol = optimize.least_squares(resid, x0, jac=jac, method="lm", xtol=CSS_TOL, ftol=CSS_TOL,
+                                         max_nfev=CSS_ITERATIONS * 4)
         except (ValueError, np.linalg.LinAlgError):
             return None
         x = sol.x
@@ -294,9 +349,10 @@ def _css(w: np.ndarray, zd: np.ndarray | None, spec: ArimaSpec, nstar: int,
 
 # ------------------------------------------------------------------------------------------------ search
 def _neighbours(s: ArimaSpec, allow_constant: bool) -> list[ArimaSpec]:
-    moves = [(0, 0, -1, 0), (0, 0, 1, 0), (0, 0, 0, -1), (0, 0, 0, 1), (0, 0, -1, -1), (0, 0, 1, 1),
-             (-1, 0, 0, 0), (1, 0, 0, 0), (0, -1, 0, 0), (0, 1, 0, 0), (-1, -1, 0, 0), (1, 1, 0, 0),
-             (-1, 1, 0, 0), (1, -1, 0, 0)]
+    """The stepwise moves from ``s``, in Hyndman-Khandakar order: seasonal orders first, then (p, q), then the
+    constant; each order +-1, and both orders of a pair together in all four directions."""
+    pair = [(-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)]
+    moves = [(0, 0, dP, dQ) for dP, dQ in pair] + [(dp, dq, 0, 0) for dp, dq in pair]
     out = []
     for dp, dq, dP, dQ in moves:
         p, q, P, Q = s.p + dp, s.q + dq, s.P + dP, s.Q + dQ

@@ -17,7 +17,7 @@ Models
                    specifications, chosen by AICc; analytic intervals for additive-error models,
                    simulated (seeded) ones otherwise.
 ``Theta``          statsmodels ``ThetaModel`` (multiplicative deseasonalisation when the series is positive).
-``SARIMAX``        statsmodels ``SARIMAX``; differencing chosen by tests (M4 seasonality test for ``D``,
+``SARIMAX``        statsmodels ``SARIMAX``; differencing chosen by tests (seasonal strength for ``D``,
                    KPSS for ``d``), then a handful of (p, q)(P, Q) candidates compared by AICc;
                    ``calendar=True`` adds the Spring Festival and working-day regressors of
                    :mod:`forecasting.calendar`.
@@ -462,7 +462,9 @@ def _kpss_needs_diff(v: np.ndarray) -> bool:
 class SARIMAX(Forecaster):
     """Seasonal ARIMA (statsmodels ``SARIMAX``) with a small automatic order choice.
 
-    ``D = 1`` when the M4 seasonality test passes, ``d = 1`` when KPSS (5 %) rejects stationarity of the
+    ``D = 1`` when the seasonal strength calls for it (:func:`forecasting.arima.nsdiffs`; the M4 lag-12
+    test, used before, also fires on persistent non-seasonal series such as growth rates year on year, and the
+    seasonal difference then over-differenced them), ``d = 1`` when KPSS (5 %) rejects stationarity of the
     (seasonally differenced) series; then the (p, q) in ``orders`` and the seasonal (P, Q) — (0, 1) with
     ``D = 1``, (1, 0) without — are compared by AICc.  A constant is included when ``d + D == 0``.
 
@@ -509,7 +511,9 @@ class SARIMAX(Forecaster):
         if np.ptp(v) == 0:
             self.order_, self.seasonal_order_, self.results_, self.aicc_ = (0, 0, 0), (0, 0, 0, 0), None, {}
             return
-        D = 1 if seasonality_test(v) else 0
+        from .arima import nsdiffs
+
+        D = nsdiffs(v)  # a seasonal pattern, not the M4 test's lag-12 correlation (high for any persistent series)
         w = v[PERIOD:] - v[:-PERIOD] if D else v
         d = 1 if _kpss_needs_diff(w) else 0
         seasonal = self.seasonal_orders or ([(0, 1)] if D else [(1, 0)])

@@ -66,7 +66,6 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -74,6 +73,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .engine import Engine
+from .engine.local import LocalEngine
 from .exceptions import ConfigError, MonitorError
 from .reference import HEADLINE_WEIGHTS
 from .results import write_series
@@ -453,34 +454,34 @@ def _engine_options(settings: Settings) -> tuple[str, str | None]:
     return method, re.sub(r"\s+", " ", model)
 
 
-def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None) -> list[_Fit]:
-    """Run the tasks in a process pool (in this process when ``processes`` is 1); failures stay per series."""
-    fits: list[_Fit] = []
+def _task_failed(task: _Task, exc: BaseException) -> _Fit:
+    """The fit standing for a task whose worker died or could not run it: this series fails, the others go on."""
+    if isinstance(exc, BrokenProcessPool) or type(exc).__name__ == "KilledWorker":
+        error = f"worker process died ({exc}); re-run `imon adjust`"
+    else:
+        error = f"{type(exc).__name__}: {exc}"
+    return _Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed", "error": error})
+
+
+def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None,
+               engine: Engine | None = None) -> list[_Fit]:
+    """Run the tasks on ``engine`` (default a local process pool of ``processes``, in this process for 1);
+    failures stay per series."""
     total = len(tasks)
+    count = 0
 
     def done(fit: _Fit) -> None:
-        fits.append(fit)
+        nonlocal count
+        count += 1
         if progress:
-            progress(f"adjust: {len(fits)}/{total} {fit.key} {fit.status}")
+            progress(f"adjust: {count}/{total} {fit.key} {fit.status}")
 
     import scipy.stats  # noqa: F401  (the diagnostics need it: import once here, forked workers share it)
 
-    if processes <= 1 or total <= 1:
-        for task in tasks:
-            done(_fit_one(task))
-        return fits
-    with ProcessPoolExecutor(max_workers=processes) as pool:
-        futures = {pool.submit(_fit_one, task): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                done(future.result())
-            except BrokenProcessPool as exc:  # a worker died: the series it held and the queued ones fail
-                done(_Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed",
-                                               "error": f"worker process died ({exc}); re-run `imon adjust`"}))
-            except Exception as exc:  # pickling problems and the like: this series only
-                done(_Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed",
-                                               "error": f"{type(exc).__name__}: {exc}"}))
+    if engine is None:
+        engine = LocalEngine(processes)
+    fits: list[_Fit] = engine.map(_fit_one, tasks, on_error=_task_failed, progress=done,
+                                  batch=1 if engine.name == "local" else None)
     return fits
 
 
@@ -636,6 +637,7 @@ def adjust_series(
     force: bool = False,
     until: pd.Period | None = None,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> AdjustReport:
     """Seasonally adjust the stored series and store ``sa`` and the diagnostics as a vintage.
 
@@ -661,6 +663,9 @@ def adjust_series(
         Use the data up to this month only (the adjustment stage of that month); default all the data.
     progress
         Called with a short line per series done.
+    engine
+        Where the series are estimated (:func:`monitor.engine.open_engine`: a Dask cluster with
+        ``compute.engine = dask``); default a local pool of ``processes``.  The results are written here, once.
 
     Returns
     -------
@@ -702,7 +707,7 @@ def adjust_series(
         else:
             tasks.append(_Task(key, str(raw.index[0]), tuple(raw.to_numpy(float)), mode, method, arima,
                                fixed_outliers=_shock_outliers(raw)))
-    fits += _run_tasks(tasks, processes, progress)
+    fits += _run_tasks(tasks, processes, progress, engine)
     _write(store, fits, vintage, report.kind, fingerprints, report, rows=not projected)
     _record(fits, report)
     if plan.headlines:  # rebuilt from the components' adjusted values as now stored

@@ -490,8 +490,12 @@ def adjust(obj: _Context, patterns: tuple[str, ...], review: int | None, force: 
 @click.option("--skip-nowcast", is_flag=True, help="Only the forecasts: no nowcast, odds or leading indicator.")
 @click.option("--series", "series", default=None, metavar="KEY",
               help="Only this series (a key or glob of the forecast series, e.g. iva/yoy@440100, pmi/headline*).")
+@click.option("--reidentify", is_flag=True,
+              help="Identify the default forecaster's models afresh (the annual review, due every "
+                   "forecast.review_months) instead of re-estimating the stored specifications.")
 @click.pass_obj
-def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool, series: str | None) -> None:
+def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bool, series: str | None,
+             reidentify: bool) -> None:
     """Forecast the configured and key series from a month, nowcast the official target, compute the odds of
     meeting the year's targets and the leading indicators, and store them; or print the track record."""
     import fnmatch
@@ -524,7 +528,7 @@ def forecast(obj: _Context, period: str | None, accuracy: bool, skip_nowcast: bo
                                        "forecast.key_series, or a glob such as 'pmi/headline*'")
         if origin is not None:
             reports = run_stage(store, settings, "forecast", origin, nowcast=not skip_nowcast, keys=keys,
-                                raise_errors=True).detail
+                                reidentify=reidentify, raise_errors=True).detail
             if "track" in reports:
                 click.echo(reports["track"].summary())
             report = reports["forecast"]

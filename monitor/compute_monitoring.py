@@ -12,6 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
+from .engine.electricity import store_or_archive_meter
 from .indicators import (
     cost_indicators,
     electricity_indicators,
@@ -53,7 +54,9 @@ def monitoring_series(store: Store, settings: Settings, months: list[str]) -> pd
     first_day = start.start_time.date()
     enterprises = survey_q.enterprise_records(store, ["id", "name_zh", "district_code", "industry_code", "size_class",
                                                       "sample_weight", "panel_start", "panel_end"])
-    meter = monthly_meter(store, first_day)
+    meter = store_or_archive_meter(store, settings, first_day)  # compute.engine = dask: the Parquet archive
+    if meter is None:
+        meter = monthly_meter(store, first_day)
     monthly = monitoring_q.enterprise_months(store, str(start))
     problems = survey_q.survey_problems(store, months[0])
     respondents = survey_q.respondents(store, months[0])

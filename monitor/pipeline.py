@@ -136,20 +136,24 @@ def adjust_stage(store: Store, settings: Settings, period: pd.Period | None, *, 
     Unchanged series are not re-estimated.
     """
     from .adjust import adjust_series
+    from .engine import open_engine
 
-    report = adjust_series(store, settings, pattern=pattern, force=force, until=period, progress=progress)
+    with open_engine(settings, workers=settings["adjust.processes"]) as engine:  # compute.engine: here or Dask
+        report = adjust_series(store, settings, pattern=pattern, force=force, until=period, progress=progress,
+                               engine=engine)
     status = "ok" if report.ok else "failed"
     return StageReport("adjust", status, report.summary(), items_ok=len(report.adjusted) + len(report.rebuilt),
                        items_failed=len(report.failed), detail=report)
 
 
 def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowcast: bool = True,
-                   keys: Sequence[str] | None = None, track: bool = True) -> StageReport:
+                   keys: Sequence[str] | None = None, track: bool = True, reidentify: bool = False) -> StageReport:
     """Forecast the configured and key series from ``period`` (``keys``: only these), nowcast the official
     target, the odds of the annual targets and the composite leading indicators (``nowcast=False``: only the
     forecasts); first fill in the past origins of the track record (``forecast.track_months``; ``track=False``
-    or ``keys``: not) and store the track record as of ``period``.  One failing part is recorded, the others
-    still run.  ``detail`` maps ``track``, ``forecast``, ``nowcast``, ``odds``, ``leading`` to their reports."""
+    or ``keys``: not) and store the track record as of ``period``.  ``reidentify``: identify the default
+    forecaster's series afresh instead of re-using their stored specifications.  One failing part is recorded,
+    the others still run.  ``detail`` maps ``track``, ``forecast``, ``nowcast``, ``odds``, ``leading`` to their reports."""
     from .forecasts import forecast_series
     from .leading import build_leading
     from .nowcasts import nowcast_target, target_odds
@@ -158,7 +162,12 @@ def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowca
     reports: dict[str, Any] = {}
     if track and keys is None:
         reports["track"] = fill_past_origins(store, settings, period, nowcasts=nowcast)
-    reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys))
+    from .engine import open_engine
+
+    with open_engine(settings, workers=settings["forecast.workers"]) as engine:  # compute.engine: here or Dask
+        reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys),
+                                              engine=engine if engine.name == "dask" else None,
+                                              reidentify=reidentify)
     if nowcast and keys is None:
         reports["nowcast"] = nowcast_target(store, settings, period)
         reports["odds"] = target_odds(store, settings, period)

@@ -282,6 +282,22 @@ SETTINGS: tuple[Setting, ...] = (
             "index per district and size class)."),
     Setting("compute.min_respondents", 30, _parse_int,
             "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
+    Setting("compute.engine", "local", _choice("local", "dask"),
+            "Where the heavy stages run: local (this machine's process pools and the store's readings) or dask "
+            "(a Dask cluster: series batches on its workers, electricity from the Parquet archive with "
+            "dask.dataframe; pip install 'industry-monitor[dask]')."),
+    Setting("dask.address", "", _parse_str,
+            "Address of a running Dask scheduler (tcp://host:8786) for compute.engine = dask; empty starts a "
+            "local cluster on demand for the run.", env="IMON_DASK_ADDRESS"),
+    Setting("dask.workers", 2, _parse_int,
+            "Worker processes of the local cluster started when dask.address is empty (one thread each).",
+            minimum=1),
+    Setting("dask.batch", 8, _parse_int,
+            "Series per Dask task (adjustments, forecasts): larger batches cost less scheduling.", minimum=1),
+    Setting("electricity.archive", "", _parse_str,
+            "Folder of the Parquet archive of daily readings (partitioned by month and region) that "
+            "compute.engine = dask reads; empty means <data_dir>/archive/electricity. Without an archive the "
+            "store's readings are used."),
     Setting("monitoring.stop_threshold", 0.10, _parse_fraction,
             "An enterprise drawing less than this share of its electricity baseline is inferred stopped."),
     Setting("monitoring.semi_threshold", 0.50, _parse_fraction,
@@ -310,6 +326,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Past origins the forecast stage fills in when they have no stored forecasts, nowcasts or odds (the "
             "track record; 0: none).", minimum=0),
     Setting("forecast.horizon", 6, _parse_int, "Months ahead to forecast.", minimum=1),
+    Setting("forecast.review_months", 12, _parse_int,
+            "Months a default-forecaster series keeps its specification (ARIMA orders, ETS form, interval scale) "
+            "and only re-estimates the parameters before it is identified afresh (the annual review; 0: every "
+            "month; imon forecast --reidentify forces it).", minimum=0),
     Setting("forecast.models", "default", _parse_str,
             "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
             "unadjusted); or candidates of the older backtest selection (ets, theta, sarimax, snaive, naive2)."),

@@ -18,7 +18,7 @@ import pytest
 
 import forecasting
 from forecasting import ForecastingError
-from forecasting.arima import ArimaSpec, auto_arima, fit_arima, ndiffs, nsdiffs, sane_band
+from forecasting.arima import ArimaSpec, auto_arima, fit_arima, kpss_lags, ndiffs, nsdiffs, sane_band
 from forecasting.calendar import calendar_regressors
 from forecasting.ensemble import ARIMA, Ensemble, ForecastSpec
 from forecasting.models import SARIMAX
@@ -83,15 +83,26 @@ def test_default_forecast_never_cleans_festival_months():
 
 
 # ------------------------------------------------------------------------------------------------ item 2
-def test_sarimax_rejects_the_degenerate_busin_fit(busin):
+def test_sarimax_rejects_the_degenerate_busin_fit(busin, monkeypatch):
     lo, hi = sane_band(busin.to_numpy())
+    # the degenerate fit arose with a seasonal difference, which the M4 test took on this (adjusted) series; the
+    # seasonal strength no longer does (below), so the difference is forced here.  (The (2,0,0)x(0,1,1) candidate
+    # no longer collapses with statsmodels 0.15 -- this test failed on main before #14's second round -- so only
+    # the outcome is checked; the rejection rules are tested on fit_arima below.)
+    monkeypatch.setattr("forecasting.arima.nsdiffs", lambda v: 1)
     model = SARIMAX(calendar=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fc = model.forecast(busin, 12, level=(80,))
     assert fc["mean"].between(lo, hi).all(), fc
     assert fc["mean"].between(0.9 * busin.min(), 1.2 * busin.max()).all(), fc
-    assert any("(2, 0, 0)" in r for r in model.rejected_), model.rejected_
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SARIMAX(calendar=True)
+        fc = model.forecast(busin, 12, level=(80,))
+    assert model.seasonal_order_[1] == 0
+    assert fc["mean"].between(0.9 * busin.min(), 1.2 * busin.max()).all(), fc
 
 
 def test_the_default_forecasters_stay_sane_on_busin(busin):
@@ -160,6 +171,68 @@ def test_auto_arima_keeps_a_stationary_series_undifferenced():
     assert (fit.spec.d, fit.spec.D) == (0, 0) and fit.spec.constant, fit.spec.label
     ar = float(fit.params()[1]) if fit.spec.p else 0.0
     assert fit.spec.p >= 1 and 0.4 < ar < 0.8, fit.spec.label
+
+
+def test_kpss_lag_truncation_is_r_ndiffs_rule():
+    """R's ndiffs (and statsforecast) truncate at floor(3 sqrt(n) / 13) lags; the Schwert rule's extra lag absorbed
+    persistence into the long-run variance and left capacity utilisation undifferenced (AutoARIMA: d = 1)."""
+    assert [kpss_lags(n) for n in (36, 100, 180, 300)] == [1, 2, 3, 3]
+    cumfns = _fred("CUMFNS").loc["2002-10":"2017-09"]
+    assert len(cumfns) == 180 and nsdiffs(cumfns.to_numpy()) == 0
+    assert ndiffs(cumfns.to_numpy()) == 1
+
+
+def test_css_jacobian_is_the_derivative_of_the_residuals():
+    """The search's least squares uses the analytic Jacobian (one filter pass a parameter block)."""
+    from forecasting import arima as A
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(200).cumsum() * 0.1 + rng.standard_normal(200)
+    zd = rng.standard_normal((200, 2))
+    seen: dict[str, object] = {}
+    real = A.optimize.least_squares
+
+    def spy(fun, x0, jac=None, **kw):
+        seen["fun"], seen["jac"] = fun, jac
+        return real(fun, x0, jac=jac, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(A.optimize, "least_squares", spy)
+        A._css(w, zd, ArimaSpec(2, 0, 1, 1, 0, 1, False), 200)
+    fun, jac = seen["fun"], seen["jac"]
+    assert callable(jac)
+    x = np.array([0.3, -0.2, 0.4, 0.5, -0.3, 0.7, -0.1])
+    eye = np.eye(len(x)) * 1e-6
+    numeric = np.column_stack([(fun(x + eye[i]) - fun(x - eye[i])) / 2e-6 for i in range(len(x))])
+    assert np.abs(jac(x) - numeric).max() < 1e-6 * np.abs(numeric).max()
+
+
+def test_stepwise_moves_follow_hyndman_khandakar():
+    from forecasting.arima import _neighbours
+
+    moves = _neighbours(ArimaSpec(1, 1, 1, 1, 0, 1, True), allow_constant=True)
+    seasonal = [(m.P, m.Q) for m in moves[:8]]
+    assert seasonal == [(0, 1), (1, 0), (2, 1), (1, 2), (0, 0), (0, 2), (2, 0), (2, 2)]
+    assert [(m.p, m.q) for m in moves[8:16]] == [(0, 1), (1, 0), (2, 1), (1, 2), (0, 0), (0, 2), (2, 0), (2, 2)]
+    assert moves[-1].constant is False
+
+
+def test_sarimax_does_not_seasonally_difference_a_growth_rate():
+    """Hubei value added, % y/y: persistent, not seasonal.  The M4 lag-12 test fired on it (D = 1, then a seasonal MA
+    root on the unit circle and a fallback); the seasonal strength does not."""
+    from collectors.official import read_official_table
+    from forecasting.decompose import seasonality_test
+
+    table = read_official_table(Path(__file__).parent / "data" / "official" / "hubei_industrial_value_added_yoy.csv")
+    rows = table.tables["official_statistic"]
+    rows = rows[rows["series"] == "iva/yoy"]
+    y = pd.Series(rows["value"].to_numpy(float), index=pd.PeriodIndex(rows["period"], freq="M")).sort_index()
+    y = forecasting.fill_missing(y.reindex(pd.period_range(y.index[0], "2020-03", freq="M")), "linear").loc[:"2020-03"]
+    assert seasonality_test(y.to_numpy())  # the old rule's verdict
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = SARIMAX().fit(y)
+    assert model.seasonal_order_[1] == 0, model.seasonal_order_
 
 
 def test_calendar_regression_with_arima_errors_recovers_the_festival_effect():

@@ -92,3 +92,37 @@ def test_nowcasts_and_target_odds_are_stored_and_scored(store, long_demo, tmp_pa
         r=CITY_CODE)["value"].iloc[0])  # September's ytd: October's is not out at the October origin
     assert target_odds(store, settings, pd.Period("2019-10", "M")).stored == odds.stored
     assert store.count(m.TargetOdds) == odds.stored
+
+
+def test_production_mode_keeps_each_series_specification_until_its_review(store, medium_demo, tmp_path, caplog):
+    """#14: the forecast stage stores each default-forecaster series' specification when it identifies it, re-uses
+    it (parameters re-estimated) in the following months, and identifies afresh after forecast.review_months
+    or on request."""
+    from monitor.store.forecast_queries import forecast_specs
+
+    load_demo(store, medium_demo)
+    overrides = {"data_dir": str(tmp_path), "forecast.horizon": "3", "forecast.series": "pmi/headline",
+                 "forecast.key_series": "", "forecast.workers": "1"}
+    settings = load_settings(environ={}, overrides=overrides)
+    compute_range(store, settings, pd.Period("2017-07", "M"), pd.Period("2020-09", "M"), vintage=dt.date(2020, 10, 1),
+                  families=("survey",))
+    first = forecast_series(store, settings, pd.Period("2020-06", "M"))
+    assert first.identified == ["pmi/headline"] and not first.kept, first.summary()
+    identified, text = forecast_specs(store, ["pmi/headline"])["pmi/headline"]
+    spec = json.loads(text)
+    assert identified == "2020-06" and spec["arima"] is not None and spec["calendar"] == "cn"
+    with caplog.at_level(logging.INFO, logger="monitor.forecasts"):
+        second = forecast_series(store, settings, pd.Period("2020-07", "M"))
+    assert second.kept == ["pmi/headline"] and not second.identified and not second.failed
+    assert "specification kept from the review" in caplog.text
+    assert "1 on the specification kept" in second.summary()
+    assert forecast_specs(store, ["pmi/headline"])["pmi/headline"][0] == "2020-06"  # unchanged
+    again = forecast_series(store, settings, pd.Period("2020-07", "M"), reidentify=True)
+    assert again.identified == ["pmi/headline"]
+    assert forecast_specs(store, ["pmi/headline"])["pmi/headline"][0] == "2020-07"
+    yearly = load_settings(environ={}, overrides={**overrides, "forecast.review_months": "1"})
+    due = forecast_series(store, yearly, pd.Period("2020-08", "M"))  # a month after the identification: review due
+    assert due.identified == ["pmi/headline"]
+    earlier = forecast_series(store, settings, pd.Period("2020-06", "M"))  # before the identification: afresh ...
+    assert earlier.identified == ["pmi/headline"]
+    assert forecast_specs(store, ["pmi/headline"])["pmi/headline"][0] == "2020-08"  # ... the later review stays

@@ -20,6 +20,7 @@ _WHERE: dict[str, str] = {
     "ElectricityResult": "electricity",
     "electricity_indicators": "electricity",
     "festival_days": "electricity",
+    "meter_rows": "electricity",
     "infer_status": "electricity",
     "production_status_indicators": "electricity",
     "status_enterprises": "electricity",

@@ -72,6 +72,7 @@ from .monitoring import (
 __all__ = [
     "METER_COLUMNS",
     "festival_days",
+    "meter_rows",
     "STATUSES",
     "ElectricityResult",
     "electricity_indicators",
@@ -181,6 +182,45 @@ def festival_days(first: str | pd.Timestamp, last: str | pd.Timestamp,
         return days
     ordinals = days.to_numpy().astype("datetime64[D]").astype(np.int64)
     return days[_festival_days(ordinals, window)]
+
+
+def meter_rows(readings: pd.DataFrame, window: tuple[int, int] | None = (-7, 15)) -> pd.DataFrame:
+    """Daily readings summed per enterprise and month into :data:`METER_COLUMNS` rows.
+
+    What the store's query (:func:`monitor.store.monitoring.monthly_meter`) sums in the database, done on a
+    frame: the scale-out engine runs it on every partition of the Parquet archive (each partition holds whole
+    enterprise-months; the sums are additive, so partial sums of a split month add up to the same rows).
+
+    Parameters
+    ----------
+    readings
+        ``enterprise_id``, ``day`` (dates), ``kwh`` (one row per enterprise and day).
+    window
+        Days around each Spring Festival left out of ``kwh_x`` / ``days_x`` (None: none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``enterprise_id, period`` (``YYYY-MM`` text), ``kwh``, ``days``, ``kwh_x``, ``days_x``, sorted by
+        enterprise and month.
+    """
+    _require(readings, ["enterprise_id", "day", "kwh"], "readings")
+    if not len(readings):
+        return pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=object),
+                             "kwh": pd.Series(dtype=float), "days": pd.Series(dtype=np.int64),
+                             "kwh_x": pd.Series(dtype=float), "days_x": pd.Series(dtype=np.int64)})
+    day = _days(readings["day"])
+    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    kwh = pd.to_numeric(readings["kwh"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    outside = ~_festival_days(day, window) if window is not None else np.ones(len(kwh), dtype=bool)
+    frame = pd.DataFrame({"enterprise_id": readings["enterprise_id"].to_numpy(np.int64), "month": month,
+                          "kwh": kwh, "days": np.ones(len(kwh), dtype=np.int64),
+                          "kwh_x": np.where(outside, kwh, 0.0), "days_x": outside.astype(np.int64)})
+    sums = frame.groupby(["enterprise_id", "month"], sort=True).sum().reset_index()
+    period = np.datetime_as_string(sums["month"].to_numpy().astype("datetime64[M]"), unit="M")
+    return pd.DataFrame({"enterprise_id": sums["enterprise_id"].to_numpy(np.int64), "period": period.astype(object),
+                         "kwh": sums["kwh"].to_numpy(float), "days": sums["days"].to_numpy(np.int64),
+                         "kwh_x": sums["kwh_x"].to_numpy(float), "days_x": sums["days_x"].to_numpy(np.int64)})
 
 
 @dataclass(frozen=True)

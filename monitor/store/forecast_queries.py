@@ -12,7 +12,8 @@ from .core import Store
 
 __all__ = ["official_series_names", "official_history", "forecast_origins", "stored_forecasts", "series_keys",
            "nowcast_origins", "odds_origins", "delete_forecasts", "official_outcomes", "skill_rows", "skill_at",
-           "replace_skill", "replace_forecasts", "replace_nowcasts", "replace_target_odds"]
+           "replace_skill", "forecast_specs", "save_forecast_specs", "replace_forecasts", "replace_nowcasts",
+           "replace_target_odds"]
 
 
 def official_series_names(store: Store) -> pd.DataFrame:
@@ -105,14 +106,44 @@ def replace_skill(store: Store, origin: str, rows: list[dict[str, object]]) -> N
             conn.execute(table.insert(), rows)  # type: ignore[attr-defined]
 
 
-def replace_forecasts(store: Store, origin: str, keys: list[str], rows: list[dict[str, object]]) -> None:
-    """Replace the forecasts of ``keys`` from ``origin`` by ``rows`` (one transaction)."""
+def forecast_specs(store: Store, keys: list[str]) -> dict[str, tuple[str, str]]:
+    """Stored default-forecaster specifications of ``keys``: ``{series_key: (identified, spec JSON)}``."""
+    out: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(keys), 500):
+        part = keys[start:start + 500]
+        names = {f"k{i}": k for i, k in enumerate(part)}
+        if not names:
+            continue
+        rows = store.read_records("SELECT series_key, identified, spec FROM forecast_spec WHERE series_key IN ("
+                                  + ", ".join(f":{n}" for n in names) + ")", **names)
+        out.update({str(r.series_key): (str(r.identified), str(r.spec)) for r in rows.itertuples()})
+    return out
+
+
+def save_forecast_specs(conn: object, rows: list[dict[str, object]]) -> None:
+    """Insert or replace specifications (``series_key, identified, spec, updated_at``) in the caller's transaction."""
+    from .models import ForecastSpec
+
+    table = ForecastSpec.__table__
+    keys = [str(r["series_key"]) for r in rows]
+    for start in range(0, len(keys), 500):
+        conn.execute(table.delete().where(table.c.series_key.in_(keys[start:start + 500])))  # type: ignore[attr-defined]
+    if rows:
+        conn.execute(table.insert(), rows)  # type: ignore[attr-defined]
+
+
+def replace_forecasts(store: Store, origin: str, keys: list[str], rows: list[dict[str, object]],
+                      specs: list[dict[str, object]] | None = None) -> None:
+    """Replace the forecasts of ``keys`` from ``origin`` by ``rows`` and store the specifications ``specs`` of
+    series identified afresh (:func:`save_forecast_specs`), in one transaction."""
     from .models import Forecast
 
     with store.begin() as conn:
         delete_forecasts(conn, origin, keys)
         if rows:
             conn.execute(Forecast.__table__.insert(), rows)
+        if specs:
+            save_forecast_specs(conn, specs)
 
 
 def replace_nowcasts(store: Store, origin: str, key: str, regions: list[str], rows: list[dict[str, object]]) -> None:

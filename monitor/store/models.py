@@ -371,6 +371,21 @@ class Forecast(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class ForecastSpec(Base):
+    """The default forecaster's specification of a series, kept between annual reviews (issue 14).
+
+    ``spec`` is :meth:`forecasting.ensemble.ForecastSpec.as_dict` as JSON (ARIMA orders and parameters, ETS
+    form, interval scale, calendar); ``identified`` the origin month of the identification.  The forecast stage
+    re-estimates only the parameters from it until ``forecast.review_months`` have passed (or ``--reidentify``).
+    """
+
+    __tablename__ = "forecast_spec"
+    series_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    identified: Mapped[str] = mapped_column(Period)
+    spec: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class ForecastSkill(Base):
     """The track record of a series' forecasts at one horizon, as known at an origin month (issue 15).
 

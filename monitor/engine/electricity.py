@@ -1,0 +1,146 @@
+"""Electricity at scale: the Parquet archive aggregated with dask.dataframe, the indicators by the same pandas
+functions as the single-machine path.
+
+The readings (hundreds of millions of meter days) never leave the workers.  Each partition of the archive
+(one month of one region) is summed per enterprise and month by :func:`monitor.indicators.meter_rows` -- the
+very sums the store's query makes on the single-machine path -- and the partial sums are added up by
+enterprise and month (a no-op when every partition holds whole enterprise-months).  What comes back is the
+enterprise-month table (:data:`~monitor.indicators.electricity.METER_COLUMNS`), which
+:func:`monitor.indicators.electricity_indicators` turns into totals, growth rates, baselines and the
+stopped / semi-stopped inference exactly as it does from the store's sums.  For registers too large for one
+machine's firm x month arrays, :func:`firm_status` runs that function on the workers too, per enterprise
+shard: an enterprise's baseline and ratio depend on its own history only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..indicators.electricity import METER_COLUMNS, electricity_indicators, meter_rows
+from ..settings import Settings
+from ..store import Store
+from ..store.archive import archive_months, export_readings, has_readings, last_store_month
+
+__all__ = ["archive_dir", "archive_meter", "firm_status", "meter_frame", "sync_archive"]
+
+_METER_META = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=object),
+                            "kwh": pd.Series(dtype=float), "days": pd.Series(dtype=np.int64),
+                            "kwh_x": pd.Series(dtype=float), "days_x": pd.Series(dtype=np.int64)})
+
+
+def archive_dir(settings: Settings) -> Path:
+    """The archive folder: ``electricity.archive``, or ``<data_dir>/archive/electricity``."""
+    text = settings["electricity.archive"]
+    return Path(text).expanduser().resolve() if text else settings.data_dir / "archive" / "electricity"
+
+
+def sync_archive(store: Store, root: Path) -> int:
+    """Bring the archive up to the store: re-export the store's months from the archive's last month on
+    (all of them into an empty archive).  Returns the rows written (0 when the archive is current or the
+    store has no readings)."""
+    last_store = last_store_month(store)
+    if last_store is None:
+        return 0
+    months = archive_months(root)
+    if months and months[-1] > last_store:
+        return 0
+    return export_readings(store, root, first=months[-1] if months else None)
+
+
+def _partition_meter(part: pd.DataFrame, window: tuple[int, int] | None) -> pd.DataFrame:
+    return meter_rows(part, window) if len(part) else _METER_META.copy()
+
+
+def meter_frame(root: Path, first_month: str | None = None, last_month: str | None = None,
+                window: tuple[int, int] | None = (-7, 15), *, regions: list[str] | None = None,
+                split_out: int = 1) -> Any:
+    """The lazy enterprise-month sums of the archive (a ``dask.dataframe`` of :data:`METER_COLUMNS` rows).
+
+    Parameters
+    ----------
+    root
+        The archive folder.
+    first_month, last_month
+        ``YYYY-MM`` bounds (partition filters: the other months are never read).
+    window
+        Days around each Spring Festival left out of ``kwh_x`` / ``days_x``.
+    regions
+        Only these region partitions.
+    split_out
+        Output partitions of the final sum by enterprise and month (more for national registers).
+    """
+    import dask.dataframe as dd
+
+    filters: list[tuple[str, str, Any]] = []
+    if first_month:
+        filters.append(("month", ">=", first_month))
+    if last_month:
+        filters.append(("month", "<=", last_month))
+    if regions:
+        filters.append(("region", "in", list(regions)))
+    ddf = dd.read_parquet(str(root), columns=list(("enterprise_id", "day", "kwh")), filters=filters or None)
+    parts = ddf.map_partitions(_partition_meter, window, meta=_METER_META)
+    summed = parts.groupby(["enterprise_id", "period"]).sum(split_out=split_out)
+    return summed.reset_index()
+
+
+def archive_meter(root: Path, first_day: dt.date, *, client: Any | None = None,
+                  window: tuple[int, int] | None = (-7, 15)) -> pd.DataFrame:
+    """The enterprise-month sums from ``first_day``'s month on, computed on ``client``'s cluster (or Dask's
+    default scheduler), sorted by enterprise and month: the frame :func:`monitor.compute_monitoring.monthly_meter`
+    returns from the store."""
+    lazy = meter_frame(root, f"{first_day.year:04d}-{first_day.month:02d}", None, window)
+    out = client.compute(lazy).result() if client is not None else lazy.compute()
+    out = out.sort_values(["enterprise_id", "period"], kind="stable").reset_index(drop=True)
+    out["days"] = out["days"].astype(np.int64)
+    out["days_x"] = out["days_x"].astype(np.int64)
+    return out[list(METER_COLUMNS)]
+
+
+def _shard_firms(meter: pd.DataFrame, enterprises: pd.DataFrame, months: list[str], stop: float,
+                 semi: float) -> pd.DataFrame:
+    ids = meter["enterprise_id"].unique()
+    ent = enterprises[enterprises["id"].isin(ids)]
+    firms = electricity_indicators(meter, ent, months, stop_threshold=stop, semi_threshold=semi,
+                                   breakdowns=("city",)).firms
+    firms["period"] = firms["period"].astype(str)
+    firms["inferred_status"] = firms["inferred_status"].astype(object)
+    return firms
+
+
+def firm_status(meter: Any, enterprises: pd.DataFrame, months: list[str], *, stop_threshold: float = 0.10,
+                semi_threshold: float = 0.50, shards: int | None = None) -> Any:
+    """Each enterprise's baseline, ratio and inferred status per month, computed on the workers.
+
+    ``meter`` (a dask frame of enterprise-month sums, :func:`meter_frame`) is shuffled into ``shards``
+    partitions by enterprise, and :func:`~monitor.indicators.electricity_indicators` runs on each: the same
+    function, the same ``firms`` rows (``period`` as ``YYYY-MM`` text) as on one machine.  Returns a lazy
+    dask frame.
+    """
+    meta = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=object),
+                         "kwh": pd.Series(dtype=float), "days": pd.Series(dtype=np.int64),
+                         "kwh_per_day": pd.Series(dtype=float), "baseline": pd.Series(dtype=float),
+                         "ratio": pd.Series(dtype=float), "inferred_status": pd.Series(dtype=object)})
+    by_firm = meter.shuffle("enterprise_id", npartitions=shards or meter.npartitions)
+    return by_firm.map_partitions(_shard_firms, enterprises, months, stop_threshold, semi_threshold, meta=meta)
+
+
+def store_or_archive_meter(store: Store, settings: Settings, first_day: dt.date) -> pd.DataFrame | None:
+    """With ``compute.engine = dask``: the enterprise-month sums from the archive (synchronised from the store
+    first), computed on the cluster; None otherwise or when neither holds readings (the store's query then
+    runs)."""
+    if settings["compute.engine"] != "dask":
+        return None
+    root = archive_dir(settings)
+    sync_archive(store, root)
+    if not has_readings(root):
+        return None
+    from . import open_engine
+
+    with open_engine(settings) as engine:
+        return archive_meter(root, first_day, client=getattr(engine, "client", None))
