@@ -179,7 +179,7 @@ def _run_task(task: _Task) -> tuple[Any, ...]:
             warnings.simplefilter("ignore")
             gaps = len(span) != len(history) or bool(history.isna().any())
             y = history.reindex(span)
-            missing = "linear" if gaps else None
+            missing: Literal["linear"] | None = "linear" if gaps else None
             result = None
             if task.spec is not None and task.models is None:
                 try:
