@@ -38,6 +38,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -247,14 +248,15 @@ def main() -> int:
     fred, cn = load_fred(args.series), load_chinese(args.chinese)
     data = {**fred, **cn}
     print(f"{len(fred)} FRED-MD (2019-10) + {len(cn)} Chinese series; origins T-{ORIGINS[0]}..T-{ORIGINS[-1]} every 3 "
-          f"months, h=1..{H}, window <= {WINDOW} months, {args.workers} workers")
+          f"months, h=1..{H}, window <= {WINDOW} months, {args.workers} workers; load average "
+          + " ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
     frames, times, notes = [], {}, []
     for mode in args.modes.split(","):
         fc, wall, nn = run_ours(data, set(cn), mode, args.workers)
         frames.append(fc)
         times[f"ours ({mode})"] = wall
         notes += nn
-        print(f"  ours ({mode}): {wall:.1f} s", flush=True)
+        print(f"  ours ({mode}): {wall:.1f} s (load average now {os.getloadavg()[0]:.1f})", flush=True)
     if not args.no_peer:
         if not Path(args.peer_python).exists():
             print(f"(no {args.peer_python}: run with --setup-peers first; statsforecast skipped)")
@@ -262,6 +264,8 @@ def main() -> int:
             fc, t = peer(data, args.peer_python, args.workers)
             frames.append(fc)
             times.update(t)
+            print("  statsforecast: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items())
+                  + f" (load average now {os.getloadavg()[0]:.1f})", flush=True)
     fc = pd.concat(frames, ignore_index=True)
     if args.save:
         fc.to_csv(args.save, index=False)

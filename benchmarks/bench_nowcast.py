@@ -11,11 +11,13 @@ PMI of P is out, the last day of P):
   only monthly national output statistic in the data): published to P - 1; the PMI to P; national
   electricity consumption growth to P - 1.
 
-At each origin every method is re-estimated on the data as they stood (``forecasting.nowcast.bridge_nowcast``:
-naive, bridge on PMI changes, bridge with electricity, two-year-average bridge, U-MIDAS; the dynamic factor
-model ``forecasting.nowcast`` on every third origin, with its honest convergence status).  "selected" picks,
-at each origin, the method with the lowest MAE over the *earlier* origins of the same type (March or not;
-naive until six are scored), so the choice is itself pseudo-real-time.
+At each origin the platform's nowcast, ``forecasting.bridge.select_nowcast`` (``nowcast.method = bridge``), is
+run on the data as they stood: every candidate equation (naive, bridge on the indicators' changes, base effect +
+working days + last change, the same with the indicators' changes or their change on a year earlier, the error
+correction to the 12-month mean, U-MIDAS, the two-year average) is scored at the earlier origins of the same
+type (ordinary or March) and the best three are averaged ("selected", with intervals from its own out-of-sample
+errors); each candidate's own nowcast is scored too.  The dynamic factor model ``forecasting.nowcast`` runs on
+every ``--dfm-every``-th origin, with its honest convergence status.
 
 Then the composite leading indicator (``forecasting.leading``, OECD method) from the national PMI components
 against national references: lead (cross-correlation of the growth cycles) and the Bry-Boschan turning-point
@@ -40,18 +42,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from collectors.official import read_official_table  # noqa: E402
+from forecasting.bridge import select_nowcast  # noqa: E402
+from forecasting.calendar import working_days  # noqa: E402
 from forecasting.leading import (  # noqa: E402
     composite_leading_indicator,
     growth_cycle,
     turning_point_match,
     turning_points,
 )
-from forecasting.nowcast import bridge_nowcast, nowcast  # noqa: E402
+from forecasting.nowcast import nowcast  # noqa: E402
 
 OFFICIAL = ROOT / "tests" / "data" / "official"
 NATIONAL = ROOT / "tests" / "data" / "national"
 FIRST, LAST = pd.Period("2013-04", "M"), pd.Period("2023-07", "M")
 PMI_KEYS = ("headline", "production", "new_orders")
+WORKING_DAYS = working_days(pd.period_range("1999-01", "2024-12", freq="M"), warn=False)
 CLI_KEYS = ("new_orders", "new_export_orders", "purchase_quantity", "production", "backlog_orders", "imports",
             "finished_goods_inventory", "raw_materials_inventory", "employment")
 
@@ -94,34 +99,19 @@ def _inputs(data: dict[str, object], target: str, origin: pd.Period, electricity
     return pd.DataFrame(cols).reindex(pd.period_range("2005-01", origin, freq="M"))
 
 
-METHODS = {  # name -> (bridge method, with electricity)
-    "naive": ("naive", False),
-    "bridge_pmi": ("bridge", False),
-    "bridge_pmi_elec": ("bridge", True),
-    "two_year_pmi": ("two_year", False),
-    "two_year_pmi_elec": ("two_year", True),
-    "midas_pmi_elec": ("midas", True),
-}
-
-
-#: Members of the equal-weight "average" (forecast combination of the bridge methods with the naive).
-COMBINED = ("naive", "bridge_pmi", "bridge_pmi_elec", "midas_pmi_elec")
-
-
-def run_bridges(data: dict[str, object], target: str, origin: pd.Period) -> list[dict[str, object]]:
+def run_selected(data: dict[str, object], target: str, origin: pd.Period) -> list[dict[str, object]]:
+    """The platform's nowcast at ``origin`` and each of its candidates (PMI and electricity as known then)."""
     y = data[target]
     known = y.loc[: origin - 1]  # type: ignore[union-attr]
-    out: list[dict[str, object]] = []
-    for name, (method, elec) in METHODS.items():
-        x = None if method == "naive" else _inputs(data, target, origin, elec)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            r = bridge_nowcast(known, x, origin, method=method, level=(80,))
-        out.append({"target": target, "origin": origin, "method": name, "mean": r.mean, "lo": r.lo[80.0],
-                    "hi": r.hi[80.0], "actual": float(y[origin])})  # type: ignore[index]
-    members = [o for o in out if o["method"] in COMBINED]
-    out.append({**members[0], "method": "average", **{k: float(np.mean([o[k] for o in members]))
-                                                      for k in ("mean", "lo", "hi")}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = select_nowcast(known, _inputs(data, target, origin, True), origin, working_days=WORKING_DAYS)
+    actual = float(y[origin])  # type: ignore[index]
+    out: list[dict[str, object]] = [{"target": target, "origin": origin, "method": name, "mean": value,
+                                     "lo": np.nan, "hi": np.nan, "actual": actual}
+                                    for name, value in r.candidates.items()]
+    out.append({"target": target, "origin": origin, "method": "selected", "mean": r.mean, "lo": r.lo[80.0],
+                "hi": r.hi[80.0], "actual": actual, "picked": r.method})
     return out
 
 
@@ -140,34 +130,22 @@ def run_dfm(args: tuple[dict[str, object], str, pd.Period, int]) -> dict[str, ob
             "converged": r.converged, "stop": r.stop, "iterations": r.iterations, "seconds": time.perf_counter() - t0}
 
 
-def select(frame: pd.DataFrame, minimum: int = 6) -> pd.DataFrame:
-    """Per origin, the method with the lowest MAE over earlier origins of the same type (else naive)."""
-    rows = []
-    methods = [*METHODS, "average"]
-    for _target, g in frame[frame["method"].isin(methods)].groupby("target"):
-        g = g.assign(err=(g["mean"] - g["actual"]).abs())
-        for origin in sorted(g["origin"].unique()):
-            march = origin.month == 3
-            past = g[(g["origin"] < origin) & ((g["origin"].map(lambda p: p.month == 3)) == march)]
-            pick = "naive"
-            if past["origin"].nunique() >= minimum:
-                pick = past.groupby("method")["err"].mean().idxmin()
-            row = g[(g["origin"] == origin) & (g["method"] == pick)].iloc[0].to_dict()
-            row.update(method="selected", picked=pick)
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def score(frame: pd.DataFrame) -> pd.DataFrame:
+    """MAE, its ratio to the naive's (all origins, and without the 2020-2021 origins) and the 80 % coverage."""
     f = frame.assign(err=(frame["mean"] - frame["actual"]).abs(),
-                     inside=(frame["actual"] >= frame["lo"]) & (frame["actual"] <= frame["hi"]),
-                     kind=frame["origin"].map(lambda p: "March" if p.month == 3 else "other"))
+                     inside=((frame["actual"] >= frame["lo"]) & (frame["actual"] <= frame["hi"]))
+                     .where(frame["lo"].notna()),
+                     kind=frame["origin"].map(lambda p: "March" if p.month == 3 else "other"),
+                     covid=frame["origin"].map(lambda p: p.year in (2020, 2021)))
     naive = f[f["method"] == "naive"].set_index(["target", "origin"])["err"]
     rows = []
     for (target, kind, method), g in f.groupby(["target", "kind", "method"]):
         base = naive.reindex(list(zip(g["target"], g["origin"], strict=True))).to_numpy()
+        calm = ~g["covid"].to_numpy()
         rows.append({"target": target, "origins": kind, "method": method, "n": len(g), "MAE": g["err"].mean(),
-                     "MAE / naive": g["err"].mean() / np.nanmean(base), "80% coverage": g["inside"].mean()})
+                     "MAE / naive": g["err"].mean() / np.nanmean(base),
+                     "without 2020-21": g["err"][calm].mean() / np.nanmean(base[calm]) if calm.any() else np.nan,
+                     "80% coverage": g["inside"].mean()})
     return pd.DataFrame(rows)
 
 
@@ -220,11 +198,11 @@ def main() -> None:
         y = data[target]
         origins = [p for p in pd.period_range(FIRST, LAST, freq="M") if p in y.index and np.isfinite(y[p])]  # type: ignore[operator]
         for i, origin in enumerate(origins):
-            rows.extend(run_bridges(data, target, origin))
+            rows.extend(run_selected(data, target, origin))
             if not args.skip_dfm and i % args.dfm_every == 0:
                 jobs.append((data, target, origin, args.maxiter))
     t1 = time.perf_counter()
-    print(f"bridge methods: {len(rows)} nowcasts in {t1 - t0:.1f} s")
+    print(f"bridge nowcasts (selected and candidates): {len(rows)} in {t1 - t0:.1f} s")
     if jobs:
         with ProcessPoolExecutor(args.workers) as pool:
             dfm = list(pool.map(run_dfm, jobs))
@@ -234,7 +212,6 @@ def main() -> None:
               f"({d['seconds'].median():.1f} s median); converged {int(d['converged'].sum())}, "
               f"maxiter {int((d['stop'] == 'maxiter').sum())}, log-likelihood fell {int((d['stop'] == 'llf-decrease').sum())}")
     frame = pd.DataFrame(rows)
-    frame = pd.concat([frame, select(frame)], ignore_index=True)
     table = score(frame)
     pd.set_option("display.width", 160)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -243,8 +220,11 @@ def main() -> None:
         print("\non the dynamic factor model's origins only:")
         print(score(sub[sub["method"].isin(["naive", "dfm", "selected"])]).to_string(
             index=False, float_format=lambda v: f"{v:.3f}"))
-    picks = frame[frame["method"] == "selected"].groupby(["target", "picked"]).size()
-    print("\nselected methods (origins):", dict(picks))
+    sel = frame[frame["method"] == "selected"].assign(kind=lambda f: f["origin"].map(
+        lambda p: "March" if p.month == 3 else "other"))
+    print("\nmembers chosen (origins):")
+    for (target, kind), g in sel.groupby(["target", "kind"]):
+        print(f"  {target} {kind}: {dict(g['picked'].value_counts().head(4))}")
     print("\ncomposite leading indicator of the national PMI components:")
     print(leading(data).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"\ntotal {time.perf_counter() - t0:.1f} s")

@@ -69,12 +69,22 @@ def calendar_design(index: pd.PeriodIndex, calendar: str | None) -> pd.DataFrame
     return frame.set_axis(index).copy()
 
 
-@lru_cache(maxsize=256)
 def _cn_regressors(first: int, n: int) -> pd.DataFrame:
-    """Cached calendar regressors (0.1-0.7 s a call; a forecast asks for the same months many times)."""
+    """The calendar regressors of ``n`` months from the month with ordinal ``first``, sliced from a cached block of
+    whole decades (each month's value does not depend on the span asked for: the centring is over the festival
+    table; a forecast asks for a new window every month and origin, 0.1-0.7 s a computation)."""
+    start = pd.Period(ordinal=first, freq="M")
+    end = start + (n - 1)
+    lo, hi = start.year // 10 * 10, end.year // 10 * 10 + 9
+    block = _cn_block(lo, hi)
+    return block.loc[start:end]
+
+
+@lru_cache(maxsize=16)
+def _cn_block(first_year: int, last_year: int) -> pd.DataFrame:
     from .calendar import calendar_regressors
 
-    index = pd.period_range(pd.Period(ordinal=first, freq="M"), periods=n, freq="M")
+    index = pd.period_range(f"{first_year}-01", f"{last_year}-12", freq="M")
     return calendar_regressors(index, warn=False)
 
 
@@ -134,13 +144,15 @@ class ARIMA(Forecaster):
         self.x_ = x
 
     def _future_x(self, index: pd.PeriodIndex, exog_future: pd.DataFrame | None) -> np.ndarray | None:
-        from .arima import _design
+        from .arima import _design, _with_outliers
 
         if self.has_user_exog_ and exog_future is None:
             raise ForecastingError("ARIMA was fitted with exog; pass exog_future covering the horizon.")
         x = self._x(index, exog_future if self.has_user_exog_ else None, "exog_future")
         if not self.fit_.spec.regressors:
             x = None  # dropped by the AICc test
+        elif x is not None and self.fit_.spec.outliers:
+            x = _with_outliers(index, x, self.fit_.spec.outliers)  # zero over the horizon
         z = _design(index, x, self.fit_.spec, len(self.y_))
         return None if z is None else z.to_numpy(dtype=float)
 
@@ -304,7 +316,7 @@ class Ensemble(Forecaster):
             return ARIMA(calendar=self.calendar)
         if key == "ets":
             if spec is not None and spec.ets is not None:
-                return ETS([spec.ets])
+                return ETS([spec.ets], start_params=spec.ets_params)
             return ETS(_ets_candidates(self.y_))
         return Theta()
 
@@ -393,6 +405,8 @@ class Ensemble(Forecaster):
             arima=arima.fit_.spec if isinstance(arima, ARIMA) else None,
             arima_params=tuple(float(x) for x in arima.fit_.params()) if isinstance(arima, ARIMA) else None,
             ets=ets.spec_.label if isinstance(ets, ETS) else None,
+            ets_params=tuple(float(x) for x in ets.results_.params)
+            if isinstance(ets, ETS) and ets.results_ is not None else None,
         )
 
     def __repr__(self) -> str:

@@ -244,6 +244,8 @@ class EtsSpec:
 
 
 _ETS_CLASS: Any = None
+#: Optimiser iterations of an ETS fit warm-started from the same form's parameters a month earlier.
+ETS_WARM_ITERATIONS = 20
 
 
 def ets_model_class() -> Any:
@@ -305,10 +307,11 @@ class ETS(Forecaster):
     name = "ets"
 
     def __init__(self, candidates: Literal["fast", "full"] | Sequence[str] = "fast", *, simulations: int = 500,
-                 seed: int = 0) -> None:
+                 seed: int = 0, start_params: Sequence[float] | None = None) -> None:
         self.candidates = candidates
         self.simulations = simulations
         self.seed = seed
+        self.start_params = None if start_params is None else tuple(float(x) for x in start_params)
 
     def min_length(self) -> int:
         return 2 * PERIOD + 2
@@ -348,7 +351,13 @@ class ETS(Forecaster):
                     warnings.simplefilter("ignore")
                     model = ETSModel(pd.Series(v), error=spec.error, trend=spec.trend, damped_trend=spec.damped,
                                      seasonal=spec.seasonal, seasonal_periods=PERIOD if spec.seasonal else None)
-                    res = model.fit(disp=False, maxiter=200)
+                    warm = self.start_params is not None and len(specs) == 1 and \
+                        len(self.start_params) == len(model.start_params)
+                    if warm:  # production mode: last month's optimum of the same form, a few iterations on
+                        res = model.fit(start_params=np.asarray(self.start_params), disp=False,
+                                        maxiter=ETS_WARM_ITERATIONS)
+                    else:
+                        res = model.fit(disp=False, maxiter=200)
                 aicc = float(res.aicc)
             except Exception as exc:  # one candidate failing is normal; all failing is an error below
                 errors.append(f"{spec.label}: {exc}")

@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .engine import Engine
+from .engine import Engine, batches
 from .engine.local import LocalEngine
 from .exceptions import ConfigError, MonitorError
 from .reference import HEADLINE_WEIGHTS
@@ -84,7 +84,7 @@ from .store.series import adjustment_records, series_keys, value_rows, write_adj
 from .store.vintages import as_of_limit, as_vintage, new_vintage
 
 if TYPE_CHECKING:
-    from forecasting.seasonal import AdjustmentResult
+    from forecasting.seasonal import AdjustmentResult, SeasonalAdjuster
 
 __all__ = [
     "POLICY",
@@ -311,31 +311,64 @@ def apply_factors(raw: pd.Series, factors: pd.Series, mode: str | None) -> pd.Se
 
 def _fit_one(task: _Task) -> _Fit:
     """Adjust one series (runs in a worker process); never raises: a failure comes back as ``status='failed'``."""
-    from forecasting import SeasonalAdjuster
-    from forecasting import calendar as cal
+    return _fit_batch([task])[0]
 
-    row: dict[str, object] = {"series_key": task.key, "mode": task.mode}
+
+def _job(task: _Task) -> tuple[SeasonalAdjuster, pd.Series]:
+    """The adjuster and the series (on its model scale) of a task."""
+    from forecasting import SeasonalAdjuster
+
     series = pd.Series(task.values, index=pd.period_range(task.start, periods=len(task.values), freq="M"),
                        dtype=float)
     engine_mode = "additive" if task.mode == "logit-additive" else task.mode
     series = to_model_scale(series, task.mode)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # X-13 warnings are kept in result.x13_warnings and notes
-            horizon = 12
-            overrides = None
-            if task.project_year is not None:
-                horizon = max(12, (pd.Period(f"{task.project_year}-12", "M") - series.index[-1]).n)
-                overrides = {"x11": {"appendfcst": "yes"}}
-            adjuster = SeasonalAdjuster(task.method, mode=engine_mode, arima=task.arima,  # type: ignore[arg-type]
-                                        fixed_outliers=task.fixed_outliers if task.method == "x13" else (),
-                                        sliding_spans="auto" if task.sliding_spans else False,
-                                        forecast_horizon=horizon, spec_overrides=overrides)
-            result = adjuster.fit(series, name=task.key)
-            factors = _projected_factors(result, task) if task.project_year is not None else None
-    except Exception as exc:  # isolate the series: any error is recorded, the run goes on
-        row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        return _Fit(task.key, "failed", row)
+    horizon = 12
+    overrides = None
+    if task.project_year is not None:
+        horizon = max(12, (pd.Period(f"{task.project_year}-12", "M") - series.index[-1]).n)
+        overrides = {"x11": {"appendfcst": "yes"}}
+    adjuster = SeasonalAdjuster(task.method, mode=engine_mode, arima=task.arima,  # type: ignore[arg-type]
+                                fixed_outliers=task.fixed_outliers if task.method == "x13" else (),
+                                sliding_spans="auto" if task.sliding_spans else False,
+                                forecast_horizon=horizon, spec_overrides=overrides)
+    return adjuster, series
+
+
+def _fit_batch(tasks: Sequence[_Task]) -> list[_Fit]:
+    """Adjust a batch of series (in a worker process), the X-13 runs batched through X-13's metafile mode
+    (:func:`forecasting.seasonal.fit_many`: the same results as one run per series); never raises: each failure
+    comes back as that series' ``status='failed'``."""
+    from forecasting.seasonal import fit_many
+
+    fits: dict[int, _Fit] = {}
+    jobs, owners = [], []
+    for i, task in enumerate(tasks):
+        try:
+            adjuster, series = _job(task)
+        except Exception as exc:  # isolate the series: any error is recorded, the run goes on
+            fits[i] = _task_failed(task, exc)
+            continue
+        jobs.append((adjuster, series, task.key))
+        owners.append(i)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # X-13 warnings are kept in result.x13_warnings and notes
+        results = fit_many(jobs) if jobs else []
+        for i, result in zip(owners, results, strict=True):
+            try:
+                if isinstance(result, Exception):
+                    raise result
+                fits[i] = _fitted(tasks[i], result)
+            except Exception as exc:  # isolate the series: any error is recorded, the run goes on
+                fits[i] = _task_failed(tasks[i], exc)
+    return [fits[i] for i in range(len(tasks))]
+
+
+def _fitted(task: _Task, result: AdjustmentResult) -> _Fit:
+    """The row, adjusted values and factors of a successful adjustment (raises for failed projected factors)."""
+    from forecasting import calendar as cal
+
+    factors = _projected_factors(result, task) if task.project_year is not None else None
+    row: dict[str, object] = {"series_key": task.key, "mode": task.mode}
     d = result.diagnostics
     valid = result.observed.dropna()
     qs = d.qs_seasadj_outlier_adjusted
@@ -463,6 +496,11 @@ def _task_failed(task: _Task, exc: BaseException) -> _Fit:
     return _Fit(task.key, "failed", {"series_key": task.key, "mode": task.mode, "status": "failed", "error": error})
 
 
+def _batch_failed(batch: list[_Task], exc: BaseException) -> list[_Fit]:
+    """A batch whose worker died or could not run it: its series fail, the others go on."""
+    return [_task_failed(task, exc) for task in batch]
+
+
 def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None,
                engine: Engine | None = None) -> list[_Fit]:
     """Run the tasks on ``engine`` (default a local process pool of ``processes``, in this process for 1);
@@ -480,9 +518,21 @@ def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None,
 
     if engine is None:
         engine = LocalEngine(processes)
-    fits: list[_Fit] = engine.map(_fit_one, tasks, on_error=_task_failed, progress=done,
-                                  batch=1 if engine.name == "local" else None)
+    # The engine's items are batches of series: each runs as one X-13 process (fit_many), sent as one task
+    # (dask.batch series on a Dask cluster; locally small enough to keep every worker busy).
+    size = getattr(engine, "batch", None) or max(1, min(_BATCH, -(-total // (4 * engine.workers))))
+    def part_done(part: list[_Fit]) -> None:
+        for fit in part:
+            done(fit)
+
+    parts: list[list[_Fit]] = engine.map(_fit_batch, batches(tasks, size), on_error=_batch_failed,
+                                         progress=part_done, batch=1)
+    fits = [fit for part in parts for fit in part]
     return fits
+
+
+#: Series per batch sent to a worker (one X-13 process each).
+_BATCH = 32
 
 
 # -------------------------------------------------------------------------------------------- headlines

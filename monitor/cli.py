@@ -242,8 +242,14 @@ def survey_template(obj: _Context, period: str, enterprise: str | None, all_: bo
     if bool(enterprise) == all_:
         raise click.UsageError("give either --enterprise CODE or --all")
     month = _month_option(period, "--period")
-    with open_store(obj.settings()) as store:
-        paths = write_templates(store, month, Path(out), enterprise=enterprise)
+    show = _progress_printer()  # on a terminal: "… 412/1200 9144…" rewritten in place; nothing when piped
+    try:
+        with open_store(obj.settings()) as store:
+            paths = write_templates(store, month, Path(out), enterprise=enterprise,
+                                    progress=(lambda m: show(f"questionnaires {m}")) if show else None)
+    finally:
+        if show:
+            _end_progress()
     click.echo(f"{len(paths)} questionnaire(s) for {month} written to {Path(out).resolve()}")
 
 
@@ -266,6 +272,8 @@ def survey_status_cmd(obj: _Context, period: str, missing: bool) -> None:
     click.echo((f"{st.period} 问卷回收：{st.responded}/{st.sample}" if zh else
                 f"{st.period} returns: {st.responded}/{st.sample}") +
                (f" ({st.responded / st.sample:.1%})" if st.sample else ""))
+    for line in _respondent_lines(st, zh):
+        click.echo(line)
     heads = ["样本", "已回收", "回收率"] if zh else ["sample", "returned", "rate"]
     for title, frame in ((("辖区", "District"), st.by_district), (("规模", "Size"), st.by_size),
                          (("行业大类", "Division"), st.by_industry)):
@@ -279,6 +287,25 @@ def survey_status_cmd(obj: _Context, period: str, missing: bool) -> None:
         for line in table_lines(st.missing, ["统一社会信用代码", "企业名称", "辖区", "行业", "规模"] if zh else
                                 ["credit code", "name", "district", "division", "size"]):
             click.echo(line)
+
+
+def _respondent_lines(st: Any, zh: bool) -> list[str]:
+    """How the returns counted here relate to the respondents the PMI release prints (the same definition as
+    the compute stage, :func:`monitor.survey_admin.headline_respondents`), and why they differ."""
+    lines = [(f"计入PMI的有效问卷：{st.in_headline}份（五个分项各自的应答企业数中最少者，即PMI发布稿的“有效回收问卷”）"
+              if zh else f"valid returns in the PMI: {st.in_headline} (the smallest number of respondents to any of "
+              "the five component questions: the release's count)")]
+    if st.responded != st.in_headline:
+        lines.append(f"  与已回收{st.responded}份相差{st.responded - st.in_headline}份：{st.incomplete}份问卷缺少PMI分项"
+                     "的回答（未答的分项不计入该分项，也不计入PMI）" if zh else
+                     f"  {st.responded - st.in_headline} fewer than the {st.responded} returns: {st.incomplete} "
+                     "return(s) leave a PMI component question unanswered (not counted for it, nor in the PMI)")
+    if st.stored_headline is not None and st.stored_headline != st.in_headline:
+        lines.append(f"  已计算的PMI基于{st.stored_headline}份（计算之后问卷有变化：运行 imon compute "
+                     f"--period {st.period} 后发布稿与此一致）" if zh else
+                     f"  the stored PMI rests on {st.stored_headline} (returns changed after it was computed: run "
+                     f"imon compute --period {st.period} and the release will agree)")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- collect
@@ -885,14 +912,22 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
 @click.option("--start", default=None, metavar="YYYY-MM", help="First month (demo.start, default 2012-01).")
 @click.option("--end", default=None, metavar="YYYY-MM", help="Last month (demo.end, default the last complete month).")
 @click.option("--rebuild", is_flag=True, help="Regenerate even if the store already holds this build.")
+@click.option("--scale", type=click.Choice(["city", "province"]), default="city", show_default=True,
+              help="province: 21 cities' panels and a national-size feed as Parquet, indicators on Dask.")
+@click.option("--feed-users", type=click.IntRange(min=10), default=5000, show_default=True,
+              help="With --scale province: industrial users in the synthetic national feed (31 days x users rows "
+                   "a month).")
 @click.pass_obj
 def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
-         rebuild: bool) -> None:
+         rebuild: bool, scale: str, feed_users: int) -> None:
     """Build (or reuse) the demo store and run the whole monthly cycle on it."""
     from .demo.runner import demo_params, run_demo
     from .store import open_store
     from .summary import format_summary, panel_summary
 
+    if scale == "province":
+        _province_demo(obj, seed, enterprises, start, end, rebuild, feed_users)
+        return
     settings = obj.settings(**{"demo.seed": seed, "demo.enterprises": enterprises,
                                "demo.start": start, "demo.end": end})
     demo_params(settings)  # validate before anything is written
@@ -926,6 +961,24 @@ def demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | 
     _print_demo_logins(settings)
     if not run.ok:
         raise SystemExit(1)
+
+
+def _province_demo(obj: _Context, seed: int | None, enterprises: int | None, start: str | None, end: str | None,
+                   rebuild: bool, feed_users: int) -> None:
+    """``imon demo --scale province`` (issue 20)."""
+    from .demo.province import province_params, run_province
+
+    settings = obj.settings(**{"demo.seed": seed})
+    _setup_logging(settings, obj.verbose)
+    params = province_params(settings, enterprises=enterprises, start=start, end=end, feed_users=feed_users)
+    run = run_province(settings, params, rebuild=rebuild, progress=_progress_printer())
+    _end_progress()
+    rows = ", ".join(f"{k} {v:,}" for k, v in run.readings.items())
+    click.echo(f"province build {'generated' if run.built else 'reused'} in {run.seconds['generate']:.1f} s: "
+               f"{params.cities} cities x {params.enterprises} enterprises and {params.feed_users:,} feed users, "
+               f"{params.start}..{params.end}; daily readings archived as Parquet ({rows}) in {run.root}")
+    click.echo(f"indicators on Dask ({run.workers} workers) in {run.seconds['indicators']:.1f} s; "
+               f"{run.written['series values']:,} values new or changed in {run.store_url}")
 
 
 # ---------------------------------------------------------------------------------------------- web (issue 18)

@@ -64,10 +64,13 @@ def load_survey_inputs(store: Store, first: str, last: str) -> tuple[pd.DataFram
 
 def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: pd.DataFrame, periods: list[str], *,
                   weighting: str, min_respondents: int, trim: float | None = 3.0,
-                  breakdowns: Sequence[str] = ("city", "district", "size", "industry", "key_sector")) -> pd.DataFrame:
-    """All survey series rows (``series_key, period, raw, se, n``) for ``periods``."""
+                  breakdowns: Sequence[str] = ("city", "district", "size", "industry", "key_sector"),
+                  workers: int | None = 1) -> pd.DataFrame:
+    """All survey series rows (``series_key, period, raw, se, n``) for ``periods`` (``workers``: processes,
+    ``None`` every core)."""
     di = diffusion_indices(responses, enterprises, periods=periods, weighting=weighting,  # type: ignore[arg-type]
-                           min_respondents=min_respondents, breakdowns=breakdowns, trim=trim)  # type: ignore[arg-type]
+                           min_respondents=min_respondents, breakdowns=breakdowns, trim=trim,  # type: ignore[arg-type]
+                           workers=workers)
     pmi = composite_pmi(di)
     frames = [series_rows(di), series_rows(pmi)]
     tail = np.where(di["breakdown"].astype(str) == "city", "",
@@ -90,7 +93,7 @@ def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: 
     if len(problems):
         shares = problem_shares(problems, responses, enterprises, periods=periods,  # type: ignore[arg-type]
                                 weighting=weighting, min_respondents=min_respondents,
-                                breakdowns=breakdowns, trim=trim)  # type: ignore[arg-type]
+                                breakdowns=breakdowns, trim=trim, workers=workers)  # type: ignore[arg-type]
         frames.append(series_rows(shares))
     out = pd.concat(frames, ignore_index=True)
     return out[out["raw"].notna()].reset_index(drop=True)
@@ -126,7 +129,8 @@ def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.P
                 rows = survey_series(ent, resp, probs, months, weighting=settings["compute.weighting"],
                                      min_respondents=settings["compute.min_respondents"],
                                      trim=size_trim(settings),
-                                     breakdowns=settings["compute.breakdowns"].split(","))
+                                     breakdowns=settings["compute.breakdowns"].split(","),
+                                     workers=settings["compute.workers"] or None)
             else:
                 from .compute_monitoring import monitoring_series
 

@@ -1,6 +1,6 @@
 """Nowcasts of industrial value added growth and the odds of meeting the annual targets, from an origin month.
 
-Thin over :func:`forecasting.nowcast` and :func:`forecasting.target_attainment` (pure).
+Thin over :func:`forecasting.bridge.select_nowcast`, :func:`forecasting.nowcast` and :func:`forecasting.target_attainment` (pure).
 
 *Release calendar.*  At an origin month ``P`` (the PMI release at the end of ``P``) the survey indices and
 electricity of ``P`` are known, but the official statistics only up to ``P - nowcast.official_lag``
@@ -8,10 +8,13 @@ electricity of ``P`` are known, but the official statistics only up to ``P - now
 as they would not have been known, even when the store already holds them.
 
 *Nowcast.*  ``nowcast.target`` (official, by region) is nowcast from ``nowcast.inputs`` (stored series:
-PMI indices enter as deviations from 50, the adjusted value where there is one; growth rates as they are)
-for the months from the first unpublished one to the end of ``P``'s quarter.  Each origin's row keeps the
-EM convergence and the news against the previous origin (the data as they stood one month earlier,
-with this origin's parameters): which releases moved the nowcast and by how much.
+PMI indices enter as deviations from 50, the adjusted value where there is one; growth rates as they are).
+``nowcast.method = bridge`` (default): the origin month by the bridge equations chosen out of sample on the
+earlier origins of the same type (:func:`forecasting.bridge.select_nowcast`); the row's ``news`` holds each
+regressor's contribution to the change since the last published value.  ``dfm``: the dynamic factor model for
+the months from the first unpublished one to the end of ``P``'s quarter, each origin's row keeping the EM
+convergence and the news against the previous origin (the data as they stood one month earlier, with this
+origin's parameters): which releases moved the nowcast and by how much.
 
 *Target odds.*  For every target of ``P``'s year on a year-to-date rate (``.../ytd_yoy``) and every region
 with the official series, the probability that December's value meets it (the ``monthly`` method where
@@ -116,7 +119,6 @@ def _region_key(key: str, region: str) -> str:
 
 def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> NowcastReport:
     """Nowcast ``nowcast.target`` for each region of ``nowcast.regions`` from ``origin``; store the results."""
-    from forecasting import nowcast
     from forecasting.nowcast import MIN_TARGET_OBS
 
     t0 = time.perf_counter()
@@ -144,52 +146,113 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
                 report.skipped[region] = (f"needs {MIN_TARGET_OBS} published months of {target} and an input "
                                           f"with 36 months of history; has {len(y)} and {len(data)} input(s)")
                 continue
-            frame = pd.DataFrame(data)
-            frame[target] = y
-            frame = frame.sort_index().loc[:origin]
-            frame = frame.reindex(pd.period_range(frame.index[0], origin, freq="M"))
-            # the data one month earlier: inputs to origin-1, the target to its previous release
-            previous = frame.loc[: origin - 1].copy()
-            previous.loc[previous.index > known_before, target] = np.nan
-            extra = (quarter_end - origin).n
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = nowcast(frame, target, previous=previous, periods=extra,
-                                 maxiter=settings["nowcast.maxiter"])
-            for w in caught:
-                if "Nowcast" in type(w.message).__name__:
-                    report.notes.append(f"{region}: {w.message}")
-            inputs = json.dumps(list(result.inputs), ensure_ascii=False)
-            for period, row in result.frame.iterrows():
-                news = None
-                if result.news is not None:
-                    part = result.news[result.news["period"] == period]
-                    # in the series' own units: PMI indices entered the model as deviations from 50
-                    news = json.dumps([{"series": r.series, "period": str(r.update_period),
-                                        "actual": round(r.actual + _offset(r.series), 4),
-                                        "expected": round(r.expected + _offset(r.series), 4),
-                                        "weight": round(r.weight, 6), "impact": round(r.impact, 6)}
-                                       for r in part.itertuples()], ensure_ascii=False)
-                prev = result.previous.get(period) if result.previous is not None else None
-                rows.append({"series_key": target, "region": region, "origin": report.origin, "period": str(period),
-                             "model": f"dfm{len(data)}", "mean": float(row["mean"]),
-                             "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
-                             "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"]),
-                             "previous": None if prev is None or not np.isfinite(prev) else float(prev),
-                             "converged": bool(result.converged), "iterations": result.iterations,
-                             "log_likelihood": float(result.llf), "inputs": inputs, "news": news,
-                             "created_at": created})
-            first = result.frame.iloc[0]
-            report.stored[region] = (f"{result.frame.index[0]} {first['mean']:.1f} [{first['lo-80']:.1f}, "
-                                     f"{first['hi-80']:.1f}]" + ("" if result.converged else " (EM not converged)"))
-            for note in result.notes:
-                log.info("nowcast %s %s: %s", target, region, note)
+            if settings["nowcast.method"] == "bridge":
+                got = _bridge_rows(data, y, origin, target, region, report.origin, created)
+            else:
+                got = _dfm_rows(data, y, origin, known_before, quarter_end, target, region, report, created,
+                                settings["nowcast.maxiter"])
+            rows += got
+            first = got[0]
+            report.stored[region] = (f"{first['period']} {first['mean']:.1f} [{_fmt(first['lower_80'])}, "
+                                     f"{_fmt(first['upper_80'])}] ({first['model']}"
+                                     + (")" if first["converged"] else ", EM not converged)"))
         except Exception as exc:  # one region failing does not stop the others
             report.failed[region] = f"{type(exc).__name__}: {exc}"
             log.warning("nowcast %s %s from %s failed: %s", target, region, origin, exc)
     forecast_queries.replace_nowcasts(store, report.origin, target, list(report.stored), rows)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+
+def _bridge_rows(data: dict[str, pd.Series], y: pd.Series, origin: pd.Period, target: str, region: str,
+                 origin_text: str, created: dt.datetime) -> list[dict[str, object]]:
+    """The origin month's nowcast by the bridge equations chosen out of sample (:func:`forecasting.bridge`)."""
+    from forecasting.bridge import select_nowcast
+    from forecasting.calendar import working_days
+
+    frame = pd.DataFrame(data).sort_index().loc[:origin]
+    span = pd.period_range(min(y.index.min(), frame.index.min()), origin, freq="M")
+    days = working_days(span, warn=False)
+    result = select_nowcast(y.sort_index(), frame, origin, working_days=days)
+    # what moved it: each regressor's contribution to the change since the last published value
+    news = json.dumps([{**_news_source(label, target, origin, result.last_published), "actual": None,
+                        "expected": None, "weight": None, "impact": round(value, 6)}
+                       for label, value in result.contributions.items()], ensure_ascii=False)
+    model = f"bridge:{result.method}"[:40]
+    return [{"series_key": target, "region": region, "origin": origin_text, "period": str(origin), "model": model,
+             "mean": result.mean, "lower_80": _finite(result.lo.get(80.0)), "upper_80": _finite(result.hi.get(80.0)),
+             "lower_95": _finite(result.lo.get(95.0)), "upper_95": _finite(result.hi.get(95.0)), "previous": None,
+             "converged": True, "iterations": None, "log_likelihood": None,
+             "inputs": json.dumps(list(frame.columns), ensure_ascii=False), "news": news, "created_at": created}]
+
+
+def _news_source(label: str, target: str, origin: pd.Period, last: pd.Period) -> dict[str, str]:
+    """The series and month behind a bridge regressor (``d:pmi/headline`` -> the PMI of the origin)."""
+    if ":" in label:
+        kind, key = label.split(":", 1)
+        return {"series": key, "period": str(origin) if kind == "d" else f"{origin} / {origin - 12}"}
+    if "[-" in label:
+        key, lag = label[:-1].split("[-")
+        return {"series": key, "period": str(origin - int(lag))}
+    period = {"own": str(last), "base": f"{origin - 12}", "wd": str(origin), "gap12": str(last),
+              "level": str(last)}.get(label, str(origin))
+    return {"series": target if label != "wd" else "working days", "period": period}
+
+
+def _fmt(v: object) -> str:
+    """A stored bound to one decimal; ``-`` when there is none."""
+    return f"{v:.1f}" if isinstance(v, (int, float)) else "-"
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def _dfm_rows(data: dict[str, pd.Series], y: pd.Series, origin: pd.Period, known_before: pd.Period,
+              quarter_end: pd.Period, target: str, region: str, report: NowcastReport, created: dt.datetime,
+              maxiter: int) -> list[dict[str, object]]:
+    """The dynamic factor model's nowcasts from the origin to the end of its quarter, with the news."""
+    from forecasting import nowcast
+
+    frame = pd.DataFrame(data)
+    frame[target] = y
+    frame = frame.sort_index().loc[:origin]
+    frame = frame.reindex(pd.period_range(frame.index[0], origin, freq="M"))
+    # the data one month earlier: inputs to origin-1, the target to its previous release
+    previous = frame.loc[: origin - 1].copy()
+    previous.loc[previous.index > known_before, target] = np.nan
+    extra = (quarter_end - origin).n
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = nowcast(frame, target, previous=previous, periods=extra, maxiter=maxiter)
+    for w in caught:
+        if "Nowcast" in type(w.message).__name__:
+            report.notes.append(f"{region}: {w.message}")
+    inputs = json.dumps(list(result.inputs), ensure_ascii=False)
+    rows = []
+    for period, row in result.frame.iterrows():
+        news = None
+        if result.news is not None:
+            part = result.news[result.news["period"] == period]
+            # in the series' own units: PMI indices entered the model as deviations from 50
+            news = json.dumps([{"series": r.series, "period": str(r.update_period),
+                                "actual": round(r.actual + _offset(r.series), 4),
+                                "expected": round(r.expected + _offset(r.series), 4),
+                                "weight": round(r.weight, 6), "impact": round(r.impact, 6)}
+                               for r in part.itertuples()], ensure_ascii=False)
+        prev = result.previous.get(period) if result.previous is not None else None
+        rows.append({"series_key": target, "region": region, "origin": report.origin, "period": str(period),
+                     "model": f"dfm{len(data)}", "mean": float(row["mean"]),
+                     "lower_80": float(row["lo-80"]), "upper_80": float(row["hi-80"]),
+                     "lower_95": float(row["lo-95"]), "upper_95": float(row["hi-95"]),
+                     "previous": None if prev is None or not np.isfinite(prev) else float(prev),
+                     "converged": bool(result.converged), "iterations": result.iterations,
+                     "log_likelihood": float(result.llf), "inputs": inputs, "news": news,
+                     "created_at": created})
+    for note in result.notes:
+        log.info("nowcast %s %s: %s", target, region, note)
+    return rows
 
 
 def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsReport:

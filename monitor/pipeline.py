@@ -154,20 +154,19 @@ def forecast_stage(store: Store, settings: Settings, period: pd.Period, *, nowca
     or ``keys``: not) and store the track record as of ``period``.  ``reidentify``: identify the default
     forecaster's series afresh instead of re-using their stored specifications.  One failing part is recorded,
     the others still run.  ``detail`` maps ``track``, ``forecast``, ``nowcast``, ``odds``, ``leading`` to their reports."""
+    from .engine import open_engine
     from .forecasts import forecast_series
     from .leading import build_leading
     from .nowcasts import nowcast_target, target_odds
     from .track_record import fill_past_origins, store_skill
 
     reports: dict[str, Any] = {}
-    if track and keys is None:
-        reports["track"] = fill_past_origins(store, settings, period, nowcasts=nowcast)
-    from .engine import open_engine
-
     with open_engine(settings, workers=settings["forecast.workers"]) as engine:  # compute.engine: here or Dask
+        remote = engine if engine.name == "dask" else None  # locally the forecast modules keep their own pools
+        if track and keys is None:
+            reports["track"] = fill_past_origins(store, settings, period, nowcasts=nowcast, engine=remote)
         reports["forecast"] = forecast_series(store, settings, period, keys=None if keys is None else list(keys),
-                                              engine=engine if engine.name == "dask" else None,
-                                              reidentify=reidentify)
+                                              engine=remote, reidentify=reidentify)
     if nowcast and keys is None:
         reports["nowcast"] = nowcast_target(store, settings, period)
         reports["odds"] = target_odds(store, settings, period)

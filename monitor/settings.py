@@ -282,6 +282,9 @@ SETTINGS: tuple[Setting, ...] = (
             "index per district and size class)."),
     Setting("compute.min_respondents", 30, _parse_int,
             "Cells with fewer respondents are flagged as low-n; publications show the flag.", minimum=1),
+    Setting("compute.workers", 0, _parse_int,
+            "Processes computing the survey indices (months shared among them; the same numbers as one process); "
+            "0 = every core.", minimum=0),
     Setting("compute.engine", "local", _choice("local", "dask"),
             "Where the heavy stages run: local (this machine's process pools and the store's readings) or dask "
             "(a Dask cluster: series batches on its workers, electricity from the Parquet archive with "
@@ -345,6 +348,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("nowcast.official_lag", 1, _parse_int,
             "Months between a month and the release of its official statistics: at origin P the official values "
             "after P minus this lag are treated as unknown.", minimum=0),
+    Setting("nowcast.method", "bridge", _choice("bridge", "dfm"),
+            "bridge: bridge equations on the PMI, electricity, the base effect and working days, the best chosen "
+            "out of sample per origin type (forecasting.bridge); dfm: the dynamic factor model with its news."),
     Setting("nowcast.maxiter", 500, _parse_int,
             "Most EM iterations of the dynamic factor model; stopping there is reported as not converged.",
             minimum=10),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .periods import month_text
 from .store import Store
 from .store import survey as survey_q
 
-__all__ = ["panel_for_period", "write_templates", "SurveyStatus", "survey_status"]
+__all__ = ["panel_for_period", "write_templates", "SurveyStatus", "survey_status", "headline_respondents"]
 
 
 class SurveyError(MonitorError, LookupError):
@@ -26,8 +27,11 @@ def panel_for_period(store: Store, period: pd.Period, *, lang: str = "zh") -> pd
     return survey_q.sample_panel(store, month_text(period), lang=lang)
 
 
-def write_templates(store: Store, period: pd.Period, out_dir: Path, *, enterprise: str | None = None) -> list[Path]:
+def write_templates(store: Store, period: pd.Period, out_dir: Path, *, enterprise: str | None = None,
+                    progress: Callable[[str], None] | None = None) -> list[Path]:
     """Write a blank questionnaire for one enterprise (credit code) or every sample enterprise of ``period``.
+
+    ``progress`` (optional) is called with "N/TOTAL credit-code" as each workbook is written.
 
     Raises
     ------
@@ -44,8 +48,12 @@ def write_templates(store: Store, period: pd.Period, out_dir: Path, *, enterpris
         raise SurveyError(f"no enterprise is in the sample for {period}; load the register or pick another month")
     out_dir.mkdir(parents=True, exist_ok=True)
     key = month_text(period)
-    return [write_survey_workbook(out_dir / f"{key}_{r.uscc}.xlsx", uscc=r.uscc, name=r.name, period=key)
-            for r in panel.itertuples()]
+    paths = []
+    for i, r in enumerate(panel.itertuples(), start=1):
+        paths.append(write_survey_workbook(out_dir / f"{key}_{r.uscc}.xlsx", uscc=r.uscc, name=r.name, period=key))
+        if progress is not None:
+            progress(f"{i}/{len(panel)} {r.uscc}")
+    return paths
 
 
 @dataclass
@@ -59,6 +67,34 @@ class SurveyStatus:
     missing: pd.DataFrame
     sample: int
     responded: int
+    #: Respondents the PMI headline counts (:func:`headline_respondents`): the release's "valid returns".
+    in_headline: int = 0
+    #: Returns that lack an answer to one of the headline's five components.
+    incomplete: int = 0
+    #: ``n`` of the stored city headline for the month (None when not computed yet).
+    stored_headline: int | None = None
+
+
+def headline_respondents(panel_ids: set[int], answered: pd.DataFrame) -> tuple[int, int]:
+    """The respondents the PMI headline counts, defined as the compute stage does: for each of the five
+    component questions the sample enterprises that answered it, and the smallest of those five counts (the city
+    headline's ``n``, which the release prints as the valid returns).  Returns that count and the number of
+    returns missing at least one component's answer.
+
+    Parameters
+    ----------
+    panel_ids
+        The month's sample (enterprise ids).
+    answered
+        ``question, enterprise_id`` pairs answered (:func:`monitor.store.survey.answers_by_question`).
+    """
+    from .reference import HEADLINE_WEIGHTS
+
+    by_q = {q: set(g["enterprise_id"]) & panel_ids for q, g in answered.groupby("question")} if len(answered) else {}
+    counts = [len(by_q.get(q, set())) for q in HEADLINE_WEIGHTS]
+    returned = set(answered["enterprise_id"]) & panel_ids if len(answered) else set()
+    complete = set.intersection(*(by_q.get(q, set()) for q in HEADLINE_WEIGHTS)) if HEADLINE_WEIGHTS else returned
+    return (min(counts) if counts else 0), len(returned - complete)
 
 
 def survey_status(store: Store, period: pd.Period, *, lang: str = "zh") -> SurveyStatus:
@@ -78,5 +114,7 @@ def survey_status(store: Store, period: pd.Period, *, lang: str = "zh") -> Surve
         return g.reset_index()
 
     missing = panel.loc[~panel["responded"], ["uscc", "name", "district", "industry", "size"]].reset_index(drop=True)
+    in_headline, incomplete = headline_respondents(set(panel["enterprise_id"]), survey_q.answers_by_question(store, key))
     return SurveyStatus(key, by("district"), by("industry"), by("size", "size_rank"), missing, len(panel),
-                        int(panel["responded"].sum()))
+                        int(panel["responded"].sum()), in_headline, incomplete,
+                        survey_q.stored_count(store, "pmi/headline", key))

@@ -1,12 +1,17 @@
 """The track record of the forecasts, nowcasts and target odds: past origins filled in, skill measured.
 
-*Past origins.*  :func:`fill_past_origins` runs the forecast stage's three parts at every origin of the last
+*Past origins.*  :func:`fill_past_origins` runs the forecast stage's parts at every origin of the last
 ``forecast.track_months`` months that has none stored (the demo's first run, or a platform just installed), so
 that accuracy per series and horizon exists at once.  Each origin sees only what was known then: stored series
 to that month, official statistics published by then (``nowcast.official_lag``), the parameters estimated
 afresh on that history.  They are the current vintages of the series (a survey index revised since is read
-revised; the official figures are not revised in the store).  The forecasts of all origins run in one pool of
-``forecast.workers`` processes; the nowcasts and odds of each origin in the same number of processes.
+revised; the official figures are not revised in the store).  It is incremental: a (series, origin) already
+stored, a nowcast or odds origin already stored and a track record already scored are not recomputed.  It is
+cheap in the production mode's way: each series is identified at its first missing origin and then only
+re-estimated on that specification until ``forecast.review_months`` origins later.  The target odds of past
+origins are computed only at the origins a publication reads (:data:`ODDS_MONTHS`: the month after each quarter,
+which the dispatch report reads, and December, which the annual summary reads).  The series (one task each,
+all its origins in turn), the nowcasts and the odds all share one pool of ``forecast.workers`` processes.
 
 *Skill.*  :func:`forecast_skill` scores the stored forecasts whose outcome is known by an origin, per series and
 horizon: mean absolute error, MASE (each error divided by the mean absolute seasonal difference of the series'
@@ -26,6 +31,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .engine import Engine
 from .forecasts import (
     MIN_HISTORY,
     ForecastReport,
@@ -40,7 +46,7 @@ from .periods import month_text
 from .settings import Settings
 from .store import Store, forecast_queries
 
-__all__ = ["TrackReport", "fill_past_origins", "forecast_skill", "store_skill", "read_skill"]
+__all__ = ["TrackReport", "fill_past_origins", "forecast_skill", "read_skill", "store_skill", "store_skill_many"]
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +76,13 @@ class TrackReport:
         return text
 
 
-#: Origins between two full selections of the combination in the track record (the specification, members,
-#: weights and interval scale chosen at one origin are re-estimated on each later origin's data until then).
+#: Origins between two full selections of the combination in the track record when ``forecast.review_months`` is 0
+#: (the specification, members, weights and interval scale chosen at one origin are re-estimated on each later
+#: origin's data until then).
 RESELECT_EVERY = 12
+#: Months whose past origins get target odds in the track record: the origins the publications read (the dispatch
+#: report of a quarter reads the month after it, the annual summary December).
+ODDS_MONTHS = (1, 4, 7, 10, 12)
 SKIPPED = "skipped: too short a history at that origin"
 
 
@@ -146,16 +156,6 @@ def _run_track(task: _TrackTask) -> list[tuple[str, str, list[dict[str, object]]
     return out
 
 
-def _map(fn, items: list, workers: int) -> list:  # type: ignore[no-untyped-def]
-    """``fn`` over ``items`` in ``workers`` processes (here for one worker or one item)."""
-    if workers <= 1 or len(items) <= 1:
-        return [fn(i) for i in items]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
-
-
 def _origin_job(args: tuple[str, Settings, str, bool, bool]) -> tuple[str, int, int, list[str]]:
     """Nowcast and odds of one past origin in a worker process (it opens its own connection to the store)."""
     from .nowcasts import nowcast_target, target_odds
@@ -176,9 +176,47 @@ def _origin_job(args: tuple[str, Settings, str, bool, bool]) -> tuple[str, int, 
     return origin, n_now, n_odds, failures
 
 
+def _job(item: tuple[str, object]) -> tuple[str, object]:
+    """One item of the shared pool: a series' track (``"track"``) or an origin's nowcast and odds (``"origin"``)."""
+    kind, payload = item
+    if kind == "track":
+        return kind, _run_track(payload)  # type: ignore[arg-type]
+    return kind, _origin_job(payload)  # type: ignore[arg-type]
+
+
+def _run_all(items: list[tuple[str, object]], workers: int) -> list[tuple[str, object]]:
+    """Every item in one pool of ``workers`` processes, dearest first (here for one worker or one item)."""
+    if workers <= 1 or len(items) <= 1:
+        return [_job(i) for i in items]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_job, items))
+
+
+def _cost(item: tuple[str, object]) -> float:
+    """A rough relative cost, to start the dearest items first (the pool then balances the cheap ones)."""
+    kind, payload = item
+    if kind == "origin":
+        return 8.0 if payload[4] else 1.0  # type: ignore[index]
+    task: _TrackTask = payload  # type: ignore[assignment]
+    fresh = 1 + len(task.cutoffs) // max(task.reselect, 1)
+    return (10.0 if task.models is None else 1.0) * fresh + 0.1 * len(task.cutoffs)
+
+
+def _track_failed(task: _TrackTask, exc: BaseException) -> list[tuple[str, str, None, str]]:
+    """The results standing for a series whose worker died or could not run it: each of its origins fails."""
+    return [(task.key, origin, None, f"worker failed ({type(exc).__name__}: {exc}); re-run `imon forecast`")
+            for origin, _cutoff in task.cutoffs]
+
+
 def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, months: int | None = None,
-                      nowcasts: bool = True) -> TrackReport:
-    """Forecasts, nowcasts and odds at each of the ``months`` origins before ``end`` that has none stored."""
+                      nowcasts: bool = True, engine: Engine | None = None) -> TrackReport:
+    """Forecasts, nowcasts and odds at each of the ``months`` origins before ``end`` that has none stored; then
+    the track record (``forecast_skill``) of every origin up to ``end`` whose record is missing or changed.
+
+    ``engine`` (a Dask engine, :func:`monitor.engine.open_engine`) runs the series' past forecasts on its workers;
+    the origins' nowcasts and odds (they read the store) then run here in ``forecast.workers`` processes."""
     from .store.forecast_queries import forecast_origins, nowcast_origins, odds_origins
 
     t0 = time.perf_counter()
@@ -197,7 +235,8 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
     done = set(zip(have["series_key"], have["origin"], strict=True))
     lag = settings["nowcast.official_lag"]
     headline = {k.strip() for k in settings["forecast.series"].split(",")}
-    tasks = []
+    reselect = settings["forecast.review_months"] or RESELECT_EVERY
+    items: list[tuple[str, object]] = []
     for key in keys:
         todo = [o for o in origins if (key, str(o)) not in done]
         if not todo:
@@ -209,10 +248,27 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
         cutoffs = [(str(o), str(o - lag) if official else str(o)) for o in todo]
         models = settings["forecast.models"] if key in headline else settings["forecast.key_models"]
         calendar = None if official or history.attrs.get("adjusted") else "cn"
-        tasks.append(_TrackTask(key, history.dropna(), cutoffs, settings["forecast.horizon"], model_choice(models),
-                                RESELECT_EVERY, calendar))
+        items.append(("track", _TrackTask(key, history.dropna(), cutoffs, settings["forecast.horizon"],
+                                          model_choice(models), reselect, calendar)))
+    if nowcasts:
+        now_have, odds_have = nowcast_origins(store), odds_origins(store)
+        url = store.engine.url.render_as_string(hide_password=False)
+        for o in origins:
+            do_now = str(o) not in now_have
+            do_odds = str(o) not in odds_have and o.month in ODDS_MONTHS
+            if do_now or do_odds:
+                items.append(("origin", (url, settings, str(o), do_now, do_odds)))
     workers = settings["forecast.workers"]
-    results = [r for rs in _map(_run_track, tasks, workers) for r in rs]
+    items.sort(key=_cost, reverse=True)
+    remote: list[tuple[str, object]] = []
+    if engine is not None:
+        tracks = [payload for kind, payload in items if kind == "track"]
+        items = [item for item in items if item[0] != "track"]
+        remote = [("track", rs) for rs in engine.map(_run_track, tracks, on_error=_track_failed)]
+    if workers > 1 and len(items) > 1:
+        store.engine.dispose()  # no connection crosses the fork
+    outcomes = remote + _run_all(items, workers)
+    results = [r for kind, rs in outcomes if kind == "track" for r in rs]  # type: ignore[attr-defined]
     by_origin: dict[str, list] = {}
     for r in results:
         by_origin.setdefault(r[1], []).append(r)
@@ -221,26 +277,21 @@ def fill_past_origins(store: Store, settings: Settings, end: pd.Period, *, month
         store_forecasts(store, origin, [r for r in rs if r[3] != SKIPPED], part)
         report.forecasts += part.rows
         report.failed.update({f"forecast {origin} {k}": v for k, v in part.failed.items()})
-    jobs = []
-    if nowcasts:
-        now_have, odds_have = nowcast_origins(store), odds_origins(store)
-        url = store.engine.url.render_as_string(hide_password=False)
-        jobs = [(url, settings, str(o), str(o) not in now_have, str(o) not in odds_have) for o in origins
-                if str(o) not in now_have or str(o) not in odds_have]
-    if jobs:
-        if workers > 1 and len(jobs) > 1:
-            store.engine.dispose()  # no connection crosses the fork
-            outcomes = _map(_origin_job, jobs, workers)
-        else:
-            outcomes = [_origin_job(j) for j in jobs]
-        for _origin, n_now, n_odds, failures in outcomes:
-            report.nowcasts += n_now
-            report.odds += n_odds
-            report.failed.update({f: "" for f in failures})
-    report.origins = [str(o) for o in origins if any(str(o) == b for b in by_origin) or
-                      any(str(o) == j[2] for j in jobs)]
-    for origin in origins:
-        store_skill(store, settings, origin)
+    jobs: list[tuple[str, int, int, list[str]]] = [payload for kind, payload in outcomes  # type: ignore[misc]
+                                                   if kind == "origin"]
+    for _origin, n_now, n_odds, failures in jobs:
+        report.nowcasts += n_now
+        report.odds += n_odds
+        report.failed.update({f: "" for f in failures})
+    filled = set(by_origin) | {j[0] for j in jobs}
+    report.origins = [str(o) for o in origins if str(o) in filled]
+    # the record as of an origin changes only when a forecast made before it was added
+    stale = min(by_origin) if by_origin else None
+    from .store.forecast_queries import skill_origins
+
+    scored = skill_origins(store)
+    redo = [o for o in origins if str(o) not in scored or (stale is not None and str(o) > stale)]
+    store_skill_many(store, settings, redo)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -256,6 +307,50 @@ def _scales(outcomes: pd.DataFrame) -> dict[tuple[str, str], float]:
         for p, v in running.items():
             out[(str(key), str(p))] = float(v)
     return out
+
+
+SKILL_COLUMNS = ["series_key", "horizon", "n", "mae", "mase", "coverage_80", "coverage_95"]
+
+
+def _scored(store: Store, keys: list[str] | None = None) -> pd.DataFrame:
+    """Every stored forecast with an outcome now known, scored: ``series_key, origin, period, horizon, err, scaled,
+    in80, in95`` (the outcomes read once per series)."""
+    from .store.forecast_queries import stored_forecasts
+
+    stored = stored_forecasts(store)
+    if keys is not None:
+        stored = stored[stored["series_key"].isin(keys)]
+    if stored.empty:
+        return pd.DataFrame(columns=["series_key", "origin", "period", "horizon", "err", "scaled", "in80", "in95"])
+    outcomes = pd.concat([outcome_frame(store, k) for k in stored["series_key"].unique()], ignore_index=True)
+    outcomes = outcomes.dropna(subset=["actual"])
+    joined = stored.merge(outcomes, on=["series_key", "period"])
+    scales = _scales(outcomes)
+    # official statistics are forecast from the last published month: horizon counts from the origin
+    joined["horizon"] = [(pd.Period(p, "M") - pd.Period(o, "M")).n for p, o in
+                         zip(joined["period"], joined["origin"], strict=True)]
+    joined["err"] = (joined["actual"] - joined["mean"]).abs()
+    joined["scale"] = [scales.get((k, o), np.nan) for k, o in zip(joined["series_key"], joined["origin"], strict=True)]
+    joined["scaled"] = joined["err"] / joined["scale"].where(joined["scale"] > 0)
+    joined["in80"] = joined["actual"].between(joined["lower_80"], joined["upper_80"])
+    joined["in95"] = joined["actual"].between(joined["lower_95"], joined["upper_95"])
+    return joined
+
+
+def _skill_as_of(joined: pd.DataFrame, as_of: pd.Period | None, lag: int) -> pd.DataFrame:
+    """The record of the scored forecasts made before ``as_of`` whose outcome was known by it (None: all)."""
+    if as_of is not None and not joined.empty:
+        joined = joined[joined["origin"] < str(as_of)]
+        official = {k: official_key(k) is not None for k in joined["series_key"].unique()}
+        known_by = {True: str(as_of - lag), False: str(as_of)}
+        joined = joined[[p <= known_by[official[k]] for k, p in
+                         zip(joined["series_key"], joined["period"], strict=True)]]
+    if joined.empty:
+        return pd.DataFrame(columns=SKILL_COLUMNS)
+    out = joined.groupby(["series_key", "horizon"]).agg(
+        n=("err", "size"), mae=("err", "mean"), mase=("scaled", "mean"), coverage_80=("in80", "mean"),
+        coverage_95=("in95", "mean"))
+    return out.reset_index()[SKILL_COLUMNS]
 
 
 def forecast_skill(store: Store, settings: Settings | None = None, *, as_of: pd.Period | None = None,
@@ -275,50 +370,31 @@ def forecast_skill(store: Store, settings: Settings | None = None, *, as_of: pd.
     pandas.DataFrame
         ``series_key, horizon, n, mae, mase, coverage_80, coverage_95`` (MASE below 1 beats seasonal naive).
     """
-    from .store.forecast_queries import stored_forecasts
-
-    columns = ["series_key", "horizon", "n", "mae", "mase", "coverage_80", "coverage_95"]
-    stored = stored_forecasts(store)
-    if keys is not None:
-        stored = stored[stored["series_key"].isin(keys)]
-    if stored.empty:
-        return pd.DataFrame(columns=columns)
     lag = settings["nowcast.official_lag"] if settings is not None else 1
-    if as_of is not None:
-        stored = stored[stored["origin"] < str(as_of)]
-        known_by = {k: str(as_of - (lag if official_key(k) else 0)) for k in stored["series_key"].unique()}
-        stored = stored[[p <= known_by[k] for k, p in zip(stored["series_key"], stored["period"], strict=True)]]
-    if stored.empty:
-        return pd.DataFrame(columns=columns)
-    outcomes = pd.concat([outcome_frame(store, k) for k in stored["series_key"].unique()], ignore_index=True)
-    outcomes = outcomes.dropna(subset=["actual"])
-    joined = stored.merge(outcomes, on=["series_key", "period"])
-    if joined.empty:
-        return pd.DataFrame(columns=columns)
-    scales = _scales(outcomes)
-    joined["horizon"] = [(pd.Period(p, "M") - pd.Period(o, "M")).n for p, o in
-                         zip(joined["period"], joined["origin"], strict=True)]
-    # official statistics are forecast from the last published month: horizon counts from the origin
-    joined["err"] = (joined["actual"] - joined["mean"]).abs()
-    joined["scale"] = [scales.get((k, o), np.nan) for k, o in zip(joined["series_key"], joined["origin"], strict=True)]
-    joined["scaled"] = joined["err"] / joined["scale"].where(joined["scale"] > 0)
-    joined["in80"] = joined["actual"].between(joined["lower_80"], joined["upper_80"])
-    joined["in95"] = joined["actual"].between(joined["lower_95"], joined["upper_95"])
-    out = joined.groupby(["series_key", "horizon"]).agg(
-        n=("err", "size"), mae=("err", "mean"), mase=("scaled", "mean"), coverage_80=("in80", "mean"),
-        coverage_95=("in95", "mean"))
-    return out.reset_index()[columns]
+    return _skill_as_of(_scored(store, keys), as_of, lag)
 
 
 def store_skill(store: Store, settings: Settings, origin: pd.Period) -> int:
     """Store the track record as known at ``origin`` (replacing that origin's); returns the rows written."""
-    skill = forecast_skill(store, settings, as_of=origin)
+    return store_skill_many(store, settings, [origin])
+
+
+def store_skill_many(store: Store, settings: Settings, origins: list[pd.Period]) -> int:
+    """Store the track record as known at each of ``origins`` (the forecasts scored once); returns the rows."""
+    if not origins:
+        return 0
+    joined = _scored(store)
+    lag = settings["nowcast.official_lag"]
     created = dt.datetime.now().replace(microsecond=0)
-    rows = [{"series_key": r.series_key, "origin": month_text(origin), "horizon": int(r.horizon), "n": int(r.n),
-             "mae": _num(r.mae), "mase": _num(r.mase), "coverage_80": _num(r.coverage_80),
-             "coverage_95": _num(r.coverage_95), "computed_at": created} for r in skill.itertuples()]
-    forecast_queries.replace_skill(store, month_text(origin), rows)
-    return len(rows)
+    total = 0
+    for origin in origins:
+        skill = _skill_as_of(joined, origin, lag)
+        rows = [{"series_key": r.series_key, "origin": month_text(origin), "horizon": int(r.horizon), "n": int(r.n),
+                 "mae": _num(r.mae), "mase": _num(r.mase), "coverage_80": _num(r.coverage_80),
+                 "coverage_95": _num(r.coverage_95), "computed_at": created} for r in skill.itertuples()]
+        forecast_queries.replace_skill(store, month_text(origin), rows)
+        total += len(rows)
+    return total
 
 
 def _num(v: object) -> float | None:

@@ -305,3 +305,27 @@ def test_district_digest_names_rules_in_chinese_and_its_chart_caption_fits_the_c
     assert "图：本次预警数量（按规则）" in body and "相关指标近期走势" not in body
     assert body.count("white-space:nowrap") >= 2 * len(items)
     assert "enterprise_stopped" not in msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_alert_email_flags_a_district_figure_from_few_respondents(store, tmp_path):
+    """Issue 13: a district PMI from a handful of firms was e-mailed like any other; it carries the release's
+    low-n flag (compute.min_respondents) with its count, and a well-sampled one does not."""
+    settings = _settings(tmp_path)
+    minimum = int(settings["compute.min_respondents"])
+    outbox = OutboxTransport(tmp_path / "outbox")
+    for d, n in (("440112", 12), ("440106", 150)):
+        rows = pd.DataFrame({"series_key": f"pmi/headline/district/{d}", "period": _months("2020-09", 4),
+                             "raw": [52.0, 51.0, 48.0, 47.0], "n": [n] * 4})
+        with store.begin() as conn:
+            write_series(conn, rows, vintage=dt.date(2020, 10, 10))
+    done = run_scan(store, settings, transport=outbox, today=dt.date(2020, 10, 30))
+    assert not done.failed, done.failed
+    bodies = {}
+    for f in sorted((tmp_path / "outbox").glob("*.eml")):
+        msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        bodies[msg["To"]] = msg.get_body(("plain",)).get_content()
+    huangpu, tianhe = bodies["huangpu@example.org"], bodies["tianhe@example.org, tianhe2@example.org"]
+    assert f"样本不足：12家企业应答，少于{minimum}家" in huangpu
+    assert "样本不足" not in tianhe
+    summary = bodies["leaders@example.org"]
+    assert summary.count("样本不足") == 1 and "黄埔区" in summary

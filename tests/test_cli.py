@@ -127,15 +127,22 @@ def test_python_dash_m_monitor_works():
     assert done.returncode == 0 and "demo" in done.stdout and "config" in done.stdout
 
 
-def test_survey_template_status_and_collect_report(capsys, workdir):
+def test_survey_template_status_and_collect_report(capsys, workdir, monkeypatch):
     code, out, err = run(capsys, *SMALL)
     assert code == 0, err
     code, out, err = run(capsys, "survey", "status", "--period", "2024-06")
     assert code == 0 and "问卷回收" in out and "未回收" in out
-    code, out, _ = run(capsys, "survey", "template", "--period", "2024-06", "--all", "--out", "q")
+    code, out, err = run(capsys, "survey", "template", "--period", "2024-06", "--all", "--out", "q")
     assert code == 0 and "questionnaire(s) for 2024-06" in out
+    assert "\r" not in err and "questionnaires" not in err  # piped: quiet
     files = sorted((workdir / "q").glob("2024-06_*.xlsx"))
     assert len(files) >= 35
+    # on a terminal (issue 13: `survey template --all` ran 35 s showing nothing) a line counts the workbooks
+    with monkeypatch.context() as patch:
+        patch.setattr(sys.stderr, "isatty", lambda: True)
+        code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--all", "--out", "q2")
+    assert code == 0 and f"questionnaires 1/{len(files)} " in err and f"questionnaires {len(files)}/{len(files)} " in err
+    assert err.count("\r") >= len(files) and err.endswith("\r\x1b[K")  # rewritten in place, cleared at the end
     code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--out", "q")
     assert code == 2 and "--enterprise CODE or --all" in err
     code, _, err = run(capsys, "survey", "template", "--period", "2024-06", "--enterprise", "X", "--out", "q")
@@ -168,3 +175,37 @@ def test_an_internal_error_is_one_line_and_the_traceback_goes_to_the_log(capsys,
     assert "internal error: RuntimeError: boom in a library function" in err and "Traceback" not in err
     log = (workdir / "var" / "imon.log").read_text("utf-8")
     assert "Traceback" in log and "boom in a library function" in log
+
+
+def test_survey_status_counts_respondents_as_the_release_does_and_says_why_they_differ(capsys, workdir):
+    """Issue 13: `survey status` said 1,116 respondents while the release said 1,112.  It prints the release's
+    count (the headline's n, one definition) and the reason for any difference from the returns."""
+    from monitor.settings import load_settings
+    from monitor.store import open_store
+
+    code, _, err = run(capsys, *SMALL)
+    assert code == 0, err
+    with open_store(load_settings(environ={})) as store:
+        stored_n = int(store.read_records("SELECT n FROM series_value WHERE series_key = 'pmi/headline' AND "
+                                          "period = '2024-06' ORDER BY vintage DESC LIMIT 1")["n"].iloc[0])
+        returned = int(store.read_records("SELECT count(DISTINCT enterprise_id) AS c FROM survey_response WHERE "
+                                          "period = '2024-06'")["c"].iloc[0])
+    code, out, _ = run(capsys, "survey", "status", "--period", "2024-06")
+    assert code == 0 and f"问卷回收：{returned}/" in out
+    assert f"计入PMI的有效问卷：{stored_n}份" in out and "已计算的PMI基于" not in out
+    # a return that skipped a PMI component: the returns and the release differ, and the status says why
+    with open_store(load_settings(environ={})) as store, store.begin() as conn:
+        from sqlalchemy import text
+
+        eid = conn.execute(text("SELECT min(enterprise_id) FROM survey_response WHERE period = '2024-06'")).scalar()
+        conn.execute(text("DELETE FROM survey_response WHERE period = '2024-06' AND enterprise_id = :e AND "
+                          "question = 'new_orders'"), {"e": eid})
+    code, out, _ = run(capsys, "survey", "status", "--period", "2024-06")
+    assert code == 0 and f"问卷回收：{returned}/" in out
+    assert "1份问卷缺少PMI分项的回答" in out
+    if stored_n == returned:
+        assert f"计入PMI的有效问卷：{stored_n - 1}份" in out and f"已计算的PMI基于{stored_n}份" in out
+    code, _, _ = run(capsys, "compute", "--period", "2024-06")
+    assert code == 0
+    code, out, _ = run(capsys, "survey", "status", "--period", "2024-06")
+    assert "已计算的PMI基于" not in out  # recomputed: the stored headline's n is the count printed

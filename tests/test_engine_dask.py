@@ -45,7 +45,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -150,6 +150,28 @@ def test_baselines_and_status_on_the_workers(demo_store, archive, client):
                                whole[["baseline", "ratio"]].to_numpy(float), rtol=1e-9, equal_nan=True)
 
 
+def test_province_demo_archives_feeds_and_stores_only_aggregates(tmp_path, client):
+    from monitor.demo.province import ProvinceParams, run_province
+
+    settings = _settings(tmp_path, compute__engine="dask", dask__address=client.scheduler.address)
+    params = ProvinceParams(seed=5, enterprises=20, start="2023-01", end="2025-02", feed_users=40, cities=2)
+    run = run_province(settings, params)
+    root = tmp_path / "province"
+    assert run.built and run.readings["cities"] > 0 and run.readings["national"] == 40 * 790  # users x days
+    assert archive_months(root / "archive" / "national")[0] == "2023-01"
+    assert {p.name for p in (root / "archive" / "cities" / "month=2024-06").iterdir()} == {"region=4401",
+                                                                                            "region=4402"}
+    with Store.open(run.store_url) as store:
+        city = read_series(store, "province/electricity/yoy/city")
+        parts = [read_series(store, f"province/electricity/contribution/region/{c}")["raw"] for c in ("4401", "4402")]
+        national = read_series(store, "national/status/inferred_stopped_count/city")
+        assert store.read_records("SELECT COUNT(*) AS n FROM electricity_reading")["n"].iloc[0] == 0
+    assert list(city.index.astype(str))[-1] == "2025-02" and len(national) == 12
+    np.testing.assert_allclose(city["raw"].to_numpy(float), (parts[0] + parts[1]).to_numpy(float), rtol=1e-9)
+    again = run_province(settings, params)
+    assert not again.built and again.written["series values"] == 0  # the same build: reused, nothing new
+
+
 # ------------------------------------------------------------------------------------------------- series
 def _synthetic(start: str, months: int, *, seed: int) -> pd.DataFrame:
     idx = pd.period_range(start, periods=months, freq="M")
@@ -211,6 +233,22 @@ def test_forecast_batch_on_dask_equals_the_local_pool(tmp_path, client):
     local = out["local"].sort_values(cols).reset_index(drop=True)
     dask = out["dask"].sort_values(cols).reset_index(drop=True)
     pd.testing.assert_frame_equal(dask, local, rtol=1e-12)
+
+
+def test_track_record_on_dask_equals_the_local_pool(tmp_path, client):
+    from monitor.track_record import fill_past_origins
+
+    settings = _settings(tmp_path, forecast__models="theta,snaive", forecast__horizon=2, forecast__workers=2,
+                         forecast__series=",".join(KEYS[:3]), forecast__key_series="", forecast__track_months=3)
+    out = {}
+    for name, engine in (("local", None), ("dask", DaskEngine(client, batch=2))):
+        with _series_store(tmp_path / f"t{name}.sqlite") as store:
+            report = fill_past_origins(store, settings, pd.Period("2019-12", "M"), nowcasts=False, engine=engine)
+            assert report.forecasts == 3 * 3 * 2 and not report.failed  # series x origins x horizon
+            out[name] = store.read_frame(select(m.Forecast.__table__)).drop(columns=["created_at"])
+    cols = ["series_key", "origin", "period"]
+    pd.testing.assert_frame_equal(out["dask"].sort_values(cols).reset_index(drop=True),
+                                  out["local"].sort_values(cols).reset_index(drop=True), rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------------- a lost worker

@@ -245,6 +245,31 @@ def test_calendar_regression_with_arima_errors_recovers_the_festival_effect():
     assert params[first] == pytest.approx(-40.0, abs=6.0), params
 
 
+def test_a_shock_in_a_festival_month_is_an_outlier_not_a_festival_effect():
+    """February 2020 (COVID) fell in the Spring Festival window: without an outlier dummy the regression read the
+    shock as festival effect and repeated it every year (the ARIMA member with the calendar lost to the one without
+    on every Chinese benchmark series).  X-13's order: additive outliers first, then the calendar."""
+    y = _festival_series(outlier=None)
+    y["2018-02"] -= 80.0
+    future = calendar_regressors(pd.period_range(y.index[-1] + 1, periods=12, freq="M"), warn=False)
+    fit = auto_arima(y, calendar_regressors(y.index, warn=False), exog_future=future)
+    assert "2018-02" in fit.spec.outliers and fit.spec.regressors, fit.spec
+    names = list(fit.design.columns)
+    params = pd.Series(fit.params()[: len(names)], index=names)
+    first = calendar_regressors(y.index[:1], warn=False).columns[0]
+    assert params[first] == pytest.approx(-40.0, abs=6.0), params
+    assert params["ao_2018-02"] == pytest.approx(-80.0, abs=10.0), params
+    # production mode re-uses the dummies; the forecast has no outlier in it
+    again = fit_arima(y, calendar_regressors(y.index, warn=False), spec=ArimaSpec(**fit.spec.as_dict()),
+                      exog_future=future)
+    assert again.spec.outliers == fit.spec.outliers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = ARIMA(calendar="cn").fit(y)
+        fc = model.predict(14, level=(80,))
+    assert model.fit_.spec.outliers and fc["mean"].between(150, 320).all(), fc
+
+
 # ------------------------------------------------------------------------------------------------ item 5
 def test_production_mode_keeps_the_specification_and_round_trips():
     y = _airline()
@@ -255,6 +280,7 @@ def test_production_mode_keeps_the_specification_and_round_trips():
         assert spec == review.spec
         monthly = forecasting.forecast(y, 12, spec=spec)
     assert monthly.spec.arima == review.spec.arima and monthly.spec.ets == review.spec.ets
+    assert review.spec.ets_params is not None  # the ETS member is warm-started from them too
     assert monthly.spec.scale == review.spec.scale
     assert any("kept from the review" in n for n in monthly.notes)
     assert list(monthly.frame.columns) == ["mean", "lo-80", "hi-80", "lo-95", "hi-95"]

@@ -57,7 +57,7 @@ def test_nowcasts_and_target_odds_are_stored_and_scored(store, long_demo, tmp_pa
     load_demo(store, long_demo)
     settings = load_settings(environ={}, overrides={
         "data_dir": str(tmp_path), "nowcast.inputs": "pmi/headline,pmi/production,pmi/new_orders",
-        "nowcast.maxiter": "200", "odds.simulations": "500"})
+        "nowcast.maxiter": "200", "odds.simulations": "500", "nowcast.method": "dfm"})
     compute_range(store, settings, pd.Period("2013-01", "M"), pd.Period("2019-12", "M"), vintage=dt.date(2020, 1, 5),
                   families=("survey",))
     first = nowcast_target(store, settings, pd.Period("2019-10", "M"))

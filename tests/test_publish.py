@@ -444,3 +444,41 @@ def test_a_change_within_its_standard_error_is_worded_as_not_significant():
     en = ph.component_sentence("production", "production", 50.3, 49.4, "en", se_change=1.5)
     assert "not significant" in en and "after the previous month" not in en
     assert ph.component_sentence("production", "生产指数", 51.0, 50.2, se_change=1.0).endswith("表明制造业生产扩张。")
+
+
+def test_the_plans_fibre_to_home_target_is_present_and_tracked(medium_demo, pub_store):
+    """Issue 13: the demo plan lacked the fibre-to-home rate of 85 %; it is a target like the others, with the
+    city's yearly figure, and the annual summary scores it."""
+    targets = medium_demo.targets
+    fibre = targets[targets["indicator"] == "fibre_to_home/rate"]
+    assert set(fibre["year"]) == set(targets["year"]) and (fibre["value"] == 85.0).all()
+    assert set(fibre["comparison"]) == {">="} and set(fibre["region"]) == {"440100"}
+    official = medium_demo.official
+    rate = official[official["series"] == "fibre_to_home/rate"]
+    assert len(rate) and rate["value"].between(50, 100).all() and set(rate["region"]) == {"440100"}
+    store, settings, folder = pub_store
+    annual = publish(store, settings, "annual", "2019", formats="html", now=AFTER, out_dir=folder / "fibre")
+    text = annual.files[0].read_text(encoding="utf-8")
+    assert "光纤入户率" in text
+    cells = [t for a, t in _parse(annual.files[0]).cells if a.get("data-key") == "fibre_to_home/rate@440100"]
+    assert cells and all(t != "—" for t in cells)
+
+
+def test_dispatch_ranking_flags_district_pmis_from_few_respondents(pub_store):
+    """Issue 13: the quarterly dispatch ranking printed district PMIs from a handful of firms unflagged; they carry
+    the release's low-n flag (``compute.min_respondents``), and ``publish check`` agrees."""
+    from monitor.publish.check import audit_html
+
+    store, settings, folder = pub_store
+    minimum = int(settings["compute.min_respondents"])
+    disp = publish(store, settings, "dispatch", "2020Q3", formats="html", now=AFTER, out_dir=folder / "lown")
+    html = disp.files[0].read_text(encoding="utf-8")
+    cells = [(a, t) for a, t in _parse(disp.files[0]).cells
+             if a.get("data-key", "").startswith("pmi/headline/district/") and t != "—"]
+    assert cells and all("data-n" in a for a, _ in cells)
+    for a, t in cells:
+        assert t.endswith("*") == (int(a["data-n"]) < minimum), (a, t)
+    assert any(t.endswith("*") for _, t in cells)  # 80 firms in 11 districts: small cells exist
+    assert f"样本数少于{minimum}家" in html
+    findings, _ = audit_html(html, store, min_respondents=minimum)
+    assert not [f for f in findings if f.check == "low-n"], findings

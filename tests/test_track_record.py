@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import pandas as pd
@@ -24,14 +25,14 @@ from monitor.reference import CITY_CODE
 from monitor.results import write_series
 from monitor.settings import load_settings
 from monitor.store import models as m
-from monitor.track_record import forecast_skill, read_skill
+from monitor.track_record import ODDS_MONTHS, fill_past_origins, forecast_skill, read_skill
 
 ORIGIN = pd.Period("2019-10", "M")
 
 
 @pytest.fixture(scope="module")
 def long_demo():
-    return generate_demo(seed=17, enterprises=60, start=pd.Period("2013-01", "M"), end=pd.Period("2019-12", "M"))
+    return generate_demo(seed=17, enterprises=30, start=pd.Period("2013-10", "M"), end=pd.Period("2019-12", "M"))
 
 
 def _settings(tmp_path, **extra):
@@ -41,14 +42,14 @@ def _settings(tmp_path, **extra):
         "forecast.key_series": "iva/yoy@440100,output/ytd_yoy@440100,pmi/headline/district/440103,nothing/*",
         "forecast.horizon": "3", "forecast.track_months": "2", "forecast.workers": "2",
         "nowcast.inputs": "pmi/headline,pmi/production,pmi/new_orders", "nowcast.maxiter": "60",
-        "odds.simulations": "200", "leading.min_months": "48", **extra})
+        "odds.simulations": "200", "leading.min_months": "48", "compute.breakdowns": "city,district", **extra})
 
 
 @pytest.fixture
 def filled(store, long_demo, tmp_path):
     load_demo(store, long_demo)
     settings = _settings(tmp_path)
-    compute_range(store, settings, pd.Period("2013-01", "M"), pd.Period("2019-12", "M"), vintage=dt.date(2020, 1, 5),
+    compute_range(store, settings, pd.Period("2013-10", "M"), pd.Period("2019-12", "M"), vintage=dt.date(2020, 1, 5),
                   families=("survey",))
     return store, settings
 
@@ -65,7 +66,9 @@ def test_forecast_stage_fills_the_track_record_and_scores_it(filled):
     per = store.read_records("SELECT origin, COUNT(DISTINCT series_key) AS n FROM forecast GROUP BY origin")
     assert (per["n"] == 4).all()
     assert set(store.read_records("SELECT DISTINCT origin FROM nowcast")["origin"]) == set(origins)
-    assert set(store.read_records("SELECT DISTINCT origin FROM target_odds")["origin"]) == set(origins)
+    # odds of past origins only where a publication reads them (ODDS_MONTHS: 2019-08 and -09 are not)
+    assert set(store.read_records("SELECT DISTINCT origin FROM target_odds")["origin"]) == {"2019-10"}
+    assert 8 not in ODDS_MONTHS and 9 not in ODDS_MONTHS
     # the release calendar: official figures of the origin month are not known at the origin
     iva = store.read_records("SELECT period FROM forecast WHERE origin = '2019-10' AND series_key = 'iva/yoy@440100' "
                              "ORDER BY period")["period"].tolist()
@@ -77,8 +80,19 @@ def test_forecast_stage_fills_the_track_record_and_scores_it(filled):
     # scored as of the origin: nothing made at or after it, no outcome after it
     now = forecast_skill(store, settings)
     assert now.loc[(now["series_key"] == "pmi/headline") & (now["horizon"] == 1), "n"].iloc[0] == 3
-    again = forecast_stage(store, settings, ORIGIN)  # the past origins are there: not recomputed
-    assert "none missing" in again.message
+    # incremental: the past origins are there and scored, nothing is recomputed (the records not rewritten)
+    before = store.read_records("SELECT origin, computed_at FROM forecast_skill ORDER BY origin, series_key, horizon")
+    time.sleep(1.1)
+    again = fill_past_origins(store, settings, ORIGIN)
+    assert again.origins == [] and again.stored == 0 and "none missing" in again.summary()
+    after = store.read_records("SELECT origin, computed_at FROM forecast_skill ORDER BY origin, series_key, horizon")
+    assert after.equals(before)
+    # one (series, origin) removed is the only one recomputed; the records after it are scored again
+    with store.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM forecast WHERE origin = '2019-09' AND series_key = 'pmi/headline'")
+    third = fill_past_origins(store, settings, ORIGIN)
+    assert third.origins == ["2019-09"] and third.forecasts == 3 and third.nowcasts == third.odds == 0
+    assert read_skill(store, ORIGIN).equals(skill)
     # the operation report prints the track record next to the forecasts, and the leading indicator
     section = forecast_section(Inputs(store), str(ORIGIN), "en", "Outlook")
     tables = [b for b in section.blocks if hasattr(b, "header")]

@@ -30,9 +30,9 @@ Combined January-February observations (``fit(..., combined_janfeb=[years], janf
     METHODOLOGY section 8 item 4 - loses the monthly profile; this keeps it and respects the total.)
 """
 
-from ._adjuster import SeasonalAdjuster
+from ._adjuster import SeasonalAdjuster, fit_many
 from ._spec import X13Spec
-from ._x13 import X13Output, find_x13, run_x13
+from ._x13 import X13Output, find_x13, run_x13, run_x13_batch
 from .diagnostics import SeasonalityTest, f_test_seasonality, qs_test, traffic_light
 from .result import AdjustmentResult, Diagnostics
 
@@ -44,8 +44,10 @@ __all__ = [
     "X13Output",
     "X13Spec",
     "f_test_seasonality",
+    "fit_many",
     "find_x13",
     "qs_test",
     "run_x13",
+    "run_x13_batch",
     "traffic_light",
 ]

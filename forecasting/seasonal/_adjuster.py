@@ -7,7 +7,8 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -24,11 +25,11 @@ from ..exceptions import (
 )
 from ._spec import X13Options, build_spec, fixed_outlier_names
 from ._stl import stl_decompose
-from ._x13 import X13Output, find_x13, run_x13
+from ._x13 import X13Output, find_x13, run_x13, run_x13_batch
 from .diagnostics import SeasonalityTest, f_test_seasonality, qs_test, traffic_light
 from .result import AdjustmentResult, Diagnostics
 
-__all__ = ["SeasonalAdjuster"]
+__all__ = ["SeasonalAdjuster", "fit_many"]
 
 Method = Literal["x13", "stl"]
 Mode = Literal["additive", "multiplicative", "log-additive", "auto"]
@@ -161,11 +162,8 @@ class SeasonalAdjuster:
 
     # ------------------------------------------------------------------------------------------------ helpers
     def _regressors(self, index: pd.PeriodIndex) -> tuple[pd.DataFrame, list[str]]:
-        frame = cal.holiday_regressors(index, self.holidays) if self.holidays else pd.DataFrame(index=index)
-        usertypes = [h.usertype for h in self.holidays]
-        if self.working_days:
-            frame["working_days"] = cal.working_day_regressor(index, warn=False)
-            usertypes.append("td")
+        frame = _calendar_frame(index[0], index[-1], self.holidays, self.working_days).copy()
+        usertypes = [h.usertype for h in self.holidays] + (["td"] if self.working_days else [])
         for name, (values, usertype) in self.extra_regressors.items():
             values = values.reindex(index)
             if values.isna().any():
@@ -219,6 +217,37 @@ class SeasonalAdjuster:
         -------
         AdjustmentResult
         """
+        prep = self._prepare(series, name, combined_janfeb, janfeb)
+        if prep.result is None:
+            run = run_x13(prep.spec, name=prep.label, x13path=self.x13path, timeout=self.timeout,
+                          tables=_used_tables(prep.options))
+            prep.result = self._finish_x13(prep, run)
+        _emit(prep.pending)
+        return prep.result
+
+    def fit_batch(self, series: Mapping[str, pd.Series], *, batch_size: int = 64) -> dict[str, AdjustmentResult | Exception]:
+        """Adjust many series with these options, X-13 runs batched (see :func:`fit_many`).
+
+        Parameters
+        ----------
+        series
+            ``{name: monthly series}``.
+        batch_size
+            Specs per X-13 process.
+
+        Returns
+        -------
+        dict
+            ``{name: AdjustmentResult}``, or the exception :meth:`fit` raises for that series (one failure
+            never loses the others).
+        """
+        names = list(series)
+        out = fit_many([(self, series[k], k) for k in names], batch_size=batch_size)
+        return dict(zip(names, out, strict=True))
+
+    def _prepare(self, series: pd.Series, name: str | None, combined_janfeb: Iterable[int],
+                 janfeb: Literal["sum", "mean"]) -> _Prepared:
+        """Everything before the main X-13 run: the spec to run, or the finished result (STL, constant)."""
         y, label = _validate(series, name, self.mode)
         pending: list[tuple[str, type[Warning]]] = []
         notes: list[str] = []
@@ -234,18 +263,22 @@ class SeasonalAdjuster:
             y = y.reindex(pd.period_range(f"{years[0]}-01", y.index[-1], freq="M"))
             observed = y.copy()
         engine = self._engine(pending, notes)
+        prep = _Prepared(label=label, observed=observed, work=y, split=pd.Series(False, index=y.index),
+                         pending=pending, notes=notes, options=self.options)
         if y.dropna().nunique() == 1 and engine == "x13" and (float(y.dropna().iloc[0]) == 0 or self.mode == "auto"):
             # X-13 refuses an all-zero series and cannot choose a transform for a constant one
-            result = self._constant(observed, label, [*notes, "constant series: nothing to adjust"])
-            _emit(pending)
-            return result
-        work, split = self._split_janfeb(y, years, janfeb, engine, label, pending, notes)
+            prep.result = self._constant(observed, label, [*notes, "constant series: nothing to adjust"])
+            return prep
+        prep.work, prep.split = self._split_janfeb(y, years, janfeb, engine, label, pending, notes)
         if engine == "x13":
-            result = self._fit_x13(observed, work, split, label, pending, notes)
+            prep.options = self._options_for(len(prep.work))
+            regs, usertypes = self._regressors(_regressor_span(prep.work.index, prep.options.forecast_horizon))
+            prep.spec = build_spec(prep.work, title=label, options=prep.options, regressors=regs,
+                                   usertypes=usertypes).to_text()
         else:
-            result = self._fit_stl(observed, work, split, label, notes, fallback=engine == "stl-fallback")
-        _emit(pending)
-        return result
+            prep.result = self._fit_stl(observed, prep.work, prep.split, label, notes,
+                                        fallback=engine == "stl-fallback")
+        return prep
 
     def _engine(self, pending: list[tuple[str, type[Warning]]], notes: list[str]) -> str:
         if self.method == "stl":
@@ -332,12 +365,11 @@ class SeasonalAdjuster:
         return np.exp(fit.filled) if log else fit.filled
 
     # ----------------------------------------------------------------------------------------------- engines
-    def _fit_x13(self, observed: pd.Series, work: pd.Series, split: pd.Series, label: str,
-                 pending: list[tuple[str, type[Warning]]], notes: list[str]) -> AdjustmentResult:
-        opts = self._options_for(len(work))
-        regs, usertypes = self._regressors(_regressor_span(work.index, opts.forecast_horizon))
-        spec = build_spec(work, title=label, options=opts, regressors=regs, usertypes=usertypes)
-        run = run_x13(spec.to_text(), name=label, x13path=self.x13path, timeout=self.timeout)
+    def _finish_x13(self, prep: _Prepared, run: X13Output) -> AdjustmentResult:
+        """The result of the main X-13 run of a prepared series."""
+        observed, work, split, label, pending, notes = (prep.observed, prep.work, prep.split, prep.label,
+                                                        prep.pending, prep.notes)
+        opts = prep.options
         for w in run.warnings:
             pending.append((f"X-13 ({label}): {w}", X13Warning))
         codes = ("d10", "d11", "d12", "d13", "d16", "d18") if opts.decomposition == "x11" else (
@@ -432,6 +464,103 @@ class SeasonalAdjuster:
         )
 
 
+# -------------------------------------------------------------------------------------------------- batches
+@dataclass
+class _Prepared:
+    """A series up to its main X-13 run: the spec to run, or the finished ``result`` (STL, constant)."""
+
+    label: str
+    observed: pd.Series
+    work: pd.Series
+    split: pd.Series
+    pending: list[tuple[str, type[Warning]]]
+    notes: list[str]
+    options: X13Options
+    spec: str = ""
+    result: AdjustmentResult | None = None
+
+
+#: Tables the result is built from, besides the decomposition's own.
+_COMMON_TABLES = ("hol", "td", "otl", "mv", "fct")
+
+
+def _used_tables(options: X13Options) -> tuple[str, ...]:
+    """The saved tables :meth:`SeasonalAdjuster._finish_x13` reads (the others are not parsed)."""
+    own = ("d10", "d11", "d12", "d13", "d18") if options.decomposition == "x11" else (
+        "s10", "s11", "s12", "s13", "s16", "s18")
+    return own + _COMMON_TABLES
+
+
+def fit_many(jobs: Sequence[tuple[SeasonalAdjuster, pd.Series, str | None]], *,
+             batch_size: int = 64) -> list[AdjustmentResult | Exception]:
+    """Adjust many series, their X-13 runs batched through X-13's multi-spec (metafile) mode.
+
+    The results are those of ``adjuster.fit(series, name=name)`` for each job, to the last bit: the same
+    specs run in one X-13 process per ``batch_size`` series instead of one per series, and only the tables
+    the result uses are read.  A series that fails gives its exception in place of a result (the one
+    :meth:`SeasonalAdjuster.fit` raises); the others are not affected (a spec X-13 stops on is run again alone,
+    see :func:`forecasting.seasonal._x13.run_x13_batch`).  Warnings are emitted per series, as :meth:`fit` does.
+
+    Parameters
+    ----------
+    jobs
+        ``(adjuster, series, name)`` triples; adjusters may differ between jobs.
+    batch_size
+        Specs per X-13 process.
+
+    Returns
+    -------
+    list
+        An :class:`AdjustmentResult` or an exception per job, in order.
+    """
+    out: list[AdjustmentResult | Exception | None] = [None] * len(jobs)
+    preps: dict[int, _Prepared] = {}
+    for i, (adjuster, series, name) in enumerate(jobs):
+        try:
+            preps[i] = adjuster._prepare(series, name, (), "sum")
+        except Exception as exc:  # isolate the series, as a caller of fit would
+            out[i] = exc
+    todo = [i for i, prep in preps.items() if prep.result is None]
+    groups: dict[tuple[str, float, tuple[str, ...]], list[int]] = {}
+    for i in todo:
+        adjuster = jobs[i][0]
+        groups.setdefault((str(adjuster.x13path), adjuster.timeout, _used_tables(preps[i].options)), []).append(i)
+    for (_, timeout, tables), members in groups.items():
+        x13path = jobs[members[0]][0].x13path
+        for start in range(0, len(members), batch_size):
+            chunk = members[start:start + batch_size]
+            try:
+                runs: list[X13Output | X13Error] = run_x13_batch([(preps[i].label, preps[i].spec) for i in chunk],
+                                                                 x13path=x13path, timeout=timeout, tables=tables)
+            except Exception as exc:  # no binary: every series of the chunk gets the error
+                runs = [exc] * len(chunk)  # type: ignore[list-item]
+            for i, run in zip(chunk, runs, strict=True):
+                if isinstance(run, Exception):
+                    out[i] = run
+                    continue
+                try:
+                    preps[i].result = jobs[i][0]._finish_x13(preps[i], run)
+                except Exception as exc:
+                    out[i] = exc
+    for i, prep in preps.items():
+        if out[i] is None:
+            _emit(prep.pending, stacklevel=2)
+            out[i] = prep.result
+    return [r for r in out if r is not None]
+
+
+@lru_cache(maxsize=64)
+def _calendar_frame(first: pd.Period, last: pd.Period, holidays: tuple[cal.HolidayWindow, ...],
+                    working_days: bool) -> pd.DataFrame:
+    """The Spring Festival and working-day regressors of a span (cached: every series of a run shares a few spans;
+    callers get a copy)."""
+    index = pd.period_range(first, last, freq="M")
+    frame = cal.holiday_regressors(index, holidays) if holidays else pd.DataFrame(index=index)
+    if working_days:
+        frame["working_days"] = cal.working_day_regressor(index, warn=False)
+    return frame
+
+
 # -------------------------------------------------------------------------------------------------- functions
 def _arima_str(arima: Sequence[Sequence[int]]) -> str:
     from ._spec import _arima_text
@@ -482,10 +611,10 @@ def _regressor_span(index: pd.PeriodIndex, horizon: int) -> pd.PeriodIndex:
     return pd.period_range(index[0], last, freq="M")
 
 
-def _emit(pending: list[tuple[str, type[Warning]]]) -> None:
+def _emit(pending: list[tuple[str, type[Warning]]], stacklevel: int = 3) -> None:
     # stacklevel=3: _emit -> SeasonalAdjuster.fit -> the caller of fit
     for message, category in pending:
-        warnings.warn(message, category, stacklevel=3)
+        warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def _floats(text: str) -> list[float]:
@@ -551,14 +680,15 @@ def sliding_spans_from_udg(udg: Mapping[str, str]) -> dict[str, float] | None:
     out: dict[str, float] = {}
     ssa = _floats(udg.get("ssa", ""))
     span_months = ssa[1] + 12 * (ssa[0] - 3) if len(ssa) >= 2 else None
+    spans = [(k, v) for k, v in udg.items() if k[:1] == "s" and k[1:2].isdigit()]  # one pass over the ~400 lines
     for letter, label, less in (("a", "a_pct", 0), ("d", "mm_pct", 1), ("e", "yy_pct", 12), ("c", "sa_pct", 0)):
-        per = next((v for k, v in udg.items() if re.fullmatch(rf"s\d\.{letter}\.per", k)), None)
+        per = next((v for k, v in spans if re.fullmatch(rf"s\d\.{letter}\.per", k)), None)
         values = _floats(per or "")
         if len(values) == 3:
             out[label] = values[2]
             continue
         counts = [_floats(v.split(None, 1)[1] if " " in v.strip() else "")
-                  for k, v in udg.items() if re.fullmatch(rf"s\d\.{letter}\.brk\.p\d\d", k)]
+                  for k, v in spans if re.fullmatch(rf"s\d\.{letter}\.brk\.p\d\d", k)]
         if counts:
             flagged = sum(c[0] for c in counts if c)
             total = (span_months - less) if span_months else None

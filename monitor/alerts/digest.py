@@ -91,6 +91,29 @@ def _charts(store: Store, items: list[DigestItem], months: int) -> tuple[dict[st
     return charts, thresholds
 
 
+def _flag_low_n(store: Store, items: list[DigestItem], minimum: int) -> None:
+    """Give each item about a survey figure its respondents ``n`` and flag it when they are fewer than
+    ``minimum`` (``compute.min_respondents``: the release's threshold), read through the one low-n query."""
+    import json
+
+    from ..store.survey_quality import low_n_cells
+
+    cells: dict[tuple[str, str], tuple[int | None, bool]] = {}
+    for item in items:
+        key = json.loads(item.labels or "{}").get("series") or ""
+        if not key.startswith("pmi/") or json.loads(item.labels or "{}").get("minus"):
+            continue
+        if (key, item.period) not in cells:
+            found = low_n_cells(store, minimum, period=item.period, prefix=key)
+            found = found[found["series_key"] == key]
+            n = found["n"].iloc[-1] if len(found) else None
+            cells[(key, item.period)] = (None if n is None or pd.isna(n) else int(n),
+                                         bool(found["low_n"].iloc[-1]) if len(found) else False)
+        n, low = cells[(key, item.period)]
+        item.n = n
+        item.low_n_min = minimum if low else None
+
+
 def _item(ev: dict, kind: str, rule: Rule | None) -> DigestItem:
     return DigestItem(ev["id"], kind, ev["rule"], rule.kind if rule else "level", ev["severity"], ev["subject"],
                       ev["region"], ev["resolved_period"] or ev["last_period"] or ev["started_period"], ev["value"],
@@ -161,6 +184,7 @@ def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...
             dedup = hashlib.sha256(key_text.encode()).hexdigest()
             if q.digest_queued(conn, dedup):
                 continue
+            _flag_low_n(store, items, int(settings["compute.min_respondents"]))
             charts, thresholds = _charts(store, items, settings["alerts.chart_months"])
             digest = Digest(group, groups[group], items, settings["language"], charts, thresholds)
             msg = render_digest(digest, sender=settings["smtp.sender"], now=now)

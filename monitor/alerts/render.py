@@ -41,6 +41,8 @@ class DigestItem:
     labels: str | None
     title_zh: str = ""
     title_en: str = ""
+    n: int | None = None  # respondents behind a survey figure (its cell's n)
+    low_n_min: int | None = None  # set when n is under compute.min_respondents: the figure is flagged
 
 
 @dataclass
@@ -116,6 +118,7 @@ def chart_png(digest: Digest) -> bytes:
 
 
 def _rows(digest: Digest, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    t = T[lang]
     firing: list[dict[str, Any]] = []
     resolved: list[dict[str, Any]] = []
     for item in sorted(digest.items, key=lambda i: ({"critical": 0, "warning": 1, "info": 2}.get(i.severity, 3),
@@ -125,7 +128,8 @@ def _rows(digest: Digest, lang: str) -> tuple[list[dict[str, Any]], list[dict[st
             "state": STATE[lang][item.kind],
             "rule": rule_title(item.rule, item.rule_kind, lang, item.title_zh if lang == "zh" else item.title_en),
             "where": region_name(item.region, lang),
-            "detail": describe(item.rule_kind, item.value, item.labels, lang),
+            "detail": describe(item.rule_kind, item.value, item.labels, lang) + (
+                "" if item.low_n_min is None else t["low_n"].format(n=item.n, min=item.low_n_min)),
             "period": item.period,
         }
         (resolved if item.kind == "resolved" else firing).append(row)

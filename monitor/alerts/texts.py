@@ -29,6 +29,7 @@ T: dict[str, dict[str, str]] = {
         "chart_counts": "图：本次预警数量（按规则）",
         "footer": "本邮件由工业经济监测平台（industry-monitor）自动发送，请勿直接回复。静默某条预警：imon alerts silence。",
         "city": "全市", "leaders": "市领导（全市汇总）",
+        "low_n": "（样本不足：{n}家企业应答，少于{min}家，数值仅供参考）",
     },
     "en": {
         "subject": "[Industry early warning] {group}: {firing} firing, {resolved} resolved ({period})",
@@ -41,6 +42,7 @@ T: dict[str, dict[str, str]] = {
         "chart_counts": "Chart: alerts of this scan by rule",
         "footer": "Sent automatically by industry-monitor; do not reply. To silence an alert: imon alerts silence.",
         "city": "City", "leaders": "Leaders (city summary)",
+        "low_n": " (small sample: {n} respondents, fewer than {min}; indicative only)",
     },
 }
 

@@ -31,7 +31,7 @@ __all__ = ["DemoParams", "DemoData", "check_demo_range", "generate_demo", "GENER
 log = logging.getLogger(__name__)
 
 #: Bump when the generator's output changes for a given seed (stores rebuild).
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ PLAN_TARGETS: tuple[tuple[str, str, float, str], ...] = (
     ("energy_intensity/change", "<=", -4.0, "%"),
     ("advanced_manufacturing/share", ">=", 62.0, "%"),
     ("private_economy/share", ">=", 39.0, "%"),
+    ("fibre_to_home/rate", ">=", 85.0, "%"),
 )
 
 
@@ -265,7 +266,8 @@ def draw_official(panel: Panel, real: np.ndarray, cycle: pd.DataFrame, rng: np.r
     ``iva/ytd_yoy`` and ``output/ytd_yoy`` (year to date, February-December),
     ``investment/industrial/ytd_yoy``, ``investment/tech_transformation/ytd_yoy``
     (year to date), and for the city, yearly, ``energy_intensity/change``,
-    ``advanced_manufacturing/share`` and ``private_economy/share``, all in percent; and the city's levels
+    ``advanced_manufacturing/share``, ``private_economy/share`` and ``fibre_to_home/rate`` (the share of
+    households with fibre to the home), all in percent; and the city's levels
     ``output/ytd`` and ``iva/ytd`` (100 million yuan, year to date from February): the frame's totals
     estimated from the panel (calibrated on Guangzhou 2016, :data:`CITY_OUTPUT_2016`).
     """
@@ -322,6 +324,9 @@ def draw_official(panel: Panel, real: np.ndarray, cycle: pd.DataFrame, rng: np.r
         rows_out.append(("energy_intensity/change", CITY_CODE, str(y), round(rng.normal(-4.2, 1.5), 1)))
         rows_out.append(("advanced_manufacturing/share", CITY_CODE, str(y), round(57.0 + 0.7 * i + rng.normal(0, 0.8), 1)))
         rows_out.append(("private_economy/share", CITY_CODE, str(y), round(36.5 + 0.3 * i + rng.normal(0, 0.6), 1)))
+        # fibre-to-home rate (光纤入户率): its own generator per year, so the other draws stay as they were
+        fibre = 78.0 + 1.6 * i + np.random.default_rng([y, 85]).normal(0, 0.7)
+        rows_out.append(("fibre_to_home/rate", CITY_CODE, str(y), round(min(fibre, 99.0), 1)))
     frame = pd.DataFrame(rows_out, columns=["series", "region", "period", "value"]).assign(unit="%")
     frame = pd.concat([frame, pd.DataFrame(levels, columns=["series", "region", "period", "value"]).assign(unit="亿元")],
                       ignore_index=True)

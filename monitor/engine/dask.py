@@ -44,7 +44,7 @@ def connect(address: str = "", *, workers: int = 2) -> tuple[Any, Any | None]:
                               "(dask scheduler, or the cluster's jobqueue / Kubernetes deployment) or leave "
                               "dask.address empty for a local cluster") from None
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     return distributed.Client(cluster), cluster
 
 

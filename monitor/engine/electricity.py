@@ -1,10 +1,10 @@
 """Electricity at scale: the Parquet archive aggregated with dask.dataframe, the indicators by the same pandas
 functions as the single-machine path.
 
-The readings (hundreds of millions of meter days) never leave the workers.  Each partition of the archive
-(one month of one region) is summed per enterprise and month by :func:`monitor.indicators.meter_rows` -- the
-very sums the store's query makes on the single-machine path -- and the partial sums are added up by
-enterprise and month (a no-op when every partition holds whole enterprise-months).  What comes back is the
+The readings (hundreds of millions of meter days) never leave the workers.  Each partition (whole
+month-and-region folders of the archive, about 32 MB of Parquet) is summed per enterprise and month by
+:func:`monitor.indicators.meter_rows` -- the very sums the store's query makes on the single-machine path; an
+enterprise-month never spans two partitions, so no second pass is needed.  What comes back is the
 enterprise-month table (:data:`~monitor.indicators.electricity.METER_COLUMNS`), which
 :func:`monitor.indicators.electricity_indicators` turns into totals, growth rates, baselines and the
 stopped / semi-stopped inference exactly as it does from the store's sums.  For registers too large for one
@@ -26,7 +26,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.archive import archive_months, export_readings, has_readings, last_store_month
 
-__all__ = ["archive_dir", "archive_meter", "firm_status", "meter_frame", "sync_archive"]
+__all__ = ["archive_chunks", "archive_dir", "archive_meter", "firm_status", "meter_frame", "sync_archive"]
 
 _METER_META = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=object),
                             "kwh": pd.Series(dtype=float), "days": pd.Series(dtype=np.int64),
@@ -52,41 +52,81 @@ def sync_archive(store: Store, root: Path) -> int:
     return export_readings(store, root, first=months[-1] if months else None)
 
 
-def _partition_meter(part: pd.DataFrame, window: tuple[int, int] | None) -> pd.DataFrame:
-    return meter_rows(part, window) if len(part) else _METER_META.copy()
+def _read_meter(files: list[str], window: tuple[int, int] | None) -> pd.DataFrame:
+    """One partition: read whole (month, region) partitions of the archive and sum them by enterprise-month."""
+    import pyarrow.parquet as pq
+
+    if not files:
+        return _METER_META.copy()
+    # one thread: the workers are the parallelism (a worker is one core, so 1 against 2 workers is honest)
+    table = pq.read_table(files if len(files) > 1 else files[0], columns=["enterprise_id", "day", "kwh"],
+                          use_threads=False)
+    readings = table.to_pandas(use_threads=False)
+    return meter_rows(readings, window) if len(readings) else _METER_META.copy()
+
+
+def archive_chunks(root: Path, first_month: str | None = None, last_month: str | None = None, *,
+                   regions: list[str] | None = None, target_bytes: int = 32 << 20,
+                   min_partitions: int = 16) -> list[list[str]]:
+    """The archive's files for ``first_month``..``last_month`` packed into partitions of about ``target_bytes``
+    (smaller for a small archive, so that there are at least ``min_partitions`` when it has that many folders).
+
+    A (month, region) folder is never split between partitions, so every enterprise-month lies in one
+    partition and the partitions' sums need no second pass.
+    """
+    folders: list[tuple[list[str], int]] = []
+    for month in archive_months(root):
+        if (first_month and month < first_month) or (last_month and month > last_month):
+            continue
+        for folder in sorted((root / f"month={month}").iterdir()):
+            if not folder.name.startswith("region=") or (regions and folder.name[7:] not in regions):
+                continue
+            files = sorted(str(f) for f in folder.glob("*.parquet"))
+            folders.append((files, sum(Path(f).stat().st_size for f in files)))
+    total = sum(size for _, size in folders)
+    target = max(1, min(target_bytes, total // max(1, min_partitions)))
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for files, bytes_ in folders:
+        if current and size + bytes_ > target:
+            chunks.append(current)
+            current, size = [], 0
+        current += files
+        size += bytes_
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def meter_frame(root: Path, first_month: str | None = None, last_month: str | None = None,
                 window: tuple[int, int] | None = (-7, 15), *, regions: list[str] | None = None,
-                split_out: int = 1) -> Any:
-    """The lazy enterprise-month sums of the archive (a ``dask.dataframe`` of :data:`METER_COLUMNS` rows).
+                target_bytes: int = 32 << 20) -> Any:
+    """The lazy enterprise-month sums of the archive: a ``dask.dataframe`` of :data:`METER_COLUMNS` rows.
+
+    One partition per ~``target_bytes`` of Parquet (whole month-and-region folders, :func:`archive_chunks`),
+    each read and summed by :func:`monitor.indicators.meter_rows` on a worker; only the months (and regions)
+    asked for are read.
 
     Parameters
     ----------
     root
         The archive folder.
     first_month, last_month
-        ``YYYY-MM`` bounds (partition filters: the other months are never read).
+        ``YYYY-MM`` bounds.
     window
         Days around each Spring Festival left out of ``kwh_x`` / ``days_x``.
     regions
-        Only these region partitions.
-    split_out
-        Output partitions of the final sum by enterprise and month (more for national registers).
+        Only these regions.
+    target_bytes
+        Parquet bytes per partition.
     """
     import dask.dataframe as dd
 
-    filters: list[tuple[str, str, Any]] = []
-    if first_month:
-        filters.append(("month", ">=", first_month))
-    if last_month:
-        filters.append(("month", "<=", last_month))
-    if regions:
-        filters.append(("region", "in", list(regions)))
-    ddf = dd.read_parquet(str(root), columns=list(("enterprise_id", "day", "kwh")), filters=filters or None)
-    parts = ddf.map_partitions(_partition_meter, window, meta=_METER_META)
-    summed = parts.groupby(["enterprise_id", "period"]).sum(split_out=split_out)
-    return summed.reset_index()
+    chunks = archive_chunks(root, first_month, last_month, regions=regions, target_bytes=target_bytes)
+    if not chunks:
+        return dd.from_pandas(_METER_META.copy(), npartitions=1)
+    return dd.from_map(_read_meter, chunks, window=window, meta=_METER_META, enforce_metadata=False)
 
 
 def archive_meter(root: Path, first_day: dt.date, *, client: Any | None = None,
@@ -117,7 +157,8 @@ def firm_status(meter: Any, enterprises: pd.DataFrame, months: list[str], *, sto
                 semi_threshold: float = 0.50, shards: int | None = None) -> Any:
     """Each enterprise's baseline, ratio and inferred status per month, computed on the workers.
 
-    ``meter`` (a dask frame of enterprise-month sums, :func:`meter_frame`) is shuffled into ``shards``
+    ``meter`` (a dask frame of enterprise-month sums, :func:`meter_frame`, or those sums gathered as a pandas
+    frame) is shuffled into ``shards``
     partitions by enterprise, and :func:`~monitor.indicators.electricity_indicators` runs on each: the same
     function, the same ``firms`` rows (``period`` as ``YYYY-MM`` text) as on one machine.  Returns a lazy
     dask frame.
@@ -126,6 +167,10 @@ def firm_status(meter: Any, enterprises: pd.DataFrame, months: list[str], *, sto
                          "kwh": pd.Series(dtype=float), "days": pd.Series(dtype=np.int64),
                          "kwh_per_day": pd.Series(dtype=float), "baseline": pd.Series(dtype=float),
                          "ratio": pd.Series(dtype=float), "inferred_status": pd.Series(dtype=object)})
+    if isinstance(meter, pd.DataFrame):  # sums already gathered: sent to the workers, not read again
+        import dask.dataframe as dd
+
+        meter = dd.from_pandas(meter, npartitions=max(1, shards or 4), sort=False)
     by_firm = meter.shuffle("enterprise_id", npartitions=shards or meter.npartitions)
     return by_firm.map_partitions(_shard_firms, enterprises, months, stop_threshold, semi_threshold, meta=meta)
 

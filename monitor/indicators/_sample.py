@@ -18,7 +18,7 @@ from ..periods import parse_month
 from ..reference import SIZE_CLASSES
 from .variance import AtomSums, _agg, category_sums
 
-__all__ = ["MISSING", "NonResponse", "SurveyDataError", "Weighting", "build_sample", "weights"]
+__all__ = ["MISSING", "NonResponse", "SurveyDataError", "Weighting", "build_sample", "wanted_months", "weights"]
 
 Weighting = Literal["size", "design", "unweighted"]
 NonResponse = Literal["cell", "none"]
@@ -198,6 +198,19 @@ def _enterprise_arrays(enterprises: pd.DataFrame, weighting: Weighting) -> tuple
     return ent, atoms
 
 
+def wanted_months(sources: Sequence[pd.DataFrame], periods: object) -> np.ndarray:
+    """Ordinals of the months to compute: ``periods``, or every month with a row in one of ``sources``."""
+    if periods is None:
+        used = []
+        for source in sources:
+            codes_, uniques = _factorize(source["period"])
+            seen = np.bincount(codes_[codes_ >= 0], minlength=len(uniques)) > 0
+            used.append(_month_positions(pd.Series(uniques[seen]), None, what="period"))
+        return np.unique(np.concatenate(used))
+    chosen = [periods] if isinstance(periods, str | pd.Period) else list(periods)  # type: ignore[call-overload]
+    return np.unique(np.array([parse_month(p, what="periods").ordinal for p in chosen], dtype=np.int64))
+
+
 def build_sample(
     enterprises: pd.DataFrame,
     records: pd.DataFrame,
@@ -223,17 +236,7 @@ def build_sample(
     x, dx = _size_measure(ent, weighting, trim)
 
     # Months: the requested ones and, for the change, the month before each.
-    sources = [records] + ([respondents] if ticks else [])
-    if periods is None:
-        used = []
-        for source in sources:
-            codes_, uniques = _factorize(source["period"])
-            seen = np.bincount(codes_[codes_ >= 0], minlength=len(uniques)) > 0
-            used.append(_month_positions(pd.Series(uniques[seen]), None, what="period"))
-        wanted = np.unique(np.concatenate(used))
-    else:
-        chosen = [periods] if isinstance(periods, str | pd.Period) else list(periods)  # type: ignore[call-overload]
-        wanted = np.unique(np.array([parse_month(p, what="periods").ordinal for p in chosen], dtype=np.int64))
+    wanted = wanted_months([records] + ([respondents] if ticks else []), periods)
     grid = np.union1d(wanted, wanted - 1)
     T = len(grid)
     prev_month = np.searchsorted(grid, grid - 1)

@@ -71,7 +71,19 @@ import pandas as pd
 
 from ..periods import parse_month
 from ..reference import CITY_CODE, KEY_SECTORS, PROBLEMS, QUESTIONS
-from ._sample import MISSING, NonResponse, SurveyDataError, Weighting, _require, _Sample, build_sample, weights
+from . import _parallel
+from ._parallel import default_workers, map_batches, month_batches
+from ._sample import (
+    MISSING,
+    NonResponse,
+    SurveyDataError,
+    Weighting,
+    _require,
+    _Sample,
+    build_sample,
+    wanted_months,
+    weights,
+)
 from .variance import Z95, CompositeRows, Domains, composite_linearised, cross_sums, domain_estimates
 
 __all__ = [
@@ -279,6 +291,7 @@ def diffusion_indices(
     nonresponse: NonResponse = "cell",
     min_respondents: int = 30,
     trim: float | None = DEFAULT_TRIM,
+    workers: int | None = 1,
 ) -> pd.DataFrame:
     """Diffusion indices of every question by month and breakdown, with standard errors.
 
@@ -311,6 +324,10 @@ def diffusion_indices(
         With ``weighting="size"``: cap each firm's revenue at ``trim`` times the median revenue of its
         division x size cell (weight trimming; the cell keeps its total), ``None`` for no cap.  Default
         :data:`DEFAULT_TRIM` (setting ``compute.size_trim``).
+    workers
+        Processes to share the months among (``None``: every core; setting ``compute.workers``).  Batches of
+        consecutive months are computed apart and put back together: the result is the one-process result to
+        the last bit.  Small inputs (under a million answers per worker) stay in this process.
 
     Returns
     -------
@@ -336,9 +353,32 @@ def diffusion_indices(
     SurveyDataError
         For unknown enterprise ids, question or size codes, answers outside {-1, 0, 1} or repeated answers.
     """
+    options = {"breakdowns": breakdowns, "weighting": weighting, "nonresponse": nonresponse,
+               "min_respondents": min_respondents, "trim": trim}
+    batches = _batches([responses], periods, workers)
+    if len(batches) > 1:
+        return _joined(map_batches(diffusion_indices, {"responses": responses, "enterprises": enterprises},
+                                   [{"periods": b, "workers": 1, **options} for b in batches], len(batches)))
     sample, wanted = build_sample(enterprises, responses, "question", _QUESTION_CODES, periods, weighting, trim=trim)
     frame = _estimate_frame(sample, wanted, breakdowns, nonresponse, min_respondents, headline=True)
     return frame.rename(columns={"item": "question"})[_DI_COLUMNS]
+
+
+def _batches(sources: Sequence[pd.DataFrame], periods: object, workers: int | None) -> list[list[pd.Period]]:
+    """The months to compute cut into batches for ``workers`` processes (one batch: no pool)."""
+    workers = default_workers() if workers is None else int(workers)
+    if workers <= 1 or sum(len(s) for s in sources) < 2 * _parallel.MIN_ROWS_PER_WORKER:
+        return [[]]
+    _require(sources[0], ["period"], "responses")
+    wanted = wanted_months(sources, periods)
+    parts = month_batches(wanted, workers, sum(len(s) for s in sources))
+    return [list(pd.PeriodIndex.from_ordinals(part, freq="M")) for part in parts]
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Month batches' frames in month order, as one run would have given them."""
+    rows = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(rows, ignore_index=True)
 
 
 def problem_shares(
@@ -352,6 +392,7 @@ def problem_shares(
     nonresponse: NonResponse = "cell",
     min_respondents: int = 30,
     trim: float | None = DEFAULT_TRIM,
+    workers: int | None = 1,
 ) -> pd.DataFrame:
     """Weighted share of respondents ticking each "main problem", by month and breakdown.
 
@@ -366,7 +407,7 @@ def problem_shares(
         :data:`monitor.reference.PROBLEMS`).
     responses
         The ``survey_response`` table (who responded).
-    enterprises, periods, breakdowns, weighting, nonresponse, min_respondents, trim
+    enterprises, periods, breakdowns, weighting, nonresponse, min_respondents, trim, workers
         As for :func:`diffusion_indices`.
 
     Returns
@@ -377,6 +418,13 @@ def problem_shares(
         ``n_sample``, ``response_rate``, ``low_n``.
     """
     _require(responses, ["enterprise_id", "period"], "responses")
+    options = {"breakdowns": breakdowns, "weighting": weighting, "nonresponse": nonresponse,
+               "min_respondents": min_respondents, "trim": trim}
+    batches = _batches([problems, responses], periods, workers)
+    if len(batches) > 1:
+        return _joined(map_batches(problem_shares, {"problems": problems, "responses": responses,
+                                                    "enterprises": enterprises},
+                                   [{"periods": b, "workers": 1, **options} for b in batches], len(batches)))
     unit = responses[["enterprise_id", "period"]]
     sample, wanted = build_sample(enterprises, problems, "problem", _PROBLEM_CODES, periods, weighting,
                                    respondents=unit, trim=trim)

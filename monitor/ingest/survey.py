@@ -73,19 +73,30 @@ def _tables(files: list[SurveyFile], name: str) -> pd.DataFrame:
 
 
 def _pairs(files: list[SurveyFile], answers: pd.DataFrame, ops: pd.DataFrame, probs: pd.DataFrame) -> pd.DataFrame:
-    parts = [t[["file", "uscc", "period", "source_row"]] for t in (answers, ops, probs) if len(t)]
-    if not parts:
-        return pd.DataFrame(columns=["file", "uscc", "period", "first_row", "nrows", "submitted_on"])
-    grouped = pd.concat(parts).groupby(["file", "uscc", "period"], as_index=False)["source_row"]
-    pairs = grouped.min().rename(columns={"source_row": "first_row"})
-    pairs["nrows"] = grouped.size()["size"].to_numpy()
-    dated = [t[["file", "uscc", "period", "submitted_on"]] for t in (answers, ops) if len(t) and "submitted_on" in t]
-    if dated:
-        sub = pd.concat(dated).dropna(subset=["submitted_on"]).groupby(["file", "uscc", "period"])["submitted_on"]
-        pairs = pairs.merge(sub.min().rename("submitted_on").reset_index(), how="left")
-    else:
-        pairs["submitted_on"] = None
-    return pairs
+    """One row per (file, enterprise, month) returned: its first source row, its number of rows and the earliest
+    date it says it was submitted.  Plain Python over the columns: a portal submission is one small file, and
+    pandas' per-call overhead was most of its cost (a month's workbooks are a few tens of thousands of rows)."""
+    first: dict[tuple, int] = {}
+    count: dict[tuple, int] = {}
+    dated: dict[tuple, object] = {}
+    for t in (answers, ops, probs):
+        if not len(t):
+            continue
+        keys = list(zip(t["file"].tolist(), t["uscc"].tolist(), t["period"].tolist()))
+        for k, row in zip(keys, t["source_row"].tolist(), strict=True):
+            if k not in first or row < first[k]:
+                first[k] = row
+            count[k] = count.get(k, 0) + 1
+        if t is not probs and "submitted_on" in t:
+            for k, day in zip(keys, t["submitted_on"].tolist(), strict=True):
+                if day is None or pd.isna(day):
+                    continue
+                if k not in dated or day < dated[k]:  # type: ignore[operator]
+                    dated[k] = day
+    columns = ["file", "uscc", "period", "first_row", "nrows", "submitted_on"]
+    if not first:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame([(*k, first[k], count[k], dated.get(k)) for k in sorted(first)], columns=columns)
 
 
 def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: int, close_days: int,
@@ -203,27 +214,40 @@ def _write_answers(conn: Connection, files: list[SurveyFile], answers: pd.DataFr
 def _write_problems(conn: Connection, files: list[SurveyFile], probs: pd.DataFrame, answers: pd.DataFrame,
                     scope: pd.DataFrame) -> None:
     """Make the stored ticks of each returned enterprise-month equal to its last file's (none ticked = none)."""
-    returned = pd.concat([f[["file", *_KEY]] for f in (probs, answers) if len(f)]) if len(probs) + len(answers) \
-        else pd.DataFrame(columns=["file", *_KEY])
-    if returned.empty:
+    last_file: dict[tuple[int, str], int] = {}
+    for f in (probs, answers):
+        if len(f):
+            for file_idx, eid, period in zip(f["file"].tolist(), f["enterprise_id"].tolist(), f["period"].tolist(),
+                                             strict=True):
+                k = (int(eid), period)
+                last_file[k] = max(last_file.get(k, file_idx), file_idx)
+    if not last_file:
         return
-    last_file = returned.groupby(_KEY)["file"].max()
     table = "survey_problem"
     stored = _select_pairs(conn, table, scope, ["enterprise_id", "period", "problem"])
-    have = stored.groupby(_KEY)["problem"].apply(set).to_dict() if len(stored) else {}
-    want_rows = probs.merge(last_file.rename("file").reset_index(), on=[*_KEY, "file"]) if len(probs) else probs
-    want = want_rows.groupby(_KEY)["problem"].apply(set).to_dict() if len(want_rows) else {}
-    changed = [k for k in last_file.index if want.get(k, set()) != have.get(k, set())]
+    have: dict[tuple[int, str], set] = {}
+    for eid, period, problem in stored.itertuples(index=False):
+        have.setdefault((int(eid), period), set()).add(problem)
+    want: dict[tuple[int, str], set] = {}
+    rows: list[dict] = []
+    if len(probs):
+        for file_idx, eid, period, problem, row in zip(probs["file"].tolist(), probs["enterprise_id"].tolist(),
+                                                       probs["period"].tolist(), probs["problem"].tolist(),
+                                                       probs["source_row"].tolist(), strict=True):
+            k = (int(eid), period)
+            if last_file[k] == file_idx:
+                want.setdefault(k, set()).add(problem)
+                rows.append({"enterprise_id": k[0], "period": period, "problem": problem,
+                             "source_id": files[file_idx].source_id, "source_row": int(row)})
+    changed = [k for k in sorted(last_file) if want.get(k, set()) != have.get(k, set())]
     if not changed:
         return
-    q.delete_pairs(conn, table, [(int(e), p) for e, p in changed])
-    rows = want_rows[want_rows.set_index(_KEY).index.isin(changed)] if len(want_rows) else want_rows
-    if len(rows):
-        rows = rows.assign(source_id=[files[i].source_id for i in rows["file"]])
-        q.insert_rows(conn, table, rows[["enterprise_id", "period", "problem", "source_id", "source_row"]]
-                      .astype({"enterprise_id": int, "source_row": int}).to_dict("records"))
+    q.delete_pairs(conn, table, changed)
+    moved = set(changed)
+    rows = [r for r in rows if (r["enterprise_id"], r["period"]) in moved]
+    q.insert_rows(conn, table, rows)
     for k in changed:
-        files[int(last_file[k])].changed += max(len(want.get(k, set()) ^ have.get(k, set())), 1)
+        files[last_file[k]].changed += max(len(want.get(k, set()) ^ have.get(k, set())), 1)
 
 
 def _write_operations(conn: Connection, files: list[SurveyFile], ops: pd.DataFrame, answers: pd.DataFrame) -> None:
@@ -234,24 +258,30 @@ def _write_operations(conn: Connection, files: list[SurveyFile], ops: pd.DataFra
     first_period = (pd.Period(ops["period"].min(), "M") - 12).strftime("%Y-%m")
     history = q.enterprise_month_history(conn, eids, first_period)
     metered = _metered(conn, eids, first_period, ops["period"].max())
-    said = answers[answers["question"] == "production"].set_index([*_KEY, "file"])["answer"] if len(answers) \
-        else pd.Series(dtype=int)
-    past_by = dict(tuple(history.groupby("enterprise_id"))) if len(history) else {}
+    said: dict[tuple, int] = {}
+    if len(answers):
+        prod = answers[answers["question"] == "production"]
+        said = dict(zip(zip(prod["enterprise_id"].tolist(), prod["period"].tolist(), prod["file"].tolist()),
+                        prod["answer"].tolist(), strict=True))
+    # each enterprise's stored months in order (plain Python: a portal submission is one enterprise-month)
+    past_by: dict[int, list[tuple[str, float, float]]] = {}
+    for eid, period, output, kwh in sorted(history.itertuples(index=False, name=None), key=lambda r: (r[0], r[1])):
+        past_by.setdefault(int(eid), []).append((period, output, kwh))
     for rec in ops.itertuples(index=False):
         f = files[rec.file]
         sheet = "经营数据 Operations" if f.collected.path.suffix.lower() in (".xlsx", ".xlsm") else None
-        past = past_by.get(rec.enterprise_id)
-        past = past[past["period"] < rec.period] if past is not None else None
+        past = [r for r in past_by.get(int(rec.enterprise_id), []) if r[0] < rec.period]
         prev_period = (pd.Period(rec.period, "M") - 1).strftime("%Y-%m")
-        usual = past["output_value"].dropna().tail(12).median() if past is not None and len(past) else np.nan
+        outputs = [float(o) for _, o, _ in past if o is not None and not pd.isna(o)][-12:]
+        usual = float(np.median(outputs)) if outputs else np.nan
         value = rec.output_value
         if pd.notna(value) and pd.notna(usual) and usual > 0 and (value > 10 * usual or value < usual / 10):
             f.issues.append(Issue(f.collected.path.name, "unusual_value", f"output value {value:g} for {rec.period} "
                                   f"is far from the enterprise's usual {usual:g} (median of its previous months)",
                                   "warning", sheet=sheet, row=int(rec.source_row), field="output_value",
                                   value=str(value)))
-        prev = past[past["period"] == prev_period]["electricity_kwh"] if past is not None else pd.Series([])
-        cur_kwh, prev_kwh = rec.electricity_kwh, prev.iloc[0] if len(prev) else np.nan
+        prev = [k for p_, _, k in past if p_ == prev_period]
+        cur_kwh, prev_kwh = rec.electricity_kwh, (np.nan if not prev or prev[0] is None else prev[0])
         if pd.isna(prev_kwh) or pd.isna(cur_kwh):
             cur_kwh = metered.get((rec.enterprise_id, rec.period), np.nan)
             prev_kwh = metered.get((rec.enterprise_id, prev_period), np.nan)

@@ -15,7 +15,7 @@ from ..store.publications import target_odds_as_of
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE
 from .common import BuildOptions, district_name, isnan, sector_name
-from .document import Cell, Document, Para, Section, Table, num_cell, text_cell
+from .document import Cell, Document, Para, Section, Table, flag_low_n, num_cell, text_cell
 from .operations import lamp_keys, lamp_table, official
 from .sources import Inputs
 from .texts import text as tx
@@ -31,6 +31,7 @@ INDICATOR_NAMES = {
     "energy_intensity/change": ("单位工业增加值能耗变化", "Energy intensity change"),
     "advanced_manufacturing/share": ("先进制造业增加值占比", "Advanced manufacturing share"),
     "private_economy/share": ("民营经济占比", "Private economy share"),
+    "fibre_to_home/rate": ("光纤入户率", "Fibre-to-home rate"),
 }
 
 
@@ -135,9 +136,11 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
                                                                       "PMI (last month)"],
                      [[text_cell(str(i)), text_cell(district_name(c, lang)),
                        num_cell(v, src="official", key=f"iva/ytd_yoy@{c}", period=p),
-                       num_cell(inputs.value(f"pmi/headline/district/{c}", p), src="series",
-                                key=f"pmi/headline/district/{c}", period=p)]
-                      for i, (c, v) in enumerate(growth, start=1)]))
+                       flag_low_n(num_cell(inputs.value(f"pmi/headline/district/{c}", p), src="series",
+                                           key=f"pmi/headline/district/{c}", period=p),
+                                  inputs.value(f"pmi/headline/district/{c}", p, "n"), opts.min_respondents)]
+                      for i, (c, v) in enumerate(growth, start=1)],
+                     note=tx(lang, "low_n_note", n=opts.min_respondents)))
     else:
         s3.add(Para(ph.NOT_AVAILABLE[lang], "note"))
     # 四、调度清单
@@ -155,9 +158,14 @@ def build_dispatch(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Doc
     weak = [(k.code, inputs.value(f"pmi/headline/key_sector/{k.code}", p)) for k in ref.KEY_SECTORS]
     weak = sorted([(c, v) for c, v in weak if not isnan(v) and ph.round_half_up(v) < 50], key=lambda cv: cv[1])
     if weak:
+        def few(code: str) -> str:  # a sector's PMI from fewer than compute.min_respondents firms is flagged
+            n = inputs.value(f"pmi/headline/key_sector/{code}", p, "n")
+            return "" if isnan(n) or n >= opts.min_respondents else (
+                f"，{tx(lang, 'low_n')}，{int(n)}家" if zh else f", {tx(lang, 'low_n')}: {int(n)} firms")
+
         s4.add(Para(("PMI低于临界点的重点行业：" if zh else "Key sectors with a PMI below 50: ") +
-                    ("、" if zh else ", ").join(f"{sector_name(c, lang)}（{ph.fmt(v)}%）" if zh else
-                                                f"{sector_name(c, lang)} ({ph.fmt(v)})" for c, v in weak) +
+                    ("、" if zh else ", ").join(f"{sector_name(c, lang)}（{ph.fmt(v)}%{few(c)}）" if zh else
+                                                f"{sector_name(c, lang)} ({ph.fmt(v)}{few(c)})" for c, v in weak) +
                     ("。" if zh else "."), attrs={"src": "series", "period": p,
                                                  "keys": ",".join(f"pmi/headline/key_sector/{c}" for c, _ in weak)}))
     ents = inputs.call("stopped", publications_q.stopped_enterprises, p=p)

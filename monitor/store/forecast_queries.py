@@ -12,8 +12,8 @@ from .core import Store
 
 __all__ = ["official_series_names", "official_history", "forecast_origins", "stored_forecasts", "series_keys",
            "nowcast_origins", "odds_origins", "delete_forecasts", "official_outcomes", "skill_rows", "skill_at",
-           "replace_skill", "forecast_specs", "save_forecast_specs", "replace_forecasts", "replace_nowcasts",
-           "replace_target_odds"]
+           "replace_skill", "forecast_specs", "save_forecast_specs", "skill_origins", "replace_forecasts",
+           "replace_nowcasts", "replace_target_odds"]
 
 
 def official_series_names(store: Store) -> pd.DataFrame:
@@ -59,6 +59,11 @@ def nowcast_origins(store: Store) -> set[str]:
 def odds_origins(store: Store) -> set[str]:
     """Origins with stored target odds."""
     return set(store.read_records("SELECT DISTINCT origin FROM target_odds")["origin"])
+
+
+def skill_origins(store: Store) -> set[str]:
+    """Origins with a stored track record (``forecast_skill``)."""
+    return set(store.read_records("SELECT DISTINCT origin FROM forecast_skill")["origin"])
 
 
 def stored_forecasts(store: Store, origin: str | None = None) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from . import models as m
 from .core import Store
 
 __all__ = ["enterprise_records", "survey_answers", "survey_problems", "respondents", "answered_enterprises",
+           "answers_by_question", "stored_count",
            "survey_month_span", "sample_panel", "panel_register", "first_returns"]
 
 _ENTERPRISE_COLUMNS = frozenset(m.Enterprise.__table__.columns.keys())
@@ -65,6 +66,20 @@ def respondents(store: Store, first: str) -> pd.DataFrame:
 def answered_enterprises(store: Store, period: str) -> pd.DataFrame:
     """Distinct ``enterprise_id`` that answered the survey of ``period``."""
     return store.read_records("SELECT DISTINCT enterprise_id FROM survey_response WHERE period = :p", p=period)
+
+
+def answers_by_question(store: Store, period: str) -> pd.DataFrame:
+    """Distinct ``question, enterprise_id`` pairs answered for ``period`` (a skipped question has no row)."""
+    return store.read_records("SELECT DISTINCT question, enterprise_id FROM survey_response WHERE period = :p",
+                              p=period)
+
+
+def stored_count(store: Store, series_key: str, period: str) -> int | None:
+    """The respondent count ``n`` of the latest vintage of one stored value (None when not computed)."""
+    frame = store.read_records(
+        "SELECT n FROM series_value WHERE series_key = :k AND period = :p ORDER BY vintage DESC LIMIT 1",
+        k=series_key, p=period)
+    return None if frame.empty or pd.isna(frame["n"].iloc[0]) else int(frame["n"].iloc[0])
 
 
 def survey_month_span(store: Store) -> tuple[str | None, str | None]:

@@ -103,7 +103,7 @@ class Portal:
         self.slots = threading.BoundedSemaphore(2 if store.path is not None else 4)  # a SQLite file: 2
         self.env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
                                autoescape=select_autoescape(default=True, default_for_string=True),
-                               trim_blocks=True, lstrip_blocks=True)
+                               trim_blocks=True, lstrip_blocks=True, auto_reload=False)  # compiled once
         self.css = (Path(__file__).parent / "static" / "portal.css").read_text("utf-8")
 
     # ------------------------------------------------------------------ request helpers

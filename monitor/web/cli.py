@@ -51,9 +51,10 @@ def _print_frame(frame: Any, columns: list[str]) -> None:
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (web.host, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (web.port, default 8000).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (one per core).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core of this machine).")
 @click.pass_obj
-def serve(obj: Any, host: str | None, port: int | None, workers: int) -> None:
+def serve(obj: Any, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web platform (the enterprise portal and survey operations) until Ctrl-C or SIGTERM."""
     import uvicorn
 
@@ -69,7 +70,7 @@ def serve(obj: Any, host: str | None, port: int | None, workers: int) -> None:
     click.echo(f"portal on http://{settings['web.host']}:{settings['web.port']}/ (store {shown}); stop with Ctrl-C",
                err=True)
     uvicorn.run("monitor.web.asgi:app_factory", factory=True, host=settings["web.host"], port=settings["web.port"],
-                workers=workers, proxy_headers=True, forwarded_allow_ips=settings["web.proxy_ips"],
+                workers=workers or os.cpu_count() or 1, proxy_headers=True, forwarded_allow_ips=settings["web.proxy_ips"],
                 access_log=False, log_level="warning", server_header=False)
 
 

@@ -1,0 +1,181 @@
+"""The bridge nowcast chosen out of sample (forecasting.bridge) and the stored nowcast that uses it (issue 15)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from collectors.official import read_official_table
+from forecasting import ForecastingError
+from forecasting.bridge import SPECS, select_nowcast
+from forecasting.calendar import working_days
+
+DATA = Path(__file__).parent / "data"
+DAYS = working_days(pd.period_range("1999-01", "2024-12", freq="M"), warn=False)
+
+
+def _official(file: str, name: str) -> pd.Series:
+    table = read_official_table(DATA / "official" / file).tables["official_statistic"]
+    rows = table[table["series"] == name]
+    return pd.Series(rows["value"].to_numpy(float), index=pd.PeriodIndex(rows["period"], freq="M")).sort_index()
+
+
+@pytest.fixture(scope="module")
+def national():
+    """National industrial electricity output growth (NBS; January and February unpublished) and the PMI."""
+    nat = pd.read_csv(DATA / "national" / "nbs_electricity_output_2000_2023_tidy.csv")
+    y = pd.Series(nat.iloc[:, 3].astype(float).to_numpy(), index=pd.PeriodIndex(nat["month"], freq="M"))
+    y[y.index.month <= 2] = np.nan
+    pmi = pd.DataFrame({k: _official("nbs_pmi_original_export.csv", f"nbs/pmi/{k}") - 50
+                        for k in ("headline", "production", "new_orders")})
+    return y, pmi
+
+
+def _known(y: pd.Series, pmi: pd.DataFrame, origin: pd.Period) -> tuple[pd.Series, pd.DataFrame]:
+    """The release calendar: the target to the month before the origin, the PMI to the origin."""
+    return y.loc[: origin - 1], pmi.loc[:origin]
+
+
+def test_selected_nowcast_beats_the_naive_on_real_ordinary_months(national):
+    """Pseudo-real time on the national series, 2013-2019 (every third ordinary origin): better than the last
+    published value, with honest intervals."""
+    y, pmi = national
+    origins = [p for p in pd.period_range("2013-04", "2019-12", freq="M")
+               if p.month not in (1, 2, 3) and np.isfinite(y[p]) and np.isfinite(y[p - 1])][::3]
+    errors, naive, inside = [], [], []
+    for origin in origins:
+        r = select_nowcast(*_known(y, pmi, origin), origin, working_days=DAYS)
+        assert r.kind == "ordinary" and r.last_published == origin - 1 and len(r.members) == 3
+        assert set(r.record) <= set(SPECS) and r.scored >= 24
+        errors.append(abs(r.mean - y[origin]))
+        naive.append(abs(y[origin - 1] - y[origin]))
+        inside.append(r.lo[80.0] <= y[origin] <= r.hi[80.0])
+    assert np.mean(errors) < 0.9 * np.mean(naive)
+    assert 0.6 <= np.mean(inside) <= 0.95
+
+
+def test_the_release_calendar_is_respected(national):
+    """Values the origin could not know (later PMI, later official figures) change nothing."""
+    y, pmi = national
+    origin = pd.Period("2018-06", "M")
+    first = select_nowcast(*_known(y, pmi, origin), origin, working_days=DAYS)
+    later_y = y.loc[: origin - 1].copy()
+    later_pmi = pmi.loc[:origin].copy()
+    future = pd.period_range(origin + 1, origin + 6, freq="M")
+    later_y = pd.concat([later_y, pd.Series(99.0, index=future)])
+    later_pmi = pd.concat([later_pmi, pd.DataFrame(30.0, index=future, columns=pmi.columns)])
+    again = select_nowcast(later_y, later_pmi, origin, working_days=DAYS)
+    assert again.mean == pytest.approx(first.mean) and again.members == first.members
+    assert again.lo == pytest.approx(first.lo) and again.record == pytest.approx(first.record)
+    # the PMI of the origin month does count (it is out on the last day of the month)
+    moved = pmi.loc[:origin].copy()
+    moved.loc[origin] += 5
+    assert select_nowcast(y.loc[: origin - 1], moved, origin, working_days=DAYS).candidates["bridge"] != \
+        pytest.approx(first.candidates["bridge"])
+    with pytest.raises(ForecastingError, match="already published"):
+        select_nowcast(y.loc[:origin], pmi, origin)
+
+
+def test_an_indicator_enters_with_its_lag_at_the_origin(national):
+    """Electricity known only to the month before: the equations use e(t-1) in estimation too, so a value of
+    the origin month that does not exist cannot be asked for, and a later value cannot leak in."""
+    y, pmi = national
+    origin = pd.Period("2018-06", "M")
+    elec = y.shift(1).rename("electricity")  # any monthly series known to origin - 1
+    x = pmi.loc[:origin].assign(electricity=elec.loc[: origin - 1])
+    base = select_nowcast(y.loc[: origin - 1], x, origin, working_days=DAYS)
+    x2 = x.copy()
+    x2.loc[origin, "electricity"] = np.nan  # the same thing said explicitly
+    assert select_nowcast(y.loc[: origin - 1], x2, origin, working_days=DAYS).mean == pytest.approx(base.mean)
+
+
+def test_march_origins_are_chosen_on_march_origins(national):
+    """At a March origin the last figure is December's; the record is the earlier March origins'."""
+    y, pmi = national
+    origin = pd.Period("2019-03", "M")
+    r = select_nowcast(*_known(y, pmi, origin), origin, working_days=DAYS)
+    assert r.kind == "march" and r.last_published == pd.Period("2018-12", "M")
+    assert 4 <= r.scored <= 10
+    assert np.isfinite(r.mean) and r.lo[80.0] < r.mean < r.hi[80.0]
+
+
+def test_the_base_effect_is_found_on_a_synthetic_target():
+    """A y/y rate of a level whose momentum is the PMI: its change is this month's momentum minus last year's.
+    The candidates with the base effect win the out-of-sample record and beat the naive clearly."""
+    rng = np.random.default_rng(3)
+    months = pd.period_range("2004-01", "2023-12", freq="M")
+    cycle = np.zeros(len(months))
+    for i in range(1, len(months)):
+        cycle[i] = 0.8 * cycle[i - 1] + rng.normal(0, 1.0)
+    pmi = pd.DataFrame({"headline": 2 * cycle + rng.normal(0, 0.3, len(months))}, index=months)
+    log_level = np.cumsum(0.5 + 0.8 * cycle) / 100
+    level = pd.Series(np.exp(log_level), index=months)
+    y = ((level / level.shift(12) - 1) * 100).dropna()
+    y[y.index.month <= 2] = np.nan
+    errors, naive, members = [], [], []
+    for origin in pd.period_range("2018-04", "2019-12", freq="M")[::3]:
+        if origin.month <= 3:
+            continue
+        r = select_nowcast(y.loc[: origin - 1], pmi.loc[:origin], origin, working_days=DAYS)
+        errors.append(abs(r.mean - y[origin]))
+        naive.append(abs(y[origin - 1] - y[origin]))
+        members += list(r.members)
+    assert np.mean(errors) < 0.5 * np.mean(naive)
+    assert "naive" not in members and any(m.startswith("base") or m == "ecm" for m in members)
+
+
+def test_bad_input_is_refused_clearly(national):
+    y, pmi = national
+    with pytest.raises(ForecastingError, match="at least 36 are needed"):
+        select_nowcast(y.loc["2010-01":"2011-06"], None, "2011-07")
+    with pytest.raises(ForecastingError, match="unknown candidate"):
+        select_nowcast(y.loc[:"2018-05"], pmi, "2018-06", specs=("naive", "oracle"))
+    with pytest.raises(ForecastingError, match="PeriodIndex"):
+        select_nowcast(pd.Series([1.0, 2.0]), None, "2018-06")
+
+
+# ------------------------------------------------------------------------------------------- the stored nowcast
+@pytest.fixture(scope="module")
+def long_demo():
+    from monitor.demo.generator import generate_demo
+
+    return generate_demo(seed=17, enterprises=60, start=pd.Period("2013-01", "M"), end=pd.Period("2019-12", "M"))
+
+
+def test_the_stored_nowcast_is_the_bridge_chosen_out_of_sample(store, long_demo, tmp_path):
+    from monitor.compute import compute_range
+    from monitor.demo.load import load_demo
+    from monitor.nowcasts import nowcast_target, read_nowcasts
+    from monitor.reference import CITY_CODE
+    from monitor.settings import load_settings
+
+    load_demo(store, long_demo)
+    settings = load_settings(environ={}, overrides={
+        "data_dir": str(tmp_path), "nowcast.inputs": "pmi/headline,pmi/production,pmi/new_orders"})
+    assert settings["nowcast.method"] == "bridge"
+    compute_range(store, settings, pd.Period("2013-01", "M"), pd.Period("2019-12", "M"), vintage=dt.date(2020, 1, 5),
+                  families=("survey",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no EM, no convergence warning
+        report = nowcast_target(store, settings, pd.Period("2019-10", "M"))
+    assert not report.failed and set(report.stored) == {CITY_CODE}, report.summary()
+    rows = read_nowcasts(store, "2019-10")
+    # the origin month only (its official figure is not yet published at the origin)
+    assert list(rows["period"]) == ["2019-10"]
+    row = rows.iloc[0]
+    assert row["model"].startswith("bridge:") and all(p in SPECS for p in row["model"][7:].split("+"))
+    assert row["lower_95"] <= row["lower_80"] < row["mean"] < row["upper_80"] <= row["upper_95"]
+    news = json.loads(row["news"])
+    assert news and all("impact" in n and n["series"] for n in news)
+    # the official October figure, in the store already, is not used: changing it changes nothing
+    with store.begin() as conn:
+        conn.exec_driver_sql("UPDATE official_statistic SET value = value + 40 WHERE series = 'iva/yoy' "
+                             "AND period >= '2019-10'")
+    nowcast_target(store, settings, pd.Period("2019-10", "M"))
+    assert read_nowcasts(store, "2019-10")["mean"].iloc[0] == pytest.approx(row["mean"])
