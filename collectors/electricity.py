@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,12 +141,26 @@ def _numbers(text: pd.Series) -> pd.Series:
     return out.astype(float)
 
 
+_EDGE_SPACE = re.compile(r"\x00\s|\s\x00")
+
+
+def _edge_space(account: pd.Series) -> bool:
+    """Whether an account starts or ends with white space (what ``re``'s ``\\s`` matches): one search over the
+    joined values instead of one per row (a NUL inside a value can only make it answer yes, and then the values
+    are stripped one by one, as before)."""
+    try:
+        joined = "\x00".join(account.tolist())
+    except TypeError:  # not all text
+        return bool(account.str.contains(r"^\s|\s$", regex=True, na=False).any())
+    return _EDGE_SPACE.search(f"\x00{joined}\x00") is not None
+
+
 def _validate(path: Path, raw: pd.DataFrame, first_row: int, *, serial: bool = False,
               today: dt.date | None = None) -> FeedChunk:
     raw = raw.reset_index(drop=True)
     source_row = np.arange(first_row, first_row + len(raw), dtype=np.int64)
     account = raw["account_no"].astype(object)
-    if account.str.contains(r"^\s|\s$", regex=True, na=False).any():
+    if _edge_space(account):
         account = account.str.strip()
     day = parse_days(raw["day"], serial=serial)
     kwh = _numbers(raw["kwh"])

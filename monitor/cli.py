@@ -400,7 +400,8 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
     from .ingest import collect_report
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         sources, issues = collect_report(store, last=last)
     if sources.empty:
         click.echo("nothing has been collected yet")
@@ -408,7 +409,7 @@ def collect_report_cmd(obj: _Context, last: int) -> None:
     from .textout import escape_control
 
     for src in sources.itertuples():
-        click.echo(f"#{src.id} {src.received_at:%Y-%m-%d %H:%M} {src.kind} {src.status}: {escape_control(src.path)} "
+        click.echo(f"#{src.id} {_when(settings, src.received_at)} {src.kind} {src.status}: {escape_control(src.path)} "
                    f"({src.rows_accepted:,} accepted, {src.rows_rejected:,} rejected, {src.warnings:,} warnings)"
                    + (f" - {escape_control(src.note)}" if src.status == "failed" and src.note else ""))
         for rec in issues[issues["source_id"] == src.id].itertuples():
@@ -640,7 +641,7 @@ def _publish_command(kind: str, period_help: str) -> Any:
 
             today = now_in(settings)
             if today.year <= p.year:
-                click.echo(f"warning: {p.year} is not over (it is {today:%Y-%m-%d %H:%M} {settings['publish.timezone']});"
+                click.echo(f"warning: {p.year} is not over (it is {_when(settings, today)});"
                            f" the annual summary of {p.year} covers only the months with data so far, and it "
                            f"cannot be made final before the year's release time", err=True)
         with open_store(settings) as store:
@@ -696,8 +697,10 @@ def publish_list(obj: _Context) -> None:
     from .publish import list_publications
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         frame = list_publications(store)
+    _format_times(frame, ["published_at"], settings, naive="zone")  # stored in the bureau's zone
     _print_frame(frame, ["id", "kind", "period", "lang", "version", "final", "published_at", "note"])
 
 
@@ -717,8 +720,11 @@ def publish_rerender(obj: _Context, publication_id: int, out: Path | None, forma
     for path in result.files:
         click.echo(f"  {path}")
     if result.release_at is not None:
+        from .timeshow import bureau_zone, zone_label
+
+        zone = bureau_zone(obj.settings())
         click.echo(f"release time (as stored with the edition): {result.release_at:%Y-%m-%d %H:%M} "
-                   f"{obj.settings()['publish.timezone']}")
+                   f"{obj.settings()['publish.timezone']} ({zone_label(zone, obj.settings()['language'])})")
     if not result.matches:
         click.echo(f"publication {publication_id}: the re-rendered HTML differs from the stored one", err=True)
         raise SystemExit(1)
@@ -731,13 +737,23 @@ def alerts() -> None:
     """Early warning: evaluate the rules, list alerts, silence them."""
 
 
-def _format_times(frame: Any, columns: list[str]) -> Any:
-    """Timestamps as ``YYYY-MM-DD HH:MM:SS`` (SQLite hands them back as text with ``.000000``); empty stays empty."""
+def _when(settings: Any, value: Any, fmt: str = "%Y-%m-%d %H:%M", naive: str = "local") -> str:
+    """A stored time as users see it: in the bureau's zone, labelled (``2026-12-07 16:50 北京时间``)."""
+    from .timeshow import bureau_zone, show_time
+
+    return show_time(value, bureau_zone(settings), settings["language"], fmt, naive=naive)
+
+
+def _format_times(frame: Any, columns: list[str], settings: Any, naive: str = "local") -> Any:
+    """Timestamps as ``YYYY-MM-DD HH:MM:SS 北京时间`` in the bureau's zone (SQLite hands them back as text with
+    ``.000000``); empty stays empty."""
     import pandas as pd
 
     for col in columns:
-        stamps = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-        frame[col] = stamps.dt.strftime("%Y-%m-%d %H:%M:%S").where(stamps.notna(), None)
+        if col not in frame:
+            continue
+        frame[col] = [_when(settings, pd.to_datetime(v, errors="coerce"), "%Y-%m-%d %H:%M:%S", naive) or None
+                      if v is not None and v == v else None for v in frame[col]]
     return frame
 
 
@@ -789,11 +805,13 @@ def alerts_list(obj: _Context, all_: bool, rule: str | None, region: str | None,
     from .alerts import active_silences, list_events
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         if silences:
             with store.engine.connect() as conn:
                 rows = [s.__dict__ for s in active_silences(conn)]
-            _print_frame(pd.DataFrame(rows, columns=["id", "rule", "subject", "region", "reason", "expires_at"]),
+            frame = pd.DataFrame(rows, columns=["id", "rule", "subject", "region", "reason", "expires_at"])
+            _print_frame(_format_times(frame, ["expires_at"], settings),
                          ["id", "rule", "subject", "region", "reason", "expires_at"])
             return
         frame = list_events(store, states=None if all_ else ("pending", "firing"), rule=rule, region=region)
@@ -820,16 +838,21 @@ def alerts_silence(obj: _Context, rule: str | None, subject: str | None, region:
 
     if (duration is None) == (until is None):
         raise ConfigError("give exactly one of --for (e.g. 7d) or --until (e.g. 2026-12-31)")
+    from .timeshow import bureau_zone, to_bureau
+
+    settings = obj.settings()
     try:
+        # --until is the bureau's time; the store keeps the server's clock
         expires = (dt.datetime.now().replace(microsecond=0) + dt.timedelta(seconds=parse_duration(duration))
-                   if duration else dt.datetime.fromisoformat(str(until)))
+                   if duration else to_bureau(dt.datetime.fromisoformat(str(until)), bureau_zone(settings),
+                                              naive="zone").astimezone().replace(tzinfo=None))
     except ValueError as exc:
         raise ConfigError(f"--for {duration!r} / --until {until!r} is invalid ({exc}); e.g. --for 7d or "
                           "--until 2026-12-31") from None
     with open_store(obj.settings()) as store:
         sid = add_silence(store, reason=reason, expires_at=expires, rule=rule, subject=subject, region=region,
                           created_by=created_by)
-    click.echo(f"silence {sid} until {expires:%Y-%m-%d %H:%M}: rule={rule or '*'} subject={subject or '*'} "
+    click.echo(f"silence {sid} until {_when(settings, expires)}: rule={rule or '*'} subject={subject or '*'} "
                f"region={region or '*'}")
 
 
@@ -856,9 +879,10 @@ def alerts_history(obj: _Context, last: int) -> None:
     from .store import open_store
     from .store.alerts import notification_log
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         frame = notification_log(store, last=last)
-    _format_times(frame, ["created_at", "sent_at"])
+    _format_times(frame, ["created_at", "sent_at"], settings)
     _print_frame(frame, ["id", "grp", "status", "attempts", "created_at", "sent_at", "error", "subject"])
 
 
@@ -898,10 +922,11 @@ def schedule_history(obj: _Context, last: int, job: str | None) -> None:
     from .scheduling import job_history
     from .store import open_store
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         frame = job_history(store, limit=last, job=job)
     frame["message"] = frame["message"].astype(str).str.slice(0, 80)
-    _format_times(frame, ["scheduled_for", "started_at"])
+    _format_times(frame, ["scheduled_for", "started_at"], settings)
     _print_frame(frame, ["id", "job", "period", "scheduled_for", "started_at", "status", "message"])
 
 

@@ -30,6 +30,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -255,10 +256,36 @@ def _dfm_rows(data: dict[str, pd.Series], y: pd.Series, origin: pd.Period, known
     return rows
 
 
-def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsReport:
-    """Probability of meeting each ytd target of ``origin``'s year, per region; stored in ``target_odds``."""
+def _odds_job(kwargs: dict[str, Any]) -> Any:
+    """One target's odds (in a worker process): the :class:`forecasting.Attainment`, or the error as text."""
     from forecasting import target_attainment
 
+    args = dict(kwargs)
+    args["rng"] = np.random.default_rng(list(args.pop("seed")))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return target_attainment(**args)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _map_odds(jobs: list[dict[str, Any]], workers: int) -> list[Any]:
+    """:func:`_odds_job` over ``jobs`` in ``workers`` processes (here for one worker or a few jobs)."""
+    if workers <= 1 or len(jobs) < 8:
+        return [_odds_job(j) for j in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_odds_job, jobs))
+
+
+def target_odds(store: Store, settings: Settings, origin: pd.Period, *, workers: int | None = None) -> OddsReport:
+    """Probability of meeting each ytd target of ``origin``'s year, per region; stored in ``target_odds``.
+
+    The targets are computed in ``workers`` processes (default ``forecast.workers``); each draws from its own
+    stream of ``odds.seed``, so the odds do not depend on the number of processes.
+    """
     t0 = time.perf_counter()
     report = OddsReport(month_text(origin))
     known = origin - settings["nowcast.official_lag"]
@@ -277,8 +304,7 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
         return pd.Series(g["value"].to_numpy(float), index=pd.PeriodIndex(g["period"], freq="M")).sort_index()
 
     created = dt.datetime.now().replace(microsecond=0)
-    rows = []
-    rng = np.random.default_rng(settings["odds.seed"])
+    jobs: list[tuple[str, Any, dict[str, object]]] = []  # (label, the target row of itertuples, odds arguments)
     for rec in targets.sort_values(["indicator", "region"]).itertuples(index=False):
         label = f"{rec.indicator} {rec.region}"
         if rec.indicator not in monthly_of:
@@ -288,17 +314,19 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period) -> OddsRepo
         if ytd is None or not (ytd.index.year == origin.year).any():
             report.skipped[label] = f"no year-to-date value of {origin.year} published by {known}"
             continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                odds = target_attainment(year=origin.year, origin=known if known.year == origin.year else origin,
-                                         target=float(rec.value), comparison=rec.comparison, ytd=ytd,
-                                         monthly=series(monthly_of[rec.indicator], rec.region),
-                                         simulations=settings["odds.simulations"], rng=rng,
-                                         models=tuple(_keys(settings["odds.models"])))
-        except Exception as exc:
-            report.failed[label] = f"{type(exc).__name__}: {exc}"
-            log.warning("target odds %s from %s failed: %s", label, origin, exc)
+        # each target its own stream of the seed: the same odds whichever process computes them
+        jobs.append((label, rec, {
+            "year": origin.year, "origin": known if known.year == origin.year else origin, "target": float(rec.value),
+            "comparison": rec.comparison, "ytd": ytd, "monthly": series(monthly_of[rec.indicator], rec.region),
+            "simulations": settings["odds.simulations"], "seed": (settings["odds.seed"], len(jobs)),
+            "models": tuple(_keys(settings["odds.models"]))}))
+    workers = settings["forecast.workers"] if workers is None else workers
+    outcomes = _map_odds([kw for _l, _r, kw in jobs], workers)
+    rows = []
+    for (label, rec, _kw), odds in zip(jobs, outcomes, strict=True):
+        if isinstance(odds, str):
+            report.failed[label] = odds
+            log.warning("target odds %s from %s failed: %s", label, origin, odds)
             continue
         rows.append({"year": origin.year, "indicator": rec.indicator, "region": rec.region, "origin": report.origin,
                      "comparison": rec.comparison, "target": float(rec.value), "ytd": odds.ytd,

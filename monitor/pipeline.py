@@ -7,6 +7,11 @@ notebooks all go through :func:`run_stage`, which records every run in the job h
 ``imon schedule history``).  Each stage honours its ``period``: it uses the data up to that month, so re-running a
 past month reproduces it (vintages keep what was published before).  One failing stage is recorded and reported;
 the stages after it still run when they can.
+
+Where the heavy work runs is decided here, by ``compute.engine`` (:func:`monitor.engine.open_engine`): the adjust
+and forecast stages open a local process pool or a Dask cluster and hand it to the functions they call, which
+gather the results and write them from this process; with ``dask`` the compute stage's electricity sums come from
+the Parquet archive (:mod:`monitor.engine.electricity`).  Nothing else changes (``docs/scale-out.md``).
 """
 
 from __future__ import annotations

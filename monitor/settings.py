@@ -379,7 +379,7 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1),
     Setting("publish.release_time", "09:30", _parse_clock,
             "Time of day (publish.timezone) from which a publication may be made final on its release day."),
-    Setting("publish.timezone", "Asia/Shanghai", _parse_str, "Time zone of the release time."),
+    Setting("publish.timezone", "Asia/Shanghai", _parse_str, "The bureau's time zone: release times, and every timestamp shown to users (labelled: 北京时间 / CST)."),
     Setting("publish.formats", "html,pdf,docx", _parse_str,
             "Formats written by imon publish (comma-separated: html, pdf, docx)."),
     Setting("publish.city_zh", "广州市", _parse_str, "City name in Chinese publications."),

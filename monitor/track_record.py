@@ -170,7 +170,7 @@ def _origin_job(args: tuple[str, Settings, str, bool, bool]) -> tuple[str, int, 
             n_now = int(bool(now.stored))
             failures += [f"nowcast {origin} {k}: {v}" for k, v in now.failed.items()]
         if do_odds:
-            odds = target_odds(store, settings, period)
+            odds = target_odds(store, settings, period, workers=1)  # already in a worker process
             n_odds = int(odds.stored > 0)
             failures += [f"odds {origin} {k}: {v}" for k, v in odds.failed.items()]
     return origin, n_now, n_odds, failures

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import subprocess
 import sys
 
@@ -156,6 +157,7 @@ def test_survey_template_status_and_collect_report(capsys, workdir, monkeypatch)
     assert code == 0 and "0 new or changed rows" in out
     code, out, _ = run(capsys, "collect", "report", "--last", "3")
     assert code == 0 and "accepted" in out
+    assert re.search(r"^#\d+ \d{4}-\d\d-\d\d \d\d:\d\d 北京时间 ", out, re.M)  # the bureau's zone, labelled
 
 
 def test_an_internal_error_is_one_line_and_the_traceback_goes_to_the_log(capsys, workdir, monkeypatch):

@@ -90,7 +90,10 @@ def test_nowcasts_and_target_odds_are_stored_and_scored(store, long_demo, tmp_pa
     assert iva["method"] == "monthly" and iva["ytd"] == pytest.approx(store.read_records(
         "SELECT value FROM official_statistic WHERE series = 'iva/ytd_yoy' AND region = :r AND period = '2019-09'",
         r=CITY_CODE)["value"].iloc[0])  # September's ytd: October's is not out at the October origin
-    assert target_odds(store, settings, pd.Period("2019-10", "M")).stored == odds.stored
+    # each target draws from its own stream of the seed: one process or two give the same odds
+    assert target_odds(store, settings, pd.Period("2019-10", "M"), workers=1).stored == odds.stored
+    pd.testing.assert_frame_equal(read_target_odds(store, "2019-10").drop(columns="created_at"),
+                                  table.drop(columns="created_at"))
     assert store.count(m.TargetOdds) == odds.stored
 
 
@@ -126,3 +129,13 @@ def test_production_mode_keeps_each_series_specification_until_its_review(store,
     earlier = forecast_series(store, settings, pd.Period("2020-06", "M"))  # before the identification: afresh ...
     assert earlier.identified == ["pmi/headline"]
     assert forecast_specs(store, ["pmi/headline"])["pmi/headline"][0] == "2020-08"  # ... the later review stays
+    # the stage and the command line pass the flag through
+    from monitor.cli import cli
+    from monitor.pipeline import run_stage
+
+    stage = run_stage(store, settings, "forecast", pd.Period("2020-09", "M"), nowcast=False, keys=["pmi/headline"],
+                      reidentify=True)
+    assert stage.detail["forecast"].identified == ["pmi/headline"], stage.summary
+    from click.testing import CliRunner
+
+    assert "--reidentify" in CliRunner().invoke(cli, ["forecast", "--help"]).output

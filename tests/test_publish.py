@@ -142,6 +142,8 @@ def test_pmi_release_numbers_equal_the_store(pub_store):
         warnings.filterwarnings("error", message=r".*[Gg]lyph .* missing from", category=UserWarning)
         result = publish(store, settings, "pmi", "2020-09", formats="html", now=AFTER, out_dir=folder / "out")
     html = result.files[0]
+    # the release time carries its zone (issue 13: times in two zones without labels)
+    assert re.search(r"计划发布时间：2020年10月\d+日 \d\d:\d\d（北京时间）", html.read_text(encoding="utf-8"))
     parsed = _parse(html)
     checked = 0
     for attrs, text in parsed.cells:

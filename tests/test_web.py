@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import re
 import threading
 
@@ -534,3 +535,52 @@ def test_imon_serve_answers_on_loopback(store, tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_times_shown_on_the_portal_are_in_the_bureaus_zone_and_labelled(portal, monkeypatch):
+    """Issue 13: timestamps appeared in two time zones without labels.  A server on UTC stores its own clock;
+    the receipt, the submissions list and the audit log show the bureau's time (publish.timezone) with 北京时间."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        c = _enterprise(portal)
+        page = c.get(f"/q/{PERIOD}")
+        r = c.post(f"/q/{PERIOD}", data=good_form(csrf_of(page.text), A))
+        assert r.status_code == 303
+        receipt = c.get(r.headers["location"]).text
+        _, store, *_ = portal
+        stored = _rows(store, "SELECT submitted_at FROM portal_submission")[0][0]
+        stored = dt.datetime.fromisoformat(str(stored)) if not isinstance(stored, dt.datetime) else stored
+        beijing = (stored + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+        assert f"{beijing} 北京时间" in receipt
+        page = c.get(f"/q/{PERIOD}?lang=en")
+        assert f"{beijing} CST" in page.text
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_show_time_converts_and_labels():
+    import time
+
+    from monitor.timeshow import bureau_zone, show_time
+
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        shanghai = bureau_zone()
+        naive = dt.datetime(2026, 12, 7, 8, 50)
+        assert show_time(naive, shanghai) == "2026-12-07 16:50 北京时间"  # the server's clock (UTC here)
+        assert show_time(naive, shanghai, "en") == "2026-12-07 16:50 CST"
+        assert show_time(naive, shanghai, naive="zone") == "2026-12-07 08:50 北京时间"  # stored in the zone
+        assert show_time(naive, bureau_zone(name="Europe/Berlin"), "en") == "2026-12-07 09:50 CET"
+        assert show_time(None, shanghai) == "" and show_time(float("nan"), shanghai) == ""
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()

@@ -186,7 +186,7 @@ def build_province(params: ProvinceParams, root: Path, *, rebuild: bool = False,
 def _indicators(client: object, archive: Path, register: pd.DataFrame, months: list[str], settings: Settings,
                 prefix: str) -> pd.DataFrame:
     """The electricity and inferred-status rows of one archive (keys under ``prefix``), computed on Dask."""
-    from ..engine.electricity import archive_meter, firm_status
+    from ..engine.electricity import archive_meter, firm_status, meter_frame
     from ..indicators import electricity_indicators, monitoring_rows, production_status_indicators
 
     first = pd.Period(months[0], "M") - 36
@@ -194,7 +194,9 @@ def _indicators(client: object, archive: Path, register: pd.DataFrame, months: l
     meter = archive_meter(archive, first.start_time.date(), client=client)
     elec = electricity_indicators(meter, register, months, stop_threshold=stop, semi_threshold=semi,
                                   breakdowns=("city", "district", "size", "industry"))
-    firms = firm_status(meter, register, months, stop_threshold=stop, semi_threshold=semi)
+    # the workers read the sums again rather than receive them in the task graph
+    firms = firm_status(meter_frame(archive, str(first)), register, months, stop_threshold=stop,
+                        semi_threshold=semi)
     firms = client.compute(firms).result()  # type: ignore[attr-defined]
     no_reports = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=object),
                                "production_status": pd.Series(dtype=object)})

@@ -1,9 +1,11 @@
 """Ingest the utility's feed: stream chunks through a staging table, then upsert in SQL.
 
 For a file of tens of millions of rows memory stays flat: each validated chunk
-goes to a temporary staging table keyed by (account, day), which also catches
+goes to a staging table with one row per (account, day), which also catches
 duplicates within the file (the same account and day with different kWh
-rejects both).  Then, in the same transaction:
+rejects both; on PostgreSQL the rows are copied as they come and folded per key
+only when the file turns out to repeat one, and the checks below then run
+again).  Then, in the same transaction:
 
 1. rows of accounts not in ``electricity_account`` are rejected;
 2. the rest are upserted into ``electricity_account_reading`` (unchanged rows
@@ -54,12 +56,8 @@ class FeedResult:
 
 
 def _stage(conn: Connection, chunk: FeedChunk) -> None:
-    rows = chunk.rows
-    if rows.empty:
-        return
-    days = rows["day"].dt.strftime("%Y-%m-%d").tolist()
-    staging.stage_rows(conn, list(zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(),
-                                      rows["source_row"].tolist(), strict=True)))
+    if not chunk.rows.empty:
+        staging.stage_rows(conn, chunk.rows)
 
 
 def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file_name: str,
@@ -101,27 +99,34 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
         if progress:
             progress(result.read)
     staging.finish_staging(conn)
-    _rejects(conn, file_name, result)
-    for rule, n in sorted(result.counts.items()):
-        listed = sum(1 for i in result.issues if i.rule == rule)
-        if n > listed:
-            result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule {rule} "
-                                       f"(not listed; {n:,} in all)", field=None, value=str(n - listed)))
-    result.issues += _soft_checks(conn, file_name)
-    changed = staging.merge_staging(conn, source_id)
-    result.changed = max(changed, 0)
-    return result
+    streamed = FeedResult(result.read, result.rejected, 0, list(result.issues), dict(result.counts))
+    while True:
+        result = FeedResult(streamed.read, streamed.rejected, 0, list(streamed.issues), dict(streamed.counts))
+        try:
+            _rejects(conn, file_name, result)
+            for rule, n in sorted(result.counts.items()):
+                listed = sum(1 for i in result.issues if i.rule == rule)
+                if n > listed:
+                    result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule "
+                                               f"{rule} (not listed; {n:,} in all)", field=None, value=str(n - listed)))
+            result.issues += _soft_checks(conn, file_name)
+            changed = staging.merge_staging(conn, source_id)
+        except staging.RepeatedKeys:  # PostgreSQL, a file repeating a key: one row per key, then check again
+            staging.group_staging(conn)
+            continue
+        result.changed = max(changed, 0)
+        return result
 
 
 def _rejects(conn: Connection, file_name: str, result: FeedResult) -> None:
     """Rows rejected against the store and across the file: each row once (a conflicting key of an unknown
     account counts as a conflict), counted in full, listed up to the cap."""
     conflicts, unknown_n = staging.reject_counts(conn)
-    for account, _day, row in staging.unknown_accounts(conn, _MAX_ISSUES_PER_RULE):
+    for account, _day, row in staging.unknown_accounts(conn, _MAX_ISSUES_PER_RULE) if unknown_n else ():
         result.issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an "
                                    "enterprise (load the utility's account map first)", row=int(row),
                                    field="account_no", value=str(account)))
-    for account, day, first, last in staging.conflicting_rows(conn, _MAX_ISSUES_PER_RULE // 2):
+    for account, day, first, last in staging.conflicting_rows(conn, _MAX_ISSUES_PER_RULE // 2) if conflicts else ():
         for row in sorted({int(first), int(last)}):
             result.issues.append(Issue(file_name, "duplicate_conflict", f"account {account} on {day} appears "
                                        "more than once with different kWh; every such row rejected", row=row,

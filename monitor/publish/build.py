@@ -25,6 +25,7 @@ from ..exceptions import PublicationFinalError, PublishError
 from ..settings import Settings
 from ..store import Store
 from ..store.publications import publication_editions, publication_list, publication_record, record_publication
+from ..timeshow import bureau_zone, show_time
 from .charts import chart_font
 from .common import BuildOptions
 from .document import Document, Figure, Para, Table, walk
@@ -227,7 +228,8 @@ def publish(store: Store, settings: Settings, kind: str, period: str, *, lang: s
         if finals:
             last = finals[-1]
             raise PublicationFinalError(
-                f"{kind} {ptext} ({lang}) is already final (edition {last['version']}, {last['published_at']}); "
+                f"{kind} {ptext} ({lang}) is already final (edition {last['version']}, published "
+                f"{show_time(last['published_at'], bureau_zone(settings), lang, naive='zone')}); "
                 f"final publications never change: publish a correction with "
                 f"`imon publish {kind} {ptext} --correct \"what changed\"`")
         check_final_allowed(kind, p, settings, now)

@@ -78,10 +78,15 @@ def release_time(period: pd.Period, settings: Settings) -> dt.datetime:
 
 
 def release_line(when: dt.datetime, lang: str, *, final: bool) -> str:
-    """``发布时间：2026年11月15日 09:30`` (``计划发布时间`` for a draft)."""
+    """``发布时间：2026年11月15日 09:30（北京时间）`` (``计划发布时间`` for a draft): the time in its zone
+    (``publish.timezone``), labelled."""
+    from ..timeshow import zone_label
+
+    label = zone_label(when.tzinfo, lang, at=when) if isinstance(when.tzinfo, ZoneInfo) else (
+        when.strftime("%Z") or "UTC")
     if lang == "zh":
-        return f"{'发布时间' if final else '计划发布时间'}：{when.year}年{when.month}月{when.day}日 {when:%H:%M}"
-    return f"{'Released' if final else 'Scheduled release'}: {when:%d %B %Y, %H:%M}"
+        return f"{'发布时间' if final else '计划发布时间'}：{when.year}年{when.month}月{when.day}日 {when:%H:%M}（{label}）"
+    return f"{'Released' if final else 'Scheduled release'}: {when:%d %B %Y, %H:%M} {label}"
 
 
 def check_final_allowed(kind: str, period: pd.Period, settings: Settings, now: dt.datetime) -> dt.datetime:
@@ -92,7 +97,8 @@ def check_final_allowed(kind: str, period: pd.Period, settings: Settings, now: d
     if now < when:
         raise ReleaseTimeError(
             f"{kind} {period} may be made final from {when:%Y-%m-%d %H:%M} {settings['publish.timezone']} "
-            f"(publish.release_day / publish.release_time); it is now {now.astimezone(when.tzinfo):%Y-%m-%d %H:%M}: "
+            f"(publish.release_day / publish.release_time); it is now {now.astimezone(when.tzinfo):%Y-%m-%d %H:%M} "
+            f"{settings['publish.timezone']}: "
             "publish a draft (without --final) or wait")
     return when
 

@@ -160,7 +160,8 @@ def render_pdf(doc: Document, *, when: dt.datetime | None = None, cache_dir: Pat
     css = "" if fast_subsetting() else _font_css(html, cache_dir)
     if css:
         html = render_html(doc, for_pdf=True, font_css=css)
-    stamp = (when or dt.datetime(2000, 1, 1)).strftime("%Y-%m-%dT%H:%M:%S+08:00")
+    stamp = (when.isoformat(timespec="seconds") if when is not None and when.tzinfo is not None else
+             (when or dt.datetime(2000, 1, 1)).strftime("%Y-%m-%dT%H:%M:%S+08:00"))  # its true offset when known
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=own_assets_fetcher()).render()
     document.metadata.title = doc.title
     document.metadata.authors = [doc.issuer]

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,6 +33,7 @@ from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
+from ..timeshow import bureau_zone, show_time
 from . import accounts, dashboard, feedback, operations, questionnaire
 from .accounts import ROLES, User, log_action, user_from_row
 from .exceptions import AccountError, LoginError
@@ -105,6 +106,14 @@ class Portal:
                                autoescape=select_autoescape(default=True, default_for_string=True),
                                trim_blocks=True, lstrip_blocks=True, auto_reload=False)  # compiled once
         self.css = (Path(__file__).parent / "static" / "portal.css").read_text("utf-8")
+        self.zone = bureau_zone(settings)
+
+        @pass_context
+        def when(ctx: Any, value: Any, fmt: str = "%Y-%m-%d %H:%M", naive: str = "local") -> str:
+            """``{{ t|when }}``: a stored time in the bureau's zone, labelled (北京时间 / CST)."""
+            return show_time(value, self.zone, ctx.get("lang", "zh"), fmt, naive=naive)
+
+        self.env.filters["when"] = when
 
     # ------------------------------------------------------------------ request helpers
     def lang(self, request: Request) -> str:
@@ -268,7 +277,8 @@ def login(portal: Portal, request: Request, form: Any, session: Any) -> Response
         user = accounts.authenticate(portal.store, portal.settings, username, password, ip=ip)
     except LoginError as exc:
         portal.throttle.failed(ip)
-        until = f"{exc.until:%H:%M}" if isinstance(exc.until, dt.datetime) else ""
+        until = show_time(exc.until, portal.zone, portal.lang(request), "%H:%M") \
+            if isinstance(exc.until, dt.datetime) else ""
         return portal.render(request, "login.j2", status=401, next=nxt, error=exc.reason, until=until,
                              username=username)
     response = RedirectResponse(nxt if nxt != "/" else ("/q" if user.role == "enterprise" else "/dash" if user.role
@@ -348,12 +358,16 @@ def q_redirect(portal: Portal, request: Request, form: Any, session: Any) -> Res
     return RedirectResponse(f"/q/{portal.current_period()}", status_code=303)
 
 
-def _form_context(portal: Portal, user: User, period: str) -> dict[str, Any]:
+def _form_context(portal: Portal, user: User, period: str, *, with_form: bool = False) -> dict[str, Any]:
+    """What the questionnaire page shows, read on one connection (``with_form``: also the form to show, as
+    ``loaded``: :func:`questionnaire.load_form`'s triple)."""
     with portal.store.engine.connect() as conn:
         ent = q.enterprise_by_id(conn, int(user.enterprise_id or 0))
         subs = q.submissions_of(conn, int(user.enterprise_id or 0), period)
-    status = questionnaire.round_status(portal.store, portal.settings, period)
-    return {"enterprise": ent, "period": period, "submissions": subs, "round": status,
+        status = questionnaire.round_status(portal.store, portal.settings, period, conn=conn)
+        form = (questionnaire.load_form(portal.store, int(user.enterprise_id or 0), period, conn=conn,
+                                        submissions=subs) if with_form else None)
+    return {"enterprise": ent, "period": period, "submissions": subs, "round": status, "loaded": form,
             "questions": QUESTION_TEXTS, "answer_sets": ANSWER_SETS, "figures": OPERATION_FIELDS,
             "statuses": STATUS_OPTIONS, "problems": PROBLEM_TEXTS}
 
@@ -363,9 +377,9 @@ def q_form(portal: Portal, request: Request, form: Any, session: Any) -> Respons
     period = request.path_params["period"]
     if not _period_ok(period):
         return portal.error(request, 404, "not_found", user)
-    ctx = _form_context(portal, user, period)
+    ctx = _form_context(portal, user, period, with_form=form is None)
     if form is None:
-        data, origin, seq = questionnaire.load_form(portal.store, int(user.enterprise_id or 0), period)
+        data, origin, seq = ctx.pop("loaded")
         return portal.render(request, "questionnaire.j2", user=user, csrf=row.csrf, data=data, origin=origin,
                              seq=seq, errors={}, warnings=[], **ctx)
     if str(form.get("uscc", "")) != ctx["enterprise"].uscc:

@@ -156,12 +156,15 @@ def users_add(obj: Any, username: str, role: str, district: str | None, email: s
 def users_list(obj: Any) -> None:
     """Every account with its role, district, state and last sign-in."""
     from ..store import open_store
+    from ..timeshow import bureau_zone, show_time
     from .accounts import list_users
 
-    with open_store(obj.settings()) as store:
+    settings = obj.settings()
+    with open_store(settings) as store:
         frame = list_users(store)
+    zone = bureau_zone(settings)
     for col in ("locked_until", "last_login"):
-        frame[col] = [f"{v:%Y-%m-%d %H:%M}" if v is not None and v == v else "" for v in frame[col]]
+        frame[col] = [show_time(v, zone, settings["language"]) if v is not None and v == v else "" for v in frame[col]]
     _print_frame(frame, ["username", "role", "uscc", "district", "email", "active", "locked_until", "last_login"])
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 
 import pandas as pd
 
@@ -79,7 +79,7 @@ def _reminder(settings: Settings, *, name: str, uscc: str, period: str, deadline
     msg["From"] = formataddr(("imon", settings["smtp.sender"]))
     msg["To"] = ", ".join(recipients)
     msg["Message-ID"] = make_msgid(domain=settings["smtp.sender"].split("@")[-1] or "imon.invalid")
-    msg["Date"] = now.strftime("%a, %d %b %Y %H:%M:%S +0800")
+    msg["Date"] = format_datetime(now.astimezone())  # the server's clock with its true offset
     # The enterprise's name is untrusted text: a plain-text body, no HTML, no header built from it.
     msg.set_content(text(lang, "reminder_body", name=name, period=period, deadline=deadline,
                          url=settings["web.base_url"], issuer=issuer))
