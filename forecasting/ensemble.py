@@ -40,6 +40,7 @@ from .models import (
     Forecaster,
     Level,
     Theta,
+    _theta_sigma2,
     check_level,
     interval_scale,
     normal_frame,
@@ -211,8 +212,36 @@ def _ets_track(model: ETS, t: int, h: int, level: Level) -> pd.DataFrame:
 
 
 def _theta_track(model: Theta, t: int, h: int, level: Level) -> pd.DataFrame:
-    """Theta refitted on the first ``t`` months (its fit is a closed form: cheap)."""
-    return Theta().fit(model.y_.iloc[:t]).predict(h, level=level).set_axis(model.y_.index[t: t + h])
+    """Theta from the first ``t`` months with this fit's smoothing weight, like the other members' track records:
+    the deseasonalisation and the drift (closed forms) recomputed, the simple exponential smoothing run with the
+    fit's ``alpha`` (one filter pass) instead of re-estimated (a numerical optimisation, most of a Theta fit)."""
+    res = getattr(model, "results_", None)
+    index = model.y_.index[t: t + h]
+    if res is None:
+        return Theta().fit(model.y_.iloc[:t]).predict(h, level=level).set_axis(index)
+    from scipy import signal
+    from statsmodels.tsa.forecasting.theta import ThetaModel, ThetaModelResults
+
+    v = model.y_.to_numpy(dtype=float)[:t]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = ThetaModel(v, period=PERIOD, method="multiplicative" if (v > 0).all() else "additive")
+        if tm._deseasonalize and tm._use_test:
+            tm._test_seasonality()
+        y, seasonal = tm._deseasonalize_data()
+        trend = np.column_stack([np.ones(len(y)), np.arange(len(y), dtype=float)])
+        b0 = float(np.linalg.lstsq(trend, y, rcond=None)[0][1])
+        alpha = float(res.params.iloc[1])
+        # SES with the initial level y[0] (statsmodels' "known" initialisation): the level after the last month
+        levels = signal.lfilter([alpha], [1.0, alpha - 1.0], y, zi=[(1.0 - alpha) * y[0]])[0]
+        r = ThetaModelResults(b0, alpha, None, float(levels[-1]), seasonal, False, tm)
+        _theta_sigma2(r)
+        frame = pd.DataFrame({"mean": np.asarray(r.forecast(h), dtype=float)})
+        for lv in level:
+            pi = r.prediction_intervals(h, alpha=1 - float(lv) / 100)
+            frame[f"lo-{lv:g}"] = pi["lower"].to_numpy()
+            frame[f"hi-{lv:g}"] = pi["upper"].to_numpy()
+    return tidy_frame(frame.set_axis(index), check_level(level))
 
 
 # ------------------------------------------------------------------------------------------------ spec

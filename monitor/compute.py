@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .indicators import composite_pmi, diffusion_indices, problem_shares, series_rows
+from .indicators import composite_pmi, diffusion_indices, problem_shares, respondent_weights, series_rows
 from .periods import month_text
 from .results import write_series
 from .settings import Settings
@@ -33,7 +33,7 @@ from .store import Store
 from .store import survey as survey_q
 from .store.vintages import as_vintage, new_vintage
 
-__all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "size_trim", "survey_series"]
+__all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "size_trim", "survey_series", "survey_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +143,14 @@ def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.P
             report.failed[family] = f"{type(exc).__name__}: {exc}"
         report.seconds[family] = time.perf_counter() - t0
     return report
+
+
+def survey_weights(store: Store, settings: Settings, period: str, *, weighting: str | None = None) -> pd.DataFrame:
+    """Every answer of the month's respondents with the weight the index computation gives it
+    (:func:`monitor.indicators.survey.respondent_weights` with ``compute.weighting`` unless ``weighting`` is given,
+    trimmed at ``compute.size_trim``); empty when no answer of ``period`` is stored."""
+    enterprises, responses, _ = load_survey_inputs(store, period, period)
+    if responses.empty:
+        return responses
+    return respondent_weights(responses, enterprises, periods=[period],
+                              weighting=weighting or settings["compute.weighting"], trim=size_trim(settings))

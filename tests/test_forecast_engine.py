@@ -270,6 +270,21 @@ def test_a_shock_in_a_festival_month_is_an_outlier_not_a_festival_effect():
     assert model.fit_.spec.outliers and fc["mean"].between(150, 320).all(), fc
 
 
+def test_theta_track_record_reuses_the_fit_and_matches_a_refit():
+    """The track record re-runs Theta with the fit's smoothing weight (a filter pass, like ARIMA and ETS) instead of
+    re-estimating it: the same forecasts as a refit up to the small change of the weight."""
+    from forecasting.ensemble import _theta_track
+    from forecasting.models import Theta
+
+    y = _fred("AAA").iloc[-180:]
+    fit = Theta().fit(y)
+    for t in (len(y) - 12, len(y) - 21):
+        track = _theta_track(fit, t, 12, (80,))
+        refit = Theta().fit(y.iloc[:t]).predict(12, level=(80,))
+        assert list(track.index) == list(y.index[t: t + 12])
+        np.testing.assert_allclose(track.to_numpy(), refit.to_numpy(), rtol=1e-3)
+
+
 # ------------------------------------------------------------------------------------------------ item 5
 def test_production_mode_keeps_the_specification_and_round_trips():
     y = _airline()

@@ -129,3 +129,13 @@ def test_production_mode_keeps_each_series_specification_until_its_review(store,
     earlier = forecast_series(store, settings, pd.Period("2020-06", "M"))  # before the identification: afresh ...
     assert earlier.identified == ["pmi/headline"]
     assert forecast_specs(store, ["pmi/headline"])["pmi/headline"][0] == "2020-08"  # ... the later review stays
+    # the stage and the command line pass the flag through
+    from monitor.cli import cli
+    from monitor.pipeline import run_stage
+
+    stage = run_stage(store, settings, "forecast", pd.Period("2020-09", "M"), nowcast=False, keys=["pmi/headline"],
+                      reidentify=True)
+    assert stage.detail["forecast"].identified == ["pmi/headline"], stage.summary
+    from click.testing import CliRunner
+
+    assert "--reidentify" in CliRunner().invoke(cli, ["forecast", "--help"]).output

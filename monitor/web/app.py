@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collectors.survey_layout import ANSWER_SETS, OPERATION_FIELDS, PROBLEM_TEXTS, QUESTION_TEXTS, STATUS_OPTIONS
 
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
@@ -186,13 +186,8 @@ class Portal:
     def current_period(self) -> str:
         """The month the portal takes returns for: the newest open round, else last month."""
         with self.store.engine.connect() as conn:
-            from sqlalchemy import select
-
-            from ..store import models as m
-
-            t = m.SurveyRound.__table__
-            row = conn.execute(select(t.c.period).where(t.c.status == "open").order_by(t.c.period.desc())).first()
-        return row[0] if row else str(pd.Period(_now().strftime("%Y-%m"), "M") - 1)
+            period = q.newest_open_round(conn)
+        return period or str(pd.Period(_now().strftime("%Y-%m"), "M") - 1)
 
 
 def _bilingual(wording: str, lang: str) -> str:
@@ -363,12 +358,16 @@ def q_redirect(portal: Portal, request: Request, form: Any, session: Any) -> Res
     return RedirectResponse(f"/q/{portal.current_period()}", status_code=303)
 
 
-def _form_context(portal: Portal, user: User, period: str) -> dict[str, Any]:
+def _form_context(portal: Portal, user: User, period: str, *, with_form: bool = False) -> dict[str, Any]:
+    """What the questionnaire page shows, read on one connection (``with_form``: also the form to show, as
+    ``loaded``: :func:`questionnaire.load_form`'s triple)."""
     with portal.store.engine.connect() as conn:
         ent = q.enterprise_by_id(conn, int(user.enterprise_id or 0))
         subs = q.submissions_of(conn, int(user.enterprise_id or 0), period)
-    status = questionnaire.round_status(portal.store, portal.settings, period)
-    return {"enterprise": ent, "period": period, "submissions": subs, "round": status,
+        status = questionnaire.round_status(portal.store, portal.settings, period, conn=conn)
+        form = (questionnaire.load_form(portal.store, int(user.enterprise_id or 0), period, conn=conn,
+                                        submissions=subs) if with_form else None)
+    return {"enterprise": ent, "period": period, "submissions": subs, "round": status, "loaded": form,
             "questions": QUESTION_TEXTS, "answer_sets": ANSWER_SETS, "figures": OPERATION_FIELDS,
             "statuses": STATUS_OPTIONS, "problems": PROBLEM_TEXTS}
 
@@ -378,9 +377,9 @@ def q_form(portal: Portal, request: Request, form: Any, session: Any) -> Respons
     period = request.path_params["period"]
     if not _period_ok(period):
         return portal.error(request, 404, "not_found", user)
-    ctx = _form_context(portal, user, period)
+    ctx = _form_context(portal, user, period, with_form=form is None)
     if form is None:
-        data, origin, seq = questionnaire.load_form(portal.store, int(user.enterprise_id or 0), period)
+        data, origin, seq = ctx.pop("loaded")
         return portal.render(request, "questionnaire.j2", user=user, csrf=row.csrf, data=data, origin=origin,
                              seq=seq, errors={}, warnings=[], **ctx)
     if str(form.get("uscc", "")) != ctx["enterprise"].uscc:

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from collectors.base import Issue
 from collectors.survey import read_survey_form
 from collectors.survey_layout import OPERATION_FIELDS, PROBLEM_TEXTS, QUESTION_TEXTS
 
-from ..ingest.common import finish_source, new_source, write_issues
-from ..ingest.common import now as _now
-from ..ingest.survey import SurveyFile, ingest_survey, survey_window
+from ..ingest import SurveyFile, finish_source, ingest_survey, new_source, survey_window, write_issues
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
@@ -122,24 +122,33 @@ class RoundStatus:
     close: dt.date
 
 
-def round_status(store: Store, settings: Settings, period: str, *, today: dt.date | None = None) -> RoundStatus:
-    """Open when staff have not closed the round and today is inside the survey window (the ingest rule)."""
+def round_status(store: Store, settings: Settings, period: str, *, today: dt.date | None = None,
+                 conn: Connection | None = None) -> RoundStatus:
+    """Open when staff have not closed the round and today is inside the survey window (the ingest rule);
+    ``conn`` reads on a connection the caller holds (one checkout per request)."""
     today = today or _now().date()
     first, deadline, close = survey_window(period, deadline_day=settings["survey.deadline_day"],
                                            close_days=settings["survey.close_days"])
-    with store.engine.connect() as conn:
+    if conn is not None:
         row = q.round_of(conn, period)
+    else:
+        with store.engine.connect() as own:
+            row = q.round_of(own, period)
     reason = ("closed" if row is not None and row.status == "closed" else "not_begun" if today < first
               else "window_over" if today > close else None)
     return RoundStatus(period, reason is None, reason, first, deadline, close)
 
 
-def load_form(store: Store, enterprise_id: int, period: str) -> tuple[FormData, str, int]:
+def load_form(store: Store, enterprise_id: int, period: str, *, conn: Connection | None = None,
+              submissions: list[Any] | None = None) -> tuple[FormData, str, int]:
     """The form to show: the draft, else the last submission, else empty; with its origin and the number of
-    submissions so far (the form carries it so that a second window's submission is recognised)."""
-    with store.engine.connect() as conn:
-        draft = q.draft_of(conn, enterprise_id, period)
-        subs = q.submissions_of(conn, enterprise_id, period)
+    submissions so far (the form carries it so that a second window's submission is recognised).  ``conn`` and
+    ``submissions`` (already read by the caller) save a checkout and a query."""
+    if conn is None:
+        with store.engine.connect() as own:
+            return load_form(store, enterprise_id, period, conn=own, submissions=submissions)
+    draft = q.draft_of(conn, enterprise_id, period)
+    subs = submissions if submissions is not None else q.submissions_of(conn, enterprise_id, period)
     if draft is not None:
         return FormData.from_json(draft.data), "draft", len(subs)
     if subs:
@@ -198,16 +207,16 @@ def submit(store: Store, settings: Settings, user: User, period: str, form: Form
     too_long = _too_long(form)
     if too_long:
         return Outcome("invalid", errors=too_long)
-    status = round_status(store, settings, period, today=now.date())
+    eid = int(user.enterprise_id)
+    with store.engine.connect() as conn:  # one checkout for both reads
+        status = round_status(store, settings, period, today=now.date(), conn=conn)
+        ent = q.enterprise_by_id(conn, eid) if status.reason != "closed" else None
     if status.reason == "closed":
         return Outcome("closed")
-    eid = int(user.enterprise_id)
     seq = expected_seq + 1
     name = f"portal/{user.username}/{period}/{seq}"
     token = secrets.token_hex(8)
     sha = hashlib.sha256(f"{name}|{now.isoformat()}|{token}".encode()).hexdigest()
-    with store.engine.connect() as conn:
-        ent = q.enterprise_by_id(conn, eid)
     collected = read_survey_form(ent.uscc, period, form.answers, form.figures, form.problems, submitted=now.date(),
                                  name=name, sha256=sha)
     errors = [_field_issue(i) for i in collected.issues if i.severity == "error"]
