@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .exceptions import MonitorError
+from .logfile import attach_log_file
 from .settings import Settings, load_settings, settings_markdown
 
 __all__ = ["cli", "main"]
@@ -119,19 +120,14 @@ def _setup_logging(settings: Settings | None, verbose: int, *, create: bool = Tr
         stderr.addFilter(lambda record: not getattr(record, "file_only", False))
         root.addHandler(stderr)
         root._imon_stderr = True  # type: ignore[attr-defined]
-    if settings is None or getattr(root, "_imon_configured", False):
+    if settings is None:
         return
     if not create and not settings.data_dir.is_dir():
         return
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(settings.data_dir / "imon.log", encoding="utf-8")
-        handler.setLevel(settings["log_level"])
-        handler.setFormatter(_SafeFormatter(_LOG_FORMAT))
-        root.addHandler(handler)
+        attach_log_file(root, settings.data_dir, settings["log_level"], _SafeFormatter(_LOG_FORMAT))
     except OSError as exc:
         log.warning("cannot write the log file in %s (%s); logging to stderr only", settings.data_dir, exc)
-    root._imon_configured = True  # type: ignore[attr-defined]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

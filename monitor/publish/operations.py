@@ -147,7 +147,15 @@ def forecast_section(inputs: Inputs, p: str, lang: ph.Lang, heading: str) -> Sec
                                                              "period": r["period"]}))
             news = json.loads(r["news"]) if r["news"] else []
             news = sorted(news, key=lambda n: -abs(n.get("impact") or 0))[:5]
-            if news:
+            if news and str(r.get("model") or "").startswith("bridge:"):
+                # a bridge nowcast: what each input adds to the change since the last published value
+                sec.add(Table("表 即时预测的构成（各输入对较上次公布值变化的贡献）" if zh else
+                              "Table What the nowcast is made of (each input's contribution to the change "
+                              "since the last published value)",
+                              ["输入", "月份", "贡献（百分点）"] if zh else ["Input", "Month", "Contribution (points)"],
+                              [[text_cell(_series_label(n.get("series", ""), lang)), text_cell(str(n.get("period", ""))),
+                                num_cell(n.get("impact"), src="nowcast-news", digits=2)] for n in news]))
+            elif news:
                 sec.add(Table("表 即时预测修正的来源（新信息）" if zh else "Table News behind the nowcast revision",
                               ["序列", "月份", "实际值", "预期值", "影响"] if zh else
                               ["Series", "Month", "Actual", "Expected", "Impact"],
