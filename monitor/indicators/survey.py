@@ -63,6 +63,7 @@ Implementation
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -292,6 +293,7 @@ def diffusion_indices(
     min_respondents: int = 30,
     trim: float | None = DEFAULT_TRIM,
     workers: int | None = 1,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """Diffusion indices of every question by month and breakdown, with standard errors.
 
@@ -328,6 +330,9 @@ def diffusion_indices(
         Processes to share the months among (``None``: every core; setting ``compute.workers``).  Batches of
         consecutive months are computed apart and put back together: the result is the one-process result to
         the last bit.  Small inputs (under a million answers per worker) stay in this process.
+    engine
+        A :mod:`monitor.engine` engine other than the local one (a Dask cluster): the month batches go to its
+        workers instead (``workers`` is then the engine's); the same result.
 
     Returns
     -------
@@ -355,7 +360,12 @@ def diffusion_indices(
     """
     options = {"breakdowns": breakdowns, "weighting": weighting, "nonresponse": nonresponse,
                "min_respondents": min_respondents, "trim": trim}
-    batches = _batches([responses], periods, workers)
+    remote = engine is not None and getattr(engine, "name", "local") != "local"
+    batches = _batches([responses], periods, engine.workers if remote else workers)
+    if len(batches) > 1 and remote:
+        task = functools.partial(_months_of, diffusion_indices, {"responses": responses, "enterprises": enterprises},
+                                 options)
+        return _joined(engine.map(task, batches, batch=1))
     if len(batches) > 1:
         return _joined(map_batches(diffusion_indices, {"responses": responses, "enterprises": enterprises},
                                    [{"periods": b, "workers": 1, **options} for b in batches], len(batches)))
@@ -373,6 +383,12 @@ def _batches(sources: Sequence[pd.DataFrame], periods: object, workers: int | No
     wanted = wanted_months(sources, periods)
     parts = month_batches(wanted, workers, sum(len(s) for s in sources))
     return [list(pd.PeriodIndex.from_ordinals(part, freq="M")) for part in parts]
+
+
+def _months_of(function: Any, frames: dict[str, pd.DataFrame], options: dict[str, Any],
+               months: list[pd.Period]) -> pd.DataFrame:
+    """One month batch on an engine's worker."""
+    return function(**frames, periods=months, workers=1, **options)  # type: ignore[no-any-return]
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:

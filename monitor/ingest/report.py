@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import desc, func, select
 
 from ..store import Store
-from ..store import models as m
+from ..store.ingest import recent_sources, reject_counts, reject_details
 
 __all__ = ["collect_report"]
 
@@ -37,25 +36,13 @@ def collect_report(store: Store, *, last: int = 20, examples: int = 3) -> tuple[
         rows_rejected, warnings, note.  ``issues``: source_id, path, severity,
         rule, count, examples (``sheet row: message`` lines).
     """
-    src = m.IngestSource
-    rej = m.IngestReject
-    with store.engine.connect() as conn:
-        sources = pd.DataFrame(conn.execute(
-            select(src.id, src.kind, src.path, src.received_at, src.status, src.rows_accepted, src.rows_rejected,
-                   src.note).order_by(desc(src.received_at), desc(src.id)).limit(last)).all(),
-            columns=["id", "kind", "path", "received_at", "status", "rows_accepted", "rows_rejected", "note"])
-        if sources.empty:
-            return sources.assign(warnings=[]), pd.DataFrame(columns=["source_id", "path", "severity", "rule",
-                                                                      "count", "examples"])
-        ids = sources["id"].tolist()
-        counts = pd.DataFrame(conn.execute(
-            select(rej.source_id, rej.severity, rej.rule, func.count()).where(rej.source_id.in_(ids))
-            .group_by(rej.source_id, rej.severity, rej.rule)).all(),
-            columns=["source_id", "severity", "rule", "count"])
-        detail = pd.DataFrame(conn.execute(
-            select(rej.source_id, rej.rule, rej.sheet, rej.row_number, rej.message).where(rej.source_id.in_(ids))
-            .order_by(rej.source_id, rej.rule, rej.row_number)).all(),
-            columns=["source_id", "rule", "sheet", "row", "message"])
+    sources = recent_sources(store, last)
+    if sources.empty:
+        return sources.assign(warnings=[]), pd.DataFrame(columns=["source_id", "path", "severity", "rule",
+                                                                  "count", "examples"])
+    ids = sources["id"].tolist()
+    counts = reject_counts(store, ids)
+    detail = reject_details(store, ids)
     warn = counts[counts["severity"] == "warning"].groupby("source_id")["count"].sum()
     sources["warnings"] = sources["id"].map(warn).fillna(0).astype(int)
     if counts.empty:

@@ -28,9 +28,8 @@ from collectors.base import Issue
 from collectors.survey import read_survey_form
 from collectors.survey_layout import OPERATION_FIELDS, PROBLEM_TEXTS, QUESTION_TEXTS
 
-from ..ingest.common import finish_source, new_source, write_issues
-from ..ingest.common import now as _now
-from ..ingest.survey import SurveyFile, ingest_survey, survey_window
+from ..ingest import SurveyFile, finish_source, ingest_survey, new_source, survey_window, write_issues
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
