@@ -533,7 +533,7 @@ def _tidy(sample: _Sample, dom: Domains, est: dict[str, np.ndarray], cur: np.nda
     })
     if comp is not None:
         head = [k for k, _ in _headline_items(sample.items)]
-        complete = (est["W"][:, :, head] > 0).all(axis=2)[:, cur]
+        complete = np.asarray((est["W"][:, :, head] > 0).all(axis=2))[:, cur]
         pmi_se = np.where(complete, 50.0 * np.sqrt(comp["var"][:, cur]), np.nan)
         pmi_se_change = np.full((D, Tc), np.nan)
         both = ~np.isnan(est["change"][:, :, head]).any(axis=2)
@@ -630,6 +630,7 @@ def series_rows(frame: pd.DataFrame) -> pd.DataFrame:
         _require(frame, ["question", "di"], "di")
         prefix, item, value = "pmi/", frame["question"], frame["di"]
     item = item.astype(str)
+    suffix: np.ndarray | str
     if "breakdown" in frame.columns:
         kind = frame["breakdown"].astype(str)
         suffix = np.where(kind == "city", "", "/" + kind + "/" + frame["code"].astype(str))

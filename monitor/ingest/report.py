@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import pandas as pd
 
 from ..store import Store
@@ -13,10 +16,10 @@ __all__ = ["collect_report"]
 def _where(sheet: object, row: object) -> str:
     """``"sheet row N: "`` for an issue; parts that are missing (None, or NaN once in a frame) are left out."""
     has_sheet = isinstance(sheet, str) and sheet != ""
-    has_row = row is not None and not pd.isna(row) and int(row) > 0
-    if not has_row:
+    number = int(float(row)) if isinstance(row, numbers.Real) and not math.isnan(float(row)) else 0
+    if number <= 0:
         return f"{sheet}: " if has_sheet else ""
-    return (f"{sheet} " if has_sheet else "") + f"row {int(row)}: "
+    return (f"{sheet} " if has_sheet else "") + f"row {number}: "
 
 
 def collect_report(store: Store, *, last: int = 20, examples: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
