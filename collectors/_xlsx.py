@@ -101,7 +101,7 @@ def open_workbook(path: Path, *, read_only: bool = True, limits: Limits | None =
         ) from None
 
 
-def sheet_rows(ws: Any, path: Path, limits: Limits) -> Iterator[tuple]:
+def sheet_rows(ws: Any, path: Path, limits: Limits) -> Iterator[tuple[Any, ...]]:
     """The rows of a sheet as value tuples (trailing empty cells dropped), streamed, whatever its ``<dimension>``.
 
     Raises

@@ -33,9 +33,10 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -183,7 +184,7 @@ def _validate(path: Path, raw: pd.DataFrame, first_row: int, *, serial: bool = F
     taken |= huge
     issues: list[Issue] = []
     counts: dict[str, int] = {}
-    for mask, rule, column, text_of in (
+    checks: tuple[tuple[pd.Series, str, str, Callable[[int], str]], ...] = (
         (no_account, "missing_account", "account_no", lambda i: "no account number"),
         (bad_day, "bad_date", "day", lambda i: f"date {raw['day'].iloc[i]!r} is not a day (use YYYY-MM-DD)"),
         (outside, "date_outside_window", "day",
@@ -193,7 +194,8 @@ def _validate(path: Path, raw: pd.DataFrame, first_row: int, *, serial: bool = F
         (negative, "negative_kwh", "kwh", lambda i: f"kWh {kwh.iloc[i]} is negative"),
         (huge, "implausible_kwh", "kwh", lambda i: f"kWh {kwh.iloc[i]:g} in one day is more than any plant draws "
          f"(limit {MAX_DAILY_KWH:g}); check the unit and the decimal point"),
-    ):
+    )
+    for mask, rule, column, text_of in checks:
         hits = np.flatnonzero(mask.to_numpy())
         if not len(hits):
             continue
@@ -290,7 +292,7 @@ def _iter_xlsx(path: Path, chunksize: int, limits: Limits, today: dt.date | None
         if idx is None:
             raise CollectorError(f"{path.name}: header {header!r} lacks an account, date or kWh column; expected "
                                  "e.g. 户号,日期,用电量")
-        buf: list[tuple] = []
+        buf: list[tuple[Any, ...]] = []
         first, any_rows = 2, False
         for r in rows:
             if r is None or all(v is None for v in r):
@@ -309,7 +311,7 @@ def _iter_xlsx(path: Path, chunksize: int, limits: Limits, today: dt.date | None
         wb.close()
 
 
-def _xlsx_frame(buf: list[tuple]) -> pd.DataFrame:
+def _xlsx_frame(buf: list[tuple[Any, ...]]) -> pd.DataFrame:
     frame = pd.DataFrame(buf, columns=["account_no", "day", "kwh"], dtype=object)
     frame["day"] = frame["day"].map(lambda v: v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else v)
     return frame.astype(str).replace({"None": ""})

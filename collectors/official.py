@@ -35,6 +35,7 @@ import io
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -333,7 +334,7 @@ def _read_tidy(path: Path, rows: list[list[str]], result: Collected) -> pd.DataF
     return _frame(out, path, result)
 
 
-def _frame(out: list[tuple], path: Path, result: Collected) -> pd.DataFrame:
+def _frame(out: list[tuple[Any, ...]], path: Path, result: Collected) -> pd.DataFrame:
     frame = pd.DataFrame(out, columns=["series", "region", "period", "value", "unit", "source_row"])
     dup = frame.duplicated(["series", "region", "period"], keep=False)
     if dup.any():

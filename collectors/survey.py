@@ -123,9 +123,9 @@ class _Sink:
     def __init__(self, path: Path, sha256: str | None = None) -> None:
         self.path = path
         self.sha256 = sha256
-        self.answers: list[tuple] = []
+        self.answers: list[tuple[Any, ...]] = []
         self.operations: dict[tuple[str, str], dict[str, Any]] = {}
-        self.problems: list[tuple] = []
+        self.problems: list[tuple[Any, ...]] = []
         self.issues: list[Issue] = []
 
     def issue(self, rule: str, message: str, *, sheet: str | None, row: int, field: str | None = None,
@@ -200,9 +200,11 @@ class _Sink:
         dup = answers.duplicated(["uscc", "period", "question"], keep=False)
         if dup.any():
             clash = answers[dup].groupby(["uscc", "period", "question"])["answer"].transform("nunique") > 1
+            sheet = meta.get("sheet_questions")
             for rec in answers[dup][clash].itertuples():
                 self.issue("duplicate_conflict", f"{rec.question} answered more than once with different answers",
-                           sheet=meta.get("sheet_questions"), row=int(rec.source_row), field=rec.question,
+                           sheet=sheet if isinstance(sheet, str) else None, row=int(rec.source_row),
+                           field=rec.question,
                            value=rec.answer)
             bad = answers[dup][clash].set_index(["uscc", "period", "question"]).index
             answers = answers[~answers.set_index(["uscc", "period", "question"]).index.isin(bad)]
@@ -225,7 +227,7 @@ def _find_sheet(wb: Any, wanted: str) -> Any | None:
     return None
 
 
-def _header_columns(rows: list[tuple], sheet: str, path: Path, needed: dict[str, tuple[str, ...]],
+def _header_columns(rows: list[tuple[Any, ...]], sheet: str, path: Path, needed: dict[str, tuple[str, ...]],
                     start: int = 0) -> tuple[int, dict[str, int]]:
     """Find the header row holding a 'code' column and the other needed columns."""
     for r in range(start, len(rows)):
@@ -297,8 +299,9 @@ def read_survey_workbook(path: Path, *, limits: Limits | None = None) -> Collect
         submitted = _date(header["submitted_at"])
         sink = _Sink(path)
         if not _blank(header["submitted_at"]) and submitted is None:
+            row = header["submitted_at_row"]
             sink.issue("bad_date", f"completion date {header['submitted_at']!r} is not a date; the receipt time is "
-                       "used instead", sheet=ws.title, row=int(header["submitted_at_row"] or 0),
+                       "used instead", sheet=ws.title, row=row if isinstance(row, int) else 0,
                        field="submitted_at", value=header["submitted_at"], severity="warning")
         r0, cols = _header_columns(rows, ws.title, path, {"code": ("代码", "code"), "answer": ("回答", "answer")})
         for r in range(r0 + 1, len(rows)):

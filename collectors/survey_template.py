@@ -118,8 +118,8 @@ def write_survey_workbook(
             ws.add_data_validation(dv)
             validations[key] = dv
         validations[key].add(cell.coordinate)
-    for col, width in zip("ABCD", (8, 30, 60, 16)):
-        ws.column_dimensions[col].width = width
+    for letter, width in zip("ABCD", (8, 30, 60, 16)):
+        ws.column_dimensions[letter].width = width
 
     ops = wb.create_sheet(SHEET_OPERATIONS)
     for col, title in enumerate(("项目 Item", CODE_HEADER, "数值 Value", "单位 Unit"), start=1):
@@ -138,8 +138,8 @@ def write_survey_workbook(
         cell.fill = fill
         (status_dv if kind == "status" else number_dv).add(cell.coordinate)
         ops.cell(i, 4, unit)
-    for col, width in zip("ABCD", (40, 26, 18, 14)):
-        ops.column_dimensions[col].width = width
+    for letter, width in zip("ABCD", (40, 26, 18, 14)):
+        ops.column_dimensions[letter].width = width
 
     prob = wb.create_sheet(SHEET_PROBLEMS)
     for col, title in enumerate((CODE_HEADER, "问题 Problem", "勾选 Tick"), start=1):
@@ -153,8 +153,8 @@ def write_survey_workbook(
         cell = prob.cell(i, 3, TICK if code in ticked else None)
         cell.fill = fill
         tick_dv.add(cell.coordinate)
-    for col, width in zip("ABC", (26, 44, 12)):
-        prob.column_dimensions[col].width = width
+    for letter, width in zip("ABC", (26, 44, 12)):
+        prob.column_dimensions[letter].width = width
 
     helps = wb.create_sheet(SHEET_HELP)
     for i, line in enumerate(_HELP, start=1):

@@ -67,7 +67,8 @@ class Attainment:
 
 
 def _sd_from_frame(frame: pd.DataFrame) -> np.ndarray:
-    return np.maximum((frame["hi-80"] - frame["lo-80"]).to_numpy(float) / (2 * Z80), 0.0)
+    sd: np.ndarray = np.maximum((frame["hi-80"] - frame["lo-80"]).to_numpy(float) / (2 * Z80), 0.0)
+    return sd
 
 
 def target_attainment(
@@ -145,12 +146,13 @@ def target_attainment(
             h = 12 - hist.index[-1].month if hist.index[-1].year == year else h + (last - hist.index[-1]).n
         fc = forecast(fill_missing(hist, "linear"), h, models=models, level=(80,))
         frame = fc.frame.loc[pd.period_range(last + 1, pd.Period(f"{year}-12", "M"), freq="M")]
-        mean, sd = frame["mean"].to_numpy(float), _sd_from_frame(frame)
-        inc = np.sqrt(np.maximum(np.diff(np.r_[0.0, sd ** 2]), 0.0))
-        paths = mean + np.cumsum(rng.standard_normal((simulations, len(mean))) * inc, axis=1)
+        means, sds = frame["mean"].to_numpy(float), _sd_from_frame(frame)
+        inc = np.sqrt(np.maximum(np.diff(np.r_[0.0, sds ** 2]), 0.0))
+        paths = means + np.cumsum(rng.standard_normal((simulations, len(means))) * inc, axis=1)
         full = (m * ytd_m + paths.sum(axis=1)) / 12
         prob = float(np.mean(full >= target if comparison == ">=" else full <= target))
-        return result(float(full.mean()), *np.quantile(full, [0.1, 0.9]), prob, "monthly", simulations)
+        lo, hi = np.quantile(full, [0.1, 0.9])
+        return result(float(full.mean()), float(lo), float(hi), prob, "monthly", simulations)
     past = [(float(ytd[pd.Period(f"{yr}-12", "M")]) - float(ytd[pd.Period(f"{yr}-{m:02d}", "M")]))
             for yr in sorted(set(ytd.index.year)) if yr < year
             and pd.Period(f"{yr}-12", "M") in ytd.index and pd.Period(f"{yr}-{m:02d}", "M") in ytd.index]

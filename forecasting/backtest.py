@@ -31,10 +31,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .decompose import PERIOD
 from .exceptions import ForecastingError
 from .gaps import fill_missing
 from .models import (
-    PERIOD,
     Combination,
     Forecaster,
     SeasonalNaive,
@@ -90,7 +90,8 @@ def _scale(values: np.ndarray) -> np.ndarray:
     cum = np.r_[np.zeros(PERIOD + 1), np.cumsum(d)]
     counts = np.r_[np.zeros(PERIOD + 1), np.arange(1, len(d) + 1)]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return cum / counts  # index t -> scale of y[:t]; nan for t <= 12
+        scale: np.ndarray = cum / counts  # index t -> scale of y[:t]; nan for t <= 12
+    return scale
 
 
 def backtest(
@@ -217,18 +218,18 @@ def backtest(
     if combo is not None:
         mkeys = [model_name(m) for m in members]
         # realised absolute errors: (member, origin t, target position) -> |error| / scale(t)
-        errs = {key: {} for key in mkeys}
+        errs: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {key: {} for key in mkeys}
         for key in mkeys:
             for t in all_starts:
                 f = frames[key][t][0]["mean"].to_numpy()
-                m = min(len(f), n - t)
-                errs[key][t] = (t + np.arange(m), np.abs(values[t: t + m] - f[:m]) / scale[t])
+                span = min(len(f), n - t)
+                errs[key][t] = (t + np.arange(span), np.abs(values[t: t + span] - f[:span]) / scale[t])
         for t in starts:
             past = [s for s in all_starts if s < t][-selection_window:]
             score = {}
             for key in mkeys:
-                e = [err[pos < t] for s in past for pos, err in [errs[key][s]] if (pos < t).any()]
-                e = np.concatenate(e) if e else np.array([])
+                parts = [err[pos < t] for s in past for pos, err in [errs[key][s]] if (pos < t).any()]
+                e = np.concatenate(parts) if parts else np.array([])
                 score[key] = float(np.nanmean(e)) if e.size and np.isfinite(e).any() else np.nan
             if all(np.isnan(score[kk]) for kk in mkeys):
                 chosen = mkeys
@@ -243,10 +244,10 @@ def backtest(
             if combo.calibrate:
                 z = []
                 for s in past:
-                    m = min(hmax, t - s)
-                    if m > 0:
-                        old = sum(frames[kk][s][0].iloc[:m] * (w[kk] / total) for kk in chosen)
-                        z.append(standardised_errors(old, values[s: s + m]))
+                    span = min(hmax, t - s)
+                    if span > 0:
+                        old = sum(frames[kk][s][0].iloc[:span] * (w[kk] / total) for kk in chosen)
+                        z.append(standardised_errors(old, values[s: s + span]))
                 frame = rescale_intervals(frame, interval_scale(np.concatenate(z)) if z else 1.0)
             emit("combination", t, frame, any(frames[kk][t][1] for kk in chosen))
     bt = pd.concat(rows, ignore_index=True)

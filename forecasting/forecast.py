@@ -234,7 +234,6 @@ def forecast(
         used, w = tuple(combo.weights_.index), combo.weights_
     else:
         frame = None
-        used = ()
         if outliers == "clean":
             cleaned = clean_outliers(y, calendar=cal)
             if len(cleaned.attrs["outliers"]):

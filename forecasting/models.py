@@ -29,7 +29,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 Level = Sequence[int | float]
+_F = TypeVar("_F", bound="Forecaster")
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -186,7 +187,7 @@ class SeasonalNaive(Forecaster):
         self.last_season_ = v[-PERIOD:]
         self.sigma_ = float(np.sqrt(np.mean(resid**2)))
 
-    def _predict(self, h, index, exog_future, level):
+    def _predict(self, h: int, index: pd.PeriodIndex, exog_future: pd.DataFrame | None, level: Level) -> pd.DataFrame:
         steps = np.arange(h)
         mean = self.last_season_[steps % PERIOD]
         sd = self.sigma_ * np.sqrt(steps // PERIOD + 1)
@@ -218,7 +219,7 @@ class Naive2(Forecaster):
         self.level_ = float(adj[-1])
         self.sigma_ = float(np.sqrt(np.mean(np.diff(adj) ** 2)))
 
-    def _predict(self, h, index, exog_future, level):
+    def _predict(self, h: int, index: pd.PeriodIndex, exog_future: pd.DataFrame | None, level: Level) -> pd.DataFrame:
         n = len(self.y_)
         pos = (n + np.arange(h)) % PERIOD
         sd = self.sigma_ * np.sqrt(np.arange(1, h + 1))
@@ -258,13 +259,13 @@ def ets_model_class() -> Any:
     if _ETS_CLASS is None:
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults, ETSResultsWrapper
 
-        class _Results(ETSResults):  # type: ignore[misc]
+        class _Results(ETSResults):
             @property
             def cov_params_approx(self) -> np.ndarray:
                 k = len(self.params)
                 return np.full((k, k), np.nan)
 
-        class _Model(ETSModel):  # type: ignore[misc]
+        class _Model(ETSModel):
             @property
             def _res_classes(self) -> dict[str, Any]:
                 return {"fit": (_Results, ETSResultsWrapper)}
@@ -274,14 +275,15 @@ def ets_model_class() -> Any:
 
 
 def _ets_candidates(kind: str, positive: bool) -> list[EtsSpec]:
-    trends = [(None, False), ("add", True), ("add", False)]
+    trends: list[tuple[Literal["add"] | None, bool]] = [(None, False), ("add", True), ("add", False)]
+    additive: tuple[Literal["add"] | None, ...] = (None, "add")
     if kind == "fast":
-        specs = [EtsSpec("add", t, d, s) for t, d in trends[:2] for s in (None, "add")]
+        specs = [EtsSpec("add", t, d, s) for t, d in trends[:2] for s in additive]
         if positive:
             specs += [EtsSpec("mul", t, d, "mul") for t, d in trends[:2]]
         return specs
-    errors = ("add", "mul") if positive else ("add",)
-    seasons = (None, "add", "mul") if positive else (None, "add")
+    errors: tuple[Literal["add", "mul"], ...] = ("add", "mul") if positive else ("add",)
+    seasons: tuple[Literal["add", "mul"] | None, ...] = (None, "add", "mul") if positive else additive
     specs = [EtsSpec(e, t, d, s) for e in errors for t, d in trends for s in seasons]
     # the R forecast::ets restriction: additive error with multiplicative season is numerically unstable
     return [s for s in specs if not (s.error == "add" and s.seasonal == "mul")]
@@ -368,7 +370,7 @@ class ETS(Forecaster):
         self.spec_, self.results_ = best
         self.aicc_ = table
 
-    def _predict(self, h, index, exog_future, level):
+    def _predict(self, h: int, index: pd.PeriodIndex, exog_future: pd.DataFrame | None, level: Level) -> pd.DataFrame:
         if self.results_ is None:
             return normal_frame(index, np.full(h, float(self.y_.iloc[-1])), np.zeros(h), level)
         res = self.results_
@@ -419,7 +421,7 @@ class Theta(Forecaster):
             warnings.simplefilter("ignore")
             self.results_ = ThetaModel(v, period=PERIOD, method=method).fit()
 
-    def _predict(self, h, index, exog_future, level):
+    def _predict(self, h: int, index: pd.PeriodIndex, exog_future: pd.DataFrame | None, level: Level) -> pd.DataFrame:
         if self.results_ is None:
             return normal_frame(index, np.full(h, float(self.y_.iloc[-1])), np.zeros(h), level)
         _theta_sigma2(self.results_)
@@ -559,7 +561,7 @@ class SARIMAX(Forecaster):
         self.order_, self.seasonal_order_, self.results_ = best
         self.aicc_ = table
 
-    def _predict(self, h, index, exog_future, level):
+    def _predict(self, h: int, index: pd.PeriodIndex, exog_future: pd.DataFrame | None, level: Level) -> pd.DataFrame:
         if self.results_ is None:
             return normal_frame(index, np.full(h, float(self.y_.iloc[-1])), np.zeros(h), level)
         if self.has_user_exog_ and exog_future is None:
@@ -645,7 +647,7 @@ def make_model(spec: str | Forecaster, **options: Any) -> Forecaster:
     return MODELS[spec](**options)
 
 
-def clone(model: Forecaster) -> Forecaster:
+def clone(model: _F) -> _F:
     """An unfitted copy (the constructor parameters, none of the ``_``-suffixed state)."""
     new = type(model).__new__(type(model))
     new.__dict__.update({k: v for k, v in model.__dict__.items() if not k.endswith("_")})
@@ -696,7 +698,8 @@ def standardised_errors(frame: pd.DataFrame, actual: np.ndarray) -> np.ndarray:
     sd = (hi - lo) / (2 * z)
     e = np.asarray(actual, dtype=float)[:m] - frame["mean"].to_numpy(float)[:m]
     ok = np.isfinite(e) & np.isfinite(sd) & (sd > 0)
-    return e[ok] / sd[ok]
+    z_scores: np.ndarray = e[ok] / sd[ok]
+    return z_scores
 
 
 def interval_scale(z: np.ndarray, *, prior: float = CALIBRATION_PRIOR, bounds: tuple[float, float] = (0.5, 2.5)) -> float:
@@ -872,7 +875,7 @@ class Combination(Forecaster):
                 notes.append(f"intervals scaled by {self.scale_:.2f} from {sum(map(len, z))} out-of-sample errors")
         self.notes_ = notes
 
-    def _predict(self, h, index, exog_future, level):
+    def _predict(self, h: int, index: pd.PeriodIndex, exog_future: pd.DataFrame | None, level: Level) -> pd.DataFrame:
         frames = {}
         for key, model in self.members_.items():
             frames[key] = model.predict(h, exog_future if model.supports_exog else None, level)

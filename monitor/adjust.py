@@ -72,7 +72,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from .engine import Engine, batches
 from .engine.local import LocalEngine
@@ -81,10 +80,8 @@ from .reference import HEADLINE_WEIGHTS
 from .results import write_series
 from .settings import Settings
 from .store import Store
-from .store import models as m
-from .store.series import series_keys
+from .store.series import adjustment_records, series_keys, value_rows, write_adjustments
 from .store.vintages import as_of_limit, as_vintage, new_vintage
-from .store.writes import upsert
 
 if TYPE_CHECKING:
     from forecasting.seasonal import AdjustmentResult, SeasonalAdjuster
@@ -422,19 +419,10 @@ def _stored_keys(store: Store) -> set[str]:
 
 def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None = None) -> dict[str, pd.DataFrame]:
     """Latest ``raw`` and ``sa`` per key and month (as of a date): ``{key: frame indexed by period}``."""
-    t = m.SeriesValue.__table__
-    frames = []
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), 400):
-            chunk = list(keys[start:start + 400])
-            query = select(t.c.series_key, t.c.period, t.c.vintage, t.c.raw, t.c.sa).where(t.c.series_key.in_(chunk))
-            if as_of is not None:
-                query = query.where(t.c.vintage <= as_of)
-            frames.append(pd.DataFrame(conn.execute(query).all(),
-                                       columns=["series_key", "period", "vintage", "raw", "sa"]))
-    if not frames:
+    if not keys:
         return {}
-    data = pd.concat(frames, ignore_index=True)
+    data = pd.DataFrame(value_rows(store, keys, ["series_key", "period", "vintage", "raw", "sa"], as_of=as_of),
+                        columns=["series_key", "period", "vintage", "raw", "sa"])
     data = data[data["period"].str.len() == 7]
     data = data.sort_values("vintage").drop_duplicates(["series_key", "period"], keep="last")
     data = data.astype({"raw": float, "sa": float}).sort_values(["series_key", "period"])
@@ -447,30 +435,16 @@ def _read_latest(store: Store, keys: Sequence[str], *, as_of: dt.datetime | None
 
 def _latest_adjustments(store: Store, keys: Sequence[str]) -> dict[str, dict[str, object]]:
     """The latest ``series_adjustment`` row of each key (any kind)."""
-    t = m.SeriesAdjustment.__table__
-    rows: list[dict[str, object]] = []
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), 400):
-            query = select(t).where(t.c.series_key.in_(list(keys[start:start + 400]))).order_by(t.c.vintage)
-            rows.extend(dict(r._mapping) for r in conn.execute(query))
-    return {str(r["series_key"]): r for r in rows}
+    return {str(r["series_key"]): r for r in adjustment_records(store, keys)}
 
 
 def _review_factors(store: Store, keys: Sequence[str], as_of: dt.datetime | None) -> dict[str, tuple[dict[str, float], dict]]:
     """Projected factors of every successful review (later reviews win month by month), with the last review row."""
-    t = m.SeriesAdjustment.__table__
     out: dict[str, tuple[dict[str, float], dict]] = {}
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), 400):
-            query = select(t).where(t.c.series_key.in_(list(keys[start:start + 400])), t.c.kind == "review",
-                                    t.c.status == "ok", t.c.factors.is_not(None)).order_by(t.c.vintage)
-            if as_of is not None:
-                query = query.where(t.c.vintage <= as_of)
-            for r in conn.execute(query):
-                row = dict(r._mapping)
-                factors, _ = out.get(row["series_key"], ({}, {}))
-                factors.update(json.loads(row["factors"]))
-                out[row["series_key"]] = (factors, row)
+    for row in adjustment_records(store, keys, reviews=True, as_of=as_of):
+        factors, _ = out.get(row["series_key"], ({}, {}))
+        factors.update(json.loads(row["factors"]))
+        out[row["series_key"]] = (factors, row)
     return out
 
 
@@ -547,8 +521,12 @@ def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None,
     # The engine's items are batches of series: each runs as one X-13 process (fit_many), sent as one task
     # (dask.batch series on a Dask cluster; locally small enough to keep every worker busy).
     size = getattr(engine, "batch", None) or max(1, min(_BATCH, -(-total // (4 * engine.workers))))
+    def part_done(part: list[_Fit]) -> None:
+        for fit in part:
+            done(fit)
+
     parts: list[list[_Fit]] = engine.map(_fit_batch, batches(tasks, size), on_error=_batch_failed,
-                                         progress=lambda part: [done(fit) for fit in part], batch=1)
+                                         progress=part_done, batch=1)
     fits = [fit for part in parts for fit in part]
     return fits
 
@@ -665,8 +643,7 @@ def _write(store: Store, fits: Sequence[_Fit], vintage: dt.datetime, kind: str, 
                            columns=["series_key", "period", "sa"])
     records = []
     for f in fits if rows else ():
-        row = {c.name: None for c in m.SeriesAdjustment.__table__.columns}
-        row.update(f.row)
+        row = dict(f.row)
         row.update(series_key=f.key, vintage=vintage, kind=row.get("kind") or kind, adjusted_at=now,
                    fingerprint=fingerprints.get(f.key),
                    factors=json.dumps(f.factors, sort_keys=True) if f.factors is not None else None)
@@ -675,7 +652,7 @@ def _write(store: Store, fits: Sequence[_Fit], vintage: dt.datetime, kind: str, 
         if not sa_rows.empty:
             report.written += write_series(conn, sa_rows, vintage=vintage, columns=("sa",))
         if records:
-            upsert(conn, m.SeriesAdjustment.__table__, records, ["series_key", "vintage"])
+            write_adjustments(conn, records)
 
 
 def _record(fits: Sequence[_Fit], report: AdjustReport, *, rebuilt: bool = False) -> None:

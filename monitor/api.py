@@ -275,66 +275,26 @@ class AnalystStore:
         >>> t = store.pmi("2017-01")                                       # doctest: +SKIP
         >>> t[(t.breakdown == "city") & (t["index"] == "headline")][["value", "change", "se", "n"]]  # doctest: +SKIP
         """
-        import math
 
-        import pandas as pd
-
-        from . import reference as ref
-        from .publish.common import district_name, industry_name, question_name, sector_name, size_name
-        from .publish.phrasing import round_half_up
-        from .publish.pmi import TABLE1, TABLE2
-        from .publish.sources import Inputs
+        from .publish import PMI_TABLE_BREAKDOWNS, pmi_table
 
         p = self.latest_period() if period is None else _month(period)
-        codes = {"city": [""], "size": [s for s in ("large", "medium", "small")],
-                 "key_sector": [k.code for k in ref.KEY_SECTORS], "district": [d.code for d in ref.DISTRICTS],
-                 "industry": [i.code for i in ref.INDUSTRIES]}
-        unknown = [b for b in breakdowns if b not in codes]
+        unknown = [b for b in breakdowns if b not in PMI_TABLE_BREAKDOWNS]
         if unknown:
-            raise ValueError(f"unknown breakdown(s) {unknown}; choose among {', '.join(codes)}")
-        names = {"city": lambda c: self.settings["publish.city_zh" if lang == "zh" else "publish.city_en"],
-                 "size": lambda c: size_name(c, lang), "key_sector": lambda c: sector_name(c, lang),
-                 "district": lambda c: district_name(c, lang), "industry": lambda c: industry_name(c, lang)}
-        indices = TABLE1 + TABLE2
-
-        def key(index: str, breakdown: str, code: str) -> str:
-            return f"pmi/{index}" + ("" if breakdown == "city" else f"/{breakdown}/{code}")
-
-        wanted = [key(i, b, c) for b in breakdowns for c in codes[b] for i in indices]
-        record = None
-        if published:
-            record = self._published_record("pmi", str(p))
-        elif as_of is not None:
+            raise ValueError(f"unknown breakdown(s) {unknown}; choose among {', '.join(PMI_TABLE_BREAKDOWNS)}")
+        record = self._published_record("pmi", str(p)) if published else None
+        limit = None
+        if not published and as_of is not None:
             from .store.vintages import as_of_limit
 
-            limit = as_of_limit(as_of).isoformat()  # a date admits its whole day, a timestamp itself
-            record = {"series": {k: limit for k in wanted}, "queries": {}}
-        inputs = Inputs(self.store, record)
-        rows = []
-        minimum = self.settings["compute.min_respondents"]
-        for b in breakdowns:
-            for c in codes[b]:
-                for i in indices:
-                    k = key(i, b, c)
-                    v = inputs.value(k, str(p))
-                    if math.isnan(v):
-                        continue
-                    before = inputs.value(k, str(p - 1))
-                    n = inputs.value(k, str(p), "n")
-                    frame = inputs.series(k)
-                    sa = frame["sa"].get(p) if p in frame.index else None
-                    change = (float("nan") if math.isnan(before) else
-                              round_half_up(round_half_up(v) - round_half_up(before)))
-                    rows.append({"breakdown": b, "code": c or "city", "name": names[b](c), "index": i,
-                                 "index_name": question_name(i, lang), "value": v, "previous": before,
-                                 "change": change, "se": inputs.value(k, str(p), "se"),
-                                 "n": pd.NA if math.isnan(n) else int(n),
-                                 "low_n": (not math.isnan(n)) and n < minimum,
-                                 "adjusted": sa is not None and pd.notna(sa)})
-        if not rows:
+            at = as_of_limit(as_of)  # a date admits its whole day, a timestamp itself
+            limit = None if at is None else at.isoformat()
+        table = pmi_table(self.store, p, breakdowns=breakdowns, lang=lang, record=record, as_of=limit,
+                          city_name=self.settings["publish.city_zh" if lang == "zh" else "publish.city_en"],
+                          min_respondents=self.settings["compute.min_respondents"])
+        if table.empty:
             raise SeriesNotFoundError(f"the store has no PMI for {p}" + (f" as of {as_of}" if as_of else "") +
                                       f"; the latest month with one is {self._latest_or_none()}")
-        table = pd.DataFrame(rows)
         table["n"] = table["n"].astype("Int64")
         table.attrs.update(period=p, source="published" if published else f"as of {as_of}" if as_of else "latest")
         return table
@@ -387,16 +347,12 @@ class AnalystStore:
         >>> no = t[t.question == "new_orders"]                             # doctest: +SKIP
         >>> no.groupby("district_code").apply(lambda g: 100 * (g.weight * (g.answer + 1) / 2).sum() / g.weight.sum())  # doctest: +SKIP
         """
-        from .compute import load_survey_inputs, size_trim
-        from .indicators.survey import respondent_weights
+        from .compute import survey_weights
 
         p = _month(period)
-        enterprises, responses, _ = load_survey_inputs(self.store, str(p), str(p))
-        if responses.empty:
+        weights = survey_weights(self.store, self.settings, str(p), weighting=weighting)
+        if weights.empty:
             raise SeriesNotFoundError(f"no survey answers are stored for {p}")
-        weights = respondent_weights(responses, enterprises, periods=[str(p)],
-                                     weighting=weighting or self.settings["compute.weighting"],  # type: ignore[arg-type]
-                                     trim=size_trim(self.settings))
         from .store import survey as survey_q
 
         info = survey_q.enterprise_records(self.store, ["id", "uscc", "name_zh", "district_code", "industry_code",

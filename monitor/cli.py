@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .exceptions import MonitorError
+from .logfile import attach_log_file
 from .settings import Settings, load_settings, settings_markdown
 
 __all__ = ["cli", "main"]
@@ -29,11 +30,12 @@ class _Context:
 
     def __init__(self, config: str | None) -> None:
         self.config = config
+        self.verbose = 0
         self._settings: Settings | None = None
 
     def settings(self, **overrides: Any) -> Settings:
         if self._settings is None:
-            from .alerts.rules import validate_settings
+            from .alerts import validate_settings
 
             settings = load_settings(self.config)
             validate_settings(settings)  # the file's alert rules and recipients, refused at start when malformed
@@ -118,19 +120,14 @@ def _setup_logging(settings: Settings | None, verbose: int, *, create: bool = Tr
         stderr.addFilter(lambda record: not getattr(record, "file_only", False))
         root.addHandler(stderr)
         root._imon_stderr = True  # type: ignore[attr-defined]
-    if settings is None or getattr(root, "_imon_configured", False):
+    if settings is None:
         return
     if not create and not settings.data_dir.is_dir():
         return
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(settings.data_dir / "imon.log", encoding="utf-8")
-        handler.setLevel(settings["log_level"])
-        handler.setFormatter(_SafeFormatter(_LOG_FORMAT))
-        root.addHandler(handler)
+        attach_log_file(root, settings.data_dir, settings["log_level"], _SafeFormatter(_LOG_FORMAT))
     except OSError as exc:
         log.warning("cannot write the log file in %s (%s); logging to stderr only", settings.data_dir, exc)
-    root._imon_configured = True  # type: ignore[attr-defined]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -192,15 +189,10 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(obj: _Context, revision: str) -> None:
     """Apply schema migrations to the store (a new store is migrated automatically)."""
-    from .store.engine import create_store_engine
-    from .store.migrate import upgrade
+    from .store.migrate import upgrade_store
 
     settings = obj.settings()
-    engine = create_store_engine(settings.store_url, echo=settings["store.echo"])
-    try:
-        before, after = upgrade(engine, revision)
-    finally:
-        engine.dispose()
+    before, after = upgrade_store(settings.store_url, revision, echo=settings["store.echo"])
     click.echo(f"store schema: {before or '(empty)'} -> {after}" if before != after else f"store schema at {after}")
 
 
@@ -208,7 +200,6 @@ def db_upgrade(obj: _Context, revision: str) -> None:
 @click.pass_obj
 def db_status(obj: _Context) -> None:
     """Show the store's location, schema revision and row counts."""
-    from .store import models as m
     from .store import open_store
 
     settings = obj.settings()
@@ -217,8 +208,8 @@ def db_status(obj: _Context) -> None:
 
         click.echo(f"store: {store.url}")
         click.echo(f"schema revision: {current_revision(store.engine)}")
-        for table in m.metadata.sorted_tables:
-            click.echo(f"  {table.name:<26}{store.count(table):>12,}")
+        for name, rows in store.table_counts().items():
+            click.echo(f"  {name:<26}{rows:>12,}")
 
 
 # ---------------------------------------------------------------------------------------------- survey
@@ -435,10 +426,12 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     from .store import open_store
     from .store.vintages import vintage_text
 
-    if period and (first or last) or not (period or first and last):
+    span = ((period, period) if period and not (first or last) else
+            (first, last) if first and last and not period else None)
+    if span is None:
         raise click.UsageError("give --period YYYY-MM, or --from YYYY-MM --to YYYY-MM")
-    a = _month_option(period or first, "--period" if period else "--from")
-    b = _month_option(period or last, "--period" if period else "--to")
+    a = _month_option(span[0], "--period" if period else "--from")
+    b = _month_option(span[1], "--period" if period else "--to")
     if b < a:
         raise click.UsageError(f"--to {b} is before --from {a}")
     current = _this_month()
@@ -633,14 +626,14 @@ def _publish_command(kind: str, period_help: str) -> Any:
     def command(obj: _Context, period: str, lang: str | None, final: bool, correct: str | None, formats: str | None,
                 out: Path | None) -> None:
         from .pipeline import run_stage
-        from .publish.release import parse_period
+        from .publish import parse_period
         from .store import open_store
 
         p = parse_period(kind, period)  # a bad period is reported before the store is opened
         settings = obj.settings()
         _setup_logging(settings, obj.verbose)
         if kind == "annual":
-            from .publish.release import now_in
+            from .publish import now_in
 
             today = now_in(settings)
             if today.year <= p.year:
@@ -676,8 +669,7 @@ _publish_command("annual", "annual summary for PERIOD (YYYY)")
 def publish_check(obj: _Context, kind: str, period: str, lang: str | None, final: bool) -> None:
     """Audit (审核) the newest built KIND PERIOD: numbers against the store, sums, shares, bounds, wording,
     low-sample flags, empty sections and charts; one line per failed check."""
-    from .publish.check import CHECKS, check_publication
-    from .publish.release import parse_period
+    from .publish import CHECKS, check_publication, parse_period
     from .store import open_store
 
     parse_period(kind, period)
@@ -806,8 +798,7 @@ def alerts_list(obj: _Context, all_: bool, rule: str | None, region: str | None,
     """Pending and firing alerts (or the whole history, or the silences in force)."""
     import pandas as pd
 
-    from .alerts import list_events
-    from .alerts.lifecycle import active_silences
+    from .alerts import active_silences, list_events
     from .store import open_store
 
     settings = obj.settings()
@@ -1043,7 +1034,7 @@ def _busy_error(exc: BaseException) -> MonitorError | None:
     from sqlalchemy.exc import OperationalError
 
     from .exceptions import StoreBusyError
-    from .store.engine import is_busy
+    from .store import is_busy
 
     if isinstance(exc, OperationalError) and is_busy(exc):
         return StoreBusyError("the store is busy: another imon process (a long collect, the scheduler) is writing "

@@ -16,16 +16,18 @@ standard error), ``response_rate[/<breakdown>/<code>]``,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .indicators import composite_pmi, diffusion_indices, problem_shares, series_rows
+from .indicators import composite_pmi, diffusion_indices, problem_shares, respondent_weights, series_rows
 from .periods import month_text
 from .results import write_series
 from .settings import Settings
@@ -33,7 +35,7 @@ from .store import Store
 from .store import survey as survey_q
 from .store.vintages import as_vintage, new_vintage
 
-__all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "size_trim", "survey_series"]
+__all__ = ["ComputeReport", "compute_range", "load_survey_inputs", "size_trim", "survey_series", "survey_weights"]
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +67,12 @@ def load_survey_inputs(store: Store, first: str, last: str) -> tuple[pd.DataFram
 def survey_series(enterprises: pd.DataFrame, responses: pd.DataFrame, problems: pd.DataFrame, periods: list[str], *,
                   weighting: str, min_respondents: int, trim: float | None = 3.0,
                   breakdowns: Sequence[str] = ("city", "district", "size", "industry", "key_sector"),
-                  workers: int | None = 1) -> pd.DataFrame:
+                  workers: int | None = 1, engine: Any = None) -> pd.DataFrame:
     """All survey series rows (``series_key, period, raw, se, n``) for ``periods`` (``workers``: processes,
-    ``None`` every core)."""
+    ``None`` every core; ``engine``: a Dask engine for the diffusion indices' month batches)."""
     di = diffusion_indices(responses, enterprises, periods=periods, weighting=weighting,  # type: ignore[arg-type]
                            min_respondents=min_respondents, breakdowns=breakdowns, trim=trim,  # type: ignore[arg-type]
-                           workers=workers)
+                           workers=workers, engine=engine)
     pmi = composite_pmi(di)
     frames = [series_rows(di), series_rows(pmi)]
     tail = np.where(di["breakdown"].astype(str) == "city", "",
@@ -126,11 +128,17 @@ def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.P
         try:
             if family == "survey":
                 ent, resp, probs = load_survey_inputs(store, prev, months[-1])
-                rows = survey_series(ent, resp, probs, months, weighting=settings["compute.weighting"],
-                                     min_respondents=settings["compute.min_respondents"],
-                                     trim=size_trim(settings),
-                                     breakdowns=settings["compute.breakdowns"].split(","),
-                                     workers=settings["compute.workers"] or None)
+                with contextlib.ExitStack() as stack:
+                    engine = None
+                    if settings["compute.engine"] == "dask":  # the month batches on the cluster's workers
+                        from .engine import open_engine
+
+                        engine = stack.enter_context(open_engine(settings))
+                    rows = survey_series(ent, resp, probs, months, weighting=settings["compute.weighting"],
+                                         min_respondents=settings["compute.min_respondents"],
+                                         trim=size_trim(settings),
+                                         breakdowns=settings["compute.breakdowns"].split(","),
+                                         workers=settings["compute.workers"] or None, engine=engine)
             else:
                 from .compute_monitoring import monitoring_series
 
@@ -143,3 +151,14 @@ def compute_range(store: Store, settings: Settings, first: pd.Period, last: pd.P
             report.failed[family] = f"{type(exc).__name__}: {exc}"
         report.seconds[family] = time.perf_counter() - t0
     return report
+
+
+def survey_weights(store: Store, settings: Settings, period: str, *, weighting: str | None = None) -> pd.DataFrame:
+    """Every answer of the month's respondents with the weight the index computation gives it
+    (:func:`monitor.indicators.survey.respondent_weights` with ``compute.weighting`` unless ``weighting`` is given,
+    trimmed at ``compute.size_trim``); empty when no answer of ``period`` is stored."""
+    enterprises, responses, _ = load_survey_inputs(store, period, period)
+    if responses.empty:
+        return responses
+    return respondent_weights(responses, enterprises, periods=[period],
+                              weighting=weighting or settings["compute.weighting"], trim=size_trim(settings))

@@ -31,7 +31,7 @@ import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -40,7 +40,6 @@ from .periods import month_text
 from .results import read_series
 from .settings import Settings
 from .store import Store
-from .store import models as m
 from .store.forecasts import forecast_rows
 
 __all__ = ["ForecastReport", "forecast_accuracy", "forecast_series", "key_history", "official_key", "outcome_frame",
@@ -150,7 +149,7 @@ class _Task:
     horizon: int
     models: tuple[str, ...] | None
     official: bool
-    calendar: str | None = None
+    calendar: Literal["cn"] | None = None
     #: the stored specification (``ForecastSpec.as_dict()``) to re-estimate; ``None``: identify afresh
     spec: dict[str, Any] | None = None
     #: store the specification of a fresh identification (not when a later origin's is stored)
@@ -180,7 +179,7 @@ def _run_task(task: _Task) -> tuple[Any, ...]:
             warnings.simplefilter("ignore")
             gaps = len(span) != len(history) or bool(history.isna().any())
             y = history.reindex(span)
-            missing = "linear" if gaps else None
+            missing: Literal["linear"] | None = "linear" if gaps else None
             result = None
             if task.spec is not None and task.models is None:
                 try:
@@ -252,7 +251,7 @@ def make_tasks(store: Store, settings: Settings, origin: pd.Period, keys: list[s
             continue
         chosen = settings["forecast.models"] if key in headline else settings["forecast.key_models"]
         # unadjusted values carry the Chinese calendar: the default forecaster models it (#14)
-        calendar = None if official or history.attrs.get("adjusted") else "cn"
+        calendar: Literal["cn"] | None = None if official or history.attrs.get("adjusted") else "cn"
         tasks.append(_Task(key, month_text(origin), history, horizon, model_choice(chosen), official, calendar))
     default = [t.key for t in tasks if t.models is None]
     stored = {} if reidentify or review == 0 or not default else forecast_specs(store, default)
@@ -272,7 +271,7 @@ def store_forecasts(store: Store, origin: str, results: list[tuple[Any, ...]],
                     report: ForecastReport) -> None:
     """Replace ``origin``'s forecasts of the series forecast with the new rows, and store the specifications of
     series identified afresh (results carrying one: ``(key, origin, rows, detail, notes, spec)``)."""
-    from .store.forecast_queries import delete_forecasts, save_forecast_specs
+    from .store.forecast_queries import replace_forecasts
 
     created = dt.datetime.now().replace(microsecond=0)
     rows = []
@@ -291,12 +290,7 @@ def store_forecasts(store: Store, origin: str, results: list[tuple[Any, ...]],
             if extra[1] is not None:
                 specs.append({"series_key": key, "identified": origin, "spec": json.dumps(extra[1]),
                               "updated_at": created})
-    with store.begin() as conn:
-        delete_forecasts(conn, origin, list(report.stored))
-        if rows:
-            conn.execute(m.Forecast.__table__.insert(), rows)
-        if specs:
-            save_forecast_specs(conn, specs)
+    replace_forecasts(store, origin, list(report.stored), rows, specs)
     report.rows = len(rows)
 
 

@@ -39,9 +39,8 @@ from .forecasts import series_history
 from .periods import month_text
 from .reference import CITY_CODE
 from .settings import Settings
-from .store import Store
+from .store import Store, forecast_queries
 from .store import forecasts as forecasts_q
-from .store import models as m
 from .store import monitoring as monitoring_q
 
 __all__ = ["NowcastReport", "OddsReport", "nowcast_accuracy", "nowcast_target", "read_nowcasts", "read_target_odds",
@@ -161,12 +160,7 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
         except Exception as exc:  # one region failing does not stop the others
             report.failed[region] = f"{type(exc).__name__}: {exc}"
             log.warning("nowcast %s %s from %s failed: %s", target, region, origin, exc)
-    table = m.Nowcast.__table__
-    with store.begin() as conn:
-        conn.execute(table.delete().where(table.c.origin == report.origin, table.c.series_key == target,
-                                          table.c.region.in_(list(report.stored) or [""])))
-        if rows:
-            conn.execute(table.insert(), rows)
+    forecast_queries.replace_nowcasts(store, report.origin, target, list(report.stored), rows)
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -207,8 +201,9 @@ def _news_source(label: str, target: str, origin: pd.Period, last: pd.Period) ->
     return {"series": target if label != "wd" else "working days", "period": period}
 
 
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:.1f}"
+def _fmt(v: object) -> str:
+    """A stored bound to one decimal; ``-`` when there is none."""
+    return f"{v:.1f}" if isinstance(v, (int, float)) else "-"
 
 
 def _finite(v: float | None) -> float | None:
@@ -309,7 +304,7 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period, *, workers:
         return pd.Series(g["value"].to_numpy(float), index=pd.PeriodIndex(g["period"], freq="M")).sort_index()
 
     created = dt.datetime.now().replace(microsecond=0)
-    jobs: list[tuple[str, object, dict[str, object]]] = []
+    jobs: list[tuple[str, Any, dict[str, object]]] = []  # (label, the target row of itertuples, odds arguments)
     for rec in targets.sort_values(["indicator", "region"]).itertuples(index=False):
         label = f"{rec.indicator} {rec.region}"
         if rec.indicator not in monthly_of:
@@ -338,11 +333,7 @@ def target_odds(store: Store, settings: Settings, origin: pd.Period, *, workers:
                      "required": odds.required, "expected": odds.expected, "lower_80": odds.lower_80,
                      "upper_80": odds.upper_80, "probability": odds.probability, "method": odds.method,
                      "simulations": odds.simulations, "created_at": created})
-    table = m.TargetOdds.__table__
-    with store.begin() as conn:
-        conn.execute(table.delete().where(table.c.origin == report.origin, table.c.year == origin.year))
-        if rows:
-            conn.execute(table.insert(), rows)
+    forecast_queries.replace_target_odds(store, report.origin, origin.year, rows)
     report.stored = len(rows)
     report.seconds = time.perf_counter() - t0
     return report

@@ -33,7 +33,7 @@ from .store.jobs import record_run as _record
 from .store.survey import survey_month_span
 
 __all__ = ["MONTHLY_STAGES", "STAGES", "Stage", "StageReport", "adjust_stage", "alerts_stage", "collect_stage",
-           "compute_stage", "forecast_stage", "publish_stage", "run_stage"]
+           "compute_stage", "forecast_stage", "publish_stage", "record_run", "run_stage"]
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,12 @@ import fnmatch
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from .exceptions import StoreError
 from .store import Store
 from .store import models as m
-from .store.series import values_in_periods
+from .store.series import matching_value_rows, values_in_periods
 from .store.vintages import as_of_limit, as_vintage, locked_overwrites, new_vintage
 from .store.writes import upsert
 
@@ -104,7 +103,7 @@ def write_series(conn: Connection, rows: pd.DataFrame, *, vintage: dt.datetime |
     new["vintage"] = vintage
     new["computed_at"] = dt.datetime.now().replace(microsecond=0)
     new["n"] = new["n"].map(lambda v: None if pd.isna(v) else int(v)).astype(object)
-    return upsert(conn, m.SeriesValue.__table__, new, ["series_key", "period", "vintage"])
+    return upsert(conn, m.SeriesValue, new, ["series_key", "period", "vintage"])
 
 
 def read_series(store: Store, pattern: str, *, as_of: dt.date | dt.datetime | str | None = None) -> pd.DataFrame:
@@ -119,13 +118,8 @@ def read_series(store: Store, pattern: str, *, as_of: dt.date | dt.datetime | st
         Columns ``series_key, raw, sa, se, n, vintage`` indexed by a monthly
         ``PeriodIndex`` named ``period`` (sorted by key, then period).
     """
-    t = m.SeriesValue.__table__
-    cond = [t.c.series_key.like(pattern.replace("*", "%")) if "*" in pattern else t.c.series_key == pattern]
-    if as_of is not None:
-        cond.append(t.c.vintage <= as_of_limit(as_of))
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(t.c.series_key, t.c.period, t.c.vintage, *[t.c[c] for c in VALUE_COLUMNS])
-                            .where(and_(*cond))).all()
+    rows = matching_value_rows(store, pattern, ["series_key", "period", "vintage", *VALUE_COLUMNS],
+                               as_of=None if as_of is None else as_of_limit(as_of))
     frame = pd.DataFrame(rows, columns=["series_key", "period", "vintage", *VALUE_COLUMNS])
     frame = frame.astype({"raw": float, "sa": float, "se": float})
     frame["n"] = frame["n"].astype("Int64")

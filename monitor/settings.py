@@ -21,7 +21,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,7 +167,7 @@ def _parse_trim(value: Any) -> float:
     return number
 
 
-_TYPE_NAMES = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month",
+_TYPE_NAMES: dict[Callable[[Any], Any], str] = {_parse_bool: "bool", _parse_int: "int", _parse_str: "text", _parse_month_or_empty: "month",
                _parse_fraction: "fraction", _parse_breakdowns: "list", _parse_duration_text: "duration",
                _parse_cron: "cron", _parse_positive_float: "number", _parse_trim: "number"}
 
@@ -206,7 +206,7 @@ class Setting:
     @property
     def type_name(self) -> str:
         """Human name of the type, for documentation."""
-        return _TYPE_NAMES.get(self.parse, getattr(self.parse, "__name__", "value"))
+        return _TYPE_NAMES.get(self.parse) or str(getattr(self.parse, "__name__", "value"))
 
     def convert(self, raw: Any, origin: str) -> Any:
         """Parse ``raw``; raise :class:`ConfigError` naming ``origin`` on failure."""
@@ -490,7 +490,7 @@ class Settings(Mapping[str, Any]):
 
     Attributes
     ----------
-    values : dict
+    typed : dict
         Key -> typed value for every registered setting.
     sources : dict
         Key -> where the value came from (``default``, a file path, an
@@ -499,49 +499,49 @@ class Settings(Mapping[str, Any]):
         The file that was read, if any.
     """
 
-    values: dict[str, Any]
+    typed: dict[str, Any]
     sources: dict[str, str] = field(default_factory=dict)
     config_path: Path | None = None
     structured: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
         try:
-            return self.values[key]
+            return self.typed[key]
         except KeyError:
             raise KeyError(_unknown_key_message(key, "settings")) from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.values)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.typed)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.typed)
 
     @property
     def data_dir(self) -> Path:
         """The data folder as an absolute path."""
-        return Path(self.values["data_dir"]).expanduser().resolve()
+        return Path(self.typed["data_dir"]).expanduser().resolve()
 
     @property
     def store_url(self) -> str:
         """The store URL with the SQLite default filled in."""
-        url = self.values["store.url"]
+        url = self.typed["store.url"]
         return url or f"sqlite:///{self.data_dir / 'imon.sqlite'}"
 
     @property
     def inbox_dir(self) -> Path:
         """The inbox folder as an absolute path."""
-        inbox = self.values["inbox.dir"]
+        inbox = self.typed["inbox.dir"]
         return Path(inbox).expanduser().resolve() if inbox else self.data_dir / "inbox"
 
     @property
     def outputs_dir(self) -> Path:
         """The outputs folder as an absolute path."""
-        out = self.values["outputs.dir"]
+        out = self.typed["outputs.dir"]
         return Path(out).expanduser().resolve() if out else self.data_dir / "outputs"
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with some keys replaced (dots written as ``__``)."""
-        values = dict(self.values)
+        values = dict(self.typed)
         sources = dict(self.sources)
         for name, raw in overrides.items():
             key = name.replace("__", ".")
@@ -555,7 +555,7 @@ class Settings(Mapping[str, Any]):
         JSON) as the plain value (text unquoted, numbers and booleans as such, paths and times as text)."""
         rows = []
         for s in SETTINGS:
-            value = self.values[s.key]
+            value = self.typed[s.key]
             if s.key == "store.url":
                 value = mask_url(self.store_url)
             elif s.secret and value:

@@ -8,6 +8,7 @@ import logging
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,28 @@ def test_demo_builds_runs_and_summarises_then_reuses_the_store(capsys, workdir):
     assert code == 0 and "already holds seed 5" in out
     code, out, _ = run(capsys, "db", "status")
     assert code == 0 and "survey_response" in out and f"schema revision: {head_revision()}" in out
+
+
+def test_each_data_folder_gets_its_own_log_file(capsys, tmp_path, monkeypatch):
+    # One process, two commands in two folders (a notebook, a reconfigured scheduler, this suite): the log file
+    # follows the folder of the latest settings instead of staying with the first one.
+    logger = logging.getLogger("monitor")
+    before = list(logger.handlers)
+    try:
+        for name in ("first", "second"):
+            folder = tmp_path / name
+            (folder / "var").mkdir(parents=True)
+            monkeypatch.chdir(folder)
+            code, out, err = run(capsys, "db", "upgrade")
+            assert code == 0, err
+            assert (folder / "var" / "imon.log").is_file(), name
+        files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+        assert [Path(h.baseFilename).parent.parent.name for h in files] == ["second"]
+    finally:
+        for handler in logger.handlers:
+            if handler not in before:
+                handler.close()
+        logger.handlers[:] = before
 
 
 def test_summary_in_english(capsys, workdir):

@@ -48,3 +48,20 @@ def test_small_inputs_stay_in_one_process(demo):
     assert _parallel.month_batches(pd.PeriodIndex(["2017-01", "2017-02"], freq="M").asi8, 2, 1000) == [
         pytest.approx(pd.PeriodIndex(["2017-01", "2017-02"], freq="M").asi8)]
     assert len(_parallel.month_batches(pd.period_range("2010-01", periods=24, freq="M").asi8, 2, 10**7)) == 2
+
+
+def test_month_batches_on_dask_workers_equal_one_process(demo, pooled):
+    distributed = pytest.importorskip("distributed")
+    from monitor.engine.dask import DaskEngine
+
+    responses = demo.responses[["enterprise_id", "period", "question", "answer"]].drop_duplicates(
+        ["enterprise_id", "period", "question"])
+    one = diffusion_indices(responses, demo.enterprises, workers=1)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = distributed.Client(cluster)
+    try:
+        many = diffusion_indices(responses, demo.enterprises, engine=DaskEngine(client))
+    finally:
+        client.close()
+        cluster.close()
+    pd.testing.assert_frame_equal(one, many, check_exact=True)

@@ -221,15 +221,6 @@ SQL_TEXT = re.compile(r"\b(SELECT\s+(DISTINCT\s+)?[\w*(]|INSERT\s+INTO|UPDATE\s+
 #: What may be imported from SQLAlchemy outside the store: the type of a connection handed through (a caller's
 #: transaction) and the exceptions to catch.  Query builders (select, insert, text, func, ...) are the store's.
 ALLOWED_SQLALCHEMY = {("sqlalchemy.engine", "Connection"), ("sqlalchemy.exc", "*")}
-#: Modules outside the store that still build SQLAlchemy Core queries (to move into monitor/store/ query modules;
-#: the list may only shrink: a module not listed fails, and so does a listed module that no longer needs it).
-CORE_QUERIES_TO_MOVE: set[str] = {
-    "monitor.adjust", "monitor.alerts.digest", "monitor.alerts.lifecycle", "monitor.alerts.transport",
-    "monitor.demo.load", "monitor.ingest.common", "monitor.ingest.report", "monitor.ingest.survey",
-    "monitor.publish.build", "monitor.publish.sources", "monitor.results", "monitor.web.app",
-}
-
-
 def _outside_store() -> list[Path]:
     return [p for p in (ROOT / "monitor").rglob("*.py")
             if "store" not in p.relative_to(ROOT / "monitor").parts[:1]]
@@ -245,7 +236,22 @@ def _sql_findings(path: Path) -> list[str]:
             found.append(f"line {node.lineno}: .{node.attr} (a dialect branch or raw SQL)")
         elif isinstance(node, ast.Name) and node.id == "raw_query":
             found.append(f"line {node.lineno}: raw_query")
+        elif isinstance(node, ast.Attribute) and node.attr == "__table__":
+            found.append(f"line {node.lineno}: .__table__ (a Core table: its statements belong in a store query)")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _EXECUTE
+              and _connection_like(node.func.value)):
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}() (a statement run on a connection)")
     return found
+
+
+#: The methods that run a statement on a connection, an engine or a session.
+_EXECUTE = {"execute", "exec_driver_sql", "scalar", "scalars", "executemany"}
+
+
+def _connection_like(node: ast.expr) -> bool:
+    """Whether an expression reads as a connection or an engine (``conn``, ``self.conn``, ``store.engine``,
+    ``engine.connect()``)."""
+    return bool(re.search(r"(^|\.)(conn|connection|cx|engine|session)$|\.(connect|begin)\(\)$", ast.unparse(node)))
 
 
 def _query_builders(path: Path) -> list[str]:
@@ -268,10 +274,7 @@ def test_no_sql_text_or_dialect_branch_outside_the_store():
 def test_queries_are_built_only_in_the_store():
     builders = {str(p.relative_to(ROOT).with_suffix("")).replace("/", "."): b
                 for p in _outside_store() if (b := _query_builders(p))}
-    new = {k: v for k, v in builders.items() if k not in CORE_QUERIES_TO_MOVE}
-    assert not new, "build queries in a monitor/store/ query module and call it: " + repr(new)
-    moved = CORE_QUERIES_TO_MOVE - set(builders)
-    assert not moved, f"these no longer build queries; take them off CORE_QUERIES_TO_MOVE: {sorted(moved)}"
+    assert not builders, "build queries in a monitor/store/ query module and call it: " + repr(builders)
 
 
 def test_the_sql_check_sees_sql():
@@ -280,3 +283,120 @@ def test_the_sql_check_sees_sql():
     assert SQL_TEXT.search("UPDATE job_run SET status = 'x'") and SQL_TEXT.search("CREATE TEMP TABLE t (a INT)")
     assert not SQL_TEXT.search("Select a month to publish") and not SQL_TEXT.search("select the rows you need")
     assert any("SQL text" in f for f in _sql_findings(ROOT / "monitor" / "store" / "survey.py"))
+    store_findings = [f for p in (ROOT / "monitor" / "store").glob("*.py") for f in _sql_findings(p)]
+    assert any("__table__" in f for f in store_findings) and any("conn.execute()" in f for f in store_findings)
+    assert not _connection_like(ast.parse("service", mode="eval").body)
+    assert _connection_like(ast.parse("self.store.engine", mode="eval").body)
+
+# ------------------------------------------------------------------------------------------------ entries
+#: What the entries (command line, analyst API, web platform, scheduler, demo runner, notebooks) call: the stage
+#: functions, the store's query functions, the core (settings, exceptions, periods, textout) and the text
+#: catalogues -- never a publication builder's or an indicator's insides, nor the store's schema and engine.
+#: Internal modules, each with the public face to use instead.
+ENTRY_FORBIDDEN: dict[str, str] = {
+    "monitor.publish.": "the publication API of monitor.publish (publish, rerender, pmi_table, check, ...)",
+    "monitor.alerts.": "the early-warning API of monitor.alerts (run_scan, list_events, silences, deliver, ...)",
+    "monitor.ingest.": "the ingestion API of monitor.ingest (collect_paths, check_paths, collect_report, ...)",
+    "monitor.indicators": "a stage function (indicators are pure functions the stages call)",
+    "monitor.store.models": "a store query function (the schema is the store's)",
+    "monitor.store.engine": "monitor.store (open_store, is_busy, upgrade_store)",
+    "monitor.store.core": "monitor.store (Store, open_store)",
+    "monitor.store.writes": "a store write function",
+    "monitor.store.writelock": "a store function",
+}
+#: Catalogues (words, not logic) inside those packages that entries may read.
+ENTRY_CATALOGUES = {"monitor.alerts.texts", "monitor.publish.texts"}
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def _entry_files() -> list[tuple[str, Path]]:
+    graph_modules = _modules("monitor")
+    out = [(name, path) for name, (path, _) in graph_modules.items() if layer(name) == "entries"]
+    out += [(f"notebooks.{p.stem}", p) for p in sorted(NOTEBOOKS.rglob("*.py"))]
+    return out
+
+
+def _notebook_sources() -> list[tuple[str, str]]:
+    import json
+
+    out = []
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        cells = json.loads(path.read_text("utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        out.append((f"notebooks/{path.name}", "\n".join(line for line in code.splitlines()
+                                                      if not line.lstrip().startswith(("%", "!")))))
+    return out
+
+
+@functools.cache
+def _public_names(module: str) -> frozenset[str] | None:
+    """The names in a module's ``__all__`` (None when it has none)."""
+    path, _ = _modules("monitor")[module]
+    names: set[str] = set()
+    found = False
+    for node in ast.parse(path.read_text("utf-8")).body:
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                found = True
+                value = node.value
+                if isinstance(value, (ast.List, ast.Tuple)):
+                    names |= {e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+                elif isinstance(value, ast.Call) and ast.unparse(value) == "list(_WHERE)":
+                    return None
+    return frozenset(names) if found else None
+
+
+def _entry_violations(name: str, source: str) -> list[str]:
+    """The internal modules ``source`` (of module ``name``) imports, each with the public face to use instead."""
+    modules = _modules("monitor")
+    here = name if name in modules and modules[name][1] else name.rpartition(".")[0]
+    bad = []
+    for node in ast.walk(ast.parse(source)):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here.split(".")[: len(here.split(".")) - (node.level - 1)]
+                full = ".".join(base + ([node.module] if node.module else []))
+            else:
+                full = node.module or ""
+            # a name imported from a package is its public face; a submodule imported from it is not
+            targets = [f"{full}.{a.name}" if f"{full}.{a.name}" in modules else full for a in node.names]
+        if isinstance(node, ast.ImportFrom) and full in modules and layer(full) == "stages":
+            public = _public_names(full)
+            bad += [f"{name} line {node.lineno}: {full}.{a.name} (not in its __all__: a stage module's insides)"
+                    for a in node.names if public is not None and f"{full}.{a.name}" not in modules
+                    and a.name not in public]
+        for target in targets:
+            if target in ENTRY_CATALOGUES:
+                continue
+            for prefix, instead in ENTRY_FORBIDDEN.items():
+                if target.startswith(prefix) and not (prefix.endswith(".") and target == prefix[:-1]):
+                    bad.append(f"{name} line {node.lineno}: {target} (use {instead})")
+                    break
+    return sorted(set(bad))
+
+
+def test_entries_call_only_stages_and_store_queries():
+    """The command line, the analyst API, the web platform, the scheduler and the notebooks reach the work through
+    the stage functions and the public APIs of the stage packages, and the data through store query functions."""
+    bad = []
+    for name, path in _entry_files():
+        bad += _entry_violations(name, path.read_text("utf-8"))
+    for name, source in _notebook_sources():
+        bad += _entry_violations(name, source)
+    assert not bad, "entries reach into internals:\n" + "\n".join(bad)
+
+
+def test_the_entry_check_sees_internals():
+    assert _entry_violations("monitor.api", "from .publish.pmi import TABLE1")
+    assert _entry_violations("monitor.cli", "from .store import models as m")
+    assert _entry_violations("monitor.cli", "from .store.engine import create_store_engine")
+    assert _entry_violations("monitor.web.app", "from ..indicators.survey import respondent_weights")
+    assert not _entry_violations("monitor.cli", "from .publish import publish")
+    assert not _entry_violations("monitor.web.dashdata", "from ..alerts.texts import region_name")
+    assert not _entry_violations("monitor.cli", "from .store import open_store")
+    assert _entry_violations("monitor.api", "from .pipeline import _record")  # not in pipeline.__all__
+    assert layer("monitor.web.app") == "entries" and any(n == "monitor.cli" for n, _ in _entry_files())

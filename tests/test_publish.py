@@ -238,6 +238,19 @@ def test_operations_dispatch_annual_render_and_show_missing_inputs(pub_store):
     assert "即时预测为3.5%" in text and "80%区间1.2%至5.7%" in text and "比上期预测上升0.5个百分点" in text
     assert "2020-09规上工业增加值增速即时预测" not in text and "即时预测为10.0%" not in text
     assert "本月规上工业增加值已公布" in text
+    assert "即时预测修正的来源" in text and "即时预测的构成" not in text
+    # a bridge nowcast stores each input's contribution (no actual/expected): its own table, no empty column
+    with store.begin() as conn:
+        conn.execute(m.Nowcast.__table__.update().where(m.Nowcast.period == "2020-10").values(
+            model="bridge:base+pmi", news=json.dumps(
+                [{"series": "pmi/headline", "period": "2020-10", "actual": None, "expected": None, "weight": None,
+                  "impact": 0.31}, {"series": "iva/yoy", "period": "2019-10", "actual": None, "expected": None,
+                                    "weight": None, "impact": -0.12}])))
+    ops = publish(store, settings, "operations", "2020-09", formats="html", now=AFTER, out_dir=out)
+    text = ops.files[0].read_text(encoding="utf-8")
+    assert "即时预测的构成" in text and "即时预测修正的来源" not in text
+    news = [t for a, t in _parse(ops.files[0]).cells if a["data-src"] == "nowcast-news"]
+    assert news == ["0.31", "-0.12"]
     disp = publish(store, settings, "dispatch", "2020Q3", formats="html", now=AFTER, out_dir=out)
     cells = _parse(disp.files[0]).cells
     odds = [t for a, t in cells if a["data-src"] == "target_odds" and a["data-key"] == "iva/ytd_yoy@440100"]

@@ -110,6 +110,8 @@ def test_run_x13_batch_reruns_a_failed_spec_alone_for_its_exact_error():
     for k in (0, 2):
         assert not isinstance(runs[k], Exception)
         reference = run_x13(good, name="good")
-        assert runs[k].udg == reference.udg
+        # when X-13 ran differs between two runs a second apart; nothing else may
+        assert {key: v for key, v in runs[k].udg.items() if key not in _RUN_STAMP} == \
+            {key: v for key, v in reference.udg.items() if key not in _RUN_STAMP}
         for table, frame in runs[k].tables.items():
             pd.testing.assert_frame_equal(frame, reference.tables[table], check_exact=True)

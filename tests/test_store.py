@@ -225,7 +225,7 @@ def test_demo_rebuild_empties_every_table_referencing_the_old_build(store, small
         conn.execute(m.SchedulerLock.__table__.insert().values(name="scheduler", owner="h:1:x", acquired_at=now,
                                                                heartbeat_at=now, expires_at=now))
     # a failure inside the rebuild is one clear error and leaves the previous build whole
-    monkeypatch.setattr(demo_load, "data_tables", lambda: [m.Enterprise.__table__])  # parent before children
+    monkeypatch.setattr(demo_load, "data_tables", lambda: ["enterprise"])  # parent before children
     with pytest.raises(DemoError, match=r"could not be written into .*nothing was changed") as info:
         load_demo(store, small_demo)
     assert "\n" not in str(info.value) and "IntegrityError" in str(info.value)

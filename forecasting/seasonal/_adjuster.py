@@ -406,7 +406,8 @@ class SeasonalAdjuster:
             name=label, method=self.method, method_used=f"x13-{opts.decomposition}", decomposition_mode=mode,
             observed=observed, filled=filled, estimated=estimated, seasadj=seasadj, seasonal=seasonal,
             calendar=calendar, festival=table("hol"), working_day=table("td"),
-            trend=run.series(t_code).reindex(idx), irregular=run.series(i_code).reindex(idx),
+            trend=_required(run.series(t_code), t_code).reindex(idx),
+            irregular=_required(run.series(i_code), i_code).reindex(idx),
             outlier_effects=outliers_eff, forecast=forecast.loc[forecast.index > idx[-1]] if forecast is not None else None,
             model=run.udg.get("arimamdl"), regressors=regressors, outliers=outliers,
             diagnostics=Diagnostics(), spec=run.spec, notes=tuple(notes), x13_warnings=tuple(run.warnings),
@@ -482,6 +483,13 @@ class _Prepared:
 
 #: Tables the result is built from, besides the decomposition's own.
 _COMMON_TABLES = ("hol", "td", "otl", "mv", "fct")
+
+
+def _required(series: pd.Series | None, code: str) -> pd.Series:
+    """A table X-13 always writes when it succeeds (trend, irregular); its absence is an X-13 failure."""
+    if series is None:
+        raise X13Error(f"X-13 finished without its table {code!r}; the run is not usable (see its error file).")
+    return series
 
 
 def _used_tables(options: X13Options) -> tuple[str, ...]:

@@ -18,11 +18,15 @@ forecasts and no M/Q statistics.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..exceptions import ForecastingError
+
+if TYPE_CHECKING:
+    from statsmodels.tsa.seasonal import DecomposeResult
 
 __all__ = ["StlFit", "stl_decompose"]
 
@@ -93,7 +97,7 @@ def stl_decompose(
     missing = r.isna().to_numpy()
     filled = r.interpolate(limit_direction="both")
 
-    def fit_stl(values: pd.Series):
+    def fit_stl(values: pd.Series) -> DecomposeResult:
         return STL(values.to_numpy(), period=12, seasonal=seasonal, robust=robust).fit()
 
     if missing.any():

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -150,7 +150,7 @@ def traffic_light(
         lights.append(light)
         reasons[name] = f"{light}: {text}"
 
-    def present(v: float | None) -> bool:
+    def present(v: float | None) -> TypeGuard[float]:
         return v is not None and not math.isnan(v)
 
     if present(m7):

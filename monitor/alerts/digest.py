@@ -17,14 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 
 from ..reference import CITY_CODE
 from ..results import read_series
 from ..settings import Settings, parse_duration
 from ..store import Store
-from ..store import models as m
+from ..store import alerts as q
 from .lifecycle import active_silences, is_silenced
 from .render import Digest, DigestItem, render_digest
 from .robots import load_robots, queue_robots
@@ -33,9 +32,6 @@ from .rules import DISTRICT_ROUTE, Rule
 __all__ = ["QueueReport", "queue_notifications", "route"]
 
 log = logging.getLogger(__name__)
-_EV = m.AlertEvent.__table__
-_MSG = m.NotificationMessage.__table__
-_ITEM = m.NotificationItem.__table__
 
 
 @dataclass
@@ -60,22 +56,18 @@ def route(recipients: str, region: str | None, groups: dict[str, tuple[str, ...]
 
 def _notices(conn: Connection, settings: Settings, now: dt.datetime) -> list[tuple[dict, str]]:
     repeat = dt.timedelta(seconds=parse_duration(settings["alerts.repeat_interval"]))
-    rows = conn.execute(select(_EV).where(or_(
-        and_(_EV.c.state == "firing"),
-        and_(_EV.c.state == "resolved", _EV.c.notified_state == "firing"),
-    )).order_by(_EV.c.id)).mappings().all()
     out = []
-    for r in rows:
+    for r in q.episodes_to_notify(conn):
         if r["state"] == "firing":
             if r["notified_state"] != "firing":
-                out.append((dict(r), "firing"))
+                out.append((r, "firing"))
             elif r["last_notified_at"] is not None and repeat.total_seconds() > 0 \
                     and now - r["last_notified_at"] >= repeat:
-                out.append((dict(r), "repeat"))
+                out.append((r, "repeat"))
         elif settings["alerts.send_resolved"]:
-            out.append((dict(r), "resolved"))
+            out.append((r, "resolved"))
         else:
-            conn.execute(_EV.update().where(_EV.c.id == r["id"]).values(notified_state="resolved"))
+            q.update_episode(conn, r["id"], notified_state="resolved")
     return out
 
 
@@ -133,26 +125,19 @@ def _coalesce(conn: Connection, group: str, items: list[DigestItem], by_name: di
     """Fold the group's digests still queued and received by nobody into the new one (an outage must not pile
     up one digest per scan): their notices join this digest (a first notice stays a first notice) and they are
     withdrawn, so the group gets one message with the current state instead of several stale ones."""
-    log_t = m.Notification.__table__
-    delivered = select(log_t.c.message_id).where(log_t.c.status == "sent", log_t.c.message_id.is_not(None))
-    old = conn.execute(select(_MSG.c.id).where(_MSG.c.recipient_group == group, _MSG.c.status == "queued",
-                                               _MSG.c.id.not_in(delivered))).scalars().all()
+    old = q.unsent_digests(conn, group)
     if not old:
         return items
     have = {i.event_id: i for i in items}
-    earlier = conn.execute(select(_ITEM.c.alert_event_id, _ITEM.c.kind).where(_ITEM.c.message_id.in_(old))
-                           .order_by(_ITEM.c.message_id)).all()
-    first_kinds = {}
-    for event_id, kind in earlier:
+    first_kinds: dict[int, str] = {}
+    for event_id, kind in q.digest_items(conn, old):
         first_kinds.setdefault(event_id, kind)
     missing = [e for e in first_kinds if e not in have]
-    events = {r["id"]: dict(r) for r in conn.execute(select(_EV).where(_EV.c.id.in_(missing))).mappings()} \
-        if missing else {}
+    events = q.episodes_by_id(conn, missing)
     merged = []
     for item in items:
         if first_kinds.get(item.event_id) == "firing" and item.kind == "repeat":
-            item = _item(dict(conn.execute(select(_EV).where(_EV.c.id == item.event_id)).mappings().one()),
-                         "firing", by_name.get(item.rule))
+            item = _item(q.episodes_by_id(conn, [item.event_id])[item.event_id], "firing", by_name.get(item.rule))
         merged.append(item)
     for event_id in missing:
         ev = events.get(event_id)
@@ -161,9 +146,7 @@ def _coalesce(conn: Connection, group: str, items: list[DigestItem], by_name: di
             if ev["state"] == "resolved" and kind != "resolved":
                 kind = "resolved"
             merged.append(_item(ev, kind, by_name.get(ev["rule"])))
-    conn.execute(log_t.delete().where(log_t.c.message_id.in_(old)))
-    conn.execute(_ITEM.delete().where(_ITEM.c.message_id.in_(old)))
-    conn.execute(_MSG.delete().where(_MSG.c.id.in_(old)))
+    q.withdraw_digests(conn, old)
     report.coalesced[group] = report.coalesced.get(group, 0) + len(old)
     log.info("digests %s to %s were still unsent: folded into this run's digest", old, group)
     return merged
@@ -185,7 +168,7 @@ def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...
             if is_silenced(silences, ev["rule"], ev["subject"], ev["region"]):
                 report.silenced += 1
                 if kind == "resolved":
-                    conn.execute(_EV.update().where(_EV.c.id == ev["id"]).values(notified_state="resolved"))
+                    q.update_episode(conn, ev["id"], notified_state="resolved")
                 continue
             rule = by_name.get(ev["rule"])
             item = _item(ev, kind, rule)
@@ -199,22 +182,21 @@ def queue_notifications(store: Store, settings: Settings, rules: tuple[Rule, ...
             key_text = group + "|" + ";".join(f"{i.event_id}:{i.kind}" for i in sorted(
                 items, key=lambda i: i.event_id)) + "|" + now.isoformat()
             dedup = hashlib.sha256(key_text.encode()).hexdigest()
-            if conn.execute(select(_MSG.c.id).where(_MSG.c.dedup_key == dedup)).scalar() is not None:
+            if q.digest_queued(conn, dedup):
                 continue
             _flag_low_n(store, items, int(settings["compute.min_respondents"]))
             charts, thresholds = _charts(store, items, settings["alerts.chart_months"])
             digest = Digest(group, groups[group], items, settings["language"], charts, thresholds)
             msg = render_digest(digest, sender=settings["smtp.sender"], now=now)
-            mid = conn.execute(_MSG.insert().values(
+            q.queue_digest(conn, dict(
                 dedup_key=dedup, recipient_group=group, recipients=",".join(groups[group]),
                 subject=str(msg["Subject"]), language=digest.language, message_id=str(msg["Message-ID"]),
-                mime=msg.as_string(), status="queued", attempts=0, created_at=now).returning(_MSG.c.id)).scalar_one()
-            conn.execute(_ITEM.insert(), [{"message_id": mid, "alert_event_id": i.event_id, "kind": i.kind}
-                                          for i in {i.event_id: i for i in items}.values()])
+                mime=msg.as_string(), status="queued", attempts=0, created_at=now),
+                [(i.event_id, i.kind) for i in {i.event_id: i for i in items}.values()])
             queue_robots(conn, settings, robots, group, items, dedup=dedup, now=now,
                          chart_key=next(iter(charts), None))
             report.queued[group] = len(items)
         for event_id, kind in marks:
-            conn.execute(_EV.update().where(_EV.c.id == event_id).values(
-                notified_state="resolved" if kind == "resolved" else "firing", last_notified_at=now))
+            q.update_episode(conn, event_id, notified_state="resolved" if kind == "resolved" else "firing",
+                             last_notified_at=now)
     return report

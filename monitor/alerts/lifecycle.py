@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..exceptions import ConfigError
 from ..store import Store
-from ..store import models as m
+from ..store import alerts as q
 from .evaluate import Finding
 from .rules import Rule
 
@@ -36,8 +35,6 @@ __all__ = ["fingerprint", "apply_findings", "ACTIVE_STATES", "Silence", "add_sil
            "active_silences", "is_silenced", "list_events"]
 
 ACTIVE_STATES = ("pending", "firing")
-_EV = m.AlertEvent.__table__
-_SIL = m.AlertSilence.__table__
 
 
 def fingerprint(rule: str, subject: str) -> str:
@@ -58,8 +55,7 @@ def apply_findings(conn: Connection, rule: Rule, findings: list[Finding], *,
     """Move the rule's episodes according to ``findings``; return the transitions made (``new_pending``, ...)."""
     now = now or _now()
     done: Counter[str] = Counter()
-    rows = conn.execute(select(_EV).where(and_(_EV.c.rule == rule.name, _EV.c.state.in_(ACTIVE_STATES)))).mappings()
-    open_ = {r["fingerprint"]: dict(r) for r in rows}
+    open_ = {r["fingerprint"]: r for r in q.open_episodes(conn, rule.name, ACTIVE_STATES)}
     for f in findings:
         fp = fingerprint(rule.name, f.subject)
         ev = open_.get(fp)
@@ -70,13 +66,12 @@ def apply_findings(conn: Connection, rule: Rule, findings: list[Finding], *,
                           value=f.value, started_period=f.period, last_period=f.period, labels=labels,
                           fingerprint=fp, recipients=rule.recipients, fired_at=now if state == "firing" else None,
                           resolved_at=None, resolved_period=None, created_at=now, updated_at=now)
-            old = conn.execute(select(_EV.c.id).where(and_(_EV.c.fingerprint == fp,
-                                                           _EV.c.started_period == f.period))).scalar()
+            old = q.episode_id(conn, fp, f.period)
             if old is None:
-                conn.execute(_EV.insert().values(**values))
+                q.add_episode(conn, values)
             else:  # an episode of the same month closed by a revision and now true again: reopen it
                 values.pop("created_at")
-                conn.execute(_EV.update().where(_EV.c.id == old).values(**values))
+                q.update_episode(conn, old, **values)
             done[f"new_{state}"] += 1
         elif f.active and ev is not None:
             if f.period < ev["last_period"]:
@@ -91,11 +86,11 @@ def apply_findings(conn: Connection, rule: Rule, findings: list[Finding], *,
                 done["fired"] += 1
             if changes:
                 changes["updated_at"] = now
-                conn.execute(_EV.update().where(_EV.c.id == ev["id"]).values(**changes))
+                q.update_episode(conn, ev["id"], **changes)
         elif ev is not None and f.period >= ev["last_period"]:
             state = "resolved" if ev["state"] == "firing" else "inactive"
-            conn.execute(_EV.update().where(_EV.c.id == ev["id"]).values(
-                state=state, resolved_at=now, resolved_period=f.period, value=f.value, updated_at=now))
+            q.update_episode(conn, ev["id"], state=state, resolved_at=now, resolved_period=f.period, value=f.value,
+                             updated_at=now)
             done[state] += 1
     return done
 
@@ -140,28 +135,18 @@ def add_silence(store: Store, *, reason: str, expires_at: dt.datetime, rule: str
     if expires_at <= now:
         raise ConfigError(f"the silence would expire at {expires_at:%Y-%m-%d %H:%M}, which is not in the future; "
                           "give a later --until or a positive --for")
-    with store.begin() as conn:
-        return int(conn.execute(_SIL.insert().values(
-            rule=rule, subject=subject, region=region, reason=reason.strip(), created_by=created_by,
-            created_at=now, expires_at=expires_at, ended_at=None).returning(_SIL.c.id)).scalar_one())
+    return q.add_silence(store, rule=rule, subject=subject, region=region, reason=reason.strip(),
+                         created_by=created_by, created_at=now, expires_at=expires_at, ended_at=None)
 
 
 def end_silence(store: Store, silence_id: int, *, now: dt.datetime | None = None) -> bool:
     """End a silence now; False when there is no such active silence."""
-    now = now or _now()
-    with store.begin() as conn:
-        result = conn.execute(update(_SIL).where(and_(_SIL.c.id == silence_id, _SIL.c.ended_at.is_(None),
-                                                      _SIL.c.expires_at > now)).values(ended_at=now))
-        return bool(result.rowcount)
+    return q.end_silence(store, silence_id, now or _now())
 
 
 def active_silences(conn: Connection, *, now: dt.datetime | None = None, include_past: bool = False) -> list[Silence]:
     """Silences in force at ``now`` (all of them with ``include_past``)."""
-    now = now or _now()
-    query = select(_SIL).order_by(_SIL.c.id)
-    if not include_past:
-        query = query.where(and_(_SIL.c.expires_at > now, or_(_SIL.c.ended_at.is_(None), _SIL.c.ended_at > now)))
-    return [Silence(**dict(r)) for r in conn.execute(query).mappings()]
+    return [Silence(**r) for r in q.silence_rows(conn, now or _now(), include_past=include_past)]
 
 
 def is_silenced(silences: list[Silence], rule: str, subject: str, region: str | None) -> bool:
@@ -172,15 +157,4 @@ def is_silenced(silences: list[Silence], rule: str, subject: str, region: str | 
 def list_events(store: Store, *, states: tuple[str, ...] | None = ACTIVE_STATES, rule: str | None = None,
                 region: str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Alert episodes, newest first (``states=None`` for the whole history)."""
-    query = select(_EV.c.id, _EV.c.rule, _EV.c.subject, _EV.c.region, _EV.c.severity, _EV.c.state, _EV.c.value,
-                   _EV.c.started_period, _EV.c.last_period, _EV.c.fired_at, _EV.c.resolved_at,
-                   _EV.c.notified_state, _EV.c.fingerprint).order_by(_EV.c.id.desc())
-    if states:
-        query = query.where(_EV.c.state.in_(states))
-    if rule:
-        query = query.where(_EV.c.rule == rule)
-    if region:
-        query = query.where(_EV.c.region == region)
-    if limit:
-        query = query.limit(limit)
-    return store.read_frame(query)
+    return q.episode_list(store, states=states, rule=rule, region=region, limit=limit)

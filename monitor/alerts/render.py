@@ -80,6 +80,7 @@ def chart_png(digest: Digest) -> bytes:
     """A PNG of the digest's series (up to four panels), or of its alerts by rule when it has no series."""
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import MaxNLocator
 
     font_path = cjk_font()
     lang = digest.language if font_path else "en"
@@ -107,7 +108,9 @@ def chart_png(digest: Digest) -> bytes:
         ax.set_yticklabels(list(counts.index), fontproperties=fp, fontsize=8)
         ax.set_title(T[lang]["chart_counts"].split("：", 1)[-1].removeprefix("Chart: "), fontproperties=fp, fontsize=10)
         ax.set_xlabel("预警数（条）" if lang == "zh" else "alerts", fontproperties=fp, fontsize=8)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        locator = ax.xaxis.get_major_locator()
+        if isinstance(locator, MaxNLocator):  # the default AutoLocator: whole numbers of alerts only
+            locator.set_params(integer=True)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -116,7 +119,8 @@ def chart_png(digest: Digest) -> bytes:
 
 def _rows(digest: Digest, lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     t = T[lang]
-    firing, resolved = [], []
+    firing: list[dict[str, Any]] = []
+    resolved: list[dict[str, Any]] = []
     for item in sorted(digest.items, key=lambda i: ({"critical": 0, "warning": 1, "info": 2}.get(i.severity, 3),
                                                     i.rule, i.subject)):
         row = {
@@ -181,6 +185,6 @@ def render_digest(digest: Digest, *, sender: str, now: dt.datetime | None = None
     lang_attr = "zh-CN" if lang == "zh" else "en"
     msg.add_alternative(f"<html lang='{lang_attr}'><head><meta charset='utf-8'></head><body>"
                         + "".join(parts) + "</body></html>", subtype="html")
-    html_part = msg.get_payload()[1]  # type: ignore[index]
+    html_part = next(p for p in msg.iter_parts() if p.get_content_type() == "text/html")
     html_part.add_related(chart_png(digest), "image", "png", cid=cid, filename="chart.png")
     return msg

@@ -273,7 +273,7 @@ def parse_rules(raws: Any, origin: str) -> tuple[Rule, ...]:
 
 def default_recipients() -> dict[str, tuple[str, ...]]:
     """The demo's recipient groups: ``district-<code>`` per district and ``leaders`` (``@demo.invalid``)."""
-    groups = {f"district-{d.code}": (f"district-{d.code}@demo.invalid",) for d in DISTRICTS}
+    groups: dict[str, tuple[str, ...]] = {f"district-{d.code}": (f"district-{d.code}@demo.invalid",) for d in DISTRICTS}
     groups["leaders"] = ("leaders@demo.invalid",)
     return groups
 

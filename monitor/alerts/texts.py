@@ -149,7 +149,7 @@ def describe(kind: str, value: float | None, labels: str | dict[str, Any] | None
             return f"{name} 环比变动 {_fmt(value)} 个点，超过 {k:g} 倍标准误（标准误 {_fmt(se)}）"
         return f"{name} changed by {_fmt(value)} points on the month, more than {k:g} standard errors (SE {_fmt(se)})"
     if kind == "power":
-        name = lab.get("name_zh") if zh else (lab.get("name_en") or lab.get("name_zh"))
+        name = str(lab.get("name_zh") if zh else (lab.get("name_en") or lab.get("name_zh")))
         pct = f"{100 * float(value or 0):.0f}%"
         status = ("停产" if float(lab.get("below", 0.5)) <= 0.1 else "半停产") if zh else (
             "stopped" if float(lab.get("below", 0.5)) <= 0.1 else "semi-stopped")
@@ -157,7 +157,7 @@ def describe(kind: str, value: float | None, labels: str | dict[str, Any] | None
             return f"{name}（{lab.get('enterprise')}）用电量仅为基线的 {pct}，疑似{status}"
         return f"{name} ({lab.get('enterprise')}) drew {pct} of its baseline electricity: probably {status}"
     if kind == "no_response":
-        name = lab.get("name_zh") if zh else (lab.get("name_en") or lab.get("name_zh"))
+        name = str(lab.get("name_zh") if zh else (lab.get("name_en") or lab.get("name_zh")))
         n = int(lab.get("months", 2))
         if zh:
             return f"{name}（{lab.get('enterprise')}）已连续 {n} 个月未填报问卷"

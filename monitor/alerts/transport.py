@@ -28,18 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
-
 from ..settings import Settings
 from ..store import Store
-from ..store import models as m
+from ..store import alerts as q
 
 __all__ = ["Transport", "OutboxTransport", "SmtpTransport", "SmtpError", "make_transport", "deliver",
            "DeliveryReport", "outbox_dir"]
 
 log = logging.getLogger(__name__)
-_MSG = m.NotificationMessage.__table__
-_LOG = m.Notification.__table__
 
 
 class Transport(Protocol):
@@ -206,17 +202,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
-def _delivered(conn: object, message_ids: list[int]) -> dict[int, set[str]]:
-    """Recipients who already have each message (its ``sent`` attempt rows)."""
-    out: dict[int, set[str]] = {}
-    for start in range(0, len(message_ids), 500):
-        rows = conn.execute(select(_LOG.c.message_id, _LOG.c.recipient).where(  # type: ignore[attr-defined]
-            _LOG.c.message_id.in_(message_ids[start:start + 500]), _LOG.c.status == "sent")).all()
-        for mid, recipients in rows:
-            out.setdefault(mid, set()).update(a for a in str(recipients).split(",") if a)
-    return out
-
-
 def deliver(store: Store, settings: Settings, transport: Transport | None = None, *,
             sleep: Callable[[float], None] = time.sleep) -> DeliveryReport:
     """Send every queued message, oldest first, retrying each ``smtp.retries`` times with doubling backoff.
@@ -228,10 +213,8 @@ def deliver(store: Store, settings: Settings, transport: Transport | None = None
     retries, backoff = settings["smtp.retries"], settings["smtp.backoff"]
     sender = settings["smtp.sender"]
     report = DeliveryReport()
-    with store.engine.connect() as conn:
-        queued = conn.execute(select(_MSG.c.id, _MSG.c.recipient_group, _MSG.c.recipients, _MSG.c.mime,
-                                     _MSG.c.attempts).where(_MSG.c.status == "queued").order_by(_MSG.c.id)).all()
-        delivered = _delivered(conn, [r.id for r in queued])
+    queued = q.queued_digests(store)
+    delivered = q.delivered_recipients(store, [r.id for r in queued])
     for row in queued:
         owed = [a for a in row.recipients.split(",") if a and a not in delivered.get(row.id, set())]
         data = row.mime.encode("utf-8")
@@ -259,19 +242,8 @@ def deliver(store: Store, settings: Settings, transport: Transport | None = None
                              "; check these addresses in alerts.recipients")
             report.attempts += 1
             owed = [a for a in owed if a not in accepted]
-            with store.begin() as conn:
-                if accepted:
-                    conn.execute(_LOG.insert().values(message_id=row.id, alert_event_id=None,
-                                                      recipient=",".join(accepted), channel=transport.channel,
-                                                      status="sent", attempted_at=started, error=None))
-                if owed:
-                    conn.execute(_LOG.insert().values(message_id=row.id, alert_event_id=None, recipient=",".join(owed),
-                                                      channel=transport.channel, status="failed",
-                                                      attempted_at=started, error=error))
-                changes = {"attempts": _MSG.c.attempts + 1, "last_error": error if owed else None}
-                if not owed:
-                    changes.update(status="sent", sent_at=started)
-                conn.execute(_MSG.update().where(_MSG.c.id == row.id).values(**changes))
+            q.record_attempt(store, row.id, channel=transport.channel, accepted=accepted, owed=owed, started=started,
+                             error=error)
             fields = {"message_id": row.id, "group": row.recipient_group, "channel": transport.channel,
                       "attempt": attempt + 1, "status": "failed" if owed else "sent", "accepted": len(accepted),
                       "refused": len(refused), "error": error if owed else None}
@@ -297,8 +269,6 @@ def deliver(store: Store, settings: Settings, transport: Transport | None = None
                         row.id, row.recipient_group, tries, error)
             break
     if report.failed:
-        with store.engine.connect() as conn:
-            rest = conn.execute(select(_MSG.c.id).where(_MSG.c.status == "queued")).scalars().all()
-        for mid in rest:
+        for mid in q.queued_digest_ids(store):
             report.failed.setdefault(mid, "not attempted: an earlier message failed, the server is likely down")
     return report

@@ -14,13 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..exceptions import DemoError
 from ..store import Store
 from ..store import models as m
+from ..store.ingest import add_source, empty_tables, has_enterprises, source_kinds, update_source
 from .comparison import draw_comparison
 from .generator import DemoData, DemoParams
 
@@ -41,14 +40,14 @@ _KEPT_TABLES = frozenset({
 })
 
 
-def data_tables() -> list[sa.Table]:
-    """The tables emptied before a rebuild, children before their parents (reverse foreign-key order).
+def data_tables() -> list[str]:
+    """The names of the tables emptied before a rebuild, children before their parents (reverse foreign-key order).
 
     Derived from the schema rather than listed, so a table added later that references ``enterprise`` or
     ``ingest_source`` (collected electricity accounts, alert notices, ...) is emptied before its parent and cannot
     make the rebuild fail on a foreign key.
     """
-    return [t for t in reversed(m.metadata.sorted_tables) if t.name not in _KEPT_TABLES]
+    return [t.name for t in reversed(m.metadata.sorted_tables) if t.name not in _KEPT_TABLES]
 
 
 def demo_status(store: Store) -> tuple[str, dict[str, object] | None]:
@@ -60,10 +59,8 @@ def demo_status(store: Store) -> tuple[str, dict[str, object] | None]:
         ``state`` is ``"empty"``, ``"demo"`` (``params`` = the build's
         parameters) or ``"foreign"`` (data that ``imon demo`` did not write).
     """
-    with store.engine.connect() as conn:
-        kinds = conn.execute(select(m.IngestSource.kind, m.IngestSource.note)).all()
-        has_enterprises = conn.execute(select(m.Enterprise.id).limit(1)).first() is not None
-    if not kinds and not has_enterprises:
+    kinds = source_kinds(store)
+    if not kinds and not has_enterprises(store):
         return "empty", None
     demo = [note for kind, note in kinds if kind == DEMO_KIND]
     if len(demo) == 1:  # files collected from the demo's inbox belong to the demo store too
@@ -138,14 +135,10 @@ def _load(store: Store, data: DemoData, until: str | None,
     now = dt.datetime.now().replace(microsecond=0)
     params: DemoParams = data.params
     with store.begin() as conn:
-        for table in data_tables():
-            conn.execute(delete(table))
-        source_id = conn.execute(
-            m.IngestSource.__table__.insert().values(
-                kind=DEMO_KIND, path=params.command(), sha256=params.fingerprint(), received_at=now,
-                rows_accepted=0, rows_rejected=0, status="loaded", note=json.dumps(params.as_dict(), sort_keys=True),
-            )
-        ).inserted_primary_key[0]
+        empty_tables(conn, data_tables())
+        source_id = add_source(
+            conn, kind=DEMO_KIND, path=params.command(), sha256=params.fingerprint(), received_at=now,
+            rows_accepted=0, rows_rejected=0, status="loaded", note=json.dumps(params.as_dict(), sort_keys=True))
 
         def write(model: type[m.Base], frame: pd.DataFrame, *, with_source: bool = True) -> None:
             if with_source:
@@ -179,8 +172,5 @@ def _load(store: Store, data: DemoData, until: str | None,
                                                           conn=conn)
         write(m.Target, data.targets)
         write(m.SeriesValue, _truth_rows(data), with_source=False)
-        conn.execute(
-            m.IngestSource.__table__.update().where(m.IngestSource.id == source_id)
-            .values(rows_accepted=sum(counts.values()))
-        )
+        update_source(conn, source_id, rows_accepted=sum(counts.values()))
     return counts

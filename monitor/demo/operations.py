@@ -138,7 +138,7 @@ def draw_operations(
         Random generator.
     """
     ent = panel.enterprises
-    F, T = panel.active.shape
+    F, T = (int(n) for n in panel.active.shape)
     months = panel.months
     active = panel.active
     division = ent["industry_code"].to_numpy()

@@ -145,13 +145,13 @@ def _size_attributes(size: np.ndarray, division: np.ndarray, rng: np.random.Gene
     bands = {"large": (40000.0, 8_000_000.0), "medium": (5000.0, 39999.0), "small": (300.0, 1999.0),
              "micro": (30.0, 299.0)}
     revenue = np.empty(len(size))
-    for code, (lo, hi) in bands.items():
+    for code, (low, high) in bands.items():
         mask = size == code
         if code == "large":
             scale = np.array([LARGE_SCALE.get(d, 1.0) for d in division[mask]])
-            revenue[mask] = np.clip(LARGE_MEDIAN * scale * np.exp(rng.normal(0, 0.8, mask.sum())), lo, hi)
+            revenue[mask] = np.clip(LARGE_MEDIAN * scale * np.exp(rng.normal(0, 0.8, mask.sum())), low, high)
         else:
-            revenue[mask] = np.exp(rng.uniform(np.log(lo), np.log(hi), mask.sum()))
+            revenue[mask] = np.exp(rng.uniform(np.log(low), np.log(high), mask.sum()))
     return employees, np.round(revenue, 1)
 
 

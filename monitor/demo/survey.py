@@ -155,7 +155,7 @@ def draw_status(panel: Panel, firm: np.ndarray, rng: np.random.Generator) -> np.
     A Markov chain whose odds of a stoppage rise with a poor firm condition
     ``firm`` and, in February 2020, with the COVID-19 shutdown.
     """
-    F, T = panel.active.shape
+    F, T = (int(n) for n in panel.active.shape)
     status = np.zeros((F, T), dtype=np.int8)
     months = panel.months
     for t in range(T):
@@ -208,7 +208,7 @@ def draw_survey(
         Random generator.
     """
     ent = panel.enterprises
-    F, T = panel.active.shape
+    F, T = (int(n) for n in panel.active.shape)
     months = panel.months
     pop = panel.population
     districts = sorted(set(pop["district_code"]) | set(ent["district_code"]))

@@ -268,7 +268,9 @@ def composite_colour(w: float | np.ndarray | pd.Series) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(w, dtype=float))
     edges = np.asarray(COMPOSITE_BANDS) + 1e-9  # 100 * S / (3K) is not exact in floating point
     code = np.searchsorted(edges, arr, side="left")
-    return np.where(np.isnan(arr), None, np.asarray(COLOURS, dtype=object)[np.minimum(code, 4)])
+    out = np.asarray(COLOURS, dtype=object)[np.minimum(code, 4)]
+    out[np.isnan(arr)] = None
+    return out
 
 
 def composite_index(scores: pd.DataFrame, *, n_indicators: int, min_indicators: int | None = None) -> pd.DataFrame:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -75,7 +75,7 @@ HIGH_COST_PROBLEMS: tuple[str, ...] = ("high_raw_material_cost", "high_labour_co
 
 _SIZE_GROUP = {"large": "large", "medium": "medium", "small": "small", "micro": "small"}
 _TIDY = ["series_key", "period", "measure", "breakdown", "code", "value", "n"]
-MonthsArg = Iterable[str | pd.Period] | str | pd.Period | None
+MonthsArg: TypeAlias = Iterable[str | pd.Period] | str | pd.Period | None
 
 
 class MonitoringDataError(MonitorError, ValueError):

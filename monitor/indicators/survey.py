@@ -63,6 +63,7 @@ Implementation
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -292,6 +293,7 @@ def diffusion_indices(
     min_respondents: int = 30,
     trim: float | None = DEFAULT_TRIM,
     workers: int | None = 1,
+    engine: Any = None,
 ) -> pd.DataFrame:
     """Diffusion indices of every question by month and breakdown, with standard errors.
 
@@ -328,6 +330,9 @@ def diffusion_indices(
         Processes to share the months among (``None``: every core; setting ``compute.workers``).  Batches of
         consecutive months are computed apart and put back together: the result is the one-process result to
         the last bit.  Small inputs (under a million answers per worker) stay in this process.
+    engine
+        A :mod:`monitor.engine` engine other than the local one (a Dask cluster): the month batches go to its
+        workers instead (``workers`` is then the engine's); the same result.
 
     Returns
     -------
@@ -355,7 +360,12 @@ def diffusion_indices(
     """
     options = {"breakdowns": breakdowns, "weighting": weighting, "nonresponse": nonresponse,
                "min_respondents": min_respondents, "trim": trim}
-    batches = _batches([responses], periods, workers)
+    remote = engine is not None and getattr(engine, "name", "local") != "local"
+    batches = _batches([responses], periods, engine.workers if remote else workers)
+    if len(batches) > 1 and remote:
+        task = functools.partial(_months_of, diffusion_indices, {"responses": responses, "enterprises": enterprises},
+                                 options)
+        return _joined(engine.map(task, batches, batch=1))
     if len(batches) > 1:
         return _joined(map_batches(diffusion_indices, {"responses": responses, "enterprises": enterprises},
                                    [{"periods": b, "workers": 1, **options} for b in batches], len(batches)))
@@ -373,6 +383,12 @@ def _batches(sources: Sequence[pd.DataFrame], periods: object, workers: int | No
     wanted = wanted_months(sources, periods)
     parts = month_batches(wanted, workers, sum(len(s) for s in sources))
     return [list(pd.PeriodIndex.from_ordinals(part, freq="M")) for part in parts]
+
+
+def _months_of(function: Any, frames: dict[str, pd.DataFrame], options: dict[str, Any],
+               months: list[pd.Period]) -> pd.DataFrame:
+    """One month batch on an engine's worker."""
+    return function(**frames, periods=months, workers=1, **options)  # type: ignore[no-any-return]
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -517,7 +533,7 @@ def _tidy(sample: _Sample, dom: Domains, est: dict[str, np.ndarray], cur: np.nda
     })
     if comp is not None:
         head = [k for k, _ in _headline_items(sample.items)]
-        complete = (est["W"][:, :, head] > 0).all(axis=2)[:, cur]
+        complete = np.asarray((est["W"][:, :, head] > 0).all(axis=2))[:, cur]
         pmi_se = np.where(complete, 50.0 * np.sqrt(comp["var"][:, cur]), np.nan)
         pmi_se_change = np.full((D, Tc), np.nan)
         both = ~np.isnan(est["change"][:, :, head]).any(axis=2)
@@ -614,6 +630,7 @@ def series_rows(frame: pd.DataFrame) -> pd.DataFrame:
         _require(frame, ["question", "di"], "di")
         prefix, item, value = "pmi/", frame["question"], frame["di"]
     item = item.astype(str)
+    suffix: np.ndarray | str
     if "breakdown" in frame.columns:
         kind = frame["breakdown"].astype(str)
         suffix = np.where(kind == "city", "", "/" + kind + "/" + frame["code"].astype(str))

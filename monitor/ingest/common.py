@@ -8,19 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from collectors.base import Issue
 
-from ..store import models as m
+from ..periods import now
+from ..store import ingest as q
 
 __all__ = ["FileOutcome", "find_source", "new_source", "finish_source", "write_issues", "enterprise_ids", "now"]
 
 
-def now() -> dt.datetime:
-    """The bureau's clock (naive, China Standard Time on the server), to the second."""
-    return dt.datetime.now().replace(microsecond=0)
 
 
 @dataclass
@@ -48,11 +45,7 @@ class FileOutcome:
 
 def find_source(conn: Connection, kind: str, sha256: str) -> tuple[int, str, str, dt.datetime] | None:
     """An earlier successful ingest of the same bytes: ``(id, path, status, received_at)``."""
-    row = conn.execute(
-        select(m.IngestSource.id, m.IngestSource.path, m.IngestSource.status, m.IngestSource.received_at)
-        .where(m.IngestSource.kind == kind, m.IngestSource.sha256 == sha256)
-    ).first()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+    return q.find_source(conn, kind, sha256)
 
 
 def new_source(conn: Connection, kind: str, path: Path, sha256: str, note: str | None = None) -> int:
@@ -63,15 +56,12 @@ def new_source(conn: Connection, kind: str, path: Path, sha256: str, note: str |
     """
     earlier = find_source(conn, kind, sha256)
     if earlier is not None and earlier[2] != "failed":
-        conn.execute(m.IngestSource.__table__.update().where(m.IngestSource.id == earlier[0]).values(
-            path=str(path), received_at=now(), status="loading", note=note))
-        conn.execute(m.IngestReject.__table__.delete().where(m.IngestReject.source_id == earlier[0]))
+        q.update_source(conn, earlier[0], path=str(path), received_at=now(), status="loading", note=note)
+        q.replace_source_rejects(conn, earlier[0])
         return earlier[0]
-    conn.execute(m.IngestSource.__table__.delete().where(
-        m.IngestSource.kind == kind, m.IngestSource.sha256 == sha256, m.IngestSource.status == "failed"))
-    return int(conn.execute(m.IngestSource.__table__.insert().values(
-        kind=kind, path=str(path), sha256=sha256, received_at=now(), rows_accepted=0, rows_rejected=0,
-        status="loading", note=note)).inserted_primary_key[0])
+    q.delete_failed_sources(conn, kind, sha256)
+    return q.add_source(conn, kind=kind, path=str(path), sha256=sha256, received_at=now(), rows_accepted=0,
+                        rows_rejected=0, status="loading", note=note)
 
 
 def finish_source(conn: Connection, source_id: int, *, accepted: int, rejected: int, status: str = "loaded",
@@ -80,7 +70,7 @@ def finish_source(conn: Connection, source_id: int, *, accepted: int, rejected: 
     values: dict[str, object] = {"rows_accepted": accepted, "rows_rejected": rejected, "status": status}
     if note is not None:
         values["note"] = note
-    conn.execute(m.IngestSource.__table__.update().where(m.IngestSource.id == source_id).values(**values))
+    q.update_source(conn, source_id, **values)
 
 
 def write_issues(conn: Connection, source_id: int, issues: Iterable[Issue]) -> int:
@@ -88,19 +78,9 @@ def write_issues(conn: Connection, source_id: int, issues: Iterable[Issue]) -> i
     rows = [{"source_id": source_id, "severity": i.severity, "sheet": i.sheet, "row_number": i.row,
              "field": i.field, "rule": i.rule, "value": None if i.value is None else str(i.value)[:500],
              "message": i.message} for i in issues]
-    if rows:
-        conn.execute(m.IngestReject.__table__.insert(), rows)
-    return len(rows)
+    return q.add_rejects(conn, rows)
 
 
 def enterprise_ids(conn: Connection, usccs: Iterable[str]) -> pd.DataFrame:
     """``uscc, enterprise_id, panel_start, panel_end`` of the known enterprises among ``usccs``."""
-    wanted = sorted(set(usccs))
-    if not wanted:
-        return pd.DataFrame(columns=["uscc", "enterprise_id", "panel_start", "panel_end"])
-    frames = []
-    for start in range(0, len(wanted), 500):
-        result = conn.execute(select(m.Enterprise.uscc, m.Enterprise.id, m.Enterprise.panel_start,
-                                     m.Enterprise.panel_end).where(m.Enterprise.uscc.in_(wanted[start:start + 500])))
-        frames.append(pd.DataFrame(result.fetchall(), columns=["uscc", "enterprise_id", "panel_start", "panel_end"]))
-    return pd.concat(frames, ignore_index=True)
+    return q.enterprise_ids(conn, usccs)

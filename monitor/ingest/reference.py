@@ -17,7 +17,7 @@ __all__ = ["ingest_official", "ingest_accounts"]
 def ingest_official(conn: Connection, col: Collected, source_id: int) -> tuple[int, list[Issue]]:
     """Upsert official figures on (series, region, period); unchanged figures are not touched."""
     rows = col.tables["official_statistic"].assign(source_id=source_id)
-    return upsert(conn, m.OfficialStatistic.__table__, rows, ["series", "region", "period"],
+    return upsert(conn, m.OfficialStatistic, rows, ["series", "region", "period"],
                   compare=["value", "unit"]), []
 
 
@@ -32,5 +32,5 @@ def ingest_accounts(conn: Connection, col: Collected, source_id: int) -> tuple[i
     good = merged.dropna(subset=["enterprise_id"]).astype({"enterprise_id": int})
     rows = good[["account_no", "enterprise_id", "meter_name", "valid_from", "source_row"]].assign(source_id=source_id)
     rows["valid_from"] = rows["valid_from"].astype(object).where(pd.notna(rows["valid_from"]), None)
-    return upsert(conn, m.ElectricityAccount.__table__, rows, ["account_no"],
+    return upsert(conn, m.ElectricityAccount, rows, ["account_no"],
                   compare=["enterprise_id", "meter_name", "valid_from"]), issues

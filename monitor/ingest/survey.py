@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, tuple_
 from sqlalchemy.engine import Connection
 
 from collectors.base import Collected, Issue
 
+from ..store import ingest as q
 from ..store import models as m
 from ..store.writes import upsert
 from .common import enterprise_ids, now
@@ -169,28 +169,16 @@ def ingest_survey(conn: Connection, files: list[SurveyFile], *, deadline_day: in
     _write_operations(conn, files, ops, answers)
 
 
-def _select_pairs(conn: Connection, table: object, scope: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = []
+def _select_pairs(conn: Connection, table: str, scope: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     keys = list(zip(scope["enterprise_id"].astype(int).tolist(), scope["period"].tolist()))
-    for start in range(0, len(keys), 500):
-        cols = [table.c[c] for c in columns]  # type: ignore[attr-defined]
-        rows = conn.execute(select(*cols).where(tuple_(table.c.enterprise_id, table.c.period)  # type: ignore
-                                                .in_(keys[start:start + 500]))).all()
-        out.append(pd.DataFrame(rows, columns=columns))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=columns)
-
-
-def _delete_pairs(conn: Connection, table: object, keys: list[tuple[int, str]]) -> None:
-    for start in range(0, len(keys), 500):
-        conn.execute(table.delete().where(tuple_(table.c.enterprise_id, table.c.period)  # type: ignore
-                                          .in_(keys[start:start + 500])))
+    return q.pair_rows(conn, table, keys, columns)
 
 
 def _write_answers(conn: Connection, files: list[SurveyFile], answers: pd.DataFrame, scope: pd.DataFrame) -> None:
     """Apply each pair's returns in file order; every change of answers moves the old set to history."""
     if answers.empty:
         return
-    table = m.SurveyResponse.__table__
+    table = "survey_response"
     cols = ["enterprise_id", "period", "question", "answer", "revision", "submitted_at", "source_id", "source_row"]
     stored = _select_pairs(conn, table, scope, cols)
     stored_by = {k: g for k, g in stored.groupby(_KEY)} if len(stored) else {}
@@ -216,11 +204,11 @@ def _write_answers(conn: Connection, files: list[SurveyFile], answers: pd.DataFr
     if history:
         hist = pd.concat(history)[["enterprise_id", "period", "question", "revision", "answer", "submitted_at",
                                    "superseded_at", "source_id", "source_row"]]
-        upsert(conn, m.SurveyResponseHistory.__table__, hist, ["enterprise_id", "period", "question", "revision"])
-    _delete_pairs(conn, table, replaced)
+        upsert(conn, m.SurveyResponseHistory, hist, ["enterprise_id", "period", "question", "revision"])
+    q.delete_pairs(conn, table, replaced)
     if current:
         rows = pd.concat(current).astype({"enterprise_id": int, "answer": int, "revision": int, "source_row": int})
-        conn.execute(table.insert(), rows.to_dict("records"))
+        q.insert_rows(conn, table, rows.to_dict("records"))
 
 
 def _write_problems(conn: Connection, files: list[SurveyFile], probs: pd.DataFrame, answers: pd.DataFrame,
@@ -235,7 +223,7 @@ def _write_problems(conn: Connection, files: list[SurveyFile], probs: pd.DataFra
                 last_file[k] = max(last_file.get(k, file_idx), file_idx)
     if not last_file:
         return
-    table = m.SurveyProblem.__table__
+    table = "survey_problem"
     stored = _select_pairs(conn, table, scope, ["enterprise_id", "period", "problem"])
     have: dict[tuple[int, str], set] = {}
     for eid, period, problem in stored.itertuples(index=False):
@@ -254,11 +242,10 @@ def _write_problems(conn: Connection, files: list[SurveyFile], probs: pd.DataFra
     changed = [k for k in sorted(last_file) if want.get(k, set()) != have.get(k, set())]
     if not changed:
         return
-    _delete_pairs(conn, table, changed)
+    q.delete_pairs(conn, table, changed)
     moved = set(changed)
     rows = [r for r in rows if (r["enterprise_id"], r["period"]) in moved]
-    if rows:
-        conn.execute(table.insert(), rows)
+    q.insert_rows(conn, table, rows)
     for k in changed:
         files[last_file[k]].changed += max(len(want.get(k, set()) ^ have.get(k, set())), 1)
 
@@ -266,13 +253,10 @@ def _write_problems(conn: Connection, files: list[SurveyFile], probs: pd.DataFra
 def _write_operations(conn: Connection, files: list[SurveyFile], ops: pd.DataFrame, answers: pd.DataFrame) -> None:
     if ops.empty:
         return
-    table = m.EnterpriseMonth.__table__
+    table = m.EnterpriseMonth
     eids = sorted(ops["enterprise_id"].astype(int).unique().tolist())
     first_period = (pd.Period(ops["period"].min(), "M") - 12).strftime("%Y-%m")
-    history = pd.DataFrame(conn.execute(
-        select(table.c.enterprise_id, table.c.period, table.c.output_value, table.c.electricity_kwh)
-        .where(table.c.enterprise_id.in_(eids), table.c.period >= first_period)).all(),
-        columns=["enterprise_id", "period", "output_value", "electricity_kwh"])
+    history = q.enterprise_month_history(conn, eids, first_period)
     metered = _metered(conn, eids, first_period, ops["period"].max())
     said: dict[tuple, int] = {}
     if len(answers):
@@ -323,12 +307,9 @@ def _metered(conn: Connection, eids: list[int], first: str, last: str) -> dict[t
     """Metered kWh per enterprise and month (``YYYY-MM``) over a range of months."""
     start = _period_bounds(first)[0]
     end = _period_bounds(last)[1]
-    t = m.ElectricityReading.__table__
-    rows = conn.execute(select(t.c.enterprise_id, t.c.day, t.c.kwh).where(
-        t.c.enterprise_id.in_(eids), t.c.day >= start, t.c.day <= end)).all()
-    if not rows:
+    frame = q.metered_days(conn, eids, start, end)
+    if frame.empty:
         return {}
-    frame = pd.DataFrame(rows, columns=["enterprise_id", "day", "kwh"])
     frame["period"] = pd.to_datetime(frame["day"]).dt.strftime("%Y-%m")
     return frame.groupby(["enterprise_id", "period"])["kwh"].sum().to_dict()
 

@@ -173,7 +173,7 @@ def _electricity_section(inputs: Inputs, months: list[str], opts: BuildOptions, 
     return sec
 
 
-def _stopped_section(inputs: Inputs, months: list[str], lang: str, heading: str) -> Section:
+def _stopped_section(inputs: Inputs, months: list[str], lang: ph.Lang, heading: str) -> Section:
     """Stopped and semi-stopped sample enterprises, month by month."""
     zh = lang == "zh"
     sec = Section(heading)
@@ -201,7 +201,7 @@ def _stopped_section(inputs: Inputs, months: list[str], lang: str, heading: str)
     return sec
 
 
-def _alerts_section(inputs: Inputs, months: list[str], lang: str, heading: str) -> Section:
+def _alerts_section(inputs: Inputs, months: list[str], lang: ph.Lang, heading: str) -> Section:
     """The alerts whose condition started during the year, by rule (names from the warning catalogue)."""
     from ..alerts.texts import SEVERITY, rule_title
 
@@ -221,7 +221,7 @@ def _alerts_section(inputs: Inputs, months: list[str], lang: str, heading: str) 
     return sec
 
 
-def _next_year_odds(inputs: Inputs, sec: Section, year: int, lang: str) -> None:
+def _next_year_odds(inputs: Inputs, sec: Section, year: int, lang: ph.Lang) -> None:
     """The odds of next year's targets as seen from December (when stored)."""
     zh = lang == "zh"
     rows = inputs.call("target_odds_as_of", target_odds_as_of, year=year + 1, origin=f"{year}-12")

@@ -20,18 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
 from ..exceptions import PublicationFinalError, PublishError
 from ..settings import Settings
 from ..store import Store
-from ..store import models as m
-from ..store.publications import publication_list
-from ..store.vintages import lock_vintages
+from ..store.publications import publication_editions, publication_list, publication_record, record_publication
 from ..timeshow import bureau_zone, show_time
 from .charts import chart_font
 from .common import BuildOptions
 from .document import Document, Figure, Para, Table, walk
+from .phrasing import as_lang
 from .release import check_final_allowed, check_kind, now_in, parse_period, period_text, release_line, release_time
 from .sources import Inputs
 
@@ -97,7 +95,7 @@ def build_document(store: Store, settings: Settings, kind: str, period: pd.Perio
     inputs = Inputs(store, record)
     zh = lang == "zh"
     when = when or release_time(period, settings)
-    opts = BuildOptions(lang=lang, font=chart_font(lang, allow_cjk=allow_cjk),
+    opts = BuildOptions(lang=as_lang(lang), font=chart_font(lang, allow_cjk=allow_cjk),
                         issuer=settings["publish.issuer_zh" if zh else "publish.issuer_en"],
                         city=settings["publish.city_zh" if zh else "publish.city_en"],
                         min_respondents=int(settings["compute.min_respondents"]),
@@ -179,13 +177,6 @@ def _font_cache(settings: Settings) -> Path:
     return settings.data_dir / "cache" / "fonts"
 
 
-def _rows(store: Store, kind: str, period: str, lang: str) -> list[Any]:
-    t = m.Publication.__table__
-    with store.engine.connect() as conn:
-        return list(conn.execute(select(t).where(t.c.kind == kind, t.c.period == period, t.c.lang == lang)
-                                 .order_by(t.c.version)).mappings())
-
-
 def publish(store: Store, settings: Settings, kind: str, period: str, *, lang: str | None = None,
             final: bool = False, correct: str | None = None, formats: str | Sequence[str] | None = None,
             now: dt.datetime | None = None, out_dir: Path | None = None, allow_cjk: bool = True) -> PublicationResult:
@@ -222,7 +213,7 @@ def publish(store: Store, settings: Settings, kind: str, period: str, *, lang: s
     ptext = period_text(p)
     fmts = _formats(formats if formats is not None else settings["publish.formats"])
     now = now or now_in(settings)
-    rows = _rows(store, kind, ptext, lang)
+    rows = publication_editions(store, kind=kind, period=ptext, lang=lang)
     finals = [r for r in rows if r["final"]]
     if correct is not None:
         if not correct.strip():
@@ -271,14 +262,8 @@ def publish(store: Store, settings: Settings, kind: str, period: str, *, lang: s
            "release_at": release_time(p, settings).replace(tzinfo=None), "note": (correct or None),
            "inputs": json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
            "inputs_sha256": inputs.fingerprint()}
-    t = m.Publication.__table__
-    with store.begin() as conn:
-        if version == 0:
-            conn.execute(t.delete().where(t.c.kind == kind, t.c.period == ptext, t.c.lang == lang, t.c.version == 0))
-        result = conn.execute(t.insert().values(**row))
-        pub_id = int(result.inserted_primary_key[0])
-        if is_final:  # the vintages a final edition read never change (monitor.store.vintages)
-            lock_vintages(conn, pub_id, record["series"])
+    # the vintages a final edition read never change (monitor.store.vintages)
+    pub_id = record_publication(store, row, series=record["series"] if is_final else None)
     seconds["total"] = time.perf_counter() - t_start
     return PublicationResult(kind, ptext, lang, version, is_final, files, checksum, seconds, pub_id,
                              release_at=release_time(p, settings))
@@ -291,9 +276,7 @@ def rerender(store: Store, settings: Settings, publication_id: int, *, out_dir: 
     The files go to ``out_dir`` (default ``<outputs>/publications/rerender``), never over the originals;
     :attr:`PublicationResult.matches` tells whether the HTML is byte-identical to the stored checksum.
     """
-    t = m.Publication.__table__
-    with store.engine.connect() as conn:
-        row = conn.execute(select(t).where(t.c.id == publication_id)).mappings().first()
+    row = publication_record(store, publication_id)
     if row is None:
         raise PublishError(f"no publication with id {publication_id}; `imon publish list` shows them")
     if not row["inputs"]:

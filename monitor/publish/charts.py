@@ -18,6 +18,10 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["ChartFont", "find_cjk_font", "line_chart", "bar_chart", "png_data_uri", "NO_CJK_NOTE", "CJK_FAMILIES"]
 
@@ -63,7 +67,7 @@ def chart_font(lang: str, *, allow_cjk: bool = True) -> ChartFont:
     return ChartFont(family, True)
 
 
-def _rc(font: ChartFont) -> dict[str, object]:
+def _rc(font: ChartFont) -> dict[RcKeyType, Any]:
     families = [font.family, "DejaVu Sans"] if font.cjk else ["DejaVu Sans"]
     return {"font.family": "sans-serif", "font.sans-serif": families, "axes.unicode_minus": False,
             "svg.hashsalt": "imon", "font.size": 9, "axes.titlesize": 10, "path.simplify": False}

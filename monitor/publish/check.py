@@ -393,7 +393,7 @@ def _check_low_n(doc: _Reader, minimum: int, out: list[Finding], counted: dict[s
 def _check_empty(doc: _Reader, out: list[Finding], counted: dict[str, int]) -> None:
     for heading, blocks in doc.sections:
         counted["empty"] = counted.get("empty", 0) + 1
-        if blocks == 0 and not any(h == heading for h, _ in []):
+        if blocks == 0:
             # a section heading followed directly by a sub-section is not empty
             subs = [h for h, _ in doc.sections]
             i = subs.index(heading)
@@ -430,9 +430,13 @@ def _check_charts(doc: _Reader, values: _Store, out: list[Finding], counted: dic
             for period, v in zip(periods, series):
                 stored = values.value({"src": "series", "key": key, "period": period, "vintage": vintages[key].get(
                     period, "")})
-                if stored is False:
+                if isinstance(stored, bool):  # False: not checkable against the store
                     continue
-                if (v is None) != (stored is None) or (v is not None and abs(float(v) - stored) > 1e-6):
+                if v is None or stored is None:
+                    differs = (v is None) != (stored is None)
+                else:
+                    differs = abs(float(v) - stored) > 1e-6
+                if differs:
                     out.append(Finding("chart", _where(f, f"{key} {period}"),
                                        f"plots {v}, the store has {stored}"))
 
@@ -477,13 +481,13 @@ def check_publication(store: Store, settings: Settings, kind: str, period: str, 
     PublishError
         When no such publication was built, or its HTML file is gone.
     """
-    from .build import _rows
+    from ..store.publications import publication_editions
     from .release import check_kind, parse_period, period_text
 
     check_kind(kind)
     lang = lang or settings["language"]
     ptext = period_text(parse_period(kind, period))
-    rows = _rows(store, kind, ptext, lang)
+    rows = publication_editions(store, kind=kind, period=ptext, lang=lang)
     if publication_id is not None:
         rows = [r for r in rows if r["id"] == publication_id]
     if not rows:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import reference as ref
 from .charts import ChartFont
+from .phrasing import Lang
 
 __all__ = ["BuildOptions", "month_label", "month_short", "months_back", "question_name", "district_name",
            "size_name", "sector_name", "industry_name", "isnan", "KINDS"]
@@ -21,7 +22,7 @@ KINDS: dict[str, str] = {"pmi": "month", "operations": "month", "dispatch": "qua
 class BuildOptions:
     """What a builder needs besides the data: language, fonts, names, thresholds."""
 
-    lang: str
+    lang: Lang
     font: ChartFont
     issuer: str
     city: str

@@ -79,7 +79,7 @@ def lamp_keys() -> list[str]:
         ["lamps/composite"]
 
 
-def lamp_table(inputs: Inputs, p: str, lang: str, caption: str) -> Table | None:
+def lamp_table(inputs: Inputs, p: str, lang: ph.Lang, caption: str) -> Table | None:
     """The signal-lamp panel of month ``p`` (None when no lamp is stored)."""
     zh = lang == "zh"
     rows = []
@@ -110,7 +110,7 @@ def lamp_table(inputs: Inputs, p: str, lang: str, caption: str) -> Table | None:
                        "Critical values are proposals to confirm with the bureau; 100 = all lamps green."))
 
 
-def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section:
+def forecast_section(inputs: Inputs, p: str, lang: ph.Lang, heading: str) -> Section:
     """Forecasts from origin ``p`` with 80/95 % intervals, and the nowcast with its news (or "not available")."""
     zh = lang == "zh"
     sec = Section(heading)
@@ -147,7 +147,15 @@ def forecast_section(inputs: Inputs, p: str, lang: str, heading: str) -> Section
                                                              "period": r["period"]}))
             news = json.loads(r["news"]) if r["news"] else []
             news = sorted(news, key=lambda n: -abs(n.get("impact") or 0))[:5]
-            if news:
+            if news and str(r.get("model") or "").startswith("bridge:"):
+                # a bridge nowcast: what each input adds to the change since the last published value
+                sec.add(Table("表 即时预测的构成（各输入对较上次公布值变化的贡献）" if zh else
+                              "Table What the nowcast is made of (each input's contribution to the change "
+                              "since the last published value)",
+                              ["输入", "月份", "贡献（百分点）"] if zh else ["Input", "Month", "Contribution (points)"],
+                              [[text_cell(_series_label(n.get("series", ""), lang)), text_cell(str(n.get("period", ""))),
+                                num_cell(n.get("impact"), src="nowcast-news", digits=2)] for n in news]))
+            elif news:
                 sec.add(Table("表 即时预测修正的来源（新信息）" if zh else "Table News behind the nowcast revision",
                               ["序列", "月份", "实际值", "预期值", "影响"] if zh else
                               ["Series", "Month", "Actual", "Expected", "Impact"],
@@ -287,20 +295,20 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
     drows, dvals, labels = [], [], []
     # contributions are the districts' matched-sample parts of the city's growth (electricity/contribution/...):
     # they add up to the city's rate; totals of a rotating panel would not (issue 13)
-    for d in ref.DISTRICTS:
-        v = official(inputs, "iva/yoy", d.code, p)
-        e = inputs.value(f"electricity/yoy/district/{d.code}", p, "raw")
-        contrib = inputs.value(f"electricity/contribution/district/{d.code}", p, "raw")
+    for district in ref.DISTRICTS:
+        v = official(inputs, "iva/yoy", district.code, p)
+        e = inputs.value(f"electricity/yoy/district/{district.code}", p, "raw")
+        contrib = inputs.value(f"electricity/contribution/district/{district.code}", p, "raw")
         if isnan(v) and isnan(e):
             continue
-        drows.append((d.code, v, e, contrib))
+        drows.append((district.code, v, e, contrib))
     if drows:
         with_iva = [r for r in drows if not isnan(r[1])]
         ranked = sorted(with_iva, key=lambda r: -r[1]) + [r for r in drows if isnan(r[1])]
         if with_iva:
             s3.add(Para((f"从辖区看，{len(with_iva)}个区规上工业增加值增速“{ph.updown_count([r[1] for r in with_iva], lang)}”，"
                          f"增速最高的是{district_name(ranked[0][0], lang)}（{ph.fmt(ranked[0][1])}%），"
-                         f"最低的是{district_name(with_iva and sorted(with_iva, key=lambda r: r[1])[0][0], lang)}"
+                         f"最低的是{district_name(sorted(with_iva, key=lambda r: r[1])[0][0], lang)}"
                          f"（{ph.fmt(sorted(with_iva, key=lambda r: r[1])[0][1])}%）。") if zh else
                         (f"By district, value-added growth was {ph.updown_count([r[1] for r in with_iva], lang)} "
                          f"across {len(with_iva)} districts; highest {district_name(ranked[0][0], lang)} "
@@ -377,10 +385,10 @@ def build_operations(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> D
                      ["问题", "本月", "上月"] if zh else ["Problem", "This month", "Previous month"],
                      [[text_cell(n), num_cell(v, src="series", key=f"problems/{c}", period=p),
                        num_cell(b, src="series", key=f"problems/{c}", period=prev)] for c, n, v, b in probs]))
-        top = probs[0]
-        s5.add(Para((f"反映“{top[1]}”的企业占比最高，为{ph.fmt(top[2])}%。") if zh else
-                    (f"The most reported problem was {top[1].lower()} ({ph.fmt(top[2])}%)."),
-                    attrs={"src": "series", "key": f"problems/{top[0]}", "period": p}))
+        most = probs[0]
+        s5.add(Para((f"反映“{most[1]}”的企业占比最高，为{ph.fmt(most[2])}%。") if zh else
+                    (f"The most reported problem was {most[1].lower()} ({ph.fmt(most[2])}%)."),
+                    attrs={"src": "series", "key": f"problems/{most[0]}", "period": p}))
     else:
         s5.add(Para(ph.NOT_AVAILABLE[lang], "note"))
     s6 = forecast_section(inputs, p, lang, "六、预测与预判" if zh else "6. Outlook")

@@ -18,6 +18,7 @@ from typing import Literal
 
 __all__ = [
     "Lang",
+    "as_lang",
     "THRESHOLD",
     "round_half_up",
     "fmt",
@@ -39,6 +40,15 @@ __all__ = [
 ]
 
 Lang = Literal["zh", "en"]
+
+
+def as_lang(value: str) -> Lang:
+    """``value`` as a publication language; ValueError unless it is ``zh`` or ``en``."""
+    if value == "zh":
+        return "zh"
+    if value == "en":
+        return "en"
+    raise ValueError(f"a publication language is zh or en; got {value!r}")
 Direction = Literal["up", "down", "flat"]
 
 #: The 50 line of a diffusion index (临界点).
@@ -153,7 +163,7 @@ def threshold_phrase(current: float, previous: float | None, lang: Lang = "zh", 
         if now > 0:
             return "升至临界点以上" if zh else "rising above the 50 mark"
         return "降至临界点以下" if zh else "falling below the 50 mark"
-    d = direction(current, previous, digits)[0] if before is not None else "flat"
+    d = direction(current, previous, digits)[0] if previous is not None and before is not None else "flat"
     if now > 0:
         if d == "down":
             return "仍高于临界点" if zh else "still above the 50 mark"
@@ -175,7 +185,8 @@ def index_sentence_tail(current: float, previous: float | None, lang: Lang = "zh
     quiet = False
     if change:
         parts.append(change)
-        quiet = not significant(current, previous, se_change) and direction(current, previous)[0] != "flat"
+        quiet = (previous is not None and not significant(current, previous, se_change)
+                 and direction(current, previous)[0] != "flat")
         if quiet:
             parts.append(text(lang, "not_significant"))
     # a change within the sampling error moves nothing across 50: only where the index stands is said
@@ -227,7 +238,7 @@ def interpretation(code: str, current: float, previous: float | None, lang: Lang
     now = _side(current)
     before = None if previous is None or (isinstance(previous, float) and math.isnan(previous)) \
         else _side(previous)
-    d = direction(current, previous)[0] if before is not None else "flat"
+    d = direction(current, previous)[0] if previous is not None and before is not None else "flat"
     if lang == "zh":
         if now == 0:
             return f"表明{w.subject_zh}总体稳定"

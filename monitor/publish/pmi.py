@@ -9,15 +9,21 @@ sample, method and seasonal adjustment.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import pandas as pd
 
 from .. import reference as ref
 from ..exceptions import PublishError
+from ..store import Store
 from . import phrasing as ph
 from .charts import NO_CJK_NOTE, line_chart
 from .common import (
     BuildOptions,
     district_name,
+    industry_name,
     isnan,
     month_label,
     month_short,
@@ -30,7 +36,7 @@ from .document import Document, Figure, Para, Section, Table, chart_attrs, flag_
 from .sources import Inputs
 from .texts import text as tx
 
-__all__ = ["build_pmi", "TABLE1", "TABLE2"]
+__all__ = ["build_pmi", "pmi_table", "PMI_TABLE_BREAKDOWNS", "TABLE1", "TABLE2"]
 
 #: Table 1: the PMI and its five components (NBS order).
 TABLE1 = ("headline", "production", "new_orders", "raw_materials_inventory", "employment", "supplier_delivery_time")
@@ -62,7 +68,7 @@ def se_change(inputs: Inputs, key: str, period: str, prev: str) -> float | None:
     return ph.se_of_change(inputs.value(key, period, "se"), inputs.value(key, prev, "se"))
 
 
-def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev: str, lang: str) -> Para | None:
+def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev: str, lang: ph.Lang) -> Para | None:
     cur = inputs.value(key, period)
     if isnan(cur):
         return None
@@ -72,7 +78,7 @@ def _sentence(inputs: Inputs, code: str, key: str, name: str, period: str, prev:
                 attrs=_facts(key, period, prev, se_change=se))
 
 
-def _history_table(inputs: Inputs, codes: tuple[str, ...], months: list[str], caption: str, lang: str) -> Table:
+def _history_table(inputs: Inputs, codes: tuple[str, ...], months: list[str], caption: str, lang: ph.Lang) -> Table:
     header = ["月份" if lang == "zh" else "Month"] + [question_name(c, lang, index=False) if c != "headline"
                                                      else "PMI" for c in codes]
     rows = []
@@ -152,9 +158,9 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
         bits = []
         for names, where in ((above, "above 50"), (at, "at 50"), (below, "below 50")):
             if names:
-                low = [n.lower() for n in names]
-                listed = low[0] if len(low) == 1 else ", ".join(low[:-1]) + " and " + low[-1]
-                bits.append(f"{listed} {'was' if len(low) == 1 else 'were'} {where}")
+                lowered = [n.lower() for n in names]
+                listed = lowered[0] if len(lowered) == 1 else ", ".join(lowered[:-1]) + " and " + lowered[-1]
+                bits.append(f"{listed} {'was' if len(lowered) == 1 else 'were'} {where}")
         s1.add(Para("Of the five components of the PMI, " + "; ".join(bits) + "."))
     for c in _COMPONENTS:
         para = _sentence(inputs, c, _key(c), question_name(c, lang) if zh else question_name(c, lang).lower(),
@@ -285,3 +291,73 @@ def build_pmi(inputs: Inputs, period: pd.Period, opts: BuildOptions) -> Document
     if not opts.font.cjk and zh:
         doc.notices.append(NO_CJK_NOTE[lang])
     return doc
+
+
+#: The breakdowns :func:`pmi_table` knows.
+PMI_TABLE_BREAKDOWNS = ("city", "size", "key_sector", "district", "industry")
+
+
+def pmi_table(store: Store, period: pd.Period, *, breakdowns: Sequence[str], lang: str, city_name: str,
+              min_respondents: int, record: dict[str, Any] | None = None, as_of: str | None = None) -> pd.DataFrame:
+    """The month's PMI table as the release prints it: the 14 indices by breakdown, read as the release reads
+    them (:class:`monitor.publish.sources.Inputs`: the adjusted value where there is one), with the change
+    computed from the values rounded to one decimal, as printed.
+
+    Parameters
+    ----------
+    breakdowns
+        Any of :data:`PMI_TABLE_BREAKDOWNS`.
+    record
+        The inputs recorded by a publication (read its vintages), or None.
+    as_of
+        A vintage limit (ISO timestamp) applied to every series when ``record`` is None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``breakdown, code, name, index, index_name, value, previous, change, se, n, low_n, adjusted``; empty
+        when the month has no PMI.
+
+    Raises
+    ------
+    ValueError
+        An unknown breakdown.
+    """
+    codes = {"city": [""], "size": ["large", "medium", "small"], "key_sector": [k.code for k in ref.KEY_SECTORS],
+             "district": [d.code for d in ref.DISTRICTS], "industry": [i.code for i in ref.INDUSTRIES]}
+    unknown = [b for b in breakdowns if b not in codes]
+    if unknown:
+        raise ValueError(f"unknown breakdown(s) {unknown}; choose among {', '.join(codes)}")
+    names: dict[str, Callable[[str], str]] = {
+        "city": lambda c: city_name, "size": lambda c: size_name(c, lang), "key_sector": lambda c: sector_name(c, lang),
+        "district": lambda c: district_name(c, lang), "industry": lambda c: industry_name(c, lang)}
+    indices = TABLE1 + TABLE2
+
+    def key(index: str, breakdown: str, code: str) -> str:
+        return f"pmi/{index}" + ("" if breakdown == "city" else f"/{breakdown}/{code}")
+
+    if record is None and as_of is not None:
+        wanted = [key(i, b, c) for b in breakdowns for c in codes[b] for i in indices]
+        record = {"series": {k: as_of for k in wanted}, "queries": {}}
+    inputs = Inputs(store, record)
+    rows = []
+    for b in breakdowns:
+        for c in codes[b]:
+            for i in indices:
+                k = key(i, b, c)
+                v = inputs.value(k, str(period))
+                if math.isnan(v):
+                    continue
+                before = inputs.value(k, str(period - 1))
+                n = inputs.value(k, str(period), "n")
+                frame = inputs.series(k)
+                sa = frame["sa"].get(period) if period in frame.index else None
+                change = (float("nan") if math.isnan(before) else
+                          ph.round_half_up(ph.round_half_up(v) - ph.round_half_up(before)))
+                rows.append({"breakdown": b, "code": c or "city", "name": names[b](c), "index": i,
+                             "index_name": question_name(i, lang), "value": v, "previous": before,
+                             "change": change, "se": inputs.value(k, str(period), "se"),
+                             "n": pd.NA if math.isnan(n) else int(n),
+                             "low_n": (not math.isnan(n)) and n < min_respondents,
+                             "adjusted": sa is not None and pd.notna(sa)})
+    return pd.DataFrame(rows)

@@ -23,10 +23,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
 
 from ..store import Store
-from ..store import models as m
+from ..store.series import value_rows
 from ..store.vintages import as_vintage
 
 __all__ = ["Inputs"]
@@ -57,24 +56,19 @@ def _read_rows(store: Store, keys: list[str], as_of: dict[str, str | None]) -> d
     """``{key: {period: (raw, sa, se, n, vintage)}}``: for each monthly period the latest vintage (at or before
     ``as_of[key]`` where given), the rows :func:`monitor.results.read_series` would return, read in one query
     per 500 keys through the primary-key index."""
-    t = m.SeriesValue.__table__
     limits = {k: as_vintage(v) for k, v in as_of.items() if v}
     out: dict[str, dict[str, tuple[Any, ...]]] = {k: {} for k in keys}
-    with store.engine.connect() as conn:
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            rows = conn.execute(select(t.c.series_key, t.c.period, t.c.raw, t.c.sa, t.c.se, t.c.n, t.c.vintage)
-                                .where(t.c.series_key.in_(chunk)))
-            for key, period, raw, sa, se, n, vintage in rows:
-                if len(period) != 7:
-                    continue
-                vintage = as_vintage(vintage)
-                limit = limits.get(key)
-                if limit is not None and vintage > limit:
-                    continue
-                have = out[key].get(period)
-                if have is None or vintage > have[4]:
-                    out[key][period] = (raw, sa, se, n, vintage)
+    rows = value_rows(store, keys, ["series_key", "period", "raw", "sa", "se", "n", "vintage"], chunk=500)
+    for key, period, raw, sa, se, n, vintage in rows:
+        if len(period) != 7:
+            continue
+        vintage = as_vintage(vintage)
+        limit = limits.get(key)
+        if limit is not None and vintage > limit:
+            continue
+        have = out[key].get(period)
+        if have is None or vintage > have[4]:
+            out[key][period] = (raw, sa, se, n, vintage)
     return out
 
 

@@ -196,6 +196,10 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table of the schema, in dependency order."""
+        return {t.name: self.count(t) for t in m.metadata.sorted_tables}
+
     def read_records(self, sql: str, **params: Any) -> pd.DataFrame:
         """Run a SELECT through the driver directly and return a frame: the fast path for millions of rows.
 

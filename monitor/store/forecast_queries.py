@@ -12,7 +12,8 @@ from .core import Store
 
 __all__ = ["official_series_names", "official_history", "forecast_origins", "stored_forecasts", "series_keys",
            "nowcast_origins", "odds_origins", "delete_forecasts", "official_outcomes", "skill_rows", "skill_at",
-           "replace_skill", "forecast_specs", "save_forecast_specs", "skill_origins"]
+           "replace_skill", "forecast_specs", "save_forecast_specs", "skill_origins", "replace_forecasts",
+           "replace_nowcasts", "replace_target_odds"]
 
 
 def official_series_names(store: Store) -> pd.DataFrame:
@@ -134,3 +135,40 @@ def save_forecast_specs(conn: object, rows: list[dict[str, object]]) -> None:
         conn.execute(table.delete().where(table.c.series_key.in_(keys[start:start + 500])))  # type: ignore[attr-defined]
     if rows:
         conn.execute(table.insert(), rows)  # type: ignore[attr-defined]
+
+
+def replace_forecasts(store: Store, origin: str, keys: list[str], rows: list[dict[str, object]],
+                      specs: list[dict[str, object]] | None = None) -> None:
+    """Replace the forecasts of ``keys`` from ``origin`` by ``rows`` and store the specifications ``specs`` of
+    series identified afresh (:func:`save_forecast_specs`), in one transaction."""
+    from .models import Forecast
+
+    with store.begin() as conn:
+        delete_forecasts(conn, origin, keys)
+        if rows:
+            conn.execute(Forecast.__table__.insert(), rows)
+        if specs:
+            save_forecast_specs(conn, specs)
+
+
+def replace_nowcasts(store: Store, origin: str, key: str, regions: list[str], rows: list[dict[str, object]]) -> None:
+    """Replace the nowcasts of ``key`` from ``origin`` for ``regions`` by ``rows`` (one transaction)."""
+    from .models import Nowcast
+
+    table = Nowcast.__table__
+    with store.begin() as conn:
+        conn.execute(table.delete().where(table.c.origin == origin, table.c.series_key == key,
+                                          table.c.region.in_(regions or [""])))
+        if rows:
+            conn.execute(table.insert(), rows)
+
+
+def replace_target_odds(store: Store, origin: str, year: int, rows: list[dict[str, object]]) -> None:
+    """Replace the target-attainment odds of ``year`` from ``origin`` by ``rows`` (one transaction)."""
+    from .models import TargetOdds
+
+    table = TargetOdds.__table__
+    with store.begin() as conn:
+        conn.execute(table.delete().where(table.c.origin == origin, table.c.year == year))
+        if rows:
+            conn.execute(table.insert(), rows)

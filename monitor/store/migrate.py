@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..exceptions import StoreRevisionError
 from ..settings import mask_url
 
-__all__ = ["alembic_config", "head_revision", "current_revision", "upgrade", "ensure_schema"]
+__all__ = ["alembic_config", "head_revision", "current_revision", "upgrade", "ensure_schema", "upgrade_store"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -92,3 +92,14 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool = False) -> None:
         f"the store is at schema revision {current!r} but this version of industry-monitor needs {head!r}; "
         "run `imon db upgrade` (back the store up first)"
     )
+
+
+def upgrade_store(url: str, revision: str = "head", *, echo: bool = False) -> tuple[str | None, str]:
+    """Open the database at ``url`` (without migrating it on the way) and :func:`upgrade` it to ``revision``."""
+    from .engine import create_store_engine
+
+    engine = create_store_engine(url, echo=echo)
+    try:
+        return upgrade(engine, revision)
+    finally:
+        engine.dispose()

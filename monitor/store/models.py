@@ -15,6 +15,7 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -48,6 +50,8 @@ Period = String(7)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    #: Every model maps one table (SQLAlchemy types it as any ``FromClause``).
+    __table__: ClassVar[Table]
 
 
 metadata = Base.metadata

@@ -18,7 +18,7 @@ __all__ = [
     "login_succeeded", "create_session", "session_user", "touch_session", "delete_session",
     "delete_expired_sessions", "delete_user_sessions",
     "add_activation_codes", "activation_by_hash", "use_activation", "enterprise_user", "audit", "audit_entries",
-    "round_of", "open_round", "close_round", "draft_of", "save_draft", "delete_draft", "submissions_of",
+    "round_of", "newest_open_round", "open_round", "close_round", "draft_of", "save_draft", "delete_draft", "submissions_of",
     "add_submission", "enterprise_by_id", "enterprise_by_uscc", "sample_enterprises", "add_followup",
     "followups_of", "enterprise_emails", "series_values", "answers_over_time", "submitted_pairs", "current_answers",
 ]
@@ -38,7 +38,7 @@ def create_user(conn: Connection, *, username: str, role: str, password_hash: st
     return int(conn.execute(_U.insert().values(
         username=username, role=role, password_hash=password_hash, display_name=display_name, email=email,
         enterprise_id=enterprise_id, district_code=district_code, active=True,
-        must_change_password=must_change_password, failed_logins=0, created_at=now)).inserted_primary_key[0])
+        must_change_password=must_change_password, failed_logins=0, created_at=now).returning(_U.c.id)).scalar_one())
 
 
 def user_by_name(conn: Connection, username: str) -> Row | None:
@@ -177,6 +177,12 @@ def round_of(conn: Connection, period: str) -> Row | None:
     return conn.execute(select(_R).where(_R.c.period == period)).first()
 
 
+def newest_open_round(conn: Connection) -> str | None:
+    """The month of the newest open round (None when no round is open)."""
+    row = conn.execute(select(_R.c.period).where(_R.c.status == "open").order_by(_R.c.period.desc())).first()
+    return None if row is None else str(row[0])
+
+
 def open_round(conn: Connection, period: str, now: dt.datetime) -> None:
     """Open a month's round (no-op when it exists)."""
     if round_of(conn, period) is None:
@@ -221,7 +227,7 @@ def submissions_of(conn: Connection, enterprise_id: int, period: str | None = No
 
 def add_submission(conn: Connection, **values: Any) -> int:
     """Insert a submission row; the unique (enterprise, period, seq) refuses a concurrent twin."""
-    return int(conn.execute(_P.insert().values(**values)).inserted_primary_key[0])
+    return int(conn.execute(_P.insert().values(**values).returning(_P.c.id)).scalar_one())
 
 
 def submitted_pairs(conn: Connection, period: str) -> set[int]:

@@ -1,6 +1,6 @@
 """Store queries of the publications and of their audit (``imon publish check``).
 
-Reads only.  The publication builders call the readers through
+Reads, and the one write of a publication's record (:func:`record_publication`).  The publication builders call the readers through
 :meth:`monitor.publish.sources.Inputs.call`, which records their rows for a re-render; the audit
 (:mod:`monitor.publish.check`) reads the values a publication claims to print, at the vintage it recorded.
 """
@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
+
+from . import models as m
 from .core import Store
-from .vintages import as_vintage
+from .vintages import as_vintage, lock_vintages
 
 __all__ = ["target_odds_as_of", "series_values_at", "official_values", "forecast_values", "stored_odds",
            "latest_official_period", "city_targets", "year_targets", "latest_target_odds", "forecasts_between",
            "forecasts_from", "nowcasts_from", "official_value", "official_source_kinds", "stopped_enterprises",
            "stopped_enterprises_brief", "production_status_of", "publication_list", "final_inputs",
-           "status_counts", "alerts_started", "targets_of_year"]
+           "status_counts", "alerts_started", "targets_of_year", "publication_editions", "publication_record",
+           "record_publication"]
 
 
 def target_odds_as_of(store: Store, *, year: int, origin: str) -> list[dict[str, Any]]:
@@ -201,3 +205,34 @@ def targets_of_year(store: Store, *, year: int) -> list[dict[str, Any]]:
     return store.read_records(
         "SELECT indicator, region, comparison, value, unit FROM target WHERE year = :y "
         "ORDER BY CASE WHEN region = '440100' THEN 0 ELSE 1 END, region, indicator", y=year).to_dict("records")
+
+
+def publication_editions(store: Store, *, kind: str, period: str, lang: str) -> list[dict[str, Any]]:
+    """Every stored edition of a publication (draft 0, finals 1, 2, ...), all columns, by version."""
+    t = m.Publication.__table__
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(t).where(t.c.kind == kind, t.c.period == period,
+                                                              t.c.lang == lang).order_by(t.c.version)).mappings()]
+
+
+def publication_record(store: Store, publication_id: int) -> dict[str, Any] | None:
+    """One stored publication, all columns (None when there is no such id)."""
+    t = m.Publication.__table__
+    with store.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == publication_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def record_publication(store: Store, row: dict[str, Any], *, series: dict[str, Any] | None = None) -> int:
+    """Record an edition (``row``: the ``publication`` columns) and return its id, in one transaction: a draft
+    (version 0) replaces the earlier draft; ``series`` (``{key: vintage}``, a final edition's) locks the vintages
+    it read (:func:`monitor.store.vintages.lock_vintages`)."""
+    t = m.Publication.__table__
+    with store.begin() as conn:
+        if row["version"] == 0:
+            conn.execute(t.delete().where(t.c.kind == row["kind"], t.c.period == row["period"],
+                                          t.c.lang == row["lang"], t.c.version == 0))
+        pub_id = int(conn.execute(t.insert().values(**row).returning(t.c.id)).scalar_one())
+        if series is not None:
+            lock_vintages(conn, pub_id, series)
+    return pub_id

@@ -25,6 +25,8 @@ from sqlalchemy import Date, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from .models import Base
+
 __all__ = ["upsert", "bulk_insert"]
 
 _CHUNK = 5000
@@ -66,7 +68,7 @@ def _records(rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str,
 
 def upsert(
     conn: Connection,
-    table: Table,
+    target: Table | type[Base],
     rows: pd.DataFrame | Iterable[Mapping[str, Any]],
     key: Sequence[str],
     *,
@@ -79,8 +81,8 @@ def upsert(
     ----------
     conn
         An open connection; the caller owns the transaction.
-    table
-        Target table (``Model.__table__``).
+    target
+        Target table, or its model (``models.SeriesValue``).
     rows
         A frame or dicts whose keys are column names; NaN becomes NULL.
     key
@@ -97,6 +99,7 @@ def upsert(
     int
         Rows inserted or changed (0 when everything was already stored).
     """
+    table = target if isinstance(target, Table) else target.__table__
     records = _records(rows)
     if not records:
         return 0

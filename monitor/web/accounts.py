@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from collectors.exceptions import InvalidCodeError
 from collectors.uscc import validate_uscc
 
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..reference import DISTRICTS
 from ..settings import Settings
 from ..store import Store

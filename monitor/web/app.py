@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collectors.survey_layout import ANSWER_SETS, OPERATION_FIELDS, PROBLEM_TEXTS, QUESTION_TEXTS, STATUS_OPTIONS
 
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
@@ -186,13 +186,8 @@ class Portal:
     def current_period(self) -> str:
         """The month the portal takes returns for: the newest open round, else last month."""
         with self.store.engine.connect() as conn:
-            from sqlalchemy import select
-
-            from ..store import models as m
-
-            t = m.SurveyRound.__table__
-            row = conn.execute(select(t.c.period).where(t.c.status == "open").order_by(t.c.period.desc())).first()
-        return row[0] if row else str(pd.Period(_now().strftime("%Y-%m"), "M") - 1)
+            period = q.newest_open_round(conn)
+        return period or str(pd.Period(_now().strftime("%Y-%m"), "M") - 1)
 
 
 def _bilingual(wording: str, lang: str) -> str:

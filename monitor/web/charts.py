@@ -8,10 +8,13 @@ from __future__ import annotations
 import io
 import math
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..publish.charts import find_cjk_font
+from ..publish import find_cjk_font
 from .dash_texts import dtext
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["svg_chart", "png_chart"]
 
@@ -21,7 +24,7 @@ _RED, _BLUE, _GREY = "#c0392b", "#1f4e79", "#7f8c8d"
 _DRAWING = threading.Lock()
 
 
-def _rc(lang: str) -> dict[str, Any]:
+def _rc(lang: str) -> dict[RcKeyType, Any]:
     family = find_cjk_font()
     fams = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
     return {"font.family": "sans-serif", "font.sans-serif": fams, "axes.unicode_minus": False,

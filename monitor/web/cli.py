@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..logfile import attach_log_file
 from ..settings import Settings
 
 __all__ = ["serve", "portal", "users"]
@@ -25,20 +26,15 @@ def _cell(value: object) -> str:
 def _setup_logging(settings: Settings, verbose: int) -> None:
     """The server's log: warnings on stderr, the configured level in ``<data_dir>/imon.log`` (as the CLI's)."""
     root = logging.getLogger("monitor")
-    if getattr(root, "_imon_configured", False):
-        return
-    root.setLevel(logging.DEBUG)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stderr = logging.StreamHandler()
-    stderr.setLevel(logging.INFO if verbose else logging.WARNING)
-    stderr.setFormatter(fmt)
-    root.addHandler(stderr)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(settings.data_dir / "imon.log", encoding="utf-8")
-    handler.setLevel(settings["log_level"])
-    handler.setFormatter(fmt)
-    root.addHandler(handler)
-    root._imon_configured = True  # type: ignore[attr-defined]
+    if not getattr(root, "_imon_stderr", False):
+        root.setLevel(logging.DEBUG)
+        stderr = logging.StreamHandler()
+        stderr.setLevel(logging.INFO if verbose else logging.WARNING)
+        stderr.setFormatter(fmt)
+        root.addHandler(stderr)
+        root._imon_stderr = True  # type: ignore[attr-defined]
+    attach_log_file(root, settings.data_dir, settings["log_level"], fmt)
 
 
 def _print_frame(frame: Any, columns: list[str]) -> None:

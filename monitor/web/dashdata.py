@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..alerts.texts import region_name, series_label
 from ..api import AnalystStore
-from ..publish.common import question_name
+from ..publish import question_name
 from ..reference import CITY_CODE, DISTRICTS, QUESTIONS
 from ..settings import Settings
 from ..store import Store
@@ -227,7 +227,7 @@ def track_record(forecasts: list[Any], actual: dict[str, dict[str, Any]]) -> lis
 
 
 def _targets(api: AnalystStore, region: str, lang: str) -> list[dict[str, Any]]:
-    from ..publish.dispatch import INDICATOR_NAMES
+    from ..publish import INDICATOR_NAMES
 
     odds = api.target_odds()
     if odds.empty:
@@ -258,7 +258,7 @@ def _progress(store: Store, period: pd.Period, region: str) -> dict[str, Any]:
     by = [{"district": c, "district_name": region_name(c, "zh"), "sample": sample.get(c, 0),
            "responded": answered.get(c, 0), "rate": answered.get(c, 0) / sample[c] if sample.get(c) else None}
           for c in codes]
-    total, done = sum(b["sample"] for b in by), sum(b["responded"] for b in by)
+    total, done = sum(sample.get(c, 0) for c in codes), sum(answered.get(c, 0) for c in codes)
     return {"period": str(use), "sample": total, "responded": done, "rate": done / total if total else None,
             "by_district": by}
 

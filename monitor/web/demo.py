@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q

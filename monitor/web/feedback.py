@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
@@ -45,6 +45,7 @@ def feedback(store: Store, settings: Settings, enterprise_id: int, *, months: in
     pending = None if last in released else str(last)
     with store.engine.connect() as conn:
         ent = q.enterprise_by_id(conn, enterprise_id)
+        assert ent is not None, f"enterprise {enterprise_id} of an account is in the register (foreign key)"
         code = ent.industry_code
         since = str(released[-1]) if released else str(last)
         keys = ["pmi/headline", f"pmi/headline/industry/{code}"] + [

@@ -11,11 +11,11 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 import pandas as pd
 
-from ..ingest.common import now as _now
-from ..ingest.survey import survey_window
+from ..ingest import survey_window
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
-from ..store import models as m
+from ..store import alerts as alerts_q
 from ..store import portal as q
 from ..store.survey import answered_enterprises
 from ..survey_admin import panel_for_period
@@ -94,7 +94,6 @@ def queue_reminders(store: Store, settings: Settings, period: str, *, by: User |
     _, deadline, _ = survey_window(period, deadline_day=settings["survey.deadline_day"],
                                    close_days=settings["survey.close_days"])
     now = _now()
-    table = m.NotificationMessage.__table__
     queued = 0
     with store.begin() as conn:
         for rec in prog.missing.itertuples():
@@ -102,14 +101,14 @@ def queue_reminders(store: Store, settings: Settings, period: str, *, by: User |
             if not recipients:
                 continue
             dedup = hashlib.sha256(f"portal-reminder|{period}|{rec.uscc}".encode()).hexdigest()
-            if conn.execute(table.select().where(table.c.dedup_key == dedup)).first() is not None:
+            if alerts_q.digest_queued(conn, dedup):
                 continue
             msg = _reminder(settings, name=rec.name, uscc=rec.uscc, period=period, deadline=deadline,
                             recipients=recipients, now=now)
-            conn.execute(table.insert().values(
+            alerts_q.queue_digest(conn, dict(
                 dedup_key=dedup, recipient_group=f"enterprise:{rec.uscc}", recipients=",".join(recipients),
                 subject=str(msg["Subject"]), language=settings["language"], message_id=str(msg["Message-ID"]),
-                mime=msg.as_string(), status="queued", attempts=0, created_at=now))
+                mime=msg.as_string(), status="queued", attempts=0, created_at=now), [])
             q.add_followup(conn, enterprise_id=int(rec.enterprise_id), period=period,
                            user_id=by.id if by else None, channel="email", note="reminder e-mail queued", now=now)
             queued += 1
@@ -117,7 +116,7 @@ def queue_reminders(store: Store, settings: Settings, period: str, *, by: User |
                    + (f" district={district}" if district else ""))
     sent = 0
     if deliver_now:
-        from ..alerts.transport import deliver
+        from ..alerts import deliver
 
         sent = len(deliver(store, settings).sent)
     return queued, sent

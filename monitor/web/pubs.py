@@ -19,8 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..exceptions import MonitorError
-from ..publish import publish
-from ..publish.check import check_publication
+from ..publish import check_publication, publish
 from ..store import dashboard as q
 from .accounts import log_action
 from .dash_texts import dtext

@@ -28,9 +28,8 @@ from collectors.base import Issue
 from collectors.survey import read_survey_form
 from collectors.survey_layout import OPERATION_FIELDS, PROBLEM_TEXTS, QUESTION_TEXTS
 
-from ..ingest.common import finish_source, new_source, write_issues
-from ..ingest.common import now as _now
-from ..ingest.survey import SurveyFile, ingest_survey, survey_window
+from ..ingest import SurveyFile, finish_source, ingest_survey, new_source, survey_window, write_issues
+from ..periods import now as _now
 from ..settings import Settings
 from ..store import Store
 from ..store import portal as q
@@ -214,6 +213,8 @@ def submit(store: Store, settings: Settings, user: User, period: str, form: Form
         ent = q.enterprise_by_id(conn, eid) if status.reason != "closed" else None
     if status.reason == "closed":
         return Outcome("closed")
+    if ent is None:
+        raise PermissionError(f"enterprise {eid} of account {user.username} is no longer in the register")
     seq = expected_seq + 1
     name = f"portal/{user.username}/{period}/{seq}"
     token = secrets.token_hex(8)
@@ -276,6 +277,8 @@ def receipt_data(store: Store, user: User, submission_id: int) -> dict[str, Any]
             return None
         sub = subs[0]
         ent = q.enterprise_by_id(conn, int(user.enterprise_id))
+        if ent is None:
+            return None
         stored = q.current_answers(conn, int(user.enterprise_id), sub.period)
     form = FormData.from_json(sub.data)
     return {"submission": sub, "enterprise": ent, "form": form, "stored": stored,

@@ -160,7 +160,7 @@ class Throttle:
             now = time.monotonic()
             while hits and hits[0] < now - self.window:
                 hits.popleft()
-            return bool(hits) and len(hits) >= self.limit
+            return hits is not None and len(hits) > 0 and len(hits) >= self.limit
 
     def failed(self, address: str) -> None:
         """Count one failure of the address."""

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..alerts.lifecycle import active_silences, add_silence, end_silence
+from ..alerts import active_silences, add_silence, end_silence
 from ..alerts.texts import region_name
 from ..exceptions import ConfigError
-from ..ingest.common import now as _now
+from ..periods import now as _now
 from ..reference import CITY_CODE
 from ..store import dashboard as q
 from .accounts import User, log_action
