@@ -107,7 +107,7 @@ class ArimaSpec:
     def seasonal_order(self) -> tuple[int, int, int, int]:
         return (self.P, self.D, self.Q, PERIOD)
 
-    def as_dict(self) -> dict[str, int | bool]:
+    def as_dict(self) -> dict[str, int | bool | list[str]]:
         """Plain values (JSON-ready), inverse of ``ArimaSpec(**d)``."""
         return {"p": self.p, "d": self.d, "q": self.q, "P": self.P, "D": self.D, "Q": self.Q,
                 "constant": self.constant, "regressors": self.regressors, "outliers": list(self.outliers)}

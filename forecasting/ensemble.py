@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from .arima import ArimaFit, ArimaSpec, fit_arima, nsdiffs
+from .decompose import PERIOD
 from .exceptions import ForecastingError
 from .models import (
     ETS,
-    PERIOD,
     Forecaster,
     Level,
     Theta,
