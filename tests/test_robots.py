@@ -246,3 +246,14 @@ def test_digest_queue_feeds_the_groups_robots_once(store, tmp_path, server, monk
     assert all("pmi/headline" in (t.get("content") or t.get("text")) for t in texts)
     assert all("/dash/warnings" in (t.get("content") or t.get("text")) for t in texts)
     assert len(deliver_robots(store, settings, sleep=lambda s: None).sent) == 2 and len(server.received) == 2
+
+
+def test_robot_line_flags_a_figure_from_few_respondents():
+    # issue 13: a district figure from fewer than compute.min_respondents firms says so wherever it goes
+    items = _items()
+    items[0].region, items[0].n, items[0].low_n_min = "440103", 12, 30
+    _, text = robot_markdown(items, group="leaders", lang="zh", base_url="http://dash.example")
+    flagged = [line for line in text.splitlines() if "样本不足" in line]
+    assert len(flagged) == 1 and "12家企业应答" in flagged[0] and "少于30家" in flagged[0]
+    _, text = robot_markdown(items, group="leaders", lang="en", base_url="http://dash.example")
+    assert text.count("small sample: 12 respondents, fewer than 30") == 1
