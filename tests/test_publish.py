@@ -497,3 +497,33 @@ def test_dispatch_ranking_flags_district_pmis_from_few_respondents(pub_store):
     assert f"样本数少于{minimum}家" in html
     findings, _ = audit_html(html, store, min_respondents=minimum)
     assert not [f for f in findings if f.check == "low-n"], findings
+
+
+def test_a_cjk_font_installed_after_matplotlib_cached_its_font_list_is_found(tmp_path, monkeypatch):
+    # `make demo` installs fonts-noto-cjk when missing; matplotlib may have cached its font list before (a first
+    # run, the note "install a Chinese font" followed): the publications must see the font, not the stale cache
+    import copy
+
+    import matplotlib
+    from matplotlib import font_manager
+
+    from monitor import fonts
+    from monitor.publish import render_pdf as rp
+    from monitor.publish.charts import find_cjk_font
+
+    if not any("cjk" in f.lower() for f in font_manager.findSystemFonts()):
+        pytest.skip("no CJK font file installed (apt-get install fonts-noto-cjk)")
+    stale = copy.copy(font_manager.fontManager)
+    stale.ttflist = [f for f in font_manager.fontManager.ttflist if "CJK" not in f.name and "Han Sans" not in f.name]
+    monkeypatch.setattr(font_manager, "fontManager", stale)
+    monkeypatch.setattr(matplotlib, "get_cachedir", lambda: str(tmp_path))
+    caches = [fonts._refreshed, find_cjk_font] + [f for f in (rp.cjk_font_files,) if hasattr(f, "cache_clear")]
+    for cached in caches:
+        cached.cache_clear()
+    try:
+        assert find_cjk_font() is not None
+        assert rp.cjk_font_files()
+        assert list(tmp_path.glob("fontlist-*.json")), "the refreshed list is cached for the next process"
+    finally:
+        for cached in caches:
+            cached.cache_clear()

@@ -64,13 +64,14 @@ class Digest:
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """Path of an installed font with Chinese glyphs, or None."""
-    from matplotlib import font_manager
+    from ..fonts import installed_fonts
 
-    by_name = {f.name: f.fname for f in font_manager.fontManager.ttflist}
+    fonts = installed_fonts()
+    by_name = {f.name: f.fname for f in fonts}
     for name in _CJK_NAMES:
         if name in by_name:
             return by_name[name]
-    for f in font_manager.fontManager.ttflist:
+    for f in fonts:
         if "CJK" in f.name:
             return f.fname
     return None

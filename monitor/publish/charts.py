@@ -50,9 +50,9 @@ class ChartFont:
 @functools.lru_cache(maxsize=1)
 def find_cjk_font() -> str | None:
     """The first installed family of :data:`CJK_FAMILIES`, or None."""
-    from matplotlib import font_manager
+    from ..fonts import installed_fonts
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    installed = {f.name for f in installed_fonts()}
     for family in CJK_FAMILIES:
         if family in installed:
             return family

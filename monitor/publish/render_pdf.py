@@ -58,10 +58,11 @@ def fast_subsetting() -> bool:
 def cjk_font_files() -> dict[int, tuple[str, int]]:
     """``{weight: (file, index in the collection)}`` of Noto Sans CJK SC (400 and 700), as installed."""
     from fontTools.ttLib import TTCollection
-    from matplotlib import font_manager
+
+    from ..fonts import installed_fonts
 
     found: dict[int, tuple[str, int]] = {}
-    for entry in font_manager.fontManager.ttflist:
+    for entry in installed_fonts():
         if entry.name == "Noto Sans CJK SC" and entry.weight in (400, 700, "normal", "bold"):
             weight = 700 if entry.weight in (700, "bold") else 400
             if weight in found:
