@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ForecastingError
+from .nowcast import two_year_average
 
 __all__ = ["SPECS", "BridgeFeatures", "SelectedNowcast", "bridge_features", "select_nowcast", "spec_nowcasts", "two_year_average"]
 
@@ -70,18 +71,6 @@ SPECS: dict[str, tuple[str, ...]] = {
 MIN_PUBLISHED = 36
 #: Extra rows an equation needs beyond its coefficients to be estimated.
 MIN_DF = 12
-
-
-def two_year_average(growth: pd.Series) -> pd.Series:
-    """Two-year average growth ``100 (sqrt((1 + g_t/100)(1 + g_{t-12}/100)) - 1)`` of a y/y growth rate (%).
-
-    Statistics offices quote it when last year's month is distorted (the base effect): 2021 growth against the
-    collapse of early 2020.  NaN where either year is missing.
-    """
-    g = growth.astype(float)
-    base = g.shift(12, freq="M").reindex(g.index)
-    prod = (1 + g / 100) * (1 + base / 100)
-    return (np.sqrt(prod.where(prod > 0)) - 1) * 100
 
 
 @dataclass

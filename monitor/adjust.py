@@ -82,6 +82,7 @@ from .settings import Settings
 from .store import Store
 from .store.series import adjustment_records, series_keys, value_rows, write_adjustments
 from .store.vintages import as_of_limit, as_vintage, new_vintage
+from .textout import first_failure
 
 if TYPE_CHECKING:
     from forecasting.seasonal import AdjustmentResult, SeasonalAdjuster
@@ -236,9 +237,7 @@ class AdjustReport:
                 f"{len(self.rebuilt)} rebuilt ({lights}), {len(self.unchanged)} unchanged, {len(self.skipped)} "
                 f"skipped, {len(self.failed)} failed; {self.written:,} adjusted values new or changed "
                 f"in {self.seconds:.1f} s")
-        if self.failed:
-            first = next(iter(self.failed.items()))
-            text += f"; first failure {first[0]}: {first[1][:200]}"
+        text += first_failure(self.failed)
         return text
 
 

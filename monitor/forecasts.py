@@ -41,6 +41,7 @@ from .results import read_series
 from .settings import Settings
 from .store import Store
 from .store.forecasts import forecast_rows
+from .textout import first_failure
 
 __all__ = ["ForecastReport", "forecast_accuracy", "forecast_series", "key_history", "official_key", "outcome_frame",
            "resolve_keys", "run_tasks", "series_history"]
@@ -71,9 +72,7 @@ class ForecastReport:
         if self.identified or self.kept:
             text += (f" ({len(self.identified)} identified afresh, {len(self.kept)} on the specification kept "
                      "from their review)")
-        if self.failed:
-            key, message = next(iter(self.failed.items()))
-            text += f"; first failure {key}: {message[:200]}"
+        text += first_failure(self.failed)
         return text
 
 

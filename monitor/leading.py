@@ -31,9 +31,10 @@ import pandas as pd
 
 from .forecasts import series_history
 from .periods import month_text
-from .reference import CITY_CODE
+from .reference import CITY_CODE, region_series_key
 from .settings import Settings
 from .store import Store
+from .textout import first_failure
 
 __all__ = ["LeadingReport", "build_leading", "leading_key", "leading_signal"]
 
@@ -57,9 +58,7 @@ class LeadingReport:
             text += f"; city: {self.stored[CITY_CODE]}"
         elif CITY_CODE in self.skipped:
             text += f"; city skipped: {self.skipped[CITY_CODE][:200]}"
-        if self.failed:
-            key, message = next(iter(self.failed.items()))
-            text += f"; first failure {key}: {message[:200]}"
+        text += first_failure(self.failed)
         return text
 
 
@@ -67,13 +66,6 @@ def leading_key(region: str, part: str = "") -> str:
     """``cli/city``, ``cli/district/440103``; with ``part`` (``reference``, ``lead``): ``cli/<part>/...``."""
     where = "city" if region == CITY_CODE else f"district/{region}"
     return f"cli/{part + '/' if part else ''}{where}"
-
-
-def _component_key(key: str, region: str) -> str:
-    if region == CITY_CODE:
-        return key
-    base = key[: -len("/city")] if key.endswith("/city") else key
-    return f"{base}/district/{region}"
 
 
 def build_leading(store: Store, settings: Settings, origin: pd.Period) -> LeadingReport:
@@ -99,7 +91,7 @@ def build_leading(store: Store, settings: Settings, origin: pd.Period) -> Leadin
             continue
         comps = {}
         for key in [k.strip() for k in settings["leading.components"].split(",") if k.strip()]:
-            s = series_history(store, _component_key(key, region), origin)
+            s = series_history(store, region_series_key(key, region), origin)
             if len(s) >= settings["leading.min_months"]:
                 comps[key] = s
         if not comps:

@@ -37,11 +37,12 @@ import pandas as pd
 
 from .forecasts import series_history
 from .periods import month_text
-from .reference import CITY_CODE
+from .reference import CITY_CODE, region_series_key
 from .settings import Settings
 from .store import Store, forecast_queries
 from .store import forecasts as forecasts_q
 from .store import monitoring as monitoring_q
+from .textout import first_failure
 
 __all__ = ["NowcastReport", "OddsReport", "nowcast_accuracy", "nowcast_target", "read_nowcasts", "read_target_odds",
            "target_odds"]
@@ -67,9 +68,7 @@ class NowcastReport:
             text += f"; {region} skipped: {why}"
         for region, what in self.stored.items():
             text += f"; {region}: {what}"
-        if self.failed:
-            key, message = next(iter(self.failed.items()))
-            text += f"; first failure {key}: {message[:200]}"
+        text += first_failure(self.failed)
         return text
 
 
@@ -86,9 +85,7 @@ class OddsReport:
     def summary(self) -> str:
         text = (f"target odds from {self.origin}: {self.stored} stored, {len(self.skipped)} skipped, "
                 f"{len(self.failed)} failed in {self.seconds:.1f} s")
-        if self.failed:
-            key, message = next(iter(self.failed.items()))
-            text += f"; first failure {key}: {message[:200]}"
+        text += first_failure(self.failed)
         return text
 
 
@@ -108,14 +105,6 @@ def _input(store: Store, key: str, origin: pd.Period) -> pd.Series:
 def _offset(key: str) -> float:
     """What :func:`_input` subtracted from a series (50 for diffusion indices)."""
     return 50.0 if key.startswith("pmi/") else 0.0
-
-
-def _region_key(key: str, region: str) -> str:
-    """The regional variant of an input key: ``pmi/headline`` -> ``pmi/headline/district/440103``."""
-    if region == CITY_CODE:
-        return key
-    base = key[: -len("/city")] if key.endswith("/city") else key
-    return f"{base}/district/{region}"
 
 
 def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> NowcastReport:
@@ -138,7 +127,7 @@ def nowcast_target(store: Store, settings: Settings, origin: pd.Period) -> Nowca
         try:
             data: dict[str, pd.Series] = {}
             for key in _keys(settings["nowcast.inputs"]):
-                s = _input(store, _region_key(key, region), origin)
+                s = _input(store, region_series_key(key, region), origin)
                 if s.notna().sum() >= 36:
                     data[key] = s
             t = official_now[(official_now["region"] == region)]

@@ -36,10 +36,23 @@ __all__ = [
     "KeySector",
     "SizeClass",
     "Question",
+    "region_series_key",
 ]
 
 #: Administrative code of Guangzhou (the city-level region in the store).
 CITY_CODE = "440100"
+
+
+def region_series_key(key: str, region: str) -> str:
+    """The series key of ``key`` for ``region``: itself for the city, else ``.../district/<region>``.
+
+    ``pmi/headline`` -> ``pmi/headline/district/440103``; ``electricity/yoy/city`` ->
+    ``electricity/yoy/district/440103`` (a ``/city`` suffix is replaced).
+    """
+    if region == CITY_CODE:
+        return key
+    base = key[: -len("/city")] if key.endswith("/city") else key
+    return f"{base}/district/{region}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import unicodedata
 
 import pandas as pd
 
-__all__ = ["display_width", "table_lines", "escape_control"]
+__all__ = ["display_width", "table_lines", "escape_control", "first_failure"]
 
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 _CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029",
@@ -42,3 +42,11 @@ def frame_lines(frame: pd.DataFrame, columns: list[str]) -> list[str]:
         return ["  (none)"]
     shown = frame[columns].astype(object).where(frame[columns].notna(), "")
     return table_lines(shown.astype(str), columns)
+
+
+def first_failure(failed: dict[str, str], width: int = 200) -> str:
+    """``"; first failure KEY: MESSAGE"`` (the message cut to ``width``) for a batch report's summary, or ``""``."""
+    if not failed:
+        return ""
+    key, message = next(iter(failed.items()))
+    return f"; first failure {key}: {message[:width]}"

@@ -45,6 +45,7 @@ from .forecasts import (
 from .periods import month_text
 from .settings import Settings
 from .store import Store, forecast_queries
+from .textout import first_failure
 
 __all__ = ["TrackReport", "fill_past_origins", "forecast_skill", "read_skill", "store_skill", "store_skill_many"]
 
@@ -70,9 +71,7 @@ class TrackReport:
         span = f"{self.origins[0]}..{self.origins[-1]}" if self.origins else "none missing"
         text = (f"track record: past origins {span}: {self.forecasts} forecast rows, {self.nowcasts} nowcast "
                 f"origins, {self.odds} odds origins stored, {len(self.failed)} failed in {self.seconds:.1f} s")
-        if self.failed:
-            key, message = next(iter(self.failed.items()))
-            text += f"; first failure {key}: {message[:200]}"
+        text += first_failure(self.failed)
         return text
 
 

@@ -165,7 +165,7 @@ def robot_markdown(items: Sequence[Any], *, group: str, lang: str, base_url: str
         lines.append(f"- **{_inert(sev)}** {_inert(STATE[lang][item.kind])} · {_inert(head)} · "
                      f"{_inert(item.subject)} · {_inert(region_name(item.region, lang))} · {_inert(item.period)}: "
                      f"{_inert(describe(item.rule_kind, item.value, item.labels, lang))}"
-                     + ("" if getattr(item, "low_n_min", None) is None
+                     + ("" if item.low_n_min is None
                         else _inert(t["low_n"].format(n=item.n, min=item.low_n_min))))
     base = base_url.rstrip("/")
     words = LINKS[lang]
