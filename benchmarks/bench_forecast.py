@@ -109,11 +109,14 @@ def load_chinese(n_series: int) -> dict[str, pd.Series]:
 
 
 def windows(y: pd.Series) -> list[tuple[pd.Period, pd.Series]]:
-    """(origin, training window) per origin: at most WINDOW months, interior gaps interpolated linearly."""
+    """(origin, training window) per origin: at most WINDOW months, interior gaps interpolated linearly (listed in
+    ``attrs["filled"]``, as :func:`forecasting.fill_missing` lists them)."""
     filled = y.interpolate(limit_area="inside")
+    gaps = y.index[y.isna().to_numpy()]
     out = []
     for cut in ORIGINS:
         train = filled.iloc[: len(y) - cut].iloc[-WINDOW:].dropna()
+        train.attrs["filled"] = gaps.intersection(train.index)
         out.append((train.index[-1], train))
     return out
 

@@ -19,8 +19,6 @@ from .ensemble import Ensemble, ForecastSpec
 from .exceptions import ForecastingError, ModelFailureWarning
 from .gaps import fill_missing
 from .models import (
-    SARIMAX,
-    Combination,
     Forecaster,
     Naive2,
     SeasonalNaive,
@@ -32,6 +30,7 @@ from .models import (
     model_name,
 )
 from .outliers import clean_outliers
+from .selection import SARIMAX, Combination
 
 __all__ = ["ForecastResult", "forecast"]
 
@@ -141,7 +140,7 @@ def forecast(
     record; ``forecast(y, h, calendar="cn")`` the same for a series that carries the Chinese calendar
     (ARIMA with the Spring Festival and working-day regressors).  ``models=[...]`` instead runs the older
     selection among named candidates by an in-sample rolling backtest
-    (:class:`~forecasting.models.Combination`).
+    (:class:`~forecasting.selection.Combination`).
 
     Parameters
     ----------
@@ -166,12 +165,14 @@ def forecast(
         ``None`` (default): the platform's default forecaster.  Otherwise candidate models (names of
         :data:`forecasting.models.MODELS` or instances) for the selection path.
     combine
-        Selection path only. ``True``: :class:`~forecasting.models.Combination` of the best ``k`` candidates
+        Selection path only. ``True``: :class:`~forecasting.selection.Combination` of the best ``k`` candidates
         by an in-sample rolling backtest (``weights`` equal or inverse-MASE).  ``False``: the first candidate
         that fits.
     missing
         ``None``: the series must be complete.  ``"linear"`` or ``"seasonal"``: fill missing months first
         with :func:`forecasting.fill_missing` (noted in ``notes``); trailing missing months are not filled.
+        Filled months (these, or those a complete series lists in ``series.attrs["filled"]``, as
+        :func:`~forecasting.fill_missing` returns it) are missing values of the ARIMA member's likelihood.
     trim
         Selection path: the combination drops candidates whose backtest MASE is worse than ``trim`` times
         the best one's (``None``: keep the best ``k`` whatever their scores).
@@ -276,6 +277,7 @@ def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: For
         series = fill_missing(series, missing)
         if len(series.attrs["filled"]):
             notes.append(f"{len(series.attrs['filled'])} missing months filled ({missing}) before fitting")
+    filled = tuple(str(m) for m in series.attrs.get("filled", ()))
     y = check_series(series, name="forecast", minimum=2)
     y.name = series.name
     if window is not None:
@@ -303,7 +305,7 @@ def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: For
     if spec is not None and spec.calendar != calendar:
         raise ForecastingError(f"spec was identified with calendar={spec.calendar!r}; this call has "
                                f"calendar={calendar!r}. Pass the same calendar or identify afresh (spec=None).")
-    model = Ensemble(method=method, calendar=calendar, spec=spec)  # type: ignore[arg-type]
+    model = Ensemble(method=method, calendar=calendar, spec=spec, filled=filled)  # type: ignore[arg-type]
     try:
         model.fit(y_fit, exog_in)
     except Exception as exc:  # too short, or every member failed: a benchmark, recorded
