@@ -121,7 +121,7 @@ def forecast(
     *,
     calendar: Literal["cn"] | bool | None = None,
     spec: ForecastSpec | None = None,
-    method: Literal["median", "mean", "select"] = "median",
+    method: Literal["median", "mean", "select"] = "mean",
     exog: pd.DataFrame | None = None,
     level: Sequence[int | float] = (80, 95),
     models: Sequence[str | Forecaster] | None = None,
@@ -135,7 +135,7 @@ def forecast(
 ) -> ForecastResult:
     """Forecast ``series`` ``horizon`` months ahead with intervals.
 
-    ``forecast(y, h)`` is the platform's default (what ``imon forecast`` runs): the median of automatic
+    ``forecast(y, h)`` is the platform's default (what ``imon forecast`` runs): the mean of automatic
     ARIMA, ETS and Theta (:class:`forecasting.ensemble.Ensemble`) with intervals calibrated on its track
     record; ``forecast(y, h, calendar="cn")`` the same for a series that carries the Chinese calendar
     (ARIMA with the Spring Festival and working-day regressors).  ``models=[...]`` instead runs the older
@@ -154,7 +154,7 @@ def forecast(
         Production mode: the :attr:`ForecastResult.spec` of an earlier run (the annual review); the
         specification is kept and only the parameters are re-estimated.
     method
-        How the default members are combined: ``"median"`` (default), ``"mean"``, or ``"select"`` (the best
+        How the default members are combined: ``"mean"`` (default), ``"median"``, or ``"select"`` (the best
         member on the track record).
     exog
         Regressors for models that take them (ARIMA, SARIMAX), indexed by months covering the series *and*

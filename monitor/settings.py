@@ -334,7 +334,7 @@ SETTINGS: tuple[Setting, ...] = (
             "and only re-estimates the parameters before it is identified afresh (the annual review; 0: every "
             "month; imon forecast --reidentify forces it).", minimum=0),
     Setting("forecast.models", "default", _parse_str,
-            "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
+            "default: the mean of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
             "unadjusted); or candidates of the older backtest selection (ets, theta, sarimax, snaive, naive2)."),
     Setting("nowcast.target", "iva/yoy", _parse_str,
             "Official monthly statistic nowcast before its release (official_statistic series)."),
