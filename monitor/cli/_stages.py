@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ._app import _Context, _end_progress, _month_option, _progress_printer, _setup_logging, _this_month, cli
+from ._app import _Context, _end_progress, _month_option, _progress_printer, _setup_logging, _this_month, _when, cli
 
 
 # ---------------------------------------------------------------------------------------------- compute
@@ -42,7 +42,7 @@ def compute(obj: _Context, period: str | None, first: str | None, last: str | No
     for family, message in report.failed.items():
         click.echo(f"{family}: failed - {message}")
     click.echo(f"{report.first}..{report.last}: {report.total:,} values written as vintage "
-               f"{vintage_text(report.vintage)}")
+               f"{vintage_text(report.vintage)} ({_when(settings, report.vintage, '%Y-%m-%d %H:%M:%S', 'utc')})")
     if report.failed:
         raise SystemExit(1)
 
