@@ -27,6 +27,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.archive import (
     PENDING,
+    archive_dir,
     archive_lock,
     archive_months,
     export_readings,
@@ -38,12 +39,6 @@ from .meter import METER_META, read_meter
 
 __all__ = ["archive_chunks", "archive_dir", "archive_meter", "firm_status", "meter_frame", "sync_archive"]
 
-
-
-def archive_dir(settings: Settings) -> Path:
-    """The archive folder: ``electricity.archive``, or ``<data_dir>/archive/electricity``."""
-    text = settings["electricity.archive"]
-    return Path(text).expanduser().resolve() if text else settings.data_dir / "archive" / "electricity"
 
 
 def sync_archive(store: Store, root: Path) -> int:
