@@ -6,7 +6,7 @@ PMI of P is out, the last day of P):
 * Hubei industrial value added growth (``hubei_industrial_value_added_yoy.csv``): published to P - 1
   (January and February never published separately: at a March origin the last figure is December's);
   the national PMI (NBS) to P; Hubei electricity consumption growth (official, released with value added)
-  to P - 1.
+  to P - 1; the national output growth below (NBS, released mid-month) to P - 1, never January or February.
 * National industrial electricity output growth (NBS, ``nbs_electricity_output_2000_2023_tidy.csv``; the
   only monthly national output statistic in the data): published to P - 1; the PMI to P; national
   electricity consumption growth to P - 1.
@@ -14,9 +14,12 @@ PMI of P is out, the last day of P):
 At each origin the platform's nowcast, ``forecasting.bridge.select_nowcast`` (``nowcast.method = bridge``), is
 run on the data as they stood: every candidate equation (naive, bridge on the indicators' changes, base effect +
 working days + last change, the same with the indicators' changes or their change on a year earlier, the error
-correction to the 12-month mean, U-MIDAS, the two-year average) is scored at the earlier origins of the same
-type (ordinary or March) and the best three are averaged ("selected", with intervals from its own out-of-sample
-errors); each candidate's own nowcast is scored too.  The dynamic factor model ``forecasting.nowcast`` runs on
+correction to the 12-month mean, U-MIDAS, the two-year average, the 12-month-mean reversion alone, the change
+two years ago, the gap to the peers -- electricity growth, for Hubei also the national output growth -- in the
+latest month known of both) is scored at the earlier origins of the same type (ordinary or March) and the best
+three are averaged ("selected", with normalised conformal intervals from its own out-of-sample errors); each
+candidate's own nowcast is scored too.  ``--estimation drop`` runs the equations with the earlier rule (2020-21
+months dropped) instead of Huber estimation, for comparison.  The dynamic factor model ``forecasting.nowcast`` runs on
 every ``--dfm-every``-th origin, with its honest convergence status.
 
 Then the composite leading indicator (``forecasting.leading``, OECD method) from the national PMI components
