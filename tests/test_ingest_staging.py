@@ -148,3 +148,20 @@ def test_the_sums_written_name_only_registered_enterprises_and_this_file(registe
     frame = store.read_frame(select(m.ElectricityReading.enterprise_id, m.ElectricityReading.source_id))
     assert set(frame["enterprise_id"]) == set(_ids(store).values())
     assert set(frame["source_id"]) == {out.source_id}
+
+
+def test_accounts_with_backslashes_and_tabs_are_stored_verbatim(store, tmp_path, settings):
+    """PostgreSQL's staging is copied as text: a backslash (``K\\N`` would read as NULL unescaped) or a tab inside
+    an account goes through escaped and comes back as it was."""
+    store.upsert(m.Enterprise, [dict(uscc=E1, name_zh="企业", district_code="440112", industry_code="39",
+                                     size_class="large", sample_weight=1.0, panel_start="2016-01", panel_end=None)])
+    acc = tmp_path / "accounts.csv"
+    acc.write_text(f"account_no,uscc\nK\\N,{E1}\n\"T\t1\",{E1}\nC\\\\2,{E1}\n", "utf-8")
+    (mapped,) = collect_paths(store, settings, [acc])
+    assert mapped.status == "loaded"
+    (out,) = collect_paths(store, settings, [_feed(tmp_path / "feed.csv", [
+        ("K\\N", "2017-01-05", "1.25"), ('"T\t1"', "2017-01-05", "2"), ("C\\\\2", "2017-01-05", "4")])])
+    assert (out.rows_new, out.rows_rejected) == (3, 0)
+    assert _readings(store) == {("K\\N", "2017-01-05", 1.25, 2), ("T\t1", "2017-01-05", 2.0, 3),
+                                ("C\\\\2", "2017-01-05", 4.0, 4)}
+    assert {k for _, _, k in _sums(store)} == {7.25}

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection
 
 from collectors.base import Issue
-from collectors.electricity import FeedChunk
 
 from ..store import electricity as staging
 from ..store.electricity import STAGING
@@ -53,11 +52,6 @@ class FeedResult:
     changed: int = 0
     issues: list[Issue] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def _stage(conn: Connection, chunk: FeedChunk) -> None:
-    if not chunk.rows.empty:
-        staging.stage_rows(conn, chunk.rows)
 
 
 def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file_name: str,
@@ -86,18 +80,19 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
     staging.create_staging(conn)
     result = FeedResult()
     kept: dict[str, int] = {}
-    for chunk in chunks:  # type: ignore[attr-defined]
-        _stage(conn, chunk)
-        for issue in chunk.issues:
-            if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
-                kept[issue.rule] = kept.get(issue.rule, 0) + 1
-                result.issues.append(issue)
-        for rule, n in (chunk.counts or {}).items():
-            result.counts[rule] = result.counts.get(rule, 0) + n
-        result.rejected += chunk.rejected
-        result.read += len(chunk.rows) + chunk.rejected
-        if progress:
-            progress(result.read)
+    with staging.staging_writer(conn) as stage:
+        for chunk in chunks:  # type: ignore[attr-defined]
+            stage(chunk.rows)
+            for issue in chunk.issues:
+                if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
+                    kept[issue.rule] = kept.get(issue.rule, 0) + 1
+                    result.issues.append(issue)
+            for rule, n in (chunk.counts or {}).items():
+                result.counts[rule] = result.counts.get(rule, 0) + n
+            result.rejected += chunk.rejected
+            result.read += len(chunk.rows) + chunk.rejected
+            if progress:
+                progress(result.read)
     staging.finish_staging(conn)
     streamed = FeedResult(result.read, result.rejected, 0, list(result.issues), dict(result.counts))
     while True:

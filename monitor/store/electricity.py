@@ -25,8 +25,9 @@ writes only enterprise ids it has just joined through ``electricity_account`` an
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
+__all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "staging_writer", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
            "conflicting_rows", "first_staged_day", "unusual_readings", "revised_readings", "merge_staging",
            "is_fresh"]
 
@@ -80,36 +81,84 @@ def create_staging(conn: Connection) -> None:
                          "PRIMARY KEY (account_no, day)) WITHOUT ROWID")
 
 
-def stage_rows(conn: Connection, rows: pd.DataFrame) -> None:
-    """Add a chunk's rows (``account_no``, ``day`` as datetime64, ``kwh``, ``source_row``) to the staging table
-    (COPY on PostgreSQL)."""
-    if rows.empty:
-        return
+def _track(conn: Connection, rows: pd.DataFrame) -> np.ndarray:
+    """Keep the staged day span and account numbers (for :func:`finish_staging`); return the days."""
     day = rows["day"].to_numpy().astype("datetime64[D]")
     first, last = day.min().item(), day.max().item()
     span = conn.info.get(_SPAN)
     conn.info[_SPAN] = (first, last) if span is None else (min(span[0], first), max(span[1], last))
     conn.info.setdefault(_ACCOUNTS, set()).update(pd.unique(rows["account_no"].to_numpy()).tolist())
+    return day
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(rows: pd.DataFrame, day: np.ndarray) -> str:
+    """A chunk's rows as the lines of ``COPY ... FROM STDIN`` (text format: tab-separated, backslash escapes).
+
+    Floats are written with ``repr`` (the shortest digits that give the same double back), days by numpy; an
+    account with a backslash, tab or line break is escaped (PostgreSQL reads it back verbatim).
+    """
+    accounts = rows["account_no"].tolist()
+    joined = "".join(accounts)
+    if any(c in joined for c in "\\\t\n\r"):
+        accounts = [a.translate(_COPY_ESCAPES) for a in accounts]
+    lines = map("\t".join, zip(accounts, np.datetime_as_string(day, unit="D").tolist(),
+                               map(repr, rows["kwh"].to_numpy(float).tolist()),
+                               map(str, rows["source_row"].tolist()), strict=True))
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def staging_writer(conn: Connection) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Within the ``with`` block, a function that adds a chunk's rows (``account_no``, ``day`` as datetime64,
+    ``kwh``, ``source_row``) to the staging table.
+
+    PostgreSQL: one ``COPY`` stays open for the whole file and its data are sent by psycopg's writer thread, so
+    the server stores a chunk while the caller reads and checks the next (an exception in the block aborts the
+    copy, and the file's transaction with it).  SQLite: :func:`stage_rows` per chunk.
+    """
+    if not _postgres(conn):
+        yield lambda rows: stage_rows(conn, rows)
+        return
+    from psycopg.copy import QueuedLibpqWriter  # the PostgreSQL driver (an optional dependency)
+
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:  # type: ignore[union-attr]
+        with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN",
+                      writer=QueuedLibpqWriter(cur)) as copy:
+
+            def write(rows: pd.DataFrame) -> None:
+                if not rows.empty:
+                    copy.write(_copy_text(rows, _track(conn, rows)))
+
+            yield write
+
+
+def stage_rows(conn: Connection, rows: pd.DataFrame) -> None:
+    """Add a chunk's rows (``account_no``, ``day`` as datetime64, ``kwh``, ``source_row``) to the staging table
+    (one ``COPY`` of the chunk on PostgreSQL; :func:`staging_writer` keeps one open for a whole file)."""
+    if rows.empty:
+        return
+    day = _track(conn, rows)
     if _postgres(conn):
-        frame = pd.DataFrame({"a": rows["account_no"].to_numpy(),
-                              "d": np.datetime_as_string(day, unit="D"),
-                              "k": rows["kwh"].to_numpy(float), "r": rows["source_row"].to_numpy()})
-        buf = io.StringIO()
-        # CSV (an account with a comma, quote or backslash goes through quoted, verbatim); floats with the
-        # shortest digits that give the same double back
-        frame.to_csv(buf, header=False, index=False, lineterminator="\n")
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:  # type: ignore[union-attr]
-            with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(buf.getvalue())
+            with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN") as copy:
+                copy.write(_copy_text(rows, day))
         return
     days = np.datetime_as_string(day, unit="D").tolist()
-    conn.exec_driver_sql(
+    # the rows as an iterator of tuples, not a list of them, straight to the driver's executemany (the
+    # connection's own cursor, inside the file's transaction)
+    cur = conn.connection.cursor()
+    cur.executemany(
         f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row) VALUES (?, ?, ?, ?, ?4) "
         f"ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> excluded.kwh "
         f"THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row, n = {STAGING}.n + 1",
-        list(zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(), strict=True)),
+        zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(), strict=True),
     )
+    cur.close()
 
 
 def finish_staging(conn: Connection) -> None:
