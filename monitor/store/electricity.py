@@ -151,7 +151,7 @@ def stage_rows(conn: Connection, rows: pd.DataFrame) -> None:
     days = np.datetime_as_string(day, unit="D").tolist()
     # the rows as an iterator of tuples, not a list of them, straight to the driver's executemany (the
     # connection's own cursor, inside the file's transaction)
-    cur = conn.connection.cursor()
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cur.executemany(
         f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row) VALUES (?, ?, ?, ?, ?4) "
         f"ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> excluded.kwh "
