@@ -26,12 +26,16 @@ The SQL is in :mod:`monitor.store.electricity`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
 from collectors.base import Issue
+from collectors.electricity import FeedChunk
 
 from ..store import electricity as staging
 from ..store.electricity import STAGING
@@ -80,8 +84,8 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
     staging.create_staging(conn)
     result = FeedResult()
     kept: dict[str, int] = {}
-    with staging.staging_writer(conn) as stage:
-        for chunk in chunks:  # type: ignore[attr-defined]
+    with closing(_read_ahead(chunks)) as ahead, staging.staging_writer(conn) as stage:  # type: ignore[arg-type]
+        for chunk in ahead:
             stage(chunk.rows)
             for issue in chunk.issues:
                 if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
@@ -111,6 +115,53 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
             continue
         result.changed = max(changed, 0)
         return result
+
+
+def _read_ahead(chunks: Iterable[FeedChunk]) -> Generator[FeedChunk, None, None]:
+    """The chunks, read and checked by a worker thread one chunk ahead of the caller, so that parsing the next
+    chunk overlaps with the database storing this one (at most three chunks in memory: the one being stored, one
+    waiting, one being read).  An exception of the reader is raised here, in order; when the caller stops early
+    (an error, an interrupt) the reader stops after its current chunk."""
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        iterator = iter(chunks)
+        try:
+            for chunk in iterator:
+                if not put(chunk):
+                    return
+            put(end)
+        except BaseException as exc:  # handed to the caller, which raises it
+            put(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=read, name="imon-feed-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _rejects(conn: Connection, file_name: str, result: FeedResult) -> None:

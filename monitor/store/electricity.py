@@ -115,19 +115,16 @@ def staging_writer(conn: Connection) -> Iterator[Callable[[pd.DataFrame], None]]
     """Within the ``with`` block, a function that adds a chunk's rows (``account_no``, ``day`` as datetime64,
     ``kwh``, ``source_row``) to the staging table.
 
-    PostgreSQL: one ``COPY`` stays open for the whole file and its data are sent by psycopg's writer thread, so
-    the server stores a chunk while the caller reads and checks the next (an exception in the block aborts the
-    copy, and the file's transaction with it).  SQLite: :func:`stage_rows` per chunk.
+    PostgreSQL: one ``COPY`` stays open for the whole file (psycopg waits for every megabyte sent to be flushed,
+    so memory stays bounded; the caller reads the next chunk in another thread meanwhile); an exception in the
+    block aborts the copy, and the file's transaction with it.  SQLite: :func:`stage_rows` per chunk.
     """
     if not _postgres(conn):
         yield lambda rows: stage_rows(conn, rows)
         return
-    from psycopg.copy import QueuedLibpqWriter  # the PostgreSQL driver (an optional dependency)
-
     raw = conn.connection.driver_connection
     with raw.cursor() as cur:  # type: ignore[union-attr]
-        with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN",
-                      writer=QueuedLibpqWriter(cur)) as copy:
+        with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN") as copy:
 
             def write(rows: pd.DataFrame) -> None:
                 if not rows.empty:
