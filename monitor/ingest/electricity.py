@@ -9,9 +9,15 @@ again).  Then, in the same transaction:
 
 1. rows of accounts not in ``electricity_account`` are rejected;
 2. the rest are upserted into ``electricity_account_reading`` (unchanged rows
-   are not touched, so the same file twice changes nothing);
+   are not touched, so the same file twice changes nothing) -- plainly
+   inserted when the store holds no reading of the file's enterprises in its
+   days (a new month);
 3. the enterprise-day sums in ``electricity_reading`` are recomputed for the
-   enterprises and days the file touched.
+   enterprises and days the file touched (summed from the staged rows for a
+   new month).
+
+The file is read and checked one chunk ahead in a worker thread, so that
+parsing overlaps with the database's work.
 
 Counts are exact: every line is counted once, under the first rule it breaks;
 at most ``_MAX_ISSUES_PER_RULE`` rejects per rule are stored as examples and the
