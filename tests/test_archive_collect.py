@@ -187,6 +187,17 @@ def test_a_crash_between_commit_and_publish_is_repaired_from_the_store(bureau, t
     assert not any((root / store_archive.PENDING).iterdir())
     _same(_archived(root), _stored(store))
 
+    # ... and so does the compute stage's sync
+    from monitor.engine.electricity import sync_archive
+
+    monkeypatch.setattr(store_archive, "publish_partitions", crash)
+    collect_paths(store, settings, [_feed(tmp_path / "apr.csv", [("A1", "2017-01-05", 13.0)])])
+    monkeypatch.undo()
+    assert any((root / store_archive.PENDING).iterdir())
+    sync_archive(store, root)
+    assert not any((root / store_archive.PENDING).iterdir())
+    _same(_archived(root), _stored(store))
+
 
 def test_without_an_archive_setting_nothing_is_archived(bureau, tmp_path):
     store, _, acc = bureau

@@ -27,6 +27,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.archive import (
     PENDING,
+    archive_dir,
     archive_lock,
     archive_months,
     export_readings,
@@ -40,27 +41,21 @@ __all__ = ["archive_chunks", "archive_dir", "archive_meter", "firm_status", "met
 
 
 
-def archive_dir(settings: Settings) -> Path:
-    """The archive folder: ``electricity.archive``, or ``<data_dir>/archive/electricity``."""
-    text = settings["electricity.archive"]
-    return Path(text).expanduser().resolve() if text else settings.data_dir / "archive" / "electricity"
-
-
 def sync_archive(store: Store, root: Path) -> int:
     """Bring the archive up to the store: re-export the store's months from the archive's last month on
     (all of them into an empty archive).  Returns the rows written (0 when the archive is current or the
     store has no readings).  Partitions a collect left half-published (a crash between its commit and its
-    renames) are rebuilt from the store first (:func:`monitor.store.archive.recover_pending`)."""
-    if (root / PENDING).is_dir():
-        with archive_lock(root):
-            recover_pending(store, root)
+    renames) are rebuilt from the store first (:func:`monitor.store.archive.recover_pending`).  Holds the
+    archive's lock, so a collect publishing its partitions meanwhile waits."""
     last_store = last_store_month(store)
-    if last_store is None:
+    if last_store is None and not (root / PENDING).is_dir():
         return 0
-    months = archive_months(root)
-    if months and months[-1] > last_store:
-        return 0
-    return export_readings(store, root, first=months[-1] if months else None)
+    with archive_lock(root):
+        recover_pending(store, root)
+        months = archive_months(root)
+        if last_store is None or (months and months[-1] > last_store):
+            return 0
+        return export_readings(store, root, first=months[-1] if months else None)
 
 
 def archive_chunks(root: Path, first_month: str | None = None, last_month: str | None = None, *,

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import spring_festival_dates
-from ..engine.meter import sum_days
+from .meter import sum_days
 from .monitoring import (
     BREAKDOWNS,
     Breakdown,

@@ -146,6 +146,4 @@ def feed_archive(store: Store, settings: Settings, *, active: bool = True) -> Fe
     :func:`archive_enabled`."""
     if not active or not archive_enabled(settings):
         return FeedArchive(store, None)
-    from ..engine.electricity import archive_dir
-
-    return FeedArchive(store, archive_dir(settings))
+    return FeedArchive(store, store_archive.archive_dir(settings))

@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from ..settings import Settings
 from .core import Store, raw_query
 
-__all__ = ["ARCHIVE_COLUMNS", "PENDING", "all_readings", "archive_lock", "archive_months", "discard_partitions",
+__all__ = ["ARCHIVE_COLUMNS", "PENDING", "all_readings", "archive_dir", "archive_lock", "archive_months", "discard_partitions",
            "enterprise_readings", "export_readings", "feed_enterprises", "has_readings", "publish_partitions",
            "recover_pending", "stage_partitions", "write_readings"]
 
@@ -141,6 +142,13 @@ def last_store_month(store: Store) -> str | None:
         return None
     day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def archive_dir(settings: Settings) -> Path:
+    """The archive folder: ``electricity.archive``, or ``<data_dir>/archive/electricity``."""
+    text = settings["electricity.archive"]
+    return Path(text).expanduser().resolve() if text else settings.data_dir / "archive" / "electricity"
+
 
 
 # ------------------------------------------------------------------------------ file by file, from imon collect
