@@ -300,7 +300,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("electricity.archive", "", _parse_str,
             "Folder of the Parquet archive of daily readings (partitioned by month and region) that "
             "compute.engine = dask reads; empty means <data_dir>/archive/electricity. Without an archive the "
-            "store's readings are used."),
+            "store's readings are used. When set (or with compute.engine = dask), imon collect writes each "
+            "utility feed's readings into the archive too, after the store's commit."),
     Setting("monitoring.stop_threshold", 0.10, _parse_fraction,
             "An enterprise drawing less than this share of its electricity baseline is inferred stopped."),
     Setting("monitoring.semi_threshold", 0.50, _parse_fraction,
