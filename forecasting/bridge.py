@@ -489,6 +489,9 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
         half = conformal_quantile(scores, float(lv)) if np.isfinite(scale_now) else None
         if half is not None:
             lo[float(lv)], hi[float(lv)] = mean - half * scale_now, mean + half * scale_now
+            if np.ceil((len(scores) + 1) * float(lv) / 100 - 1e-9) > len(scores):
+                notes.append(f"interval {lv:g} %: {len(scores)} earlier {kind} nowcasts are too few for the level; "
+                             "the largest of their scaled errors is used (may cover less)")
         elif len(comb) >= 3:
             rmse = float(np.sqrt(np.mean(comb ** 2)))
             z = float(_z(1 - a))

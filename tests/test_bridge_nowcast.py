@@ -103,6 +103,9 @@ def test_march_origins_are_chosen_on_march_origins(national):
     assert r.kind == "march" and r.last_published == pd.Period("2018-12", "M")
     assert 4 <= r.scored <= 10
     assert np.isfinite(r.mean) and r.lo[80.0] < r.mean < r.hi[80.0]
+    # conformal with the 10 March scores: enough for 80 %, too few for 95 % (said in the notes)
+    assert r.scored == 10 and any("95 %" in n and "too few" in n for n in r.notes)
+    assert not any("80 %" in n for n in r.notes)
 
 
 def test_the_base_effect_is_found_on_a_synthetic_target():
