@@ -121,6 +121,28 @@ def test_collected_feeds_keep_the_archive_a_copy_of_the_store(bureau, tmp_path):
         k: v for k, v in before.items() if k.endswith(".parquet")}
 
 
+def test_an_enterprise_moved_to_another_district_is_archived_once(bureau, tmp_path):
+    """Re-sent days of an enterprise whose district changed take its month to the new district's partition: no
+    reading is counted twice and no enterprise-month is split (before, the days stayed under both districts)."""
+    store, ids, acc = bureau
+    settings = _settings(tmp_path)
+    root = tmp_path / "archive"
+    days = pd.date_range("2017-01-20", "2017-01-31").strftime("%Y-%m-%d")
+    collect_paths(store, settings, [acc, _feed(tmp_path / "jan.csv", [(a, d, 10.0) for d in days
+                                                                     for a in ("A1", "B1")])])
+    with store.begin() as conn:  # the register moves E1 from 440112 to 440114
+        conn.execute(m.Enterprise.__table__.update().where(m.Enterprise.id == ids[E1]).values(district_code="440114"))
+    (out,) = collect_paths(store, settings, [_feed(tmp_path / "fix.csv", [("A1", d, 11.0) for d in days[5:]])])
+    assert out.status == "loaded"
+    archived = _archived(root)
+    assert not archived.duplicated(["enterprise_id", "day"]).any()
+    # the enterprise's whole month moved with it (never split between two partitions): the archive is the
+    # store's copy under the register as it is now
+    _same(archived, _stored(store))
+    assert set(archived[archived["enterprise_id"] == ids[E1]]["region"]) == {"440114"}
+    assert set(archived[archived["enterprise_id"] == ids[E3]]["region"]) == {"440114"}
+
+
 def test_a_bad_file_leaves_the_archive_untouched(bureau, tmp_path, monkeypatch):
     store, _, acc = bureau
     settings = _settings(tmp_path)

@@ -235,6 +235,12 @@ def _partition_table(readings: pd.DataFrame) -> Any:
                      "kwh": pa.array(readings["kwh"].to_numpy(float))})
 
 
+def _day_keys(frame: pd.DataFrame) -> np.ndarray:
+    """One int64 per (enterprise, day) row of ``frame``."""
+    return frame["enterprise_id"].to_numpy(np.int64) * 100_000 + frame["day"].to_numpy().astype(
+        "datetime64[D]").astype(np.int64)
+
+
 def _read_partition(folder: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
@@ -292,20 +298,46 @@ def stage_partitions(readings: pd.DataFrame, root: Path, *, whole: bool = False)
     (pending / _JOURNAL).write_text(json.dumps({"partitions": partitions, "complete": False}))
     import pyarrow.parquet as pq
 
-    for (m, region), group in readings.groupby([month, readings["region"].to_numpy()], sort=True):
-        new = group[list(ARCHIVE_COLUMNS)]
-        if not whole:
-            old = _read_partition(root / f"month={m}" / f"region={region}")
-            if len(old):
-                key_old = old["enterprise_id"].to_numpy(np.int64) * 100_000 + old["day"].to_numpy().astype(
-                    "datetime64[D]").astype(np.int64)
-                key_new = new["enterprise_id"].to_numpy(np.int64) * 100_000 + new["day"].to_numpy().astype(
-                    "datetime64[D]").astype(np.int64)
-                new = pd.concat([old[~np.isin(key_old, key_new)], new], ignore_index=True)
+    def write(m: str, region: str, frame: pd.DataFrame) -> None:
         target = pending / f"month={m}" / f"region={region}"
         target.mkdir(parents=True)
-        pq.write_table(_partition_table(new), target / _PART)
+        pq.write_table(_partition_table(frame), target / _PART)
         partitions.append([str(m), str(region)])
+
+    columns = list(ARCHIVE_COLUMNS)
+    for m in sorted(set(month)):
+        new = readings[month == m]
+        by_region = {str(r): g[columns] for r, g in new.groupby(new["region"].to_numpy(), sort=True)}
+        if whole:
+            for region, frame in by_region.items():
+                write(str(m), region, frame)
+            continue
+        # Every enterprise of the file keeps its whole month in one partition, that of its district now: its
+        # days not re-sent move along from wherever they were (an enterprise moved to another district), so the
+        # archive's sums never count a reading twice nor split an enterprise-month between partitions.
+        region_of = pd.Series(new["region"].astype(str).to_numpy(), index=new["enterprise_id"].to_numpy(np.int64))
+        region_of = region_of[~region_of.index.duplicated(keep="last")]
+        new_keys = _day_keys(new)
+        content: dict[str, list[pd.DataFrame]] = {r: [f] for r, f in by_region.items()}
+        changed = set(by_region)
+        for folder in sorted((root / f"month={m}").glob("region=*")):
+            region = folder.name[len("region="):]
+            old = _read_partition(folder)
+            if not len(old):
+                continue
+            ours = np.isin(old["enterprise_id"].to_numpy(np.int64), region_of.index.to_numpy())
+            content.setdefault(region, []).append(old[~ours])
+            if not ours.any():
+                continue
+            carried = old[ours & ~np.isin(_day_keys(old), new_keys)]
+            destination = region_of.reindex(carried["enterprise_id"].to_numpy(np.int64)).to_numpy()
+            for target, frame in carried.groupby(destination, sort=True):
+                content.setdefault(str(target), []).append(frame)
+                changed.add(str(target))
+            changed.add(region)
+        for region in sorted(changed):
+            write(str(m), region, pd.concat(content.get(region, []), ignore_index=True)
+                  if content.get(region) else new.iloc[:0][columns])
     with open(pending / _JOURNAL, "w") as out:  # the partitions listed before anything is published
         json.dump({"partitions": partitions, "complete": True}, out)
         out.flush()
