@@ -32,12 +32,16 @@ The SQL is in :mod:`monitor.store.electricity`.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy.engine import Connection
 
 from collectors.base import Issue
@@ -51,6 +55,8 @@ __all__ = ["ingest_electricity", "FeedResult", "STAGING"]
 _MAX_ISSUES_PER_RULE = 10_000
 #: A reading this many times the account's mean of its stored readings (last 90 days) is flagged.
 _UNUSUAL_FACTOR = 20.0
+#: Rows of unknown accounts the direct path holds in memory; a file with more takes the staged path.
+_MAX_DIRECT_UNKNOWN = 200_000
 
 
 @dataclass
@@ -73,7 +79,10 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
     conn
         Connection inside the file's transaction.
     chunks
-        Iterator of :class:`collectors.electricity.FeedChunk`.
+        Iterator of :class:`collectors.electricity.FeedChunk`, or a function that returns a new one from the
+        file's start each time it is called: the file is then first tried on the direct path (written straight
+        into the readings, see :func:`_ingest_direct`) and read again through the staging table only when that
+        path does not apply.
     source_id
         The file's ``ingest_source`` id.
     file_name
@@ -87,6 +96,12 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
         Rows read and rejected (exact), rows changed, the issues kept (examples capped per rule, with one
         summary line per rule for the rest) and the rejected rows per rule.
     """
+    if callable(chunks):
+        try:
+            with conn.begin_nested():
+                return _ingest_direct(conn, chunks(), source_id, file_name=file_name, progress=progress)
+        except staging.DirectRefused:  # rolled back to the savepoint: the staged path, from the file's start
+            chunks = chunks()
     staging.create_staging(conn)
     result = FeedResult()
     kept: dict[str, int] = {}
@@ -121,6 +136,114 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
             continue
         result.changed = max(changed, 0)
         return result
+
+
+def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int, *, file_name: str,
+                   progress: Callable[[int], None] | None) -> FeedResult:
+    """A file whose enterprises have no stored readings in its days (a new month, the usual case), written
+    straight into ``electricity_account_reading`` chunk by chunk, without the staging table; the caller holds a
+    savepoint.  Rows of unknown accounts are set aside in memory (at most ``_MAX_DIRECT_UNKNOWN``) and counted
+    by the same rules as the staged path.  Raises :class:`staging.DirectRefused` when the path does not apply:
+    a key repeated among the mapped accounts' rows (within a chunk, found here; across chunks, refused by the
+    table's key), too many rows of unknown accounts, or stored readings of the file's enterprises in its days
+    (checked on the first chunk before anything is written, and for the whole file at the end)."""
+    amap = staging.account_map(conn)
+    result = FeedResult()
+    kept: dict[str, int] = {}
+    unknown: list[pd.DataFrame] = []
+    n_unknown = 0
+    accounts: set[str] = set()
+    span: tuple[dt.date, dt.date] | None = None
+    written = 0
+
+    def take(chunk: FeedChunk) -> pd.DataFrame:
+        nonlocal n_unknown, span
+        rows = chunk.rows
+        for issue in chunk.issues:
+            if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
+                kept[issue.rule] = kept.get(issue.rule, 0) + 1
+                result.issues.append(issue)
+        for rule, n in (chunk.counts or {}).items():
+            result.counts[rule] = result.counts.get(rule, 0) + n
+        result.rejected += chunk.rejected
+        result.read += len(rows) + chunk.rejected
+        if rows.empty:
+            return rows
+        day = rows["day"].to_numpy().astype("datetime64[D]")
+        first, last = day.min().item(), day.max().item()
+        span = (first, last) if span is None else (min(span[0], first), max(span[1], last))
+        known = rows["account_no"].isin(amap.index).to_numpy()
+        if not known.all():
+            n_unknown += int((~known).sum())
+            if n_unknown > _MAX_DIRECT_UNKNOWN:
+                raise staging.DirectRefused("many rows of unknown accounts")
+            unknown.append(rows.loc[~known, ["account_no", "day", "kwh", "source_row"]])
+            rows = rows.loc[known]
+        if rows.duplicated(["account_no", "day"]).any():
+            raise staging.DirectRefused("a key repeated within a chunk")
+        accounts.update(pd.unique(rows["account_no"].to_numpy()).tolist())
+        return rows
+
+    with closing(_read_ahead(chunks)) as ahead:
+        pending = [take(chunk) for chunk in itertools.islice(ahead, 1)]
+        if pending and len(pending[0]):  # a file that is not new shows on its first chunk, before any write
+            first_accounts = sorted(pd.unique(pending[0]["account_no"].to_numpy()).tolist())
+            day = pending[0]["day"].to_numpy().astype("datetime64[D]")
+            staging.finish_direct(conn, source_id, first_accounts, (day.min().item(), day.max().item()), sums=False)
+        if progress and pending:
+            progress(result.read)
+        with staging.direct_writer(conn, source_id) as write:
+            for rows in pending:
+                write(rows)
+                written += len(rows)
+            pending.clear()
+            for chunk in ahead:
+                rows = take(chunk)
+                write(rows)
+                written += len(rows)
+                if progress:
+                    progress(result.read)
+    staging.finish_direct(conn, source_id, sorted(accounts), span)
+    _unknown_rejects(file_name, pd.concat(unknown) if unknown else None, result)
+    for rule, n in sorted(result.counts.items()):
+        listed = sum(1 for i in result.issues if i.rule == rule)
+        if n > listed:
+            result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule "
+                                       f"{rule} (not listed; {n:,} in all)", field=None, value=str(n - listed)))
+    if span is not None and accounts:
+        unusual = staging.unusual_direct(conn, source_id, span, since=span[0] - dt.timedelta(days=90),
+                                         factor=_UNUSUAL_FACTOR, limit=_MAX_ISSUES_PER_RULE)
+        result.issues += _unusual_issues(file_name, unusual)
+    result.changed = written
+    return result
+
+
+def _unknown_rejects(file_name: str, rows: pd.DataFrame | None, result: FeedResult) -> None:
+    """The rejects of the rows of unknown accounts set aside by the direct path, by the staged path's rules: a
+    key given twice with different kWh rejects each of its rows as a conflict, the other rows as unknown."""
+    if rows is None or rows.empty:
+        return
+    keys = rows.groupby(["account_no", "day"], sort=False).agg(
+        low=("kwh", "min"), high=("kwh", "max"), first=("source_row", "min"), last=("source_row", "max"),
+        n=("kwh", "size")).reset_index()
+    conflict = (keys["low"] != keys["high"]).to_numpy()
+    keys["day"] = np.datetime_as_string(keys["day"].to_numpy().astype("datetime64[D]"), unit="D")
+    plain = keys.loc[~conflict].sort_values("first", kind="stable").head(_MAX_ISSUES_PER_RULE)
+    for account, row in zip(plain["account_no"].tolist(), plain["first"].tolist(), strict=True):
+        result.issues.append(Issue(file_name, "unknown_account", f"account {account} is not mapped to an "
+                                   "enterprise (load the utility's account map first)", row=int(row),
+                                   field="account_no", value=str(account)))
+    clash = keys.loc[conflict].sort_values("first", kind="stable").head(_MAX_ISSUES_PER_RULE // 2)
+    for account, day, first, last in clash[["account_no", "day", "first", "last"]].itertuples(index=False):
+        for row in sorted({int(first), int(last)}):
+            result.issues.append(Issue(file_name, "duplicate_conflict", f"account {account} on {day} appears "
+                                       "more than once with different kWh; every such row rejected", row=row,
+                                       field="kwh", value=str(account)))
+    for rule, n in (("unknown_account", int(keys["n"].to_numpy()[~conflict].sum())),
+                    ("duplicate_conflict", int(keys["n"].to_numpy()[conflict].sum()))):
+        if n:
+            result.counts[rule] = result.counts.get(rule, 0) + n
+            result.rejected += n
 
 
 def _read_ahead(chunks: Iterable[FeedChunk]) -> Generator[FeedChunk, None, None]:
@@ -189,18 +312,21 @@ def _rejects(conn: Connection, file_name: str, result: FeedResult) -> None:
             result.rejected += n
 
 
+def _unusual_issues(file_name: str, unusual: list[tuple[Any, ...]]) -> list[Issue]:
+    return [Issue(file_name, "unusual_kwh", f"account {account} on {day}: {kwh:,.0f} kWh is more than "
+                  f"{_UNUSUAL_FACTOR:g} times its usual {mean:,.0f} kWh a day; check the unit and the "
+                  "decimal point", "warning", row=int(row), field="kwh", value=f"{kwh:g}")
+            for account, day, kwh, row, mean in unusual]
+
+
 def _soft_checks(conn: Connection, file_name: str) -> list[Issue]:
     """Warnings: readings far above the account's stored history, and stored readings this file changes."""
     issues: list[Issue] = []
     first = staging.first_staged_day(conn)
     if first is None:
         return issues
-    unusual = staging.unusual_readings(conn, since=first - dt.timedelta(days=90), factor=_UNUSUAL_FACTOR,
-                                       limit=_MAX_ISSUES_PER_RULE)
-    for account, day, kwh, row, mean in unusual:
-        issues.append(Issue(file_name, "unusual_kwh", f"account {account} on {day}: {kwh:,.0f} kWh is more than "
-                            f"{_UNUSUAL_FACTOR:g} times its usual {mean:,.0f} kWh a day; check the unit and the "
-                            "decimal point", "warning", row=int(row), field="kwh", value=f"{kwh:g}"))
+    issues += _unusual_issues(file_name, staging.unusual_readings(
+        conn, since=first - dt.timedelta(days=90), factor=_UNUSUAL_FACTOR, limit=_MAX_ISSUES_PER_RULE))
     n_revised, example = staging.revised_readings(conn)
     if example is not None:
         account, day, old, new, row = example

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import collectors
 from collectors.base import Collected, file_sha256
+from collectors.electricity import FeedChunk
 from collectors.exceptions import CollectorError
 from collectors.limits import DEFAULT_LIMITS, Limits, limits_for
 
@@ -224,11 +225,15 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
             if kind == "electricity":
                 stream = collectors.get(kind).stream
                 assert stream is not None
-                chunks = stream(path, chunksize=settings["ingest.chunk_rows"],
-                                limits=limits_for(kind, ingest_limits(settings)))
+                feed_limits = limits_for(kind, ingest_limits(settings))
+
+                def chunks() -> Iterator[FeedChunk]:
+                    """The file's chunks from its start (read again when the direct path does not apply)."""
+                    return archived.watch(stream(path, chunksize=settings["ingest.chunk_rows"],
+                                                 limits=feed_limits))
+
                 report = (lambda n: progress(f"{path.name}: {n:,} rows")) if progress else None
-                feed = ingest_electricity(conn, archived.watch(chunks), source_id, file_name=path.name,
-                                          progress=report)
+                feed = ingest_electricity(conn, chunks, source_id, file_name=path.name, progress=report)
                 archived.prepare(conn)
                 read, changed, issues, errors = feed.read, feed.changed, feed.issues, feed.rejected
             else:

@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError
 
 __all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "staging_writer", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
            "conflicting_rows", "first_staged_day", "unusual_readings", "revised_readings", "merge_staging",
-           "is_fresh"]
+           "is_fresh", "DirectRefused", "account_map", "direct_writer", "finish_direct", "unusual_direct"]
 
 STAGING = "imon_stage_electricity"
 _NAME = "imon_staging_table"  # key of this transaction's staging table name in the connection's info
@@ -94,19 +94,21 @@ def _track(conn: Connection, rows: pd.DataFrame) -> np.ndarray:
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(rows: pd.DataFrame, day: np.ndarray) -> str:
+def _copy_text(rows: pd.DataFrame, day: np.ndarray, source_id: int | None = None) -> str:
     """A chunk's rows as the lines of ``COPY ... FROM STDIN`` (text format: tab-separated, backslash escapes).
 
     Floats are written with ``repr`` (the shortest digits that give the same double back), days by numpy; an
     account with a backslash, tab or line break is escaped (PostgreSQL reads it back verbatim).
     """
     accounts = rows["account_no"].tolist()
+    sources = [str(int(source_id))] * len(accounts) if source_id is not None else None
     joined = "".join(accounts)
     if any(c in joined for c in "\\\t\n\r"):
         accounts = [a.translate(_COPY_ESCAPES) for a in accounts]
-    lines = map("\t".join, zip(accounts, np.datetime_as_string(day, unit="D").tolist(),
-                               map(repr, rows["kwh"].to_numpy(float).tolist()),
-                               map(str, rows["source_row"].tolist()), strict=True))
+    columns = [accounts, np.datetime_as_string(day, unit="D").tolist(), map(repr, rows["kwh"].to_numpy(float).tolist())]
+    if sources is not None:
+        columns.append(sources)
+    lines = map("\t".join, zip(*columns, map(str, rows["source_row"].tolist()), strict=True))
     return "\n".join(lines) + "\n"
 
 
@@ -383,3 +385,137 @@ def _upsert(conn: Connection, stage: str, source_id: int) -> int:
             "WHERE electricity_reading.kwh <> excluded.kwh"), {"first": span[0], "last": span[1]})
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}_firms")
     return int(changed)
+
+
+# --- A fresh file written straight into the readings (no staging table) ---------------------------------------------
+
+
+class DirectRefused(Exception):
+    """The file cannot be written straight into the readings (a key met twice, or readings of its enterprises
+    already stored in its days): roll back to the savepoint and take the staged path."""
+
+
+def account_map(conn: Connection) -> pd.Series:
+    """``electricity_account``: the enterprise id of every mapped account, indexed by account number (on
+    PostgreSQL the table is analysed first: the plans of the direct path's checks and sums depend on it)."""
+    if _postgres(conn):
+        conn.exec_driver_sql("ANALYZE electricity_account")
+    frame = pd.DataFrame(conn.exec_driver_sql("SELECT account_no, enterprise_id FROM electricity_account").all(),
+                         columns=["account_no", "enterprise_id"])
+    return pd.Series(frame["enterprise_id"].to_numpy(), index=pd.Index(frame["account_no"].astype(object)))
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) == "23505":
+        return True
+    return type(orig).__name__ == "IntegrityError" and "UNIQUE" in str(orig)
+
+
+@contextmanager
+def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Within the ``with`` block, a function that writes a chunk's rows of mapped accounts (no key repeated
+    within the chunk) straight into ``electricity_account_reading`` with the file's ``source_id``: one ``COPY``
+    open for the whole file on PostgreSQL, an ``executemany`` of the chunk in key order on SQLite.  A key met
+    twice (across chunks, or already stored) raises :class:`DirectRefused`; the caller's savepoint undoes the
+    rest."""
+    columns = "account_no, day, kwh, source_id, source_row"
+    try:
+        if _postgres(conn):
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:  # type: ignore[union-attr]
+                with cur.copy(f"COPY electricity_account_reading ({columns}) FROM STDIN") as copy:
+
+                    def write(rows: pd.DataFrame) -> None:
+                        if not rows.empty:
+                            day = rows["day"].to_numpy().astype("datetime64[D]")
+                            copy.write(_copy_text(rows, day, source_id))
+
+                    yield write
+            return
+        conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_SQLITE_CACHE_KIB}")
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+        def insert(rows: pd.DataFrame) -> None:
+            if rows.empty:
+                return
+            rows = rows.sort_values(["account_no", "day"], kind="stable")
+            days = np.datetime_as_string(rows["day"].to_numpy().astype("datetime64[D]"), unit="D").tolist()
+            cur.executemany(
+                f"INSERT INTO electricity_account_reading ({columns}) VALUES (?, ?, ?, {int(source_id)}, ?)",
+                zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(),
+                    strict=True))
+
+        try:
+            yield insert
+        finally:
+            cur.close()
+    except Exception as exc:
+        if _is_unique_violation(exc):
+            raise DirectRefused("a key met twice") from None
+        raise
+
+
+def finish_direct(conn: Connection, source_id: int, accounts: list[str], span: tuple[dt.date, dt.date] | None,
+                  *, sums: bool = True) -> int:
+    """After the direct writes: note the file's mapped accounts (``imon_direct_accounts``), refuse the direct
+    path (:class:`DirectRefused`) when the store holds readings of the file's enterprises in its days other than
+    the file's own, then (``sums``) insert the enterprise-day sums from the rows written.  Returns the sums
+    written."""
+    if _postgres(conn):
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS imon_direct_accounts (account_no VARCHAR(40) "
+                             "PRIMARY KEY) ON COMMIT DROP")
+        conn.exec_driver_sql("TRUNCATE imon_direct_accounts")
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy("COPY imon_direct_accounts (account_no) FROM STDIN") as copy:
+                for account in accounts:
+                    copy.write_row((account,))
+        conn.exec_driver_sql("ANALYZE imon_direct_accounts")
+    else:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS imon_direct_accounts")
+        conn.exec_driver_sql("CREATE TEMP TABLE imon_direct_accounts (account_no TEXT PRIMARY KEY) WITHOUT ROWID")
+        if accounts:
+            conn.exec_driver_sql("INSERT INTO imon_direct_accounts (account_no) VALUES (?)", [(a,) for a in accounts])
+    if span is None or not accounts:
+        return 0
+    params = {"first": span[0], "last": span[1], "sid": int(source_id)}
+    firms = ("SELECT a.enterprise_id FROM electricity_account a JOIN imon_direct_accounts s "
+             "ON s.account_no = a.account_no")
+    hit = conn.execute(text(
+        f"SELECT 1 FROM electricity_reading e WHERE e.enterprise_id IN ({firms}) "
+        "AND e.day >= :first AND e.day <= :last LIMIT 1"), params).first()
+    if hit is None:
+        hit = conn.execute(text(
+            "SELECT 1 FROM electricity_account a JOIN electricity_account_reading r ON r.account_no = a.account_no "
+            f"WHERE a.enterprise_id IN ({firms}) AND r.day >= :first AND r.day <= :last "
+            "AND (r.source_id IS NULL OR r.source_id <> :sid) LIMIT 1"), params).first()
+    if hit is not None:
+        raise DirectRefused("readings of the file's enterprises in its days are stored")
+    if not sums:
+        return 0
+    # every stored reading of these enterprises and days is the file's own: their sums are new
+    written = conn.execute(text(
+        "INSERT INTO electricity_reading (enterprise_id, day, kwh, source_id) "
+        "SELECT a.enterprise_id, r.day, SUM(r.kwh), :sid FROM imon_direct_accounts s "
+        "JOIN electricity_account a ON a.account_no = s.account_no "
+        "JOIN electricity_account_reading r ON r.account_no = s.account_no "
+        "WHERE r.day >= :first AND r.day <= :last "
+        "GROUP BY a.enterprise_id, r.day ORDER BY a.enterprise_id, r.day"), params)
+    return int(written.rowcount or 0)
+
+
+def unusual_direct(conn: Connection, source_id: int, span: tuple[dt.date, dt.date], *, since: dt.date,
+                   factor: float, limit: int) -> list[tuple[Any, ...]]:
+    """:func:`unusual_readings` of a file written directly: its own rows (by ``source_id``) against the other
+    stored readings of its accounts since ``since`` (after :func:`finish_direct`)."""
+    return [tuple(r) for r in conn.execute(text(
+        "SELECT s.account_no, s.day, s.kwh, s.source_row, h.mean_kwh FROM electricity_account_reading s JOIN ("
+        "  SELECT r.account_no, AVG(r.kwh) AS mean_kwh, COUNT(*) AS days FROM electricity_account_reading r "
+        "  WHERE r.account_no IN (SELECT account_no FROM imon_direct_accounts) AND r.day >= :since "
+        "  AND (r.source_id IS NULL OR r.source_id <> :sid) GROUP BY r.account_no"
+        ") h ON h.account_no = s.account_no "
+        "WHERE s.day >= :first AND s.day <= :last AND s.source_id = :sid "
+        f"AND h.days >= 7 AND h.mean_kwh > 0 AND s.kwh > {float(factor)} * h.mean_kwh "
+        f"ORDER BY s.source_row LIMIT {int(limit)}"),
+        {"since": since, "sid": int(source_id), "first": span[0], "last": span[1]}).all()]

@@ -1,0 +1,126 @@
+"""A new month of the feed written straight into the readings (the direct path) counts, flags and stores exactly
+what the staged path does, and falls back to the staged path (reading the file again) where it does not apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import collectors
+from collectors.limits import limits_for
+from collectors.uscc import make_uscc
+from monitor.ingest import collect_paths
+from monitor.ingest.common import new_source
+from monitor.ingest.electricity import ingest_electricity
+from monitor.settings import load_settings
+from monitor.store import models as m
+
+E1 = make_uscc("440112", "MA5ABC12")
+E2 = make_uscc("440114", "87654321")
+CHUNK = 4
+
+
+@pytest.fixture
+def registered(store, tmp_path):
+    settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path / "var")})
+    store.upsert(m.Enterprise, [
+        dict(uscc=u, name_zh="企业", district_code="440112", industry_code="39", size_class="large",
+             sample_weight=1.0, panel_start="2016-01", panel_end=None) for u in (E1, E2)])
+    acc = tmp_path / "accounts.csv"
+    acc.write_text(f"account_no,uscc\nA1,{E1}\nA2,{E1}\nB1,{E2}\n", "utf-8")
+    (out,) = collect_paths(store, settings, [acc])
+    assert out.status == "loaded"
+    return store
+
+
+def _feed(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    path.write_text("account_no,date,kwh\n" + "".join(f"{a},{d},{k}\n" for a, d, k in rows), "utf-8")
+    return path
+
+
+def _ingest(store, path: Path, *, restartable: bool, keep: bool = False):
+    """Ingest ``path`` in a transaction (rolled back unless ``keep``); the result, what the store then holds, and
+    how often the file was read."""
+    stream = collectors.get("electricity").stream
+    reads = []
+
+    def chunks():
+        reads.append(1)
+        return stream(path, chunksize=CHUNK, limits=limits_for("electricity", None))
+
+    with store.engine.connect() as conn:
+        trans = conn.begin()
+        source_id = new_source(conn, "electricity", path, f"{path.name}{restartable}")
+        result = ingest_electricity(conn, chunks if restartable else chunks(), source_id, file_name=path.name)
+        readings = sorted((a, str(d), float(k), int(r)) for a, d, k, r in conn.execute(select(
+            m.ElectricityAccountReading.account_no, m.ElectricityAccountReading.day, m.ElectricityAccountReading.kwh,
+            m.ElectricityAccountReading.source_row)).all())
+        sums = sorted((int(e), str(d), round(float(k), 9)) for e, d, k in conn.execute(select(
+            m.ElectricityReading.enterprise_id, m.ElectricityReading.day, m.ElectricityReading.kwh)).all())
+        (trans.commit if keep else trans.rollback)()
+    issues = [(i.rule, i.row, i.message, i.severity, i.field, i.value) for i in result.issues]
+    return (result.read, result.rejected, result.changed, result.counts, issues, readings, sums), len(reads)
+
+
+def _same_as_staged(store, path: Path, *, reads: int):
+    staged, _ = _ingest(store, path, restartable=False)
+    direct, n = _ingest(store, path, restartable=True)
+    assert direct == staged
+    assert n == reads, "the direct path was not taken" if reads == 1 else "the file was not read again"
+    return direct
+
+
+def test_a_new_month_goes_straight_in_with_the_staged_paths_results(registered, tmp_path):
+    rows = [(a, f"2024-03-{d:02d}", f"{100 + d}.5") for a in ("A1", "A2", "B1") for d in range(1, 8)]
+    read, rejected, changed, counts, issues, readings, sums = _same_as_staged(
+        registered, _feed(tmp_path / "f.csv", rows), reads=1)
+    assert (read, rejected, changed, counts, issues) == (21, 0, 21, {}, [])
+    assert len(readings) == 21 and len(sums) == 14
+
+
+def test_unknown_accounts_of_a_new_month_are_rejected_with_the_same_counts(registered, tmp_path):
+    rows = [("A1", "2024-03-01", "10"), ("X9", "2024-03-01", "5"), ("A2", "2024-03-01", "11"),
+            ("X9", "2024-03-02", "5"), ("B1", "2024-03-01", "3"), ("X9", "2024-03-01", "5"),  # same key, same kWh
+            ("Y7", "2024-03-03", "1"), ("A1", "2024-03-02", "12"), ("Y7", "2024-03-03", "2"),  # different kWh
+            ("A1", "2024-03-03", "-4"), ("B1", "2024-03-02", "4")]
+    read, rejected, changed, counts, issues, readings, _ = _same_as_staged(
+        registered, _feed(tmp_path / "f.csv", rows), reads=1)
+    assert (read, rejected, changed) == (11, 6, 5)
+    assert counts["unknown_account"] == 3 and counts["duplicate_conflict"] == 2
+    assert [i[:2] for i in issues if i[0] == "duplicate_conflict"] == [("duplicate_conflict", 8),
+                                                                        ("duplicate_conflict", 10)]
+
+
+@pytest.mark.parametrize("kwh", ["10", "99"], ids=["same_kwh", "different_kwh"])
+def test_a_key_repeated_across_chunks_falls_back_to_the_staged_path(registered, tmp_path, kwh):
+    rows = [(a, f"2024-03-{d:02d}", "10") for a in ("A1", "B1") for d in range(1, 6)] + [("A1", "2024-03-02", kwh)]
+    read, rejected, changed, *_ = _same_as_staged(registered, _feed(tmp_path / "f.csv", rows), reads=2)
+    assert read == 11 and rejected == (0 if kwh == "10" else 2)
+
+
+def test_a_key_repeated_within_a_chunk_falls_back_to_the_staged_path(registered, tmp_path):
+    rows = [("A1", "2024-03-01", "10"), ("A1", "2024-03-01", "11"), ("B1", "2024-03-01", "1")]
+    _same_as_staged(registered, _feed(tmp_path / "f.csv", rows), reads=2)
+
+
+def test_a_corrected_file_and_a_late_account_take_the_staged_path(registered, tmp_path):
+    first = [(a, f"2024-03-{d:02d}", "10") for a in ("A1", "B1") for d in range(1, 6)]
+    _ingest(registered, _feed(tmp_path / "first.csv", first), restartable=True, keep=True)
+    corrected = [(a, d, "12" if (a, d) == ("B1", "2024-03-04") else k) for a, d, k in first]
+    *_, issues, _, _ = _same_as_staged(registered, _feed(tmp_path / "corrected.csv", corrected), reads=2)
+    assert [i[0] for i in issues] == ["revised_readings"]
+    # the first chunk is new (B1's enterprise has nothing stored on the 6th to the 9th); A2 joins A1's stored days
+    late = [("B1", f"2024-03-{d:02d}", "10") for d in range(6, 10)] + [("A2", "2024-03-02", "7")]
+    *_, sums = _same_as_staged(registered, _feed(tmp_path / "late.csv", late), reads=2)
+    assert sums[1][2] == 17.0
+
+
+def test_an_unusual_reading_of_a_new_month_is_flagged_like_the_staged_path(registered, tmp_path):
+    history = [(a, f"2024-02-{d:02d}", "10") for a in ("A1", "B1") for d in range(1, 15)]
+    _ingest(registered, _feed(tmp_path / "feb.csv", history), restartable=True, keep=True)
+    march = [(a, f"2024-03-{d:02d}", "5000" if (a, d) == ("B1", 3) else "11") for a in ("A1", "B1")
+             for d in range(1, 6)]
+    *_, issues, _, _ = _same_as_staged(registered, _feed(tmp_path / "mar.csv", march), reads=1)
+    assert [(i[0], i[1]) for i in issues] == [("unusual_kwh", 9)]
