@@ -144,8 +144,7 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     straight into ``electricity_account_reading`` chunk by chunk, without the staging table; the caller holds a
     savepoint.  Rows of unknown accounts are set aside in memory (at most ``_MAX_DIRECT_UNKNOWN``) and counted
     by the same rules as the staged path.  Raises :class:`staging.DirectRefused` when the path does not apply:
-    a key repeated among the mapped accounts' rows (within a chunk, found here; across chunks, refused by the
-    table's key), too many rows of unknown accounts, or stored readings of the file's enterprises in its days
+    a key repeated among the mapped accounts' rows (within a chunk or across chunks: refused by the table's key), too many rows of unknown accounts, or stored readings of the file's enterprises in its days
     (checked on the first chunk before anything is written, and for the whole file at the end)."""
     amap = staging.account_map(conn)
     result = FeedResult()
@@ -179,8 +178,6 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
                 raise staging.DirectRefused("many rows of unknown accounts")
             unknown.append(rows.loc[~known, ["account_no", "day", "kwh", "source_row"]])
             rows = rows.loc[known]
-        if rows.duplicated(["account_no", "day"]).any():
-            raise staging.DirectRefused("a key repeated within a chunk")
         accounts.update(pd.unique(rows["account_no"].to_numpy()).tolist())
         return rows
 

@@ -422,6 +422,7 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
     columns = "account_no, day, kwh, source_id, source_row"
     try:
         if _postgres(conn):
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the sums' aggregate in memory
             raw = conn.connection.driver_connection
             with raw.cursor() as cur:  # type: ignore[union-attr]
                 with cur.copy(f"COPY electricity_account_reading ({columns}) FROM STDIN") as copy:
@@ -439,8 +440,13 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
         def insert(rows: pd.DataFrame) -> None:
             if rows.empty:
                 return
-            rows = rows.sort_values(["account_no", "day"], kind="stable")
-            days = np.datetime_as_string(rows["day"].to_numpy().astype("datetime64[D]"), unit="D").tolist()
+            account = rows["account_no"].to_numpy()
+            day = rows["day"].to_numpy().astype("datetime64[D]")
+            same = account[1:] == account[:-1]
+            if not (rows["account_no"].is_monotonic_increasing and bool(np.all(~same | (day[1:] > day[:-1])))):
+                rows = rows.sort_values(["account_no", "day"], kind="stable")  # B-tree pages in order
+                day = rows["day"].to_numpy().astype("datetime64[D]")
+            days = np.datetime_as_string(day, unit="D").tolist()
             cur.executemany(
                 f"INSERT INTO electricity_account_reading ({columns}) VALUES (?, ?, ?, {int(source_id)}, ?)",
                 zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(),
