@@ -124,3 +124,11 @@ def test_an_unusual_reading_of_a_new_month_is_flagged_like_the_staged_path(regis
              for d in range(1, 6)]
     *_, issues, _, _ = _same_as_staged(registered, _feed(tmp_path / "mar.csv", march), reads=1)
     assert [(i[0], i[1]) for i in issues] == [("unusual_kwh", 9)]
+
+
+def test_a_file_with_many_rows_of_unknown_accounts_falls_back_with_the_same_counts(registered, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setattr("monitor.ingest.electricity._MAX_DIRECT_UNKNOWN", 2)
+    rows = [(a, f"2024-03-{d:02d}", "10") for a in ("A1", "X1", "B1", "X2") for d in range(1, 4)]
+    read, rejected, changed, counts, *_ = _same_as_staged(registered, _feed(tmp_path / "f.csv", rows), reads=2)
+    assert (read, rejected, changed, counts) == (12, 6, 6, {"unknown_account": 6})

@@ -19,6 +19,17 @@ again).  Then, in the same transaction:
 The file is read and checked one chunk ahead in a worker thread, so that
 parsing overlaps with the database's work.
 
+A new month -- no stored reading of the file's enterprises in its days, the
+usual case -- is written once, not twice, when the caller can restart the
+file's chunks (``imon collect`` does): each chunk straight into
+``electricity_account_reading`` under a savepoint, rows of unknown accounts set
+aside in memory and counted by the same rules, the sums and the unusual-reading
+check read back from the file's own rows.  A key met twice (the table's key
+refuses it) or stored readings of the file's enterprises in its days roll back
+to the savepoint, and the file is read again through the staging table; the
+counts, warnings and stored values are the same either way
+(``tests/test_ingest_direct.py``).
+
 Counts are exact: every line is counted once, under the first rule it breaks;
 at most ``_MAX_ISSUES_PER_RULE`` rejects per rule are stored as examples and the
 rest are summarised in one line per rule.  Two soft checks add warnings: a
@@ -211,6 +222,7 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
         unusual = staging.unusual_direct(conn, source_id, span, since=span[0] - dt.timedelta(days=90),
                                          factor=_UNUSUAL_FACTOR, limit=_MAX_ISSUES_PER_RULE)
         result.issues += _unusual_issues(file_name, unusual)
+    staging.drop_direct(conn)
     result.changed = written
     return result
 

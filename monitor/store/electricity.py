@@ -20,6 +20,12 @@ with two indexed look-ups over the staged accounts and day span kept while stagi
 then shows as a unique violation (23505) of the plain insert, rolled back under its savepoint like the upsert's.
 Any other file is upserted as before.  ``electricity_reading`` has no foreign keys (migration 0013): the ingest
 writes only enterprise ids it has just joined through ``electricity_account`` and its own provenance id.
+
+The direct path of a new month skips the staging table: :func:`account_map` (the account map, held in memory by
+the caller), :func:`direct_writer` (one ``COPY`` into ``electricity_account_reading`` per file on PostgreSQL, an
+``executemany`` per chunk in key order on SQLite; a unique violation becomes :class:`DirectRefused`),
+:func:`finish_direct` (the freshness check, excluding the file's own rows by ``source_id``, then the sums) and
+:func:`unusual_direct`.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from sqlalchemy.exc import DBAPIError
 
 __all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "staging_writer", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
            "conflicting_rows", "first_staged_day", "unusual_readings", "revised_readings", "merge_staging",
-           "is_fresh", "DirectRefused", "account_map", "direct_writer", "finish_direct", "unusual_direct"]
+           "is_fresh", "DirectRefused", "account_map", "direct_writer", "finish_direct", "unusual_direct",
+           "drop_direct"]
 
 STAGING = "imon_stage_electricity"
 _NAME = "imon_staging_table"  # key of this transaction's staging table name in the connection's info
@@ -440,13 +447,9 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
         def insert(rows: pd.DataFrame) -> None:
             if rows.empty:
                 return
-            account = rows["account_no"].to_numpy()
-            day = rows["day"].to_numpy().astype("datetime64[D]")
-            same = account[1:] == account[:-1]
-            if not (rows["account_no"].is_monotonic_increasing and bool(np.all(~same | (day[1:] > day[:-1])))):
-                rows = rows.sort_values(["account_no", "day"], kind="stable")  # B-tree pages in order
-                day = rows["day"].to_numpy().astype("datetime64[D]")
-            days = np.datetime_as_string(day, unit="D").tolist()
+            if not rows["account_no"].is_monotonic_increasing:  # B-tree pages in order (a file in account order
+                rows = rows.sort_values(["account_no", "day"], kind="stable")  # is taken as it comes)
+            days = np.datetime_as_string(rows["day"].to_numpy().astype("datetime64[D]"), unit="D").tolist()
             cur.executemany(
                 f"INSERT INTO electricity_account_reading ({columns}) VALUES (?, ?, ?, {int(source_id)}, ?)",
                 zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(),
@@ -525,3 +528,8 @@ def unusual_direct(conn: Connection, source_id: int, span: tuple[dt.date, dt.dat
         f"AND h.days >= 7 AND h.mean_kwh > 0 AND s.kwh > {float(factor)} * h.mean_kwh "
         f"ORDER BY s.source_row LIMIT {int(limit)}"),
         {"since": since, "sid": int(source_id), "first": span[0], "last": span[1]}).all()]
+
+
+def drop_direct(conn: Connection) -> None:
+    """Drop the direct path's table of the file's accounts (PostgreSQL drops it at the commit anyway)."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS imon_direct_accounts")
