@@ -109,11 +109,14 @@ def load_chinese(n_series: int) -> dict[str, pd.Series]:
 
 
 def windows(y: pd.Series) -> list[tuple[pd.Period, pd.Series]]:
-    """(origin, training window) per origin: at most WINDOW months, interior gaps interpolated linearly."""
+    """(origin, training window) per origin: at most WINDOW months, interior gaps interpolated linearly (listed in
+    ``attrs["filled"]``, as :func:`forecasting.fill_missing` lists them)."""
     filled = y.interpolate(limit_area="inside")
+    gaps = y.index[y.isna().to_numpy()]
     out = []
     for cut in ORIGINS:
         train = filled.iloc[: len(y) - cut].iloc[-WINDOW:].dropna()
+        train.attrs["filled"] = gaps.intersection(train.index)
         out.append((train.index[-1], train))
     return out
 
@@ -231,7 +234,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--series", type=int, default=-1, help="FRED-MD series (deterministic subset; -1 = all)")
     ap.add_argument("--chinese", type=int, default=-1, help="Chinese series (deterministic subset; -1 = all)")
-    ap.add_argument("--modes", default="full,production", help="our modes to run and time")
+    ap.add_argument("--modes", default="full,production", help="our modes to run and time ('' : the peers only)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--peer-python", default=str(PEER_VENV / "bin" / "python"))
     ap.add_argument("--no-peer", action="store_true")
@@ -251,7 +254,8 @@ def main() -> int:
           f"months, h=1..{H}, window <= {WINDOW} months, {args.workers} workers; load average "
           + " ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
     frames, times, notes = [], {}, []
-    for mode in args.modes.split(","):
+    modes = [m for m in args.modes.split(",") if m]
+    for mode in modes:
         fc, wall, nn = run_ours(data, set(cn), mode, args.workers)
         frames.append(fc)
         times[f"ours ({mode})"] = wall
@@ -279,7 +283,7 @@ def main() -> int:
     if "sf AutoARIMA" in table.index:
         ref = table.loc["sf AutoARIMA"]
         ets = table.loc["sf AutoETS", "seconds"]
-        for mode in args.modes.split(","):
+        for mode in modes:
             row = table.loc[f"ours ({mode})"]
             print(f"ours ({mode}): OWA {row['OWA'] / ref['OWA']:.3f} x AutoARIMA (goal <= 0.97); Chinese MASE "
                   f"{row['MASE, Chinese'] / ref['MASE, Chinese']:.3f} x (goal <= 0.90); coverage {row['80 % coverage']:.3f} "

@@ -6,7 +6,7 @@ PMI of P is out, the last day of P):
 * Hubei industrial value added growth (``hubei_industrial_value_added_yoy.csv``): published to P - 1
   (January and February never published separately: at a March origin the last figure is December's);
   the national PMI (NBS) to P; Hubei electricity consumption growth (official, released with value added)
-  to P - 1.
+  to P - 1; the national output growth below (NBS, released mid-month) to P - 1, never January or February.
 * National industrial electricity output growth (NBS, ``nbs_electricity_output_2000_2023_tidy.csv``; the
   only monthly national output statistic in the data): published to P - 1; the PMI to P; national
   electricity consumption growth to P - 1.
@@ -14,9 +14,12 @@ PMI of P is out, the last day of P):
 At each origin the platform's nowcast, ``forecasting.bridge.select_nowcast`` (``nowcast.method = bridge``), is
 run on the data as they stood: every candidate equation (naive, bridge on the indicators' changes, base effect +
 working days + last change, the same with the indicators' changes or their change on a year earlier, the error
-correction to the 12-month mean, U-MIDAS, the two-year average) is scored at the earlier origins of the same
-type (ordinary or March) and the best three are averaged ("selected", with intervals from its own out-of-sample
-errors); each candidate's own nowcast is scored too.  The dynamic factor model ``forecasting.nowcast`` runs on
+correction to the 12-month mean, U-MIDAS, the two-year average, the 12-month-mean reversion alone, the change
+two years ago, the gap to the peers -- electricity growth, for Hubei also the national output growth -- in the
+latest month known of both) is scored at the earlier origins of the same type (ordinary or March) and the best
+three are averaged ("selected", with normalised conformal intervals from its own out-of-sample errors); each
+candidate's own nowcast is scored too.  ``--estimation drop`` runs the equations with the earlier rule (2020-21
+months dropped) instead of Huber estimation, for comparison.  The dynamic factor model ``forecasting.nowcast`` runs on
 every ``--dfm-every``-th origin, with its honest convergence status.
 
 Then the composite leading indicator (``forecasting.leading``, OECD method) from the national PMI components
@@ -56,6 +59,8 @@ OFFICIAL = ROOT / "tests" / "data" / "official"
 NATIONAL = ROOT / "tests" / "data" / "national"
 FIRST, LAST = pd.Period("2013-04", "M"), pd.Period("2023-07", "M")
 PMI_KEYS = ("headline", "production", "new_orders")
+#: Indicators that are growth rates of the same kind as the target (their gap to it enters ``peer_*``).
+PEERS = {"hubei": ("electricity", "national_output"), "national": ("electricity",)}
 WORKING_DAYS = working_days(pd.period_range("1999-01", "2024-12", freq="M"), warn=False)
 CLI_KEYS = ("new_orders", "new_export_orders", "purchase_quantity", "production", "backlog_orders", "imports",
             "finished_goods_inventory", "raw_materials_inventory", "employment")
@@ -96,7 +101,14 @@ def _inputs(data: dict[str, object], target: str, origin: pd.Period, electricity
     if electricity:
         e = data["hubei_elec" if target == "hubei" else "national_elec"]
         cols["electricity"] = e.loc[: origin - 1]  # type: ignore[union-attr]
+    if target == "hubei":
+        # national industrial output (electricity output, NBS): released mid-month for the month before, so
+        # known at P to P - 1 like Hubei's own figure (January and February never)
+        cols["national_output"] = data["national"].loc[: origin - 1]  # type: ignore[union-attr]
     return pd.DataFrame(cols).reindex(pd.period_range("2005-01", origin, freq="M"))
+
+
+ESTIMATION = "huber"
 
 
 def run_selected(data: dict[str, object], target: str, origin: pd.Period) -> list[dict[str, object]]:
@@ -105,7 +117,8 @@ def run_selected(data: dict[str, object], target: str, origin: pd.Period) -> lis
     known = y.loc[: origin - 1]  # type: ignore[union-attr]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = select_nowcast(known, _inputs(data, target, origin, True), origin, working_days=WORKING_DAYS)
+        r = select_nowcast(known, _inputs(data, target, origin, True), origin, working_days=WORKING_DAYS,
+                           peers=PEERS[target], estimation=ESTIMATION)
     actual = float(y[origin])  # type: ignore[index]
     out: list[dict[str, object]] = [{"target": target, "origin": origin, "method": name, "mean": value,
                                      "lo": np.nan, "hi": np.nan, "actual": actual}
@@ -113,6 +126,10 @@ def run_selected(data: dict[str, object], target: str, origin: pd.Period) -> lis
     out.append({"target": target, "origin": origin, "method": "selected", "mean": r.mean, "lo": r.lo[80.0],
                 "hi": r.hi[80.0], "actual": actual, "picked": r.method})
     return out
+
+
+def _run_selected_job(args: tuple[dict[str, object], str, pd.Period]) -> list[dict[str, object]]:
+    return run_selected(*args)
 
 
 def run_dfm(args: tuple[dict[str, object], str, pd.Period, int]) -> dict[str, object]:
@@ -145,7 +162,8 @@ def score(frame: pd.DataFrame) -> pd.DataFrame:
         rows.append({"target": target, "origins": kind, "method": method, "n": len(g), "MAE": g["err"].mean(),
                      "MAE / naive": g["err"].mean() / np.nanmean(base),
                      "without 2020-21": g["err"][calm].mean() / np.nanmean(base[calm]) if calm.any() else np.nan,
-                     "80% coverage": g["inside"].mean()})
+                     "80% coverage": g["inside"].mean(),
+                     "coverage without 2020-21": g["inside"][calm].mean() if calm.any() else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -189,18 +207,26 @@ def main() -> None:
     parser.add_argument("--maxiter", type=int, default=200, help="EM iterations of the dynamic factor model")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-dfm", action="store_true")
+    parser.add_argument("--estimation", choices=("huber", "drop"), default="huber",
+                        help="the bridge equations' estimation (drop: the earlier rule, for comparison)")
     args = parser.parse_args()
+    global ESTIMATION
+    ESTIMATION = args.estimation
     t0 = time.perf_counter()
     data = load()
     rows: list[dict[str, object]] = []
     jobs = []
+    bridge_jobs = []
     for target in ("hubei", "national"):
         y = data[target]
         origins = [p for p in pd.period_range(FIRST, LAST, freq="M") if p in y.index and np.isfinite(y[p])]  # type: ignore[operator]
         for i, origin in enumerate(origins):
-            rows.extend(run_selected(data, target, origin))
+            bridge_jobs.append((data, target, origin))
             if not args.skip_dfm and i % args.dfm_every == 0:
                 jobs.append((data, target, origin, args.maxiter))
+    with ProcessPoolExecutor(args.workers) as pool:
+        for got in pool.map(_run_selected_job, bridge_jobs, chunksize=8):
+            rows.extend(got)
     t1 = time.perf_counter()
     print(f"bridge nowcasts (selected and candidates): {len(rows)} in {t1 - t0:.1f} s")
     if jobs:

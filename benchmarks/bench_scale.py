@@ -14,7 +14,8 @@ Run:  nice -n 5 .venv/bin/python benchmarks/bench_scale.py [--rows 200000000] [-
    X-13ARIMA-SEATS run in its multi-spec mode, the airline model, Spring Festival and working-day regressors)
    through :class:`monitor.engine.dask.DaskEngine`, 1 worker then 2; the adjusted values are checked identical.
 
-Prints rows/s, series/s, the speed-ups (goal >= 1.7 each) and an extrapolation to ``--nodes`` nodes of
+Prints each phase's time as it goes (the archive's generation, the cluster's start, the time to the first task,
+the tasks' span, the workers' CPU against the wall time, peak memory), rows/s, series/s, the speed-ups (goal >= 1.7 each) and an extrapolation to ``--nodes`` nodes of
 ``--node-workers`` workers with the measured per-worker rate, naming the bottleneck: storage bandwidth
 (``--storage-gbs``, GB/s the cluster can read from its shared file system) for the readings, the client's store
 writes (``--write-rows-s``, rows/s; the ingestion benchmark's bare executemany/COPY rates are 435-655 k) or the
@@ -41,6 +42,7 @@ import pandas as pd
 START, END = "2023-01", "2025-12"  # 36 months, 1,096 days
 DAYS = 1096
 SCHEDULER_TASKS_S = 5000.0
+T0 = time.perf_counter()
 
 
 def build_archive(root: Path, rows: int) -> tuple[int, int]:
@@ -59,8 +61,14 @@ def build_archive(root: Path, rows: int) -> tuple[int, int]:
     size = sum(f.stat().st_size for f in (root / "archive").rglob("*.parquet"))
     stamp.write_text(json.dumps({"users": users, "rows": written, "bytes": size}))
     print(f"  archive written: {written:,} readings of {users:,} users, {size / 1e9:.2f} GB of Parquet "
-          f"in {time.perf_counter() - t0:.0f} s")
+          f"in {time.perf_counter() - t0:.0f} s (peak memory so far {_peak_gb():.1f} GB)", flush=True)
     return written, size
+
+
+def _peak_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
 def cluster(workers: int):
@@ -71,19 +79,49 @@ def cluster(workers: int):
     return Client(c), c
 
 
+def _cpu() -> tuple[float, int]:
+    """This process's CPU seconds (all threads) and peak resident memory (bytes), run on each worker."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
 def aggregate(root: Path, workers: int) -> tuple[float, int, float]:
-    """Seconds to sum the archive to enterprise-month on ``workers`` workers; (seconds, rows out, kWh total)."""
-    from distributed import wait
+    """Seconds to sum the archive to enterprise-month on ``workers`` workers; (seconds, rows out, kWh total).
+
+    Prints the run's phases: the cluster's start, the time to the first task (sending the graph, the workers
+    importing the task's modules), the span of the tasks, and the workers' CPU against the wall time (at most
+    one core each: one thread of compute per worker, nothing on the side).
+    """
+    from distributed import get_task_stream, wait
 
     from monitor.engine.electricity import meter_frame
 
+    t0 = time.perf_counter()
     client, c = cluster(workers)
+    started = time.perf_counter() - t0
     try:
         lazy = meter_frame(root / "archive")
-        t0 = time.perf_counter()
-        kept = client.persist(lazy)
-        wait(kept)
+        before = client.run(_cpu)
+        sched0 = time.process_time()  # the client and the local scheduler share this process
+        t0, w0 = time.perf_counter(), time.time()
+        with get_task_stream(client) as stream:
+            kept = client.persist(lazy)
+            wait(kept)
         seconds = time.perf_counter() - t0
+        client_cpu = time.process_time() - sched0
+        after = client.run(_cpu)
+        spans = [(s["start"], s["stop"]) for t in stream.data for s in t["startstops"] if s["action"] == "compute"]
+        first = min(a for a, _ in spans) - w0
+        busy = sum(b - a for a, b in spans)
+        cpu = {w: after[w][0] - before[w][0] for w in after}
+        print(f"   {workers} worker(s): cluster start {started:.1f} s (not counted); {lazy.npartitions} partitions; "
+              f"first task after {first:.1f} s (graph sent, workers importing the task's modules); tasks' span "
+              f"{seconds - first:.1f} s, {busy:.1f} s of task time; workers' CPU "
+              + ", ".join(f"{v:.1f} s ({v / seconds:.2f} of a core)" for v in cpu.values())
+              + f"; client+scheduler CPU {client_cpu:.1f} s; worker peak memory "
+              f"{max(v[1] for v in after.values()) / 1e9:.2f} GB", flush=True)
         out = int(client.compute(kept.map_partitions(len).sum()).result())
         total = float(client.compute(kept["kwh"].sum()).result())
     finally:
@@ -139,15 +177,18 @@ def main() -> None:
     parser.add_argument("--skip-x13", action="store_true")
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    print(f"bench_scale: {os.cpu_count()} cores, load average {load:.1f} at start")
+    print(f"bench_scale: {os.cpu_count()} cores, load average {load:.1f} at start, "
+          f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
     W = args.nodes * args.node_workers
     lines = []
 
     if not args.skip_readings:
         print(f"1. {args.rows:,} readings -> enterprise-month")
         rows, size = build_archive(args.dir, args.rows)
+        t0 = time.perf_counter()
         for f in (args.dir / "archive").rglob("*.parquet"):  # warm the page cache for both runs alike
             f.read_bytes()
+        print(f"   page cache warmed in {time.perf_counter() - t0:.1f} s", flush=True)
         s1, out1, kwh1 = aggregate(args.dir, 1)
         s2, out2, kwh2 = aggregate(args.dir, 2)
         assert out1 == out2 and abs(kwh1 - kwh2) <= 1e-9 * abs(kwh1), "1 and 2 workers disagree"
@@ -173,6 +214,7 @@ def main() -> None:
         print(f"2. X-13 on {args.series:,} series (120 months, airline model, calendar regressors)")
         tasks = synthetic_series(args.series)
         t1, fits1 = adjust(tasks, 1, args.batch)
+        print(f"   1 worker : {t1:.1f} s", flush=True)
         t2, fits2 = adjust(tasks, 2, args.batch)
         failed = sum(f.status != "ok" for f in fits1)
         assert [f.sa for f in fits1] == [f.sa for f in fits2], "1 and 2 workers disagree"
@@ -194,7 +236,11 @@ def main() -> None:
             f"bottleneck: {bottleneck}",
         ]
         print("\n".join(lines[-4:]), flush=True)
-    print(f"load average {os.getloadavg()[0]:.1f} at the end (figures measured under load are indicative only)")
+    import resource
+
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (figures measured under load are indicative only); "
+          f"{time.perf_counter() - T0:.0f} s in all; this process's peak memory "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,10 @@ def parse_days(values: pd.Series, *, serial: bool = False) -> pd.Series:
     """
     text = values.astype(object)
     out = _ns(pd.to_datetime(text, format=_DATE_FORMATS[0], errors="coerce"))  # the common case, in one pass
-    todo = out.isna() & text.notna() & (text.astype(str).str.strip() != "")
+    todo = out.isna()
+    if todo.any():  # only the cells the common format missed are looked at again
+        missed = text[todo]
+        todo.loc[missed.index] = missed.notna() & (missed.astype(str).str.strip() != "")
     for fmt in _DATE_FORMATS[1:]:
         if not todo.any():
             break
@@ -131,8 +134,30 @@ class FeedChunk:
     lines: int = 0
 
 
+def _plain_numbers(text: pd.Series) -> np.ndarray | None:
+    """kWh as floats when every cell is a plain, finite, non-negative decimal number (the usual file), converted by
+    Arrow's string-to-double cast in one call (correctly rounded, as pandas' parser is); None when any cell is
+    something else, which then goes through :func:`pandas.to_numeric` cell by cell as before."""
+    try:
+        import pyarrow as pa  # an optional dependency (pandas' string columns use it when present)
+        import pyarrow.compute as pc
+    except ImportError:
+        return None
+    try:
+        cast = pc.cast(pa.array(text.to_numpy(dtype=object), type=pa.string()), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # a cell that is not a plain number (or not text): the careful path decides its rule
+    out = cast.to_numpy(zero_copy_only=False)
+    if cast.null_count or not np.isfinite(out).all() or np.signbit(out).any():
+        return None  # nan, inf, negatives and -0: the careful path, so each rule and value stays as it was
+    return np.asarray(out, dtype=float)
+
+
 def _numbers(text: pd.Series) -> pd.Series:
     """kWh as floats; only cells that do not parse at once are cleaned (spaces, thousands separators) and retried."""
+    plain = _plain_numbers(text)
+    if plain is not None:
+        return pd.Series(plain, index=text.index)
     out = pd.to_numeric(text, errors="coerce")
     retry = out.isna() & text.notna()
     if retry.any():
@@ -165,10 +190,15 @@ def _validate(path: Path, raw: pd.DataFrame, first_row: int, *, serial: bool = F
     day = parse_days(raw["day"], serial=serial)
     kwh = _numbers(raw["kwh"])
     last = pd.Timestamp(today or dt.date.today())
-    blank = (account.isna() | (account == "")) & (raw["day"].astype(str).str.strip() == "") & (
-        raw["kwh"].astype(str).str.strip() == "")  # an empty line: not a reading, not an error
+    absent = account.isna()
+    empty = absent | (account == "")
+    blank = pd.Series(False, index=raw.index)  # an empty line: not a reading, not an error
+    if empty.any():  # only lines without an account can be empty
+        cells = raw[empty]
+        blank.loc[cells.index] = (cells["day"].astype(str).str.strip() == "") & (
+            cells["kwh"].astype(str).str.strip() == "")
     # each rejected row is counted under exactly one rule: the first that fails, in this order
-    no_account = (account.isna() | account.isin(["", "nan", "None"])) & ~blank
+    no_account = (empty | account.isin(["nan", "None"])) & ~blank
     taken = blank | no_account
     bad_day = day.isna() & ~taken
     taken |= bad_day

@@ -22,8 +22,6 @@ from .forecast import ForecastResult as ForecastResult
 from .forecast import forecast as forecast
 from .gaps import fill_missing as fill_missing
 from .models import ETS as ETS
-from .models import SARIMAX as SARIMAX
-from .models import Combination as Combination
 from .models import Forecaster as Forecaster
 from .models import Naive2 as Naive2
 from .models import SeasonalNaive as SeasonalNaive
@@ -33,6 +31,8 @@ from .nowcast import nowcast as nowcast
 from .outliers import clean_outliers as clean_outliers
 from .seasonal import AdjustmentResult as AdjustmentResult
 from .seasonal import SeasonalAdjuster as SeasonalAdjuster
+from .selection import SARIMAX as SARIMAX
+from .selection import Combination as Combination
 
 __all__ = [
     "Attainment",

@@ -421,8 +421,11 @@ def _search(y: pd.Series, exog: pd.DataFrame | None, d: int, D: int) -> list[_Cs
 
 # ------------------------------------------------------------------------------------------------ ML
 def _ml(y: pd.Series, exog: pd.DataFrame | None, spec: ArimaSpec, start: np.ndarray | None,
-        maxiter: int | None = None) -> tuple[Any, pd.DataFrame | None]:
+        maxiter: int | None = None, missing: np.ndarray | None = None) -> tuple[Any, pd.DataFrame | None]:
     """Exact maximum likelihood (statsmodels ``SARIMAX``, diffuse initial state), warm-started at ``start``.
+
+    Months flagged in ``missing`` (filled for estimation, never observed) are missing values of the Kalman
+    filter: they add nothing to the likelihood and the state is predicted across them.
 
     (Optimising on the differenced series with the variance concentrated out was tried for speed: faster per
     iteration, but the ARIMA member's benchmark OWA went from 0.975 to 0.988 at the same iteration budget.)
@@ -432,7 +435,10 @@ def _ml(y: pd.Series, exog: pd.DataFrame | None, spec: ArimaSpec, start: np.ndar
     z = _design(y.index, exog, spec, 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = SARIMAX(y.to_numpy(dtype=float), exog=None if z is None else z.to_numpy(dtype=float),
+        values = y.to_numpy(dtype=float).copy()
+        if missing is not None and missing.any():
+            values[missing] = np.nan
+        model = SARIMAX(values, exog=None if z is None else z.to_numpy(dtype=float),
                         order=spec.order, seasonal_order=spec.seasonal_order, trend=None)
         res = model.fit(start_params=start, disp=False, maxiter=maxiter or ML_ITERATIONS, cov_type="none")
     return res, z
@@ -459,8 +465,12 @@ def _aicc(res: Any) -> float:
 
 
 def _check(res: Any, spec: ArimaSpec, k_reg: int, history: np.ndarray, css_aicc: float, nstar: int,
-           exog_future: np.ndarray | None, horizon: int) -> str | None:
-    """Why this exact-likelihood fit is unusable, or ``None``."""
+           exog_future: np.ndarray | None, horizon: int, n_missing: int = 0) -> str | None:
+    """Why this exact-likelihood fit is unusable, or ``None``.
+
+    ``n_missing`` months were missing values of the likelihood: the CSS AICc (over all ``nstar`` months) is
+    compared per observation.
+    """
     params = np.asarray(res.params, dtype=float)
     if not np.isfinite(params).all() or not np.isfinite(res.llf):
         return "non-finite parameters or likelihood"
@@ -477,7 +487,8 @@ def _check(res: Any, spec: ArimaSpec, k_reg: int, history: np.ndarray, css_aicc:
             not _admissible(arma[spec.p + spec.q + spec.P:], ArimaSpec(0, 0, 0, 0, 0, spec.Q, False), m):
         return "non-invertible MA part (a root on the unit circle)"
     aicc = _aicc(res)
-    if np.isfinite(css_aicc) and (css_aicc - aicc) > DEGENERATE_GAP * nstar:
+    observed = max(nstar - n_missing, 1)
+    if np.isfinite(css_aicc) and css_aicc / nstar - aicc / observed > DEGENERATE_GAP:
         return f"AICc {aicc:.1f} far below the CSS estimate's {css_aicc:.1f} (a collapsed likelihood)"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -539,6 +550,7 @@ def fit_arima(
     start_params: np.ndarray | None = None,
     check_horizon: int = 12,
     exog_future: pd.DataFrame | None = None,
+    missing: np.ndarray | None = None,
 ) -> ArimaFit:
     """Identify (``spec=None``: :func:`auto_arima`'s search) or re-estimate an ARIMA on ``y``.
 
@@ -556,6 +568,9 @@ def fit_arima(
         Months of forecast checked against :func:`sane_band`.
     exog_future
         Regressors over the ``check_horizon`` months after ``y`` (required when ``exog`` is given).
+    missing
+        Boolean mask over ``y``: months that were filled (interpolated) and never observed.  The search (CSS)
+        runs on the filled series; the exact likelihood treats them as missing values (Kalman filter).
 
     Returns
     -------
@@ -567,6 +582,12 @@ def fit_arima(
         When no candidate passes the checks (each rejection is listed in the message).
     """
     v = y.to_numpy(dtype=float)
+    if missing is not None:
+        missing = np.asarray(missing, dtype=bool)
+        if missing.shape != v.shape:
+            raise ForecastingError(f"fit_arima: missing has {missing.size} flags for {v.size} months.")
+        if not missing.any():
+            missing = None
     if exog is not None and (exog_future is None or len(exog_future) < check_horizon):
         raise ForecastingError("fit_arima: exog needs exog_future covering check_horizon months.")
     future = pd.period_range(y.index[-1] + 1, periods=check_horizon, freq="M")
@@ -630,13 +651,14 @@ def fit_arima(
     nstar_of = {s: len(v) - s.d - PERIOD * s.D for s, _, _ in tries}
     for s, start, css_aicc in tries:
         try:
-            res, z = _ml(y, exog, s, start, maxiter)
+            res, z = _ml(y, exog, s, start, maxiter, missing)
         except Exception as exc:  # one candidate failing is normal; recorded
             rejected.append(f"{s.label}: estimation failed ({type(exc).__name__}: {exc})")
             continue
         k_reg = 0 if z is None else z.shape[1]
         xfut = _future_design(future, len(v), xf, s)
-        why = _check(res, s, k_reg, v, css_aicc, nstar_of[s], xfut, check_horizon)
+        n_missing = 0 if missing is None else int(missing[s.d + PERIOD * s.D:].sum())
+        why = _check(res, s, k_reg, v, css_aicc, nstar_of[s], xfut, check_horizon, n_missing)
         if why is None:
             notes = info + [f"{r}; rejected" for r in rejected]
             return ArimaFit(s, res, z, _aicc(res), searched, notes)
@@ -646,7 +668,7 @@ def fit_arima(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 res = res.model.filter(start)
-            if _check(res, s, k_reg, v, np.nan, nstar_of[s], xfut, check_horizon) is None:
+            if _check(res, s, k_reg, v, np.nan, nstar_of[s], xfut, check_horizon, n_missing) is None:
                 notes = info + [f"{r}; rejected" for r in rejected] + [f"{s.label}: conditional-sum-of-squares estimates kept"]
                 return ArimaFit(s, res, z, _aicc(res), searched, notes)
     raise ForecastingError("ARIMA: every candidate was rejected (" + "; ".join(rejected) + ").")

@@ -14,7 +14,7 @@ origin the members are ranked by the MASE of their forecasts made at earlier ori
 month was already observed (last ``selection_window`` origins), the best ``k`` (less any scoring worse
 than ``trim`` times the best) are kept and averaged (means and interval bounds; equal or inverse-MASE
 weights), and the intervals are rescaled by the combination's standardised errors over that same track
-record (see :class:`~forecasting.models.Combination`).  The members are run over ``selection_window``
+record (see :class:`~forecasting.selection.Combination`).  The members are run over ``selection_window``
 extra warm-up origins so that the first reported origin already has a track record.
 
 :func:`accuracy` follows the M4 definitions: sMAPE = mean of 200 |y - f| / (|y| + |f|); MASE = mean
@@ -31,24 +31,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .calibration import interval_scale, rescale_intervals, standardised_errors
 from .decompose import PERIOD
 from .exceptions import ForecastingError
 from .gaps import fill_missing
 from .models import (
-    Combination,
     Forecaster,
     SeasonalNaive,
     _lname,
     check_level,
     check_series,
-    interval_scale,
     make_model,
     model_name,
-    rescale_intervals,
-    standardised_errors,
-    trimmed,
 )
 from .outliers import clean_outliers
+from .selection import Combination, trimmed
 
 __all__ = ["accuracy", "backtest"]
 
@@ -117,7 +114,7 @@ def backtest(
         Monthly series (complete PeriodIndex, no missing values).
     models
         Names from :data:`forecasting.models.MODELS`, model instances, and/or ``"combination"`` (or a
-        :class:`~forecasting.models.Combination`, whose ``models``, ``k`` and ``weights`` are then used).
+        :class:`~forecasting.selection.Combination`, whose ``models``, ``k`` and ``weights`` are then used).
     horizons
         Horizons to report (each origin forecasts ``max(horizons)`` steps).
     origins
@@ -140,7 +137,7 @@ def backtest(
         ``"clean"``: at each origin the training data pass through :func:`forecasting.clean_outliers`
         (only what was known at that origin) before every model is fitted; outcomes stay as observed.
         ``None`` (default): the combination's setting (``"clean"`` unless a
-        :class:`~forecasting.models.Combination` instance says otherwise), ``"keep"`` without a combination.
+        :class:`~forecasting.selection.Combination` instance says otherwise), ``"keep"`` without a combination.
     """
     if outliers is None:
         combos = [m for m in models if m == "combination" or isinstance(m, Combination)]

@@ -28,6 +28,17 @@ month ``L`` (``t - 1``; December at a March origin, January and February not bei
 ``two_year``
     The bridge on the two-year average growth rate (:func:`two_year_average`), converted back (base effects
     of a distorted year).
+``revert``
+    ``base`` plus the gap of the last value to its 12-month mean, without the indicators.
+``base2``
+    ``base`` plus the change of two years ago (the second term of last year's momentum).
+``peer_gap``, ``peer_bridge``
+    ``base`` plus the gap of each *peer* (a growth rate of the same kind: the region's electricity growth,
+    the national output growth) to the target in the latest month known of both (error correction toward the
+    peer); ``peer_bridge`` adds the indicators' changes.  Run only when the caller names peers.
+
+*Estimation.*  Huber M-estimation (:func:`huber_fit`): every month is kept, a month far off the equation (the
+2020 collapse, the 2021 rebound) gets a small weight instead of being dropped.
 
 *Release calendar.*  The caller passes what is known at the origin: the target to its last published month,
 each indicator to its last known month.  Each indicator enters with the lag it has at the origin (electricity
@@ -37,8 +48,14 @@ estimated on the information they are used with.
 *Choice, out of sample, on the training window only* (:func:`select_nowcast`): every candidate is run at each
 earlier origin of the same type (ordinary months, or March origins) whose outcome is published by the origin,
 each time estimated on the ``window`` months before that earlier origin; the ``top`` candidates with the lowest
-mean absolute error there are averaged (a forecast combination), and the 80/95 % intervals are the quantiles of
-that combination's own out-of-sample errors.  No outcome after the origin is used.
+mean absolute error there are averaged (a forecast combination).  No outcome after the origin is used.
+
+*Intervals* (normalised split conformal): the combination's absolute out-of-sample error at each earlier origin
+is divided by the target's volatility known there (:func:`recent_scale`: the mean absolute month-on-month change
+over the 12 months to its last published value); the 80/95 % half-width is the finite-sample conformal quantile
+of these scores (:func:`conformal_quantile`: the ``ceil((n + 1) level)``-th smallest of ``n``, at least
+:data:`MIN_CONFORMAL` of them) times the volatility now.  A turbulent year widens the interval as soon as its
+changes are published, instead of waiting for its errors to enter the record.
 """
 
 from __future__ import annotations
@@ -52,10 +69,12 @@ import pandas as pd
 from .exceptions import ForecastingError
 from .nowcast import two_year_average
 
-__all__ = ["SPECS", "BridgeFeatures", "SelectedNowcast", "bridge_features", "select_nowcast", "spec_nowcasts", "two_year_average"]
+__all__ = ["SPECS", "BridgeFeatures", "SelectedNowcast", "bridge_features", "conformal_quantile", "huber_fit",
+           "recent_scale", "select_nowcast", "spec_nowcasts", "two_year_average"]
 
-#: Candidate equations: name -> regressor groups (``own``, ``base``, ``wd``, ``d``: indicator changes,
-#: ``yoy``: indicators' change on a year earlier, ``gap12``, ``midas``).
+#: Candidate equations: name -> regressor groups (``own``, ``base``, ``base2``, ``wd``, ``d``: indicator changes,
+#: ``yoy``: indicators' change on a year earlier, ``gap12``, ``midas``, ``peer``: the gap of a peer growth rate to
+#: the target in the last published month).
 SPECS: dict[str, tuple[str, ...]] = {
     "naive": (),
     "bridge": ("d",),
@@ -65,6 +84,10 @@ SPECS: dict[str, tuple[str, ...]] = {
     "ecm": ("own", "base", "wd", "yoy", "gap12"),
     "midas": ("level", "midas"),
     "two_year": ("d",),
+    "revert": ("own", "base", "wd", "gap12"),
+    "base2": ("own", "base", "base2", "wd"),
+    "peer_gap": ("own", "base", "wd", "peer"),
+    "peer_bridge": ("own", "base", "wd", "peer", "d"),
 }
 
 #: Fewest published months of the target before an origin.
@@ -141,11 +164,14 @@ class BridgeFeatures:
 
 
 def bridge_features(target: pd.Series, indicators: pd.DataFrame | None, index: pd.PeriodIndex,
-                    lags: dict[str, int], working_days: pd.Series | None) -> BridgeFeatures:
+                    lags: dict[str, int], working_days: pd.Series | None,
+                    peers: Sequence[str] = ()) -> BridgeFeatures:
     """The arrays the candidate equations are built from, over ``index`` (a monthly range).
 
     ``L(t)`` is the last month published before ``t`` (in the target as given); each indicator is shifted by
-    its lag at the origin (``lags``).
+    its lag at the origin (``lags``).  A ``peers`` indicator (a growth rate of the same kind: the region's
+    electricity growth, the national output growth) also enters as its gap to the target in the latest month
+    known of both, ``min(L, t - lag)`` (the release calendar: never a month past the peer's release).
     """
     n = len(index)
     y = target.reindex(index).to_numpy(float)
@@ -170,17 +196,21 @@ def bridge_features(target: pd.Series, indicators: pd.DataFrame | None, index: p
     groups: dict[str, list[np.ndarray]] = {"own": [at(y, last) - at(y, prev)],
                                            "base": [at(y, t - 12) - at(y, last - 12)],
                                            "level": [at(y, last)], "gap12": [gap], "wd": [], "d": [], "yoy": [],
-                                           "midas": []}
+                                           "midas": [], "base2": [at(y, t - 24) - at(y, last - 24)], "peer": []}
     names: dict[str, list[str]] = {"own": ["own"], "base": ["base"], "level": ["level"], "gap12": ["gap12"],
-                                   "wd": [], "d": [], "yoy": [], "midas": []}
+                                   "wd": [], "d": [], "yoy": [], "midas": [], "base2": ["base2"], "peer": []}
     if working_days is not None:
         wd = working_days.reindex(index).to_numpy(float)
         wdy = np.log(wd / at(wd, t - 12)) * 100
         groups["wd"].append(wdy - at(wdy, last))
         names["wd"].append("wd")
     for col in ([] if indicators is None else indicators.columns):
-        x = indicators[col].reindex(index).to_numpy(float)  # type: ignore[index]
-        x = at(x, t - lags.get(col, 0))  # known at t with the lag it has at the origin
+        raw = indicators[col].reindex(index).to_numpy(float)  # type: ignore[index]
+        x = at(raw, t - lags.get(col, 0))  # known at t with the lag it has at the origin
+        if col in peers:
+            both = np.minimum(last, t - lags.get(col, 0))  # the latest month known of the peer and the target
+            groups["peer"].append(at(raw, both) - at(y, both))
+            names["peer"].append(f"gap:{col}")
         groups["d"].append(x - at(x, last))
         names["d"].append(f"d:{col}")
         groups["yoy"].append(x - at(x, t - 12))
@@ -210,7 +240,7 @@ def _response(feat: BridgeFeatures, spec: str) -> np.ndarray:
 
 
 def _robust(values: np.ndarray, k: float = 5.0) -> np.ndarray:
-    """Within ``k`` scaled MADs of the median (the 2020 collapse and its rebound out of the estimation)."""
+    """Within ``k`` scaled MADs of the median (the range of changes a nowcast is held to leaves 2020-21 out)."""
     med = np.nanmedian(values)
     mad = 1.4826 * np.nanmedian(np.abs(values - med))
     if not np.isfinite(mad) or mad == 0:
@@ -218,12 +248,48 @@ def _robust(values: np.ndarray, k: float = 5.0) -> np.ndarray:
     return np.asarray(np.abs(values - med) <= k * mad)
 
 
+def huber_fit(X: np.ndarray, y: np.ndarray, *, c: float = 1.345, iterations: int = 30,
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Huber M-estimate of ``y = X beta`` by iteratively reweighted least squares.
+
+    Every row is kept: a row whose residual exceeds ``c`` robust standard deviations gets the weight
+    ``c sigma / |residual|`` instead of 1, so the 2020 collapse and the 2021 rebound count for little without
+    being dropped.  ``sigma`` is the scaled median absolute deviation of the least-squares residuals (fixed);
+    the weights are iterated from least squares until the coefficients move by less than 1e-6 (relative).
+
+    Returns
+    -------
+    beta, weights
+        Coefficients and the final weight of each row (1 for an ordinary row).
+    """
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    weights = np.ones(len(y))
+    resid = y - X @ beta
+    sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+    if not np.isfinite(sigma) or sigma <= 1e-12:
+        return beta, weights
+    limit = c * sigma
+    for _ in range(iterations):
+        a = np.abs(y - X @ beta)
+        weights = np.minimum(1.0, limit / np.maximum(a, 1e-300))
+        xw = X * weights[:, None]
+        try:
+            new = np.linalg.solve(xw.T @ X, xw.T @ y)
+        except np.linalg.LinAlgError:
+            break
+        done = float(np.max(np.abs(new - beta))) <= 1e-6 * (1 + float(np.max(np.abs(beta))))
+        beta = new
+        if done:
+            break
+    return beta, weights
+
+
 def _is_march(p: pd.Period, last: pd.Period) -> bool:
     return bool((p - last).n > 1)
 
 
 def _fit_one(feat: BridgeFeatures, spec: str, X: np.ndarray, r: np.ndarray, t: int, rows: np.ndarray,
-             ) -> tuple[float, np.ndarray, np.ndarray] | None:
+             estimation: str = "huber") -> tuple[float, np.ndarray, np.ndarray] | None:
     """Estimate ``spec`` on ``rows`` and predict month ``t``: (level, contributions, in-sample residuals)."""
     y, last, two = feat.y, feat.last, feat.two
     lp = int(last[t])
@@ -237,15 +303,20 @@ def _fit_one(feat: BridgeFeatures, spec: str, X: np.ndarray, r: np.ndarray, t: i
     ok = np.isfinite(resp) & np.isfinite(d).all(axis=1)
     if ok.sum() < k + 1 + MIN_DF:
         return None
-    ok &= _robust(np.where(ok, resp, np.nan))
-    if ok.sum() < k + 1 + MIN_DF:
-        return None
-    beta, *_ = np.linalg.lstsq(d[ok], resp[ok], rcond=None)
+    if estimation == "drop":  # the earlier rule: months beyond 5 scaled MADs of the response left out
+        ok &= _robust(np.where(ok, resp, np.nan))
+        if ok.sum() < k + 1 + MIN_DF:
+            return None
+        beta, *_ = np.linalg.lstsq(d[ok], resp[ok], rcond=None)
+        weights = np.ones(int(ok.sum()))
+    else:
+        beta, weights = huber_fit(d[ok], resp[ok])
+    full = np.flatnonzero(ok)[weights >= 0.5]  # the rows not marked down as outliers
     x = X[t].copy()
     # a regressor unknown at t enters at 0 change; an extreme one is held to the range it was estimated on
     x = np.where(np.isfinite(x), x, 0.0)
     if k:
-        x = np.clip(x, d[ok][:, 1:].min(axis=0), d[ok][:, 1:].max(axis=0))
+        x = np.clip(x, d[full][:, 1:].min(axis=0), d[full][:, 1:].max(axis=0))
     contrib = beta[1:] * x
     change = float(beta[0] + contrib.sum())
     resid = resp[ok] - d[ok] @ beta
@@ -266,7 +337,7 @@ def _fit_one(feat: BridgeFeatures, spec: str, X: np.ndarray, r: np.ndarray, t: i
 
 
 def spec_nowcasts(feat: BridgeFeatures, t: int, *, window: int, specs: Sequence[str],
-                  march: bool) -> dict[str, tuple[float, np.ndarray, list[str]]]:
+                  march: bool, estimation: str = "huber") -> dict[str, tuple[float, np.ndarray, list[str]]]:
     """Each candidate's nowcast of month ``t`` (position in the feature index), estimated on the rows of the
     same origin type among the ``window`` months before ``t`` whose outcome is published before ``t``."""
     y, last = feat.y, feat.last
@@ -280,7 +351,7 @@ def spec_nowcasts(feat: BridgeFeatures, t: int, *, window: int, specs: Sequence[
     for spec in specs:
         X, labels = _design(feat, spec)
         r = _response(feat, spec)
-        got = _fit_one(feat, spec, X, r, t, rows)
+        got = _fit_one(feat, spec, X, r, t, rows, estimation)
         if got is not None:
             out[spec] = (got[0], got[1], labels)
     return out
@@ -290,7 +361,7 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
                    window: int = 120, inner: int = 60, inner_march: int = 10, top: int = 3,
                    specs: Sequence[str] | None = None, working_days: pd.Series | None = None,
                    level: Sequence[float] = (80, 95), min_scored: int = 24, min_scored_march: int = 4,
-                   ) -> SelectedNowcast:
+                   peers: Sequence[str] = (), estimation: str = "huber") -> SelectedNowcast:
     """Nowcast ``target`` (a y/y growth rate, %) for ``period`` with the candidates that did best out of sample.
 
     Parameters
@@ -320,6 +391,13 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
         Interval levels, percent.
     min_scored, min_scored_march
         Fewest earlier origins with an outcome for the choice; with fewer, the naive (last published value).
+    peers
+        Indicators that are growth rates of the same kind as the target (the region's electricity growth, the
+        national output growth): their gap to the target in the latest month known of both enters the
+        ``peer_*`` candidates (error correction toward the peer).  Without peers those candidates are skipped.
+    estimation
+        ``"huber"`` (every month kept, outlying ones at a small weight: :func:`huber_fit`) or ``"drop"`` (the
+        earlier rule: least squares without the months whose change is beyond 5 scaled MADs).
 
     Returns
     -------
@@ -338,6 +416,8 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
     unknown = [s for s in specs if s not in SPECS]
     if unknown:
         raise ForecastingError(f"select_nowcast: unknown candidate(s) {', '.join(unknown)}; use {', '.join(SPECS)}.")
+    if estimation not in ("huber", "drop"):
+        raise ForecastingError(f"select_nowcast: estimation must be 'huber' or 'drop', not {estimation!r}.")
     y = target.astype(float).sort_index()
     y = y[y.index <= period]
     published = y.loc[: period - 1].dropna()
@@ -356,7 +436,10 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
         for col in x.columns:
             lags[col] = (period - x[col].last_valid_index()).n
         x = x.loc[:, [c for c in x.columns if lags[c] <= 3]]
-    feat = bridge_features(published, x, index, lags, working_days)
+    peers = [c for c in peers if x is not None and c in x.columns]
+    feat = bridge_features(published, x, index, lags, working_days, peers)
+    if not peers:
+        specs = tuple(s for s in specs if 'peer' not in SPECS[s])
     t_now = len(index) - 1
     last = feat.last
     last_pub = index[int(last[t_now])]
@@ -372,13 +455,13 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
     errors: dict[str, list[float]] = {s: [] for s in specs}
     preds: dict[str, dict[int, float]] = {s: {} for s in specs}
     for q in earlier:
-        got = spec_nowcasts(feat, q, window=window, specs=specs, march=march)
+        got = spec_nowcasts(feat, q, window=window, specs=specs, march=march, estimation=estimation)
         for s, (value, _c, _l) in got.items():
             preds[s][q] = value
             errors[s].append(value - float(yv[q]))
     need = min_scored_march if march else min_scored
     record = {s: float(np.mean(np.abs(e))) for s, e in errors.items() if len(e) >= need}
-    now = spec_nowcasts(feat, t_now, window=window, specs=specs, march=march)
+    now = spec_nowcasts(feat, t_now, window=window, specs=specs, march=march, estimation=estimation)
     ranked = [s for s in sorted(record, key=lambda s: record[s]) if s in now]
     if not ranked:
         notes.append(f"fewer than {need} earlier {kind} origins scored; the last published value is the nowcast")
@@ -391,19 +474,24 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
     for s in members:
         for label, c in zip(now[s][2], now[s][1], strict=True):
             contributions[label] = contributions.get(label, 0.0) + float(c) / len(members)
-    # the combination's own out-of-sample errors at the earlier origins where all members were scored
+    # the combination's own out-of-sample errors at the earlier origins where all members were scored, each
+    # divided by the target's recent volatility as known at that origin (normalised split conformal)
     common = [q for q in earlier if all(q in preds[s] for s in members)]
     comb = np.array([np.mean([preds[s][q] for s in members]) - float(yv[q]) for q in common])
+    scales = np.array([recent_scale(yv, last, q) for q in common])
+    usable = np.isfinite(scales)
+    scores = np.abs(comb[usable]) / scales[usable]
+    scale_now = recent_scale(yv, last, t_now)
     lo: dict[float, float] = {}
     hi: dict[float, float] = {}
     for lv in level:
         a = (1 - float(lv) / 100) / 2
-        if len(comb) >= 10:
-            # errors are forecast minus outcome: the outcome lies at mean - error; the quantile levels are
-            # widened by the split-conformal finite-sample correction (n + 1) / n
-            tail = min(0.5 - (0.5 - a) * (len(comb) + 1) / len(comb), 0.5)
-            spread = np.quantile(-comb, [max(tail, 0.0), min(1 - tail, 1.0)])
-            lo[float(lv)], hi[float(lv)] = mean + float(spread[0]), mean + float(spread[1])
+        half = conformal_quantile(scores, float(lv)) if np.isfinite(scale_now) else None
+        if half is not None:
+            lo[float(lv)], hi[float(lv)] = mean - half * scale_now, mean + half * scale_now
+            if np.ceil((len(scores) + 1) * float(lv) / 100 - 1e-9) > len(scores):
+                notes.append(f"interval {lv:g} %: {len(scores)} earlier {kind} nowcasts are too few for the level; "
+                             "the largest of their scaled errors is used (may cover less)")
         elif len(comb) >= 3:
             rmse = float(np.sqrt(np.mean(comb ** 2)))
             z = float(_z(1 - a))
@@ -414,6 +502,44 @@ def select_nowcast(target: pd.Series, indicators: pd.DataFrame | None, period: p
     return SelectedNowcast(period=period, kind=kind, mean=mean, lo=lo, hi=hi, members=members, record=record,
                            scored=len(common), last_published=last_pub, contributions=contributions,
                            candidates={s: float(v[0]) for s, v in now.items()}, notes=notes)
+
+
+#: Fewest scored earlier origins for a conformal interval (fewer: normal with their RMSE).
+MIN_CONFORMAL = 10
+#: Published month-on-month changes of the target the volatility scale needs among its last 12 months.
+MIN_SCALE_CHANGES = 6
+
+
+def recent_scale(y: np.ndarray, last: np.ndarray, t: int) -> float:
+    """The target's recent volatility as known at position ``t``: the mean absolute change between consecutive
+    published months among the 12 months to the last published one (the naive's recent error).  NaN with fewer
+    than :data:`MIN_SCALE_CHANGES` such changes or a scale of zero."""
+    lp = int(last[t])
+    if lp < 1:
+        return float("nan")
+    window = y[max(lp - 12, 0): lp + 1]
+    changes = np.diff(window)
+    changes = changes[np.isfinite(changes)]
+    if len(changes) < MIN_SCALE_CHANGES:
+        return float("nan")
+    value = float(np.mean(np.abs(changes)))
+    return value if value > 0 else float("nan")
+
+
+def conformal_quantile(scores: np.ndarray, level: float, *, minimum: int = MIN_CONFORMAL) -> float | None:
+    """The split-conformal quantile of nonnegative ``scores`` for a ``level`` % interval.
+
+    The ``ceil((n + 1) level / 100)``-th smallest of the ``n`` scores (the finite-sample correction: a new score
+    exchangeable with them falls at or below it with probability at least ``level`` %).  When that rank exceeds
+    ``n`` (too few scores for the level) the largest score is used, which under-covers; None with fewer than
+    ``minimum`` scores.
+    """
+    s = np.sort(np.asarray(scores, float)[np.isfinite(scores)])
+    n = len(s)
+    if n < minimum:
+        return None
+    k = int(np.ceil((n + 1) * level / 100 - 1e-9))
+    return float(s[min(max(k, 1), n) - 1])
 
 
 def _z(p: float) -> float:

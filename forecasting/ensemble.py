@@ -1,18 +1,20 @@
-"""The platform's default forecaster: the median of automatic ARIMA, ETS and Theta, with calibrated intervals.
+"""The platform's default forecaster: the mean of automatic ARIMA, ETS and Theta, with calibrated intervals.
 
 :class:`ARIMA` wraps :mod:`forecasting.arima` (Hyndman-Khandakar search, regression with ARIMA errors for
 the Chinese calendar) in the :class:`~forecasting.models.Forecaster` contract.  :class:`Ensemble` fits the
 members once and combines them month by month:
 
-* ``"median"`` (the default): the median of the members' point forecasts and, bound by bound, of their
-  interval bounds (with three members, the middle one: robust to the one member that goes astray);
-* ``"mean"``: the equal-weight mean (the M4 "Comb" benchmark's rule);
+* ``"mean"`` (the default): the equal-weight mean of the members' point forecasts and, bound by bound, of their
+  interval bounds (the M4 "Comb" benchmark's rule; ahead of the median on every run of
+  ``benchmarks/bench_forecast.py`` since the ARIMA member caught up with AutoARIMA, see benchmarks/README.md);
+* ``"median"``: the median, bound by bound (with three members, the middle one: robust to the one member that
+  goes astray, but it throws away the information in the other two);
 * ``"select"``: the single member with the smallest error in the track record below.
 
 **Track record and calibration.**  Each member, with the specification *and parameters* of this fit, is
 re-run (a Kalman filter pass for ARIMA and ETS, a refit for the cheap Theta) from ``track_origins``
 earlier origins every 3 months, ``horizon`` months ahead.  The combination's standardised errors there
-give the factor by which its intervals are widened or narrowed (:func:`~forecasting.models.interval_scale`),
+give the factor by which its intervals are widened or narrowed (:func:`~forecasting.calibration.interval_scale`),
 and the members' scaled errors give the ``"select"`` choice.  (The parameters have seen those months: a
 deliberate speed/purity trade-off, measured in ``benchmarks/bench_forecast.py``.)
 
@@ -33,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .arima import ArimaFit, ArimaSpec, fit_arima, nsdiffs
+from .calibration import interval_scale, rescale_intervals, standardised_errors
 from .decompose import PERIOD
 from .exceptions import ForecastingError
 from .models import (
@@ -42,11 +45,8 @@ from .models import (
     Theta,
     _theta_sigma2,
     check_level,
-    interval_scale,
     normal_frame,
     register_model,
-    rescale_intervals,
-    standardised_errors,
     tidy_frame,
 )
 
@@ -102,16 +102,20 @@ class ARIMA(Forecaster):
         Keep this specification (production mode) instead of searching.
     start_params
         Warm start of the exact-likelihood estimate (with ``spec``).
+    filled
+        Months (``pandas.Period`` or ``YYYY-MM``) that were filled for estimation, never observed (the
+        ``attrs["filled"]`` of :func:`forecasting.fill_missing`): missing values of the exact likelihood.
     """
 
     name = "arima"
     supports_exog = True
 
     def __init__(self, *, calendar: str | None = None, spec: ArimaSpec | None = None,
-                 start_params: Sequence[float] | None = None) -> None:
+                 start_params: Sequence[float] | None = None, filled: Sequence[Any] = ()) -> None:
         self.calendar = calendar
         self.spec = spec
         self.start_params = None if start_params is None else tuple(float(x) for x in start_params)
+        self.filled = tuple(str(m) for m in filled)
 
     def min_length(self) -> int:
         return 3 * PERIOD
@@ -141,7 +145,8 @@ class ARIMA(Forecaster):
                                     index=future, columns=x.columns[-exog.shape[1]:])
                 xf = last if xf is None else pd.concat([xf, last], axis=1)
         start = None if self.start_params is None else np.asarray(self.start_params)
-        self.fit_: ArimaFit = fit_arima(y, x, spec=self.spec, start_params=start, exog_future=xf)
+        missing = np.isin(np.asarray(y.index.astype(str)), self.filled) if self.filled else None
+        self.fit_: ArimaFit = fit_arima(y, x, spec=self.spec, start_params=start, exog_future=xf, missing=missing)
         self.x_ = x
 
     def _future_x(self, index: pd.PeriodIndex, exog_future: pd.DataFrame | None) -> np.ndarray | None:
@@ -177,8 +182,8 @@ class ARIMA(Forecaster):
     def frozen(self) -> ARIMA:
         fit = getattr(self, "fit_", None)
         if fit is None:
-            return ARIMA(calendar=self.calendar, spec=self.spec)
-        return ARIMA(calendar=self.calendar, spec=fit.spec, start_params=fit.params())
+            return ARIMA(calendar=self.calendar, spec=self.spec, filled=self.filled)
+        return ARIMA(calendar=self.calendar, spec=fit.spec, start_params=fit.params(), filled=self.filled)
 
     def __repr__(self) -> str:
         return f"ARIMA(calendar={self.calendar!r})"
@@ -299,12 +304,12 @@ def _ets_candidates(y: pd.Series) -> list[str]:
 
 
 class Ensemble(Forecaster):
-    """Median (or mean, or selection) of automatic ARIMA, ETS and Theta; see the module docstring.
+    """Mean (or median, or selection) of automatic ARIMA, ETS and Theta; see the module docstring.
 
     Parameters
     ----------
     method
-        ``"median"`` (default), ``"mean"`` or ``"select"``.
+        ``"mean"`` (default), ``"median"`` or ``"select"``.
     calendar
         ``"cn"`` for series that carry the Chinese calendar (ARIMA gets the calendar regressors).
     members
@@ -314,13 +319,16 @@ class Ensemble(Forecaster):
     track_origins, horizon
         Origins (every 3 months) and months ahead of the track record; ``track_origins=0`` skips it
         (intervals are then the members' own).
+    filled
+        Months filled for estimation, never observed (see :class:`ARIMA`).
     """
 
     name = "ensemble"
     supports_exog = True
 
-    def __init__(self, *, method: Method = "median", calendar: str | None = None, members: Sequence[str] = MEMBERS,
-                 spec: ForecastSpec | None = None, track_origins: int = 4, horizon: int = PERIOD) -> None:
+    def __init__(self, *, method: Method = "mean", calendar: str | None = None, members: Sequence[str] = MEMBERS,
+                 spec: ForecastSpec | None = None, track_origins: int = 4, horizon: int = PERIOD,
+                 filled: Sequence[Any] = ()) -> None:
         if method not in METHODS:
             raise ForecastingError(f"method must be one of {METHODS}; got {method!r}.")
         unknown = [m for m in members if m not in MEMBERS]
@@ -333,6 +341,7 @@ class Ensemble(Forecaster):
         self.spec = spec
         self.track_origins = track_origins
         self.horizon = horizon
+        self.filled = tuple(str(m) for m in filled)
 
     def min_length(self) -> int:
         return 3 * PERIOD
@@ -341,8 +350,9 @@ class Ensemble(Forecaster):
         spec = self.spec
         if key == "arima":
             if spec is not None and spec.arima is not None:
-                return ARIMA(calendar=self.calendar, spec=spec.arima, start_params=spec.arima_params)
-            return ARIMA(calendar=self.calendar)
+                return ARIMA(calendar=self.calendar, spec=spec.arima, start_params=spec.arima_params,
+                             filled=self.filled)
+            return ARIMA(calendar=self.calendar, filled=self.filled)
         if key == "ets":
             if spec is not None and spec.ets is not None:
                 return ETS([spec.ets], start_params=spec.ets_params)

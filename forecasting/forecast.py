@@ -19,8 +19,6 @@ from .ensemble import Ensemble, ForecastSpec
 from .exceptions import ForecastingError, ModelFailureWarning
 from .gaps import fill_missing
 from .models import (
-    SARIMAX,
-    Combination,
     Forecaster,
     Naive2,
     SeasonalNaive,
@@ -32,6 +30,7 @@ from .models import (
     model_name,
 )
 from .outliers import clean_outliers
+from .selection import SARIMAX, Combination
 
 __all__ = ["ForecastResult", "forecast"]
 
@@ -122,7 +121,7 @@ def forecast(
     *,
     calendar: Literal["cn"] | bool | None = None,
     spec: ForecastSpec | None = None,
-    method: Literal["median", "mean", "select"] = "median",
+    method: Literal["median", "mean", "select"] = "mean",
     exog: pd.DataFrame | None = None,
     level: Sequence[int | float] = (80, 95),
     models: Sequence[str | Forecaster] | None = None,
@@ -136,12 +135,12 @@ def forecast(
 ) -> ForecastResult:
     """Forecast ``series`` ``horizon`` months ahead with intervals.
 
-    ``forecast(y, h)`` is the platform's default (what ``imon forecast`` runs): the median of automatic
+    ``forecast(y, h)`` is the platform's default (what ``imon forecast`` runs): the mean of automatic
     ARIMA, ETS and Theta (:class:`forecasting.ensemble.Ensemble`) with intervals calibrated on its track
     record; ``forecast(y, h, calendar="cn")`` the same for a series that carries the Chinese calendar
     (ARIMA with the Spring Festival and working-day regressors).  ``models=[...]`` instead runs the older
     selection among named candidates by an in-sample rolling backtest
-    (:class:`~forecasting.models.Combination`).
+    (:class:`~forecasting.selection.Combination`).
 
     Parameters
     ----------
@@ -155,7 +154,7 @@ def forecast(
         Production mode: the :attr:`ForecastResult.spec` of an earlier run (the annual review); the
         specification is kept and only the parameters are re-estimated.
     method
-        How the default members are combined: ``"median"`` (default), ``"mean"``, or ``"select"`` (the best
+        How the default members are combined: ``"mean"`` (default), ``"median"``, or ``"select"`` (the best
         member on the track record).
     exog
         Regressors for models that take them (ARIMA, SARIMAX), indexed by months covering the series *and*
@@ -166,12 +165,14 @@ def forecast(
         ``None`` (default): the platform's default forecaster.  Otherwise candidate models (names of
         :data:`forecasting.models.MODELS` or instances) for the selection path.
     combine
-        Selection path only. ``True``: :class:`~forecasting.models.Combination` of the best ``k`` candidates
+        Selection path only. ``True``: :class:`~forecasting.selection.Combination` of the best ``k`` candidates
         by an in-sample rolling backtest (``weights`` equal or inverse-MASE).  ``False``: the first candidate
         that fits.
     missing
         ``None``: the series must be complete.  ``"linear"`` or ``"seasonal"``: fill missing months first
         with :func:`forecasting.fill_missing` (noted in ``notes``); trailing missing months are not filled.
+        Filled months (these, or those a complete series lists in ``series.attrs["filled"]``, as
+        :func:`~forecasting.fill_missing` returns it) are missing values of the ARIMA member's likelihood.
     trim
         Selection path: the combination drops candidates whose backtest MASE is worse than ``trim`` times
         the best one's (``None``: keep the best ``k`` whatever their scores).
@@ -276,6 +277,7 @@ def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: For
         series = fill_missing(series, missing)
         if len(series.attrs["filled"]):
             notes.append(f"{len(series.attrs['filled'])} missing months filled ({missing}) before fitting")
+    filled = tuple(str(m) for m in series.attrs.get("filled", ()))
     y = check_series(series, name="forecast", minimum=2)
     y.name = series.name
     if window is not None:
@@ -303,7 +305,7 @@ def _default(series: pd.Series, horizon: int, *, calendar: str | None, spec: For
     if spec is not None and spec.calendar != calendar:
         raise ForecastingError(f"spec was identified with calendar={spec.calendar!r}; this call has "
                                f"calendar={calendar!r}. Pass the same calendar or identify afresh (spec=None).")
-    model = Ensemble(method=method, calendar=calendar, spec=spec)  # type: ignore[arg-type]
+    model = Ensemble(method=method, calendar=calendar, spec=spec, filled=filled)  # type: ignore[arg-type]
     try:
         model.fit(y_fit, exog_in)
     except Exception as exc:  # too short, or every member failed: a benchmark, recorded

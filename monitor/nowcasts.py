@@ -164,7 +164,9 @@ def _bridge_rows(data: dict[str, pd.Series], y: pd.Series, origin: pd.Period, ta
     frame = pd.DataFrame(data).sort_index().loc[:origin]
     span = pd.period_range(min(y.index.min(), frame.index.min()), origin, freq="M")
     days = working_days(span, warn=False)
-    result = select_nowcast(y.sort_index(), frame, origin, working_days=days)
+    # growth-rate inputs (electricity growth) are peers of the target: their gap to it enters the peer_* candidates
+    peers = [k for k in frame.columns if _offset(k) == 0.0]
+    result = select_nowcast(y.sort_index(), frame, origin, working_days=days, peers=peers)
     # what moved it: each regressor's contribution to the change since the last published value
     news = json.dumps([{**_news_source(label, target, origin, result.last_published), "actual": None,
                         "expected": None, "weight": None, "impact": round(value, 6)}
@@ -181,11 +183,12 @@ def _news_source(label: str, target: str, origin: pd.Period, last: pd.Period) ->
     """The series and month behind a bridge regressor (``d:pmi/headline`` -> the PMI of the origin)."""
     if ":" in label:
         kind, key = label.split(":", 1)
-        return {"series": key, "period": str(origin) if kind == "d" else f"{origin} / {origin - 12}"}
+        period = {"d": str(origin), "gap": str(last)}.get(kind, f"{origin} / {origin - 12}")
+        return {"series": key, "period": period}
     if "[-" in label:
         key, lag = label[:-1].split("[-")
         return {"series": key, "period": str(origin - int(lag))}
-    period = {"own": str(last), "base": f"{origin - 12}", "wd": str(origin), "gap12": str(last),
+    period = {"own": str(last), "base": f"{origin - 12}", "base2": f"{origin - 24}", "wd": str(origin), "gap12": str(last),
               "level": str(last)}.get(label, str(origin))
     return {"series": target if label != "wd" else "working days", "period": period}
 

@@ -300,7 +300,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("electricity.archive", "", _parse_str,
             "Folder of the Parquet archive of daily readings (partitioned by month and region) that "
             "compute.engine = dask reads; empty means <data_dir>/archive/electricity. Without an archive the "
-            "store's readings are used."),
+            "store's readings are used. When set (or with compute.engine = dask), imon collect writes each "
+            "utility feed's readings into the archive too, after the store's commit."),
     Setting("monitoring.stop_threshold", 0.10, _parse_fraction,
             "An enterprise drawing less than this share of its electricity baseline is inferred stopped."),
     Setting("monitoring.semi_threshold", 0.50, _parse_fraction,
@@ -334,7 +335,7 @@ SETTINGS: tuple[Setting, ...] = (
             "and only re-estimates the parameters before it is identified afresh (the annual review; 0: every "
             "month; imon forecast --reidentify forces it).", minimum=0),
     Setting("forecast.models", "default", _parse_str,
-            "default: the median of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
+            "default: the mean of automatic ARIMA, ETS and Theta (Chinese calendar regressors for series read "
             "unadjusted); or candidates of the older backtest selection (ets, theta, sarimax, snaive, naive2)."),
     Setting("nowcast.target", "iva/yoy", _parse_str,
             "Official monthly statistic nowcast before its release (official_statistic series)."),

@@ -109,7 +109,7 @@ def _run_track(task: _TrackTask) -> list[tuple[str, str, list[dict[str, object]]
     import warnings as _w
 
     from forecasting import Combination, clean_outliers, fill_missing, forecast
-    from forecasting.models import combine_frames, rescale_intervals
+    from forecasting.calibration import combine_frames, rescale_intervals
 
     out: list[tuple[str, str, list[dict[str, object]] | None, str]] = []
     combo = spec = None

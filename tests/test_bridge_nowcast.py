@@ -13,7 +13,7 @@ import pytest
 
 from collectors.official import read_official_table
 from forecasting import ForecastingError
-from forecasting.bridge import SPECS, select_nowcast
+from forecasting.bridge import SPECS, bridge_features, conformal_quantile, huber_fit, recent_scale, select_nowcast
 from forecasting.calendar import working_days
 
 DATA = Path(__file__).parent / "data"
@@ -103,6 +103,9 @@ def test_march_origins_are_chosen_on_march_origins(national):
     assert r.kind == "march" and r.last_published == pd.Period("2018-12", "M")
     assert 4 <= r.scored <= 10
     assert np.isfinite(r.mean) and r.lo[80.0] < r.mean < r.hi[80.0]
+    # conformal with the 10 March scores: enough for 80 %, too few for 95 % (said in the notes)
+    assert r.scored == 10 and any("95 %" in n and "too few" in n for n in r.notes)
+    assert not any("80 %" in n for n in r.notes)
 
 
 def test_the_base_effect_is_found_on_a_synthetic_target():
@@ -138,6 +141,8 @@ def test_bad_input_is_refused_clearly(national):
         select_nowcast(y.loc[:"2018-05"], pmi, "2018-06", specs=("naive", "oracle"))
     with pytest.raises(ForecastingError, match="PeriodIndex"):
         select_nowcast(pd.Series([1.0, 2.0]), None, "2018-06")
+    with pytest.raises(ForecastingError, match="estimation must be"):
+        select_nowcast(y.loc[:"2018-05"], pmi, "2018-06", estimation="ols")
 
 
 # ------------------------------------------------------------------------------------------- the stored nowcast
@@ -179,3 +184,96 @@ def test_the_stored_nowcast_is_the_bridge_chosen_out_of_sample(store, long_demo,
                              "AND period >= '2019-10'")
     nowcast_target(store, settings, pd.Period("2019-10", "M"))
     assert read_nowcasts(store, "2019-10")["mean"].iloc[0] == pytest.approx(row["mean"])
+
+
+# ------------------------------------------------------------------------- peers, Huber estimation, intervals
+def test_a_peer_gap_never_reads_past_the_release_calendar():
+    """The peer candidates' gap (peer growth minus target growth) is taken in the latest month known of both:
+    the target's last published month, or earlier when the peer is released later; never the origin month."""
+    months = pd.period_range("2010-01", "2019-06", freq="M")
+    rng = np.random.default_rng(5)
+    y = pd.Series(rng.normal(6, 1, len(months)), index=months)
+    peer = pd.Series(rng.normal(5, 2, len(months)), index=months)
+    t = len(months) - 1  # the origin, 2019-06: the target known to 2019-05
+    published = y.iloc[:-1]
+    # the peer known to 2019-05 (lag 1): the gap of 2019-05
+    f = bridge_features(published, peer.iloc[:-1].to_frame("e"), months, {"e": 1}, None, peers=("e",))
+    assert f.names["peer"] == ["gap:e"]
+    assert f.groups["peer"][0][t] == pytest.approx(peer.iloc[-2] - y.iloc[-2])
+    # the peer known only to 2019-04 (lag 2): the gap of 2019-04; what the peer would say for 2019-05 is not read
+    f2 = bridge_features(published, peer.iloc[:-2].to_frame("e"), months, {"e": 2}, None, peers=("e",))
+    assert f2.groups["peer"][0][t] == pytest.approx(peer.iloc[-3] - y.iloc[-3])
+    # a March origin: the target's last month is December, January and February unpublished
+    march = months.get_loc(pd.Period("2019-03", "M"))
+    gappy = published.copy()
+    gappy[gappy.index.month <= 2] = np.nan
+    f3 = bridge_features(gappy.loc[:"2018-12"], peer.loc[:"2019-02"].to_frame("e"), months[: march + 1],
+                         {"e": 1}, None, peers=("e",))
+    assert f3.groups["peer"][0][march] == pytest.approx(peer["2018-12"] - y["2018-12"])
+    # through select_nowcast: values after the origin change nothing, the peer's last released value does count
+    origin = months[-1]
+    x = pd.DataFrame({"e": peer.iloc[:-1]})
+    first = select_nowcast(published, x, origin, peers=("e",), specs=("naive", "base", "peer_gap"))
+    assert "peer_gap" in first.candidates
+    future = pd.period_range(origin + 1, origin + 4, freq="M")
+    later = select_nowcast(pd.concat([published, pd.Series(50.0, index=future)]),
+                           pd.concat([x, pd.DataFrame({"e": 80.0}, index=future)]), origin, peers=("e",),
+                           specs=("naive", "base", "peer_gap"))
+    assert later.candidates == pytest.approx(first.candidates) and later.lo == pytest.approx(first.lo)
+    moved = x.copy()
+    moved.iloc[-1, 0] += 10
+    assert select_nowcast(published, moved, origin, peers=("e",), specs=("naive", "base", "peer_gap")
+                          ).candidates["peer_gap"] != pytest.approx(first.candidates["peer_gap"])
+    # without peers the peer candidates are not run
+    assert "peer_gap" not in select_nowcast(published, x, origin, specs=("naive", "base", "peer_gap")).candidates
+
+
+def test_huber_estimation_keeps_outlying_months_at_a_small_weight():
+    """A 2020-like collapse and rebound do not pull the slope, and no month is dropped."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(0, 1, 120)
+    y = 0.5 + 2.0 * x + rng.normal(0, 0.3, 120)
+    y[[60, 61, 62]] = [-40.0, 35.0, -25.0]
+    X = np.column_stack([np.ones(120), x])
+    beta, weights = huber_fit(X, y)
+    ols, *_ = np.linalg.lstsq(X, y, rcond=None)
+    assert abs(beta[1] - 2.0) < 0.1 and abs(beta[0] - 0.5) < 0.1
+    assert abs(ols[1] - 2.0) > abs(beta[1] - 2.0)
+    assert (weights[[60, 61, 62]] < 0.05).all() and (weights[[60, 61, 62]] > 0).all()
+    assert np.median(weights) == 1.0
+
+
+def test_the_conformal_quantile_has_the_finite_sample_rank():
+    """The ceil((n + 1) level)-th smallest score; the largest when the level asks for more scores than there
+    are; none below the minimum sample."""
+    scores = np.arange(1.0, 11.0)[::-1]  # 10 scores, unsorted
+    assert conformal_quantile(scores, 80) == 9.0  # ceil(11 x 0.8) = 9, not the plain 80 % quantile (8.2)
+    assert conformal_quantile(scores, 50) == 6.0  # ceil(5.5) = 6
+    assert conformal_quantile(scores, 95) == 10.0  # ceil(10.45) = 11 > 10: the largest
+    assert conformal_quantile(np.arange(1.0, 20.0), 95) == 19.0  # n = 19: ceil(19) = 19
+    assert conformal_quantile(np.arange(1.0, 10.0), 80) is None  # 9 < the minimum of 10
+    assert conformal_quantile(np.r_[np.arange(1.0, 11.0), np.nan], 80) == 9.0  # a missing score is not counted
+    # exchangeable scores: the share of new draws at or below the quantile is at least the level on average
+    rng = np.random.default_rng(2)
+    hits = [rng.exponential() <= conformal_quantile(rng.exponential(size=12), 80) for _ in range(4000)]
+    assert 0.79 <= np.mean(hits) <= 0.88
+
+
+def test_the_interval_scales_with_the_recent_volatility():
+    """The interval is the conformal quantile of past errors over the volatility known at their origin, times the
+    volatility now: a target whose last year moved four times as much gets an interval four times as wide."""
+    y = np.array([5, 6, 5, 6, 5, 6, 5, 6, 5, 6, 5, 6, 5, np.nan], float)
+    last = np.r_[-1, np.arange(12), 12]
+    assert recent_scale(y, last, 13) == pytest.approx(1.0)  # 12 changes of 1
+    gappy = y.copy()
+    gappy[[1, 2, 3, 4, 5, 6, 7]] = np.nan
+    assert np.isnan(recent_scale(gappy, last, 13))  # 4 changes < 6
+    months = pd.period_range("2008-01", "2019-06", freq="M")
+    rng = np.random.default_rng(8)
+    calm = pd.Series(6 + rng.normal(0, 0.5, len(months)), index=months)
+    wild = calm.copy()
+    wild.loc["2018-06":] = 6 + 4 * (calm.loc["2018-06":] - 6)
+    a = select_nowcast(calm.iloc[:-1], None, months[-1], specs=("naive", "base"))
+    b = select_nowcast(wild.iloc[:-1], None, months[-1], specs=("naive", "base"))
+    width_a, width_b = a.hi[80.0] - a.lo[80.0], b.hi[80.0] - b.lo[80.0]
+    assert width_b > 2.5 * width_a

@@ -230,7 +230,8 @@ def test_survey_status_counts_respondents_as_the_release_does_and_says_why_they_
     assert "1份问卷缺少PMI分项的回答" in out
     if stored_n == returned:
         assert f"计入PMI的有效问卷：{stored_n - 1}份" in out and f"已计算的PMI基于{stored_n}份" in out
-    code, _, _ = run(capsys, "compute", "--period", "2024-06")
-    assert code == 0
+    code, out, _ = run(capsys, "compute", "--period", "2024-06")
+    # the vintage is printed as its id (UTC, what as_of takes) and in the bureau's time, labelled
+    assert code == 0 and re.search(r"as vintage \S+ \S+ UTC \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 北京时间\)", out), out
     code, out, _ = run(capsys, "survey", "status", "--period", "2024-06")
     assert "已计算的PMI基于" not in out  # recomputed: the stored headline's n is the count printed

@@ -189,6 +189,8 @@ def test_explorer_search_vintages_and_as_of(dash):
                                       se=1.0, n=100, computed_at=later)])
     page = c.get("/dash/series?key=pmi/headline")
     assert "41.00" in page.text and "2026-02-01 09:00:00" in page.text and "2026-01-05 08:00:00" in page.text
+    # vintages are stored as UTC (the option values, as_of and downloads keep them) and shown in bureau time
+    assert ">2026-02-01 17:00:00 北京时间</option>" in page.text and "<td class=\"muted\">2026-02-01 17:00:00 北京时间" in page.text
     old = c.get("/dash/series?key=pmi/headline&as_of=2026-01-05").text
     assert "41.00" not in old
     old_csv = c.get("/dash/series/download.csv?key=pmi/headline&as_of=2026-01-05").text

@@ -227,7 +227,7 @@ def test_backtest_too_many_origins():
 
 
 def test_trimmed_keeps_the_best_k_within_the_trim():
-    from forecasting.models import trimmed
+    from forecasting.selection import trimmed
 
     scores = {"ets": 0.6, "theta": 0.7, "snaive": 1.1, "broken": np.inf}
     assert trimmed(scores, 3, 1.5) == ["ets", "theta"]

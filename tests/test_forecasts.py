@@ -30,7 +30,7 @@ def test_forecasts_are_stored_per_origin_and_scored(store, medium_demo, tmp_path
     with caplog.at_level(logging.INFO, logger="monitor.forecasts"):
         early = forecast_series(store, settings, pd.Period("2020-07", "M"))
     assert set(early.stored) == {"pmi/headline", "pmi/new_orders"} and "nothing/here" in early.skipped
-    # the platform default (#14): median of ARIMA, ETS, Theta; unadjusted series get the Chinese calendar
+    # the platform default (#14): mean of ARIMA, ETS, Theta; unadjusted series get the Chinese calendar
     assert all(set(v.split(" + ")) >= {"arima 0.33", "ets 0.33", "theta 0.33"} for v in early.stored.values())
     assert "Chinese calendar" in caplog.text
     assert not early.failed and early.rows == 6

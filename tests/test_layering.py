@@ -392,14 +392,14 @@ def test_entries_call_only_stages_and_store_queries():
 
 def test_the_entry_check_sees_internals():
     assert _entry_violations("monitor.api", "from .publish.pmi import TABLE1")
-    assert _entry_violations("monitor.cli", "from .store import models as m")
-    assert _entry_violations("monitor.cli", "from .store.engine import create_store_engine")
+    assert _entry_violations("monitor.cli._admin", "from ..store import models as m")
+    assert _entry_violations("monitor.cli._app", "from ..store.engine import create_store_engine")
     assert _entry_violations("monitor.web.app", "from ..indicators.survey import respondent_weights")
-    assert not _entry_violations("monitor.cli", "from .publish import publish")
+    assert not _entry_violations("monitor.cli._publish", "from ..publish import publish")
     assert not _entry_violations("monitor.web.dashdata", "from ..alerts.texts import region_name")
-    assert not _entry_violations("monitor.cli", "from .store import open_store")
+    assert not _entry_violations("monitor.cli._stages", "from ..store import open_store")
     assert _entry_violations("monitor.api", "from .pipeline import _record")  # not in pipeline.__all__
-    assert layer("monitor.web.app") == "entries" and any(n == "monitor.cli" for n, _ in _entry_files())
+    assert layer("monitor.web.app") == "entries" and any(n == "monitor.cli._stages" for n, _ in _entry_files())
 
 
 def test_mypy_checks_every_module():

@@ -239,3 +239,16 @@ def test_demo_rebuild_empties_every_table_referencing_the_old_build(store, small
     assert store.count(m.AlertSilence) == 1 and store.count(m.SchedulerLock) == 1
     assert store.count(m.District) == 11
     assert demo_status(store)[0] == "demo"
+
+
+def test_electricity_reading_has_no_foreign_keys_and_the_account_map_keeps_its_own(store):
+    """Migration 0013: the enterprise-day sums carry no per-row foreign-key checks; the account map, through which
+    the ingest joins every reading, still refuses an unknown enterprise."""
+    inspector = sa_inspect(store.engine)
+    assert inspector.get_foreign_keys("electricity_reading") == []
+    assert inspector.get_foreign_keys("electricity_account_reading") == []
+    assert {fk["referred_table"] for fk in inspector.get_foreign_keys("electricity_account")} == {
+        "enterprise", "ingest_source"}
+    with pytest.raises(Exception, match="(?i)foreign key"):
+        with store.begin() as conn:
+            conn.execute(m.ElectricityAccount.__table__.insert().values(account_no="X1", enterprise_id=999999))

@@ -3,7 +3,8 @@ functions as the single-machine path.
 
 The readings (hundreds of millions of meter days) never leave the workers.  Each partition (whole
 month-and-region folders of the archive, about 32 MB of Parquet) is summed per enterprise and month by
-:func:`monitor.indicators.meter_rows` -- the very sums the store's query makes on the single-machine path; an
+:func:`monitor.engine.meter.read_meter` (the sums of :func:`monitor.indicators.meter_rows`, the very sums the
+store's query makes on the single-machine path, in a module light to import on a worker); an
 enterprise-month never spans two partitions, so no second pass is needed.  What comes back is the
 enterprise-month table (:data:`~monitor.indicators.electricity.METER_COLUMNS`), which
 :func:`monitor.indicators.electricity_indicators` turns into totals, growth rates, baselines and the
@@ -21,48 +22,40 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..indicators.electricity import METER_COLUMNS, electricity_indicators, meter_rows
+from ..indicators.electricity import METER_COLUMNS, electricity_indicators, festival_ordinals
 from ..settings import Settings
 from ..store import Store
-from ..store.archive import archive_months, export_readings, has_readings, last_store_month
+from ..store.archive import (
+    PENDING,
+    archive_dir,
+    archive_lock,
+    archive_months,
+    export_readings,
+    has_readings,
+    last_store_month,
+    recover_pending,
+)
+from .meter import METER_META, read_meter
 
 __all__ = ["archive_chunks", "archive_dir", "archive_meter", "firm_status", "meter_frame", "sync_archive"]
 
-_METER_META = pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=object),
-                            "kwh": pd.Series(dtype=float), "days": pd.Series(dtype=np.int64),
-                            "kwh_x": pd.Series(dtype=float), "days_x": pd.Series(dtype=np.int64)})
-
-
-def archive_dir(settings: Settings) -> Path:
-    """The archive folder: ``electricity.archive``, or ``<data_dir>/archive/electricity``."""
-    text = settings["electricity.archive"]
-    return Path(text).expanduser().resolve() if text else settings.data_dir / "archive" / "electricity"
 
 
 def sync_archive(store: Store, root: Path) -> int:
     """Bring the archive up to the store: re-export the store's months from the archive's last month on
     (all of them into an empty archive).  Returns the rows written (0 when the archive is current or the
-    store has no readings)."""
+    store has no readings).  Partitions a collect left half-published (a crash between its commit and its
+    renames) are rebuilt from the store first (:func:`monitor.store.archive.recover_pending`).  Holds the
+    archive's lock, so a collect publishing its partitions meanwhile waits."""
     last_store = last_store_month(store)
-    if last_store is None:
+    if last_store is None and not (root / PENDING).is_dir():
         return 0
-    months = archive_months(root)
-    if months and months[-1] > last_store:
-        return 0
-    return export_readings(store, root, first=months[-1] if months else None)
-
-
-def _read_meter(files: list[str], window: tuple[int, int] | None) -> pd.DataFrame:
-    """One partition: read whole (month, region) partitions of the archive and sum them by enterprise-month."""
-    import pyarrow.parquet as pq
-
-    if not files:
-        return _METER_META.copy()
-    # one thread: the workers are the parallelism (a worker is one core, so 1 against 2 workers is honest)
-    table = pq.read_table(files if len(files) > 1 else files[0], columns=["enterprise_id", "day", "kwh"],
-                          use_threads=False)
-    readings = table.to_pandas(use_threads=False)
-    return meter_rows(readings, window) if len(readings) else _METER_META.copy()
+    with archive_lock(root):
+        recover_pending(store, root)
+        months = archive_months(root)
+        if last_store is None or (months and months[-1] > last_store):
+            return 0
+        return export_readings(store, root, first=months[-1] if months else None)
 
 
 def archive_chunks(root: Path, first_month: str | None = None, last_month: str | None = None, *,
@@ -105,8 +98,9 @@ def meter_frame(root: Path, first_month: str | None = None, last_month: str | No
     """The lazy enterprise-month sums of the archive: a ``dask.dataframe`` of :data:`METER_COLUMNS` rows.
 
     One partition per ~``target_bytes`` of Parquet (whole month-and-region folders, :func:`archive_chunks`),
-    each read and summed by :func:`monitor.indicators.meter_rows` on a worker; only the months (and regions)
-    asked for are read.
+    each read and summed by :func:`monitor.engine.meter.read_meter` on a worker (the sums of
+    :func:`monitor.indicators.meter_rows`, from a module that imports no more than pandas and pyarrow); only
+    the months (and regions) asked for are read.
 
     Parameters
     ----------
@@ -125,8 +119,9 @@ def meter_frame(root: Path, first_month: str | None = None, last_month: str | No
 
     chunks = archive_chunks(root, first_month, last_month, regions=regions, target_bytes=target_bytes)
     if not chunks:
-        return dd.from_pandas(_METER_META.copy(), npartitions=1)
-    return dd.from_map(_read_meter, chunks, window=window, meta=_METER_META, enforce_metadata=False)
+        return dd.from_pandas(METER_META.copy(), npartitions=1)
+    return dd.from_map(read_meter, chunks, festival=festival_ordinals(window), meta=METER_META,
+                       enforce_metadata=False)
 
 
 def archive_meter(root: Path, first_day: dt.date, *, client: Any | None = None,

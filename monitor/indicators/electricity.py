@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import spring_festival_dates
+from .meter import sum_days
 from .monitoring import (
     BREAKDOWNS,
     Breakdown,
@@ -206,21 +207,20 @@ def meter_rows(readings: pd.DataFrame, window: tuple[int, int] | None = (-7, 15)
     """
     _require(readings, ["enterprise_id", "day", "kwh"], "readings")
     if not len(readings):
-        return pd.DataFrame({"enterprise_id": pd.Series(dtype=np.int64), "period": pd.Series(dtype=object),
-                             "kwh": pd.Series(dtype=float), "days": pd.Series(dtype=np.int64),
-                             "kwh_x": pd.Series(dtype=float), "days_x": pd.Series(dtype=np.int64)})
+        return sum_days(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool))
     day = _days(readings["day"])
-    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     kwh = pd.to_numeric(readings["kwh"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     outside = ~_festival_days(day, window) if window is not None else np.ones(len(kwh), dtype=bool)
-    frame = pd.DataFrame({"enterprise_id": readings["enterprise_id"].to_numpy(np.int64), "month": month,
-                          "kwh": kwh, "days": np.ones(len(kwh), dtype=np.int64),
-                          "kwh_x": np.where(outside, kwh, 0.0), "days_x": outside.astype(np.int64)})
-    sums = frame.groupby(["enterprise_id", "month"], sort=True).sum().reset_index()
-    period = np.datetime_as_string(sums["month"].to_numpy().astype("datetime64[M]"), unit="M")
-    return pd.DataFrame({"enterprise_id": sums["enterprise_id"].to_numpy(np.int64), "period": period.astype(object),
-                         "kwh": sums["kwh"].to_numpy(float), "days": sums["days"].to_numpy(np.int64),
-                         "kwh_x": sums["kwh_x"].to_numpy(float), "days_x": sums["days_x"].to_numpy(np.int64)})
+    return sum_days(readings["enterprise_id"].to_numpy(np.int64), day, kwh, outside)
+
+
+def festival_ordinals(window: tuple[int, int] | None) -> np.ndarray | None:
+    """The days (since 1970-01-01, int64, sorted) within ``window`` days of a Spring Festival (None: None): what
+    :func:`monitor.engine.meter.read_meter` leaves out of ``kwh_x`` / ``days_x``, as :func:`meter_rows` does."""
+    if window is None:
+        return None
+    sf = spring_festival_dates().to_numpy().astype("datetime64[D]").astype(np.int64)
+    return np.unique((sf[:, None] + np.arange(window[0], window[1] + 1)[None, :]).ravel())
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,15 @@ again).  Then, in the same transaction:
 
 1. rows of accounts not in ``electricity_account`` are rejected;
 2. the rest are upserted into ``electricity_account_reading`` (unchanged rows
-   are not touched, so the same file twice changes nothing);
+   are not touched, so the same file twice changes nothing) -- plainly
+   inserted when the store holds no reading of the file's enterprises in its
+   days (a new month);
 3. the enterprise-day sums in ``electricity_reading`` are recomputed for the
-   enterprises and days the file touched.
+   enterprises and days the file touched (summed from the staged rows for a
+   new month).
+
+The file is read and checked one chunk ahead in a worker thread, so that
+parsing overlaps with the database's work.
 
 Counts are exact: every line is counted once, under the first rule it breaks;
 at most ``_MAX_ISSUES_PER_RULE`` rejects per rule are stored as examples and the
@@ -26,7 +32,10 @@ The SQL is in :mod:`monitor.store.electricity`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
@@ -55,11 +64,6 @@ class FeedResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _stage(conn: Connection, chunk: FeedChunk) -> None:
-    if not chunk.rows.empty:
-        staging.stage_rows(conn, chunk.rows)
-
-
 def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file_name: str,
                        progress: Callable[[int], None] | None = None) -> FeedResult:
     """Stream a feed into the store; the caller owns the transaction.
@@ -86,18 +90,19 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
     staging.create_staging(conn)
     result = FeedResult()
     kept: dict[str, int] = {}
-    for chunk in chunks:  # type: ignore[attr-defined]
-        _stage(conn, chunk)
-        for issue in chunk.issues:
-            if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
-                kept[issue.rule] = kept.get(issue.rule, 0) + 1
-                result.issues.append(issue)
-        for rule, n in (chunk.counts or {}).items():
-            result.counts[rule] = result.counts.get(rule, 0) + n
-        result.rejected += chunk.rejected
-        result.read += len(chunk.rows) + chunk.rejected
-        if progress:
-            progress(result.read)
+    with closing(_read_ahead(chunks)) as ahead, staging.staging_writer(conn) as stage:  # type: ignore[arg-type]
+        for chunk in ahead:
+            stage(chunk.rows)
+            for issue in chunk.issues:
+                if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
+                    kept[issue.rule] = kept.get(issue.rule, 0) + 1
+                    result.issues.append(issue)
+            for rule, n in (chunk.counts or {}).items():
+                result.counts[rule] = result.counts.get(rule, 0) + n
+            result.rejected += chunk.rejected
+            result.read += len(chunk.rows) + chunk.rejected
+            if progress:
+                progress(result.read)
     staging.finish_staging(conn)
     streamed = FeedResult(result.read, result.rejected, 0, list(result.issues), dict(result.counts))
     while True:
@@ -116,6 +121,53 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
             continue
         result.changed = max(changed, 0)
         return result
+
+
+def _read_ahead(chunks: Iterable[FeedChunk]) -> Generator[FeedChunk, None, None]:
+    """The chunks, read and checked by a worker thread one chunk ahead of the caller, so that parsing the next
+    chunk overlaps with the database storing this one (at most three chunks in memory: the one being stored, one
+    waiting, one being read).  An exception of the reader is raised here, in order; when the caller stops early
+    (an error, an interrupt) the reader stops after its current chunk."""
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        iterator = iter(chunks)
+        try:
+            for chunk in iterator:
+                if not put(chunk):
+                    return
+            put(end)
+        except BaseException as exc:  # handed to the caller, which raises it
+            put(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=read, name="imon-feed-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _rejects(conn: Connection, file_name: str, result: FeedResult) -> None:

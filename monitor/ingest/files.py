@@ -32,6 +32,7 @@ from ..store import Store
 from ..store import engine as store_engine
 from ..store.engine import is_busy
 from ..store.writelock import take_write_lock
+from .archive import feed_archive
 from .common import FileOutcome, find_source, finish_source, new_source, write_issues
 from .electricity import ingest_electricity
 from .reference import ingest_accounts, ingest_official
@@ -214,7 +215,10 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
                 dry_run: bool, progress: Callable[[str], None] | None, force: bool = False) -> FileOutcome:
     outcome = FileOutcome(path, kind, "checked" if dry_run else "loaded")
     try:
-        with store.begin() as conn:
+        # a feed also goes to the Parquet archive when one is configured: staged in the transaction, published
+        # after its commit (monitor.ingest.archive)
+        with feed_archive(store, settings, active=kind == "electricity" and not dry_run) as archived, \
+                store.begin() as conn:
             _lock_and_check(conn, kind, sha, force)
             source_id = new_source(conn, kind, path, sha)
             if kind == "electricity":
@@ -223,7 +227,9 @@ def _ingest_one(store: Store, settings: Settings, path: Path, kind: str, sha: st
                 chunks = stream(path, chunksize=settings["ingest.chunk_rows"],
                                 limits=limits_for(kind, ingest_limits(settings)))
                 report = (lambda n: progress(f"{path.name}: {n:,} rows")) if progress else None
-                feed = ingest_electricity(conn, chunks, source_id, file_name=path.name, progress=report)
+                feed = ingest_electricity(conn, archived.watch(chunks), source_id, file_name=path.name,
+                                          progress=report)
+                archived.prepare(conn)
                 read, changed, issues, errors = feed.read, feed.changed, feed.issues, feed.rejected
             else:
                 assert collected is not None

@@ -13,13 +13,21 @@ merged straight from that table, one row per key already; the merge is tried und
 turns out to be repeated (PostgreSQL refuses to upsert one row twice in a command) the savepoint is rolled back,
 the table is folded into one row per key (:func:`group_staging`) and the checks run again on it
 (:class:`RepeatedKeys`).  SQLite: a temporary table keyed by (account, day), one row per key from the start.
+
+A file that is the first to bring readings of its enterprises for its days (a new month: :func:`is_fresh`, found
+with two indexed look-ups over the staged accounts and day span kept while staging) is written with plain
+``INSERT`` statements and its enterprise-day sums are summed from the staging table; on PostgreSQL a repeated key
+then shows as a unique violation (23505) of the plain insert, rolled back under its savepoint like the upsert's.
+Any other file is upserted as before.  ``electricity_reading`` has no foreign keys (migration 0013): the ingest
+writes only enterprise ids it has just joined through ``electricity_account`` and its own provenance id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -28,13 +36,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
-           "conflicting_rows", "first_staged_day", "unusual_readings", "revised_readings", "merge_staging"]
+__all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "staging_writer", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
+           "conflicting_rows", "first_staged_day", "unusual_readings", "revised_readings", "merge_staging",
+           "is_fresh"]
 
 STAGING = "imon_stage_electricity"
 _NAME = "imon_staging_table"  # key of this transaction's staging table name in the connection's info
-_GROUPED = "imon_staging_grouped"
-_SQLITE_CACHE_KIB = 65536  # ... and whether it holds one row per key
+_GROUPED = "imon_staging_grouped"  # ... and whether it holds one row per key
+_SPAN = "imon_staging_span"  # first and last staged day, kept while staging
+_ACCOUNTS = "imon_staging_accounts"  # the staged account numbers, kept while staging
+_FRESH = "imon_staging_fresh"  # whether the store holds no reading of the file's enterprises in its days
+_SQLITE_CACHE_KIB = 65536
 
 
 def _postgres(conn: Connection) -> bool:
@@ -48,6 +60,9 @@ def _table(conn: Connection) -> str:
 
 def create_staging(conn: Connection) -> None:
     """Create the staging table of this transaction."""
+    conn.info[_SPAN] = None
+    conn.info[_ACCOUNTS] = set()
+    conn.info.pop(_FRESH, None)
     if _postgres(conn):
         name = f"{STAGING}_{uuid.uuid4().hex[:16]}"
         conn.info[_NAME] = name
@@ -66,37 +81,132 @@ def create_staging(conn: Connection) -> None:
                          "PRIMARY KEY (account_no, day)) WITHOUT ROWID")
 
 
+def _track(conn: Connection, rows: pd.DataFrame) -> np.ndarray:
+    """Keep the staged day span and account numbers (for :func:`finish_staging`); return the days."""
+    day = rows["day"].to_numpy().astype("datetime64[D]")
+    first, last = day.min().item(), day.max().item()
+    span = conn.info.get(_SPAN)
+    conn.info[_SPAN] = (first, last) if span is None else (min(span[0], first), max(span[1], last))
+    conn.info.setdefault(_ACCOUNTS, set()).update(pd.unique(rows["account_no"].to_numpy()).tolist())
+    return day
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(rows: pd.DataFrame, day: np.ndarray) -> str:
+    """A chunk's rows as the lines of ``COPY ... FROM STDIN`` (text format: tab-separated, backslash escapes).
+
+    Floats are written with ``repr`` (the shortest digits that give the same double back), days by numpy; an
+    account with a backslash, tab or line break is escaped (PostgreSQL reads it back verbatim).
+    """
+    accounts = rows["account_no"].tolist()
+    joined = "".join(accounts)
+    if any(c in joined for c in "\\\t\n\r"):
+        accounts = [a.translate(_COPY_ESCAPES) for a in accounts]
+    lines = map("\t".join, zip(accounts, np.datetime_as_string(day, unit="D").tolist(),
+                               map(repr, rows["kwh"].to_numpy(float).tolist()),
+                               map(str, rows["source_row"].tolist()), strict=True))
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def staging_writer(conn: Connection) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Within the ``with`` block, a function that adds a chunk's rows (``account_no``, ``day`` as datetime64,
+    ``kwh``, ``source_row``) to the staging table.
+
+    PostgreSQL: one ``COPY`` stays open for the whole file (psycopg waits for every megabyte sent to be flushed,
+    so memory stays bounded; the caller reads the next chunk in another thread meanwhile); an exception in the
+    block aborts the copy, and the file's transaction with it.  SQLite: :func:`stage_rows` per chunk.
+    """
+    if not _postgres(conn):
+        yield lambda rows: stage_rows(conn, rows)
+        return
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:  # type: ignore[union-attr]
+        with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN") as copy:
+
+            def write(rows: pd.DataFrame) -> None:
+                if not rows.empty:
+                    copy.write(_copy_text(rows, _track(conn, rows)))
+
+            yield write
+
+
 def stage_rows(conn: Connection, rows: pd.DataFrame) -> None:
     """Add a chunk's rows (``account_no``, ``day`` as datetime64, ``kwh``, ``source_row``) to the staging table
-    (COPY on PostgreSQL)."""
+    (one ``COPY`` of the chunk on PostgreSQL; :func:`staging_writer` keeps one open for a whole file)."""
     if rows.empty:
         return
+    day = _track(conn, rows)
     if _postgres(conn):
-        frame = pd.DataFrame({"a": rows["account_no"].to_numpy(),
-                              "d": np.datetime_as_string(rows["day"].to_numpy().astype("datetime64[D]"), unit="D"),
-                              "k": rows["kwh"].to_numpy(float), "r": rows["source_row"].to_numpy()})
-        buf = io.StringIO()
-        # CSV (an account with a comma, quote or backslash goes through quoted, verbatim); floats with the
-        # shortest digits that give the same double back
-        frame.to_csv(buf, header=False, index=False, lineterminator="\n")
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:  # type: ignore[union-attr]
-            with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(buf.getvalue())
+            with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN") as copy:
+                copy.write(_copy_text(rows, day))
         return
-    days = np.datetime_as_string(rows["day"].to_numpy().astype("datetime64[D]"), unit="D").tolist()
-    conn.exec_driver_sql(
+    days = np.datetime_as_string(day, unit="D").tolist()
+    # the rows as an iterator of tuples, not a list of them, straight to the driver's executemany (the
+    # connection's own cursor, inside the file's transaction)
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cur.executemany(
         f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row) VALUES (?, ?, ?, ?, ?4) "
         f"ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> excluded.kwh "
         f"THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row, n = {STAGING}.n + 1",
-        list(zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(), strict=True)),
+        zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(), strict=True),
     )
+    cur.close()
 
 
 def finish_staging(conn: Connection) -> None:
-    """After the last chunk: on PostgreSQL analyse the copied rows (the checks' plans need statistics)."""
+    """After the last chunk: store the staged account numbers (``<staging>_accounts``), find whether the store
+    holds any reading of the file's enterprises in the file's days (:func:`is_fresh`), and on PostgreSQL analyse
+    the copied rows (the checks' plans need statistics)."""
+    stage = _table(conn)
+    accounts = sorted(conn.info.get(_ACCOUNTS) or ())
+    conn.info[_ACCOUNTS] = set()
     if _postgres(conn):
-        conn.exec_driver_sql(f"ANALYZE {_table(conn)}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {stage}_accounts (account_no VARCHAR(40) PRIMARY KEY) ON COMMIT DROP")
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy(f"COPY {stage}_accounts (account_no) FROM STDIN") as copy:
+                for account in accounts:
+                    copy.write_row((account,))
+        conn.exec_driver_sql(f"ANALYZE {stage}_accounts")
+    else:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}_accounts")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {stage}_accounts (account_no TEXT PRIMARY KEY) WITHOUT ROWID")
+        if accounts:
+            conn.exec_driver_sql(f"INSERT INTO {stage}_accounts (account_no) VALUES (?)", [(a,) for a in accounts])
+    conn.info[_FRESH] = _no_stored_readings(conn)
+    if _postgres(conn):
+        conn.exec_driver_sql(f"ANALYZE {stage}")
+
+
+def _no_stored_readings(conn: Connection) -> bool:
+    """Whether the store holds no reading (per account or per enterprise) of the enterprises of the staged
+    accounts from the first to the last staged day."""
+    span = conn.info.get(_SPAN)
+    if span is None:
+        return True
+    stage = _table(conn)
+    firms = (f"SELECT a.enterprise_id FROM electricity_account a JOIN {stage}_accounts s "
+             "ON s.account_no = a.account_no")
+    params = {"first": span[0], "last": span[1]}
+    hit = conn.execute(text(
+        f"SELECT 1 FROM electricity_reading e WHERE e.enterprise_id IN ({firms}) "
+        "AND e.day >= :first AND e.day <= :last LIMIT 1"), params).first()
+    if hit is None:
+        hit = conn.execute(text(
+            "SELECT 1 FROM electricity_account a JOIN electricity_account_reading r ON r.account_no = a.account_no "
+            f"WHERE a.enterprise_id IN ({firms}) AND r.day >= :first AND r.day <= :last LIMIT 1"), params).first()
+    return hit is None
+
+
+def is_fresh(conn: Connection) -> bool:
+    """Whether the staged file is the first to bring readings of its enterprises for its days (known after
+    :func:`finish_staging`): its readings are then only inserted, and its enterprise-day sums summed from it."""
+    return bool(conn.info.get(_FRESH))
 
 
 class RepeatedKeys(Exception):
@@ -152,9 +262,8 @@ def conflicting_rows(conn: Connection, limit: int) -> list[tuple[Any, ...]]:
 
 def first_staged_day(conn: Connection) -> dt.date | None:
     """The first day in the staging table (None when it is empty)."""
-    stage = _table(conn)
-    first = conn.exec_driver_sql(f"SELECT MIN(day) FROM {stage}").scalar()
-    return None if first is None else dt.date.fromisoformat(str(first)[:10])
+    span = conn.info.get(_SPAN)
+    return None if span is None else span[0]
 
 
 def unusual_readings(conn: Connection, *, since: dt.date, factor: float, limit: int) -> list[tuple[Any, ...]]:
@@ -164,7 +273,7 @@ def unusual_readings(conn: Connection, *, since: dt.date, factor: float, limit: 
     return [tuple(r) for r in conn.execute(text(
         f"SELECT s.account_no, s.day, s.kwh, s.source_row, h.mean_kwh FROM {stage} s JOIN ("
         "  SELECT r.account_no, AVG(r.kwh) AS mean_kwh, COUNT(*) AS days FROM electricity_account_reading r "
-        f"  WHERE r.account_no IN (SELECT DISTINCT account_no FROM {stage}) AND r.day >= :since "
+        f"  WHERE r.account_no IN (SELECT account_no FROM {stage}_accounts) AND r.day >= :since "
         "  GROUP BY r.account_no"
         ") h ON h.account_no = s.account_no "
         f"WHERE s.conflict = 0 AND h.days >= 7 AND h.mean_kwh > 0 AND s.kwh > {float(factor)} * h.mean_kwh "
@@ -173,6 +282,8 @@ def unusual_readings(conn: Connection, *, since: dt.date, factor: float, limit: 
 
 def revised_readings(conn: Connection) -> tuple[int, tuple[Any, ...] | None]:
     """How many stored readings the staged file changes, and the first as (account, day, old, new, source row)."""
+    if is_fresh(conn):
+        return 0, None
     stage = _table(conn)
     join = (f"FROM {stage} s JOIN electricity_account_reading r ON r.account_no = s.account_no "
             "AND r.day = s.day WHERE s.conflict = 0 AND r.kwh <> s.kwh")
@@ -184,12 +295,60 @@ def revised_readings(conn: Connection) -> tuple[int, tuple[Any, ...] | None]:
 
 
 def merge_staging(conn: Connection, source_id: int) -> int:
-    """Upsert the staged rows of known accounts into the readings and recompute the enterprise-day sums.
+    """Write the staged rows of known accounts into the readings and the enterprise-day sums.
 
-    Unchanged rows are not touched, so the same file twice changes nothing.  Returns the account-day rows
-    new or changed; drops the staging table.
+    A file that is the first to bring readings of its enterprises for its days (:func:`is_fresh`, the usual
+    case of a new month) is inserted with plain ``INSERT`` statements, and its sums are summed from the staged
+    rows: nothing stored can conflict, and PostgreSQL's ``ON CONFLICT`` path costs a speculative insertion per
+    row.  Any other file is upserted: unchanged rows are not touched, so the same file twice changes nothing, and
+    the sums are recomputed from all the stored readings of the enterprises and days the file touched.  Returns
+    the account-day rows new or changed; drops the staging tables.
     """
     stage = _table(conn)
+    if is_fresh(conn):
+        changed = _insert_fresh(conn, stage, source_id)
+    else:
+        changed = _upsert(conn, stage, source_id)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}_accounts")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
+    for key in (_NAME, _GROUPED, _SPAN, _ACCOUNTS, _FRESH):
+        conn.info.pop(key, None)
+    return max(changed, 0)
+
+
+def _refused_as_repeated(conn: Connection, exc: DBAPIError, stage: str) -> None:
+    """Raise :class:`RepeatedKeys` when PostgreSQL refused a statement because the staged rows repeat a key."""
+    state = getattr(exc.orig, "sqlstate", None)
+    # 21000: "ON CONFLICT DO UPDATE command cannot affect row a second time"; 23505: a unique key violated by the
+    # plain insert of a file whose keys are not folded yet (nothing stored can conflict with a fresh file)
+    if state == "21000" or (state == "23505" and not conn.info.get(_GROUPED)):
+        raise RepeatedKeys(stage) from None
+
+
+def _insert_fresh(conn: Connection, stage: str, source_id: int) -> int:
+    insert = ("INSERT INTO electricity_account_reading (account_no, day, kwh, source_id, source_row) "
+              f"SELECT s.account_no, s.day, s.kwh, {int(source_id)}, s.source_row FROM {stage} s "
+              "JOIN electricity_account a ON a.account_no = s.account_no WHERE s.conflict = 0"
+              + ("" if _postgres(conn) else " ORDER BY s.account_no, s.day"))
+    if _postgres(conn):
+        try:
+            with conn.begin_nested():
+                changed = conn.exec_driver_sql(insert).rowcount
+        except DBAPIError as exc:
+            _refused_as_repeated(conn, exc, stage)
+            raise
+    else:
+        changed = conn.exec_driver_sql(insert).rowcount
+    # every stored reading of these enterprises and days is in the staging table: sum them from there
+    conn.exec_driver_sql(
+        "INSERT INTO electricity_reading (enterprise_id, day, kwh, source_id) "
+        f"SELECT a.enterprise_id, s.day, SUM(s.kwh), {int(source_id)} FROM {stage} s "
+        "JOIN electricity_account a ON a.account_no = s.account_no WHERE s.conflict = 0 "
+        "GROUP BY a.enterprise_id, s.day ORDER BY a.enterprise_id, s.day")
+    return int(changed)
+
+
+def _upsert(conn: Connection, stage: str, source_id: int) -> int:
     upsert = ("INSERT INTO electricity_account_reading (account_no, day, kwh, source_id, source_row) "
               f"SELECT s.account_no, s.day, s.kwh, {int(source_id)}, s.source_row FROM {stage} s "
               "JOIN electricity_account a ON a.account_no = s.account_no WHERE s.conflict = 0 "
@@ -201,8 +360,7 @@ def merge_staging(conn: Connection, source_id: int) -> int:
             with conn.begin_nested():
                 changed = conn.exec_driver_sql(upsert).rowcount
         except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) == "21000":  # "ON CONFLICT DO UPDATE ... cannot affect row a
-                raise RepeatedKeys(stage) from None           # second time": the file repeats a key
+            _refused_as_repeated(conn, exc, stage)
             raise
     else:
         changed = conn.exec_driver_sql(upsert).rowcount
@@ -224,7 +382,4 @@ def merge_staging(conn: Connection, source_id: int) -> int:
             "ON CONFLICT (enterprise_id, day) DO UPDATE SET kwh = excluded.kwh, source_id = excluded.source_id "
             "WHERE electricity_reading.kwh <> excluded.kwh"), {"first": span[0], "last": span[1]})
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}_firms")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage}")
-    conn.info.pop(_NAME, None)
-    conn.info.pop(_GROUPED, None)
-    return max(changed, 0)
+    return int(changed)

@@ -240,10 +240,13 @@ class ElectricityReading(Base):
 
     __tablename__ = "electricity_reading"
     __table_args__ = (CheckConstraint("kwh >= 0", name="nonnegative_kwh"), {"sqlite_with_rowid": False})
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True)
+    # No foreign keys (migration 0013), as on ``electricity_account_reading``: PostgreSQL's per-row trigger of
+    # each cost more than the insert of a large feed's sums.  The ingest writes only the enterprise ids it has just
+    # joined through ``electricity_account`` (whose own foreign key holds) and the provenance id it has just created.
+    enterprise_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     kwh: Mapped[float] = mapped_column(Float)
-    source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_source.id"))
+    source_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ElectricityAccount(Base):

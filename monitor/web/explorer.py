@@ -69,6 +69,14 @@ def parse_as_of(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value)
 
 
+def _vintage_shower(zone: Any, lang: str) -> Callable[[Any], str]:
+    """A vintage (stored as naive UTC: it is a version's id, and ``as_of`` and the downloads keep it so) as users
+    read times: in the bureau's zone and labelled, ``2026-01-05 16:00:00 北京时间``."""
+    from ..timeshow import show_time
+
+    return lambda v: show_time(v, zone, lang, "%Y-%m-%d %H:%M:%S", naive="utc")
+
+
 def _key(portal: Any, request: Request, user: Any) -> str | None:
     key = request.query_params.get("key", "")
     if not _KEY.match(key) or not can_see_key(user, key):
@@ -100,10 +108,15 @@ def explorer(portal: Any, request: Request, form: Any, session: Any) -> Response
             vintages = q.vintage_dates(conn, key)
         api = AnalystStore(portal.store, portal.settings)
         diag = api.adjustments(key, latest=False)
-        context.update(key=key, label=labels[key][0 if lang == "zh" else 1], frame=frame.tail(120).iloc[::-1],
-                       vintages=[str(v)[:19] for v in vintages[:60]], as_of=as_of_text,
-                       diagnostics=diag.drop(columns=[c for c in ("factors",) if c in diag.columns]).tail(12)
-                       .to_dict("records"))
+        shown = _vintage_shower(portal.zone, lang)
+        table = frame.tail(120).iloc[::-1]
+        table = table.assign(vintage=[shown(v) for v in table["vintage"]])
+        diagnostics = diag.drop(columns=[c for c in ("factors",) if c in diag.columns]).tail(12)
+        if "vintage" in diagnostics:
+            diagnostics = diagnostics.assign(vintage=[shown(v) for v in diagnostics["vintage"]])
+        context.update(key=key, label=labels[key][0 if lang == "zh" else 1], frame=table,
+                       vintages=[(str(v)[:19], shown(v)) for v in vintages[:60]], as_of=as_of_text,
+                       diagnostics=diagnostics.to_dict("records"))
     return render(portal, request, "dash_series.j2", session, **context)
 
 
@@ -121,7 +134,7 @@ def download(portal: Any, request: Request, form: Any, session: Any) -> Response
     if frame.empty:
         return refuse(portal, request, user)
     rows = [[r[c] for c in _COLUMNS] for r in frame.to_dict("records")]
-    header = ["period", "raw", "sa", "value", "se", "n", "vintage"]
+    header = ["period", "raw", "sa", "value", "se", "n", "vintage_utc"]  # the version's id, as as_of takes it
     lang = portal.lang(request)
     name = key.replace("/", "_")
     title = series_label(key, lang)

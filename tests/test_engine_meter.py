@@ -1,0 +1,66 @@
+"""The Dask workers' per-partition electricity work (issue 20): light to import, one thread, the same sums."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from monitor.indicators.electricity import festival_ordinals, meter_rows
+from monitor.indicators.meter import sum_days
+
+pq = pytest.importorskip("pyarrow.parquet")
+pa = pytest.importorskip("pyarrow")
+
+
+def test_the_workers_task_module_imports_no_heavy_package():
+    """A new worker imports the task's module: SciPy, statsmodels, SQLAlchemy or forecasting there cost seconds of
+    CPU per worker process that more workers do not shrink."""
+    code = ("import sys, monitor.engine.meter; print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'scipy', 'statsmodels', 'sqlalchemy', 'forecasting', 'matplotlib'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def _two_keys(eid: np.ndarray, day: np.ndarray, kwh: np.ndarray, outside: np.ndarray) -> pd.DataFrame:
+    """The earlier implementation: a group-by on (enterprise, month)."""
+    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    frame = pd.DataFrame({"enterprise_id": eid, "month": month, "kwh": kwh, "days": np.ones(len(kwh), np.int64),
+                          "kwh_x": np.where(outside, kwh, 0.0), "days_x": outside.astype(np.int64)})
+    sums = frame.groupby(["enterprise_id", "month"], sort=True).sum().reset_index()
+    period = np.datetime_as_string(sums["month"].to_numpy().astype("datetime64[M]"), unit="M")
+    return pd.DataFrame({"enterprise_id": sums["enterprise_id"].to_numpy(np.int64), "period": period.astype(object),
+                         "kwh": sums["kwh"].to_numpy(float), "days": sums["days"].to_numpy(np.int64),
+                         "kwh_x": sums["kwh_x"].to_numpy(float), "days_x": sums["days_x"].to_numpy(np.int64)})
+
+
+def test_one_key_sums_equal_the_two_key_group_by_bit_for_bit():
+    rng = np.random.default_rng(7)
+    n = 50_000
+    eid = rng.integers(-3, 400, n)
+    day = rng.integers(-800, 21_000, n)  # 1967..2027
+    kwh = rng.lognormal(4, 2, n)
+    kwh[::53] = np.nan
+    outside = rng.random(n) < 0.85
+    got, want = sum_days(eid, day, kwh, outside), _two_keys(eid, day, kwh, outside)
+    assert got.equals(want)
+
+
+def test_a_partition_read_on_a_worker_equals_meter_rows(tmp_path):
+    from monitor.engine.meter import read_meter
+
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2019-12-01", "2020-03-31").to_numpy().astype("datetime64[ms]")
+    frames = []
+    for k in range(3):  # three files of one partition, e.g. three regions
+        ids = np.repeat(np.arange(10 * k, 10 * k + 10), len(days))
+        frame = pd.DataFrame({"enterprise_id": ids, "day": np.tile(days, 10), "kwh": rng.lognormal(6, 1, len(ids))})
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / f"part-{k}.parquet")
+        frames.append(frame)
+    whole = pd.concat(frames, ignore_index=True)
+    got = read_meter([str(tmp_path / f"part-{k}.parquet") for k in range(3)], festival_ordinals((-7, 15)))
+    assert got.equals(meter_rows(whole, (-7, 15)))
+    assert (got["days_x"] < got["days"]).any()  # the Spring Festival of 2020-01-25 is left out of the _x sums
