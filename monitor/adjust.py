@@ -515,11 +515,13 @@ def _run_tasks(tasks: list[_Task], processes: int, progress: Progress | None,
 
     import scipy.stats  # noqa: F401  (the diagnostics need it: import once here, forked workers share it)
 
+    from forecasting.seasonal import batch_size
+
     if engine is None:
         engine = LocalEngine(processes)
     # The engine's items are batches of series: each runs as one X-13 process (fit_many), sent as one task
     # (dask.batch series on a Dask cluster; locally small enough to keep every worker busy).
-    size = getattr(engine, "batch", None) or max(1, min(_BATCH, -(-total // (4 * engine.workers))))
+    size = getattr(engine, "batch", None) or batch_size(total, engine.workers, largest=_BATCH)
     def part_done(part: list[_Fit]) -> None:
         for fit in part:
             done(fit)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from forecasting import SeasonalAdjuster, X13Error
-from forecasting.seasonal import fit_many
+from forecasting.seasonal import batch_size, fit_many
 from forecasting.seasonal._x13 import run_x13, run_x13_batch
 
 pytestmark = [pytest.mark.x13, pytest.mark.filterwarnings(
@@ -115,3 +115,12 @@ def test_run_x13_batch_reruns_a_failed_spec_alone_for_its_exact_error():
             {key: v for key, v in reference.udg.items() if key not in _RUN_STAMP}
         for table, frame in runs[k].tables.items():
             pd.testing.assert_frame_equal(frame, reference.tables[table], check_exact=True)
+
+
+def test_batch_size_gives_every_worker_about_four_batches_of_at_most_largest():
+    assert batch_size(96, 2) == 12  # 8 batches: the last ones are small enough to keep both workers busy
+    assert batch_size(546, 2) == 32 and batch_size(546, 2, largest=100) == 69 and batch_size(546, 2, largest=64) == 64
+    assert batch_size(5, 2) == 1 and batch_size(0, 2) == 1 and batch_size(10, 0) == 3
+    for total in (1, 7, 96, 1000):
+        size = batch_size(total, 2)
+        assert -(-total // size) >= min(total, 8) or size == 32

@@ -29,7 +29,7 @@ from ._x13 import X13Output, find_x13, run_x13, run_x13_batch
 from .diagnostics import SeasonalityTest, f_test_seasonality, qs_test, traffic_light
 from .result import AdjustmentResult, Diagnostics
 
-__all__ = ["SeasonalAdjuster", "fit_many"]
+__all__ = ["SeasonalAdjuster", "batch_size", "fit_many"]
 
 Method = Literal["x13", "stl"]
 Mode = Literal["additive", "multiplicative", "log-additive", "auto"]
@@ -555,6 +555,31 @@ def fit_many(jobs: Sequence[tuple[SeasonalAdjuster, pd.Series, str | None]], *,
             _emit(prep.pending, stacklevel=2)
             out[i] = prep.result
     return [r for r in out if r is not None]
+
+
+def batch_size(total: int, workers: int, *, largest: int = 32) -> int:
+    """Series per X-13 batch when ``total`` series are spread over ``workers`` processes.
+
+    About four batches per worker, at most ``largest`` series each: one X-13 process start is shared by many
+    series, and no worker is left with the last big batch while the others wait.  With the automatic model
+    identification one series costs X-13 0.1-4 s of CPU (median 0.4 s on the demo DIs), so three batches of 32
+    on two workers would leave one worker idle for a third of the run.
+
+    Parameters
+    ----------
+    total
+        Series to adjust.
+    workers
+        Processes (or Dask workers) sharing them.
+    largest
+        Upper bound on the batch.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    return max(1, min(int(largest), -(-int(total) // (4 * max(1, int(workers))))))
 
 
 @lru_cache(maxsize=64)

@@ -1,0 +1,169 @@
+"""Where X-13's automatic model identification spends its time: X-13's own CPU per series by spec variant.
+
+Run:  nice -n 5 .venv/bin/python benchmarks/bench_x13_automdl.py [--limit 96] [--real] [--variants a,b,...]
+
+Each series' spec (the one ``SeasonalAdjuster(mode=...)`` writes: Spring Festival before/during/after and
+working-day user regressors, AO/LS outliers, X-11, sliding spans) is run through X-13 once per variant, one
+process at a time, and the X-13 child's CPU time is read from ``getrusage(RUSAGE_CHILDREN)``: the figure does not
+depend on what else loads the machine.  For each variant it prints the mean, median and 90th percentile CPU per
+series and on how many series the final ARIMA model (``.udg`` ``arimamdl``) is the one ``automdl`` chooses.
+
+Variants (``automdl`` and ``airline`` are the references):
+
+- ``automdl``: the spec as written (``automdl{ }``: X-13's TRAMO-based identification, its defaults).
+- ``fixed_final``: the model automdl chose, fixed (``arima{ model = ... }``): everything but the identification.
+- ``airline``: ``(0 1 1)(0 1 1)`` fixed (``adjust.model``'s default).
+- ``no_sspans``: automdl without the sliding-spans diagnostic.
+- ``diff_ur``: automdl with ``diff = (d D)`` set to the orders X-13's own unit-root stage chose for this series
+  (read from its ``unitroottest`` table): the best any outside identification of the differencing could do.
+- ``diff_final``: automdl with ``diff`` set to the differencing of the model automdl finally chose.
+- ``mixed_no``: automdl with ``mixed = no`` (no models with AR and MA terms in the same polynomial).
+- ``maxorder11``: automdl with ``maxorder = (1 1)``.
+- ``pickmdl``: X-13's other automatic method (``pickmdl{ }``: X-11-ARIMA's list of five models).
+
+Series: the first ``--limit`` demo DIs of ``bench_seasonal.py`` (additive); ``--real`` adds the real monthly series
+in ``tests/data/official`` (NBS PMI and sub-indices additive, electricity multiplicative).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_seasonal import build_series
+
+from forecasting import SeasonalAdjuster, X13Error
+from forecasting.seasonal._x13 import run_x13
+
+_UNIT_ROOT = re.compile(r"Regular difference order :\s+(\d)\s+Seasonal difference order :\s+(\d)")
+_MODEL = re.compile(r"\((\d) (\d) (\d)\)(?:\((\d) (\d) (\d)\))?")
+
+
+def _automdl(args: str) -> Callable[[str, dict[str, str]], str | None]:
+    return lambda spec, _: spec.replace("automdl{ }", "automdl{ " + args + " }")
+
+
+def _diff(spec: str, ref: dict[str, str]) -> str | None:
+    return spec.replace("automdl{ }", f"automdl{{ diff = ({ref['ur']}) }}") if ref.get("ur") else None
+
+
+def _diff_final(spec: str, ref: dict[str, str]) -> str | None:
+    match = _MODEL.match(ref.get("model", ""))
+    if not match:
+        return None
+    return spec.replace("automdl{ }", f"automdl{{ diff = ({match.group(2)} {match.group(5) or 0}) }}")
+
+
+def _fixed_final(spec: str, ref: dict[str, str]) -> str | None:
+    return spec.replace("automdl{ }", f"arima{{ model = {ref['model']} }}") if ref.get("model") else None
+
+
+VARIANTS: dict[str, Callable[[str, dict[str, str]], str | None]] = {
+    "fixed_final": _fixed_final,
+    "airline": lambda spec, _: spec.replace("automdl{ }", "arima{ model = (0 1 1)(0 1 1) }"),
+    "no_sspans": lambda spec, _: spec.replace("slidingspans{ }\n", ""),
+    "diff_ur": _diff,
+    "diff_final": _diff_final,
+    "mixed_no": _automdl("mixed = no"),
+    "maxorder11": _automdl("maxorder = (1 1)"),
+    "pickmdl": lambda spec, _: spec.replace("automdl{ }", "pickmdl{ }"),
+}
+
+
+def real_series() -> dict[str, tuple[pd.Series, str]]:
+    """The real monthly series of tests/data/official, with the mode the platform adjusts them in."""
+    from collectors.official import read_official_table
+
+    out: dict[str, tuple[pd.Series, str]] = {}
+    data = Path(__file__).parents[1] / "tests" / "data" / "official"
+    for path in sorted(data.glob("*.csv")):
+        table = read_official_table(path).tables["official_statistic"]
+        for name, rows in table.groupby("series"):
+            y = pd.Series(rows["value"].to_numpy(float), index=pd.PeriodIndex(rows["period"], freq="M")).sort_index()
+            y = y.reindex(pd.period_range(y.index[0], y.index[-1], freq="M"))
+            mode = "additive" if ("pmi" in name or "yoy" in name) else "multiplicative"
+            out[f"{path.stem}:{name}"] = (y, mode)
+    return out
+
+
+def timed(spec: str, name: str) -> tuple[float, str, str]:
+    """X-13's CPU seconds, its final model (or ``FAIL``) and its ``.out`` text for one spec."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        run = run_x13(spec, name=name, tables=())
+        model, out = run.udg.get("arimamdl", "FAIL"), run.out_text
+    except X13Error:
+        model, out = "FAIL", ""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), model, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=96, help="first N demo DI series (0 = none)")
+    ap.add_argument("--real", action="store_true", help="also the real series in tests/data/official")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, from: " + ", ".join(VARIANTS))
+    args = ap.parse_args()
+    chosen = [v for v in args.variants.split(",") if v]
+    unknown = set(chosen) - set(VARIANTS)
+    if unknown:
+        ap.error(f"unknown variants {sorted(unknown)}")
+    groups: dict[str, dict[str, tuple[pd.Series, str]]] = {}
+    if args.limit:
+        groups["demo DI"] = {k: (s, "additive") for k, s in list(build_series().items())[: args.limit]}
+    if args.real:
+        groups["real"] = real_series()
+    load = os.getloadavg()
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {load[0]:.1f} {load[1]:.1f} "
+          f"{load[2]:.1f}; X-13 child CPU per series (independent of the load)")
+    for label, series in groups.items():
+        cpu: dict[str, list[float]] = {v: [] for v in ["automdl", *chosen]}
+        same: dict[str, list[bool]] = {v: [] for v in chosen}
+        failed = 0
+        for key, (y, mode) in series.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                spec = SeasonalAdjuster(mode=mode).spec(y, name=key)  # type: ignore[arg-type]
+            seconds, model, out = timed(spec.replace("automdl{ }", "automdl{ print = (unitroottest) }"), key)
+            cpu["automdl"].append(seconds)
+            match = _UNIT_ROOT.search(out)
+            ref = {"model": model if model != "FAIL" else "", "ur": " ".join(match.groups()) if match else ""}
+            failed += model == "FAIL"
+            for variant in chosen:
+                text = VARIANTS[variant](spec, ref)
+                if text is None:
+                    continue
+                seconds, other, _ = timed(text, key)
+                cpu[variant].append(seconds)
+                if model != "FAIL":
+                    same[variant].append(other == model)
+        print(f"\n{label}: {len(series)} series; automdl stopped with an error on {failed}")
+        print(f"  {'variant':12s} {'mean s':>7s} {'median':>7s} {'p90':>7s}   same final model as automdl")
+        for variant, values in cpu.items():
+            ordered = sorted(values)
+            agree = same.get(variant)
+            agreement = f"{sum(agree)}/{len(agree)}" if agree is not None else "(reference)"
+            print(f"  {variant:12s} {statistics.mean(values):7.3f} {statistics.median(values):7.3f} "
+                  f"{ordered[int(0.9 * (len(ordered) - 1))]:7.3f}   {agreement}")
+        mean = statistics.mean(cpu["automdl"])
+        print(f"  -> with automdl, 2 cores can do at most {2 / mean:.1f} series/s on X-13's CPU alone "
+              f"(goal 6 needs <= {2 / 6:.2f} s per series)")
+
+
+if __name__ == "__main__":
+    main()
