@@ -97,3 +97,14 @@ def small_demo():
 def medium_demo():
     """A build long enough for year-on-year rates and electricity baselines."""
     return generate_demo(seed=13, enterprises=80, start=pd.Period("2017-07", "M"), end=pd.Period("2020-09", "M"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A ``distributed.LocalCluster`` of 2 worker processes (one thread each) and its client, per test module."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()

@@ -229,15 +229,6 @@ def test_without_an_archive_setting_nothing_is_archived(bureau, tmp_path):
 
 
 # ------------------------------------------------------------------------- collect, then compute on Dask
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def test_collect_then_dask_compute_equals_the_local_compute(medium_demo, tmp_path, client):
     from monitor.compute_monitoring import monitoring_series, monthly_meter
     from monitor.demo.inbox import _write_electricity

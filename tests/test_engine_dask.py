@@ -43,15 +43,6 @@ from monitor.store.archive import archive_months, export_readings  # noqa: E402
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
-
-
 def _settings(tmp_path, **overrides):
     return load_settings(environ={}, overrides={"data_dir": str(tmp_path),
                                                 **{k.replace("__", "."): v for k, v in overrides.items()}})

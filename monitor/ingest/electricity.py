@@ -81,6 +81,19 @@ class FeedResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def _tally(result: FeedResult, kept: dict[str, int], chunk: FeedChunk) -> None:
+    """Add one chunk's rows read, rejects and rule counts to ``result``, keeping at most
+    ``_MAX_ISSUES_PER_RULE`` example issues per rule (``kept``: examples kept so far)."""
+    for issue in chunk.issues:
+        if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
+            kept[issue.rule] = kept.get(issue.rule, 0) + 1
+            result.issues.append(issue)
+    for rule, n in (chunk.counts or {}).items():
+        result.counts[rule] = result.counts.get(rule, 0) + n
+    result.rejected += chunk.rejected
+    result.read += len(chunk.rows) + chunk.rejected
+
+
 def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file_name: str,
                        progress: Callable[[int], None] | None = None) -> FeedResult:
     """Stream a feed into the store; the caller owns the transaction.
@@ -119,14 +132,7 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
     with closing(_read_ahead(chunks)) as ahead, staging.staging_writer(conn) as stage:  # type: ignore[arg-type]
         for chunk in ahead:
             stage(chunk.rows)
-            for issue in chunk.issues:
-                if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
-                    kept[issue.rule] = kept.get(issue.rule, 0) + 1
-                    result.issues.append(issue)
-            for rule, n in (chunk.counts or {}).items():
-                result.counts[rule] = result.counts.get(rule, 0) + n
-            result.rejected += chunk.rejected
-            result.read += len(chunk.rows) + chunk.rejected
+            _tally(result, kept, chunk)
             if progress:
                 progress(result.read)
     staging.finish_staging(conn)
@@ -169,14 +175,7 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     def take(chunk: FeedChunk) -> pd.DataFrame:
         nonlocal n_unknown, span
         rows = chunk.rows
-        for issue in chunk.issues:
-            if kept.get(issue.rule, 0) < _MAX_ISSUES_PER_RULE:
-                kept[issue.rule] = kept.get(issue.rule, 0) + 1
-                result.issues.append(issue)
-        for rule, n in (chunk.counts or {}).items():
-            result.counts[rule] = result.counts.get(rule, 0) + n
-        result.rejected += chunk.rejected
-        result.read += len(rows) + chunk.rejected
+        _tally(result, kept, chunk)
         if rows.empty:
             return rows
         day = rows["day"].to_numpy().astype("datetime64[D]")

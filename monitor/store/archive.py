@@ -122,16 +122,7 @@ def export_readings(store: Store, root: Path, *, first: str | None = None) -> in
     months = store.read_records(f"SELECT DISTINCT {month} AS m FROM electricity_reading r"
                                 + (f" WHERE {month} >= :f" if first else "") + " ORDER BY m",
                                 **({"f": first} if first else {}))
-    total = 0
-    for text in months["m"].astype(str):
-        start = pd.Period(text, "M")
-        lo, hi = start.start_time.date(), (start + 1).start_time.date()
-        frame = store.read_records(
-            "SELECT r.enterprise_id, r.day, r.kwh, e.district_code AS region FROM electricity_reading r "
-            "JOIN enterprise e ON e.id = r.enterprise_id WHERE r.day >= :lo AND r.day < :hi",
-            lo=lo.isoformat() if sqlite else lo, hi=hi.isoformat() if sqlite else hi)
-        total += write_readings(frame, root)
-    return total
+    return sum(write_readings(_month_readings(store, text), root) for text in months["m"].astype(str))
 
 
 def last_store_month(store: Store) -> str | None:
@@ -203,17 +194,23 @@ def all_readings(conn: Connection) -> pd.DataFrame:
     return _typed(_frame(rows, names))
 
 
-def _partition_readings(store: Store, month: str, region: str) -> pd.DataFrame:
-    """One (month, region) partition's readings as the store holds them (for :func:`recover_pending`)."""
+def _month_readings(store: Store, month: str, region: str | None = None) -> pd.DataFrame:
+    """The store's enterprise-day readings of ``month`` (``YYYY-MM``), with each enterprise's district as
+    ``region``; only ``region``'s when given."""
     sqlite = store.dialect == "sqlite"
     start = pd.Period(month, "M")
     lo, hi = start.start_time.date(), (start + 1).start_time.date()
-    frame = store.read_records(
+    return store.read_records(
         "SELECT r.enterprise_id, r.day, r.kwh, e.district_code AS region FROM electricity_reading r "
-        "JOIN enterprise e ON e.id = r.enterprise_id WHERE r.day >= :lo AND r.day < :hi",
-        lo=lo.isoformat() if sqlite else lo, hi=hi.isoformat() if sqlite else hi)
-    frame = _typed(frame)
-    return frame[frame["region"] == region]
+        "JOIN enterprise e ON e.id = r.enterprise_id WHERE r.day >= :lo AND r.day < :hi"
+        + (" AND e.district_code = :region" if region is not None else ""),
+        lo=lo.isoformat() if sqlite else lo, hi=hi.isoformat() if sqlite else hi,
+        **({"region": region} if region is not None else {}))
+
+
+def _partition_readings(store: Store, month: str, region: str) -> pd.DataFrame:
+    """One (month, region) partition's readings as the store holds them (for :func:`recover_pending`)."""
+    return _typed(_month_readings(store, month, region))
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -334,20 +334,25 @@ def _refused_as_repeated(conn: Connection, exc: DBAPIError, stage: str) -> None:
         raise RepeatedKeys(stage) from None
 
 
+def _merge_rows(conn: Connection, statement: str, stage: str) -> int:
+    """Run the insert (or upsert) of the staged rows; on PostgreSQL under a savepoint, a repeated key raised as
+    :class:`RepeatedKeys` (the caller folds the staging table and tries again).  Returns the rows changed."""
+    if not _postgres(conn):
+        return int(conn.exec_driver_sql(statement).rowcount)
+    try:
+        with conn.begin_nested():
+            return int(conn.exec_driver_sql(statement).rowcount)
+    except DBAPIError as exc:
+        _refused_as_repeated(conn, exc, stage)
+        raise
+
+
 def _insert_fresh(conn: Connection, stage: str, source_id: int) -> int:
     insert = ("INSERT INTO electricity_account_reading (account_no, day, kwh, source_id, source_row) "
               f"SELECT s.account_no, s.day, s.kwh, {int(source_id)}, s.source_row FROM {stage} s "
               "JOIN electricity_account a ON a.account_no = s.account_no WHERE s.conflict = 0"
               + ("" if _postgres(conn) else " ORDER BY s.account_no, s.day"))
-    if _postgres(conn):
-        try:
-            with conn.begin_nested():
-                changed = conn.exec_driver_sql(insert).rowcount
-        except DBAPIError as exc:
-            _refused_as_repeated(conn, exc, stage)
-            raise
-    else:
-        changed = conn.exec_driver_sql(insert).rowcount
+    changed = _merge_rows(conn, insert, stage)
     # every stored reading of these enterprises and days is in the staging table: sum them from there
     conn.exec_driver_sql(
         "INSERT INTO electricity_reading (enterprise_id, day, kwh, source_id) "
@@ -364,15 +369,7 @@ def _upsert(conn: Connection, stage: str, source_id: int) -> int:
               + ("" if _postgres(conn) else "ORDER BY s.account_no, s.day ")  # PostgreSQL's rows: in file order
               + "ON CONFLICT (account_no, day) DO UPDATE SET kwh = excluded.kwh, source_id = excluded.source_id, "
               "source_row = excluded.source_row WHERE electricity_account_reading.kwh <> excluded.kwh")
-    if _postgres(conn):
-        try:
-            with conn.begin_nested():
-                changed = conn.exec_driver_sql(upsert).rowcount
-        except DBAPIError as exc:
-            _refused_as_repeated(conn, exc, stage)
-            raise
-    else:
-        changed = conn.exec_driver_sql(upsert).rowcount
+    changed = _merge_rows(conn, upsert, stage)
     # Enterprise-day sums over all of an enterprise's accounts, for the enterprises and the day range the file
     # touched (a range scan on the primary key rather than a join on every staged key).
     span = conn.exec_driver_sql(f"SELECT MIN(day), MAX(day) FROM {stage} WHERE conflict = 0").first()
