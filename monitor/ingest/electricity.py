@@ -68,6 +68,9 @@ _MAX_ISSUES_PER_RULE = 10_000
 _UNUSUAL_FACTOR = 20.0
 #: Rows of unknown accounts the direct path holds in memory; a file with more takes the staged path.
 _MAX_DIRECT_UNKNOWN = 200_000
+#: Enterprise-day sums the direct path folds in memory (16 bytes each, twice that while a chunk is merged in);
+#: a file with more has its sums summed in SQL from the rows written.
+_MAX_MEMORY_SUMS = 8_000_000
 
 
 @dataclass
@@ -164,16 +167,18 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     a key repeated among the mapped accounts' rows (within a chunk or across chunks: refused by the table's key), too many rows of unknown accounts, or stored readings of the file's enterprises in its days
     (checked on the first chunk before anything is written, and for the whole file at the end)."""
     amap = staging.account_map(conn)
+    enterprise_of = amap.to_numpy().astype(np.int64)
+    seen = np.zeros(len(amap), dtype=bool)  # the mapped accounts met in the file
     result = FeedResult()
     kept: dict[str, int] = {}
     unknown: list[pd.DataFrame] = []
     n_unknown = 0
-    accounts: set[str] = set()
     span: tuple[dt.date, dt.date] | None = None
     written = 0
+    sums: _DaySums | None = _DaySums(_MAX_MEMORY_SUMS)
 
     def take(chunk: FeedChunk) -> pd.DataFrame:
-        nonlocal n_unknown, span
+        nonlocal n_unknown, span, sums
         rows = chunk.rows
         _tally(result, kept, chunk)
         if rows.empty:
@@ -181,14 +186,17 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
         day = rows["day"].to_numpy().astype("datetime64[D]")
         first, last = day.min().item(), day.max().item()
         span = (first, last) if span is None else (min(span[0], first), max(span[1], last))
-        known = rows["account_no"].isin(amap.index).to_numpy()
+        where = amap.index.get_indexer(rows["account_no"])
+        known = where >= 0
         if not known.all():
             n_unknown += int((~known).sum())
             if n_unknown > _MAX_DIRECT_UNKNOWN:
                 raise staging.DirectRefused("many rows of unknown accounts")
             unknown.append(rows.loc[~known, ["account_no", "day", "kwh", "source_row"]])
-            rows = rows.loc[known]
-        accounts.update(pd.unique(rows["account_no"].to_numpy()).tolist())
+            rows, where, day = rows.loc[known], where[known], day[known]
+        seen[where] = True
+        if sums is not None and not sums.add(enterprise_of[where], day, rows["kwh"].to_numpy(float)):
+            sums = None  # more enterprise-days than memory allows: summed in SQL from the rows written
         return rows
 
     with closing(_read_ahead(chunks)) as ahead:
@@ -210,7 +218,10 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
                 written += len(rows)
                 if progress:
                     progress(result.read)
-    staging.finish_direct(conn, source_id, sorted(accounts), span)
+    accounts = sorted(amap.index[seen].tolist())
+    staging.finish_direct(conn, source_id, accounts, span, sums=sums is None)
+    if sums is not None:
+        staging.write_day_sums(conn, source_id, *sums.result())
     _unknown_rejects(file_name, pd.concat(unknown) if unknown else None, result)
     for rule, n in sorted(result.counts.items()):
         listed = sum(1 for i in result.issues if i.rule == rule)
@@ -224,6 +235,51 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     staging.drop_direct(conn)
     result.changed = written
     return result
+
+
+class _DaySums:
+    """Enterprise-day sums of a file, folded chunk by chunk in memory: a sorted array of int64 keys (enterprise
+    id and day) and one of sums.  A chunk is summed per key (in file order), then merged in: the sums of keys
+    already held are added to, new keys inserted in order.  The sum of a key is thus its rows' kWh added up in
+    the file's order, as SQL's ``SUM`` adds them up in its scan's order (equal to the last few bits)."""
+
+    _DAY_BITS = 20  # days since 1970 offset by half of 2**20: 1970 -/+ 1435 years (the parser keeps 1678-2261)
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.keys = np.empty(0, dtype=np.int64)
+        self.sums = np.empty(0, dtype=np.float64)
+
+    def add(self, enterprise_ids: np.ndarray, days: np.ndarray, kwh: np.ndarray) -> bool:
+        """Fold a chunk's rows in; False (and the arrays dropped) when the file has more than ``limit`` keys."""
+        if not len(kwh):
+            return True
+        offset = days.astype("datetime64[D]").astype(np.int64) + (1 << (self._DAY_BITS - 1))
+        key = (enterprise_ids.astype(np.int64) << self._DAY_BITS) | offset
+        part_keys: np.ndarray
+        part_sums: np.ndarray
+        if key.size > 1 and bool(np.all(key[1:] > key[:-1])):  # one row per key, in key order (a sorted file)
+            part_keys, part_sums = key, kwh.astype(np.float64)
+        else:
+            part_keys, inverse = np.unique(key, return_inverse=True)
+            part_sums = np.bincount(inverse.ravel(), weights=kwh, minlength=len(part_keys))
+        at = np.searchsorted(self.keys, part_keys)
+        held = at < len(self.keys)
+        held[held] = self.keys[at[held]] == part_keys[held]
+        self.sums[at[held]] += part_sums[held]
+        new = ~held
+        if new.any():
+            if len(self.keys) + int(new.sum()) > self.limit:
+                self.keys, self.sums = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+                return False
+            self.keys = np.insert(self.keys, at[new], part_keys[new])
+            self.sums = np.insert(self.sums, at[new], part_sums[new])
+        return True
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Enterprise ids, days (datetime64[D]) and sums, in key order."""
+        days = (self.keys & ((1 << self._DAY_BITS) - 1)) - (1 << (self._DAY_BITS - 1))
+        return self.keys >> self._DAY_BITS, days.astype("datetime64[D]"), self.sums
 
 
 def _unknown_rejects(file_name: str, rows: pd.DataFrame | None, result: FeedResult) -> None:

@@ -38,6 +38,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+try:  # optional (pandas' string columns use it when present): the direct path's binary COPY of the readings
+    import pyarrow as pa
+    import pyarrow.compute as pc
+except ImportError:  # pragma: no cover - the text COPY instead
+    pa = pc = None  # type: ignore[assignment]
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -45,7 +51,7 @@ from sqlalchemy.exc import DBAPIError
 __all__ = ["STAGING", "RepeatedKeys", "create_staging", "group_staging", "staging_writer", "stage_rows", "finish_staging", "reject_counts", "unknown_accounts",
            "conflicting_rows", "first_staged_day", "unusual_readings", "revised_readings", "merge_staging",
            "is_fresh", "DirectRefused", "account_map", "direct_writer", "finish_direct", "unusual_direct",
-           "drop_direct"]
+           "drop_direct", "write_day_sums"]
 
 STAGING = "imon_stage_electricity"
 _NAME = "imon_staging_table"  # key of this transaction's staging table name in the connection's info
@@ -98,6 +104,60 @@ def _track(conn: Connection, rows: pd.DataFrame) -> np.ndarray:
     return day
 
 
+def _day_text(day: np.ndarray) -> list[str]:
+    """Days (datetime64) as ISO strings, formatted once per distinct day of their span (a chunk spans a few
+    weeks to a few years: a table of its days, gathered), one string object per distinct day."""
+    ordinal = day.astype("datetime64[D]").astype(np.int64)
+    if not len(ordinal):
+        return []
+    first, last = int(ordinal.min()), int(ordinal.max())
+    if last - first > 100_000 or last - first > len(ordinal):
+        return np.datetime_as_string(day.astype("datetime64[D]"), unit="D").tolist()  # type: ignore[no-any-return]
+    table = np.datetime_as_string(np.arange(first, last + 1).astype("datetime64[D]"), unit="D").astype(object)
+    return table[ordinal - first].tolist()  # type: ignore[no-any-return]
+
+
+_PG_EPOCH = np.datetime64("2000-01-01", "D")  # day 0 of PostgreSQL's binary dates
+_BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # binary COPY: signature, flags, no header extension
+_BINARY_TRAILER = b"\xff\xff"
+
+
+def _binary_readings(rows: pd.DataFrame, source_id: int) -> bytes:
+    """A chunk's rows (``account_no``, ``day``, ``kwh``, ``source_row``) with the file's ``source_id`` as the
+    tuples of a binary ``COPY`` into ``electricity_account_reading`` (its columns ``account_no, day, kwh,
+    source_id, source_row``), laid out by numpy as fixed-width records, one block per width of the account
+    numbers in bytes (usually one): no text to build in Python or to parse in the server.  The account numbers'
+    UTF-8 bytes are taken from their Arrow buffer as they are."""
+    accounts = pa.array(rows["account_no"], type=pa.large_string())
+    if isinstance(accounts, pa.ChunkedArray):
+        accounts = accounts.combine_chunks()
+    widths = pc.binary_length(accounts).to_numpy(zero_copy_only=False).astype(np.int64)
+    day = (rows["day"].to_numpy().astype("datetime64[D]") - _PG_EPOCH).astype(np.int64)
+    kwh = rows["kwh"].to_numpy(np.float64)
+    source_row = rows["source_row"].to_numpy(np.int64)
+    blocks = []
+    distinct = np.unique(widths)
+    for width in distinct.tolist():
+        pick = None if len(distinct) == 1 else np.flatnonzero(widths == width)
+        group = accounts if pick is None else accounts.take(pa.array(pick))
+        offsets = np.frombuffer(group.buffers()[1], dtype=np.int64)[group.offset:group.offset + len(group) + 1]
+        text = np.frombuffer(group.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]] if width else None
+        fields: list[tuple[str, str]] = [("fields", ">i2"), ("n1", ">i4")]
+        fields += [("account_no", f"S{width}")] if width else []
+        fields += [("n2", ">i4"), ("day", ">i4"), ("n3", ">i4"), ("kwh", ">f8"), ("n4", ">i4"), ("source_id", ">i4"),
+                   ("n5", ">i4"), ("source_row", ">i4")]
+        block = np.empty(len(group), dtype=np.dtype(fields))
+        block["fields"], block["n1"], block["n2"], block["n3"], block["n4"], block["n5"] = 5, width, 4, 8, 4, 4
+        if text is not None:
+            block["account_no"] = text.view(f"S{width}")
+        block["day"] = day if pick is None else day[pick]
+        block["kwh"] = kwh if pick is None else kwh[pick]
+        block["source_id"] = int(source_id)
+        block["source_row"] = source_row if pick is None else source_row[pick]
+        blocks.append(block.tobytes())
+    return b"".join(blocks)
+
+
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -112,7 +172,7 @@ def _copy_text(rows: pd.DataFrame, day: np.ndarray, source_id: int | None = None
     joined = "".join(accounts)
     if any(c in joined for c in "\\\t\n\r"):
         accounts = [a.translate(_COPY_ESCAPES) for a in accounts]
-    columns = [accounts, np.datetime_as_string(day, unit="D").tolist(), map(repr, rows["kwh"].to_numpy(float).tolist())]
+    columns = [accounts, _day_text(day), map(repr, rows["kwh"].to_numpy(float).tolist())]
     if sources is not None:
         columns.append(sources)
     lines = map("\t".join, zip(*columns, map(str, rows["source_row"].tolist()), strict=True))
@@ -154,7 +214,7 @@ def stage_rows(conn: Connection, rows: pd.DataFrame) -> None:
             with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN") as copy:
                 copy.write(_copy_text(rows, day))
         return
-    days = np.datetime_as_string(day, unit="D").tolist()
+    days = _day_text(day)
     # the rows as an iterator of tuples, not a list of them, straight to the driver's executemany (the
     # connection's own cursor, inside the file's transaction)
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -428,15 +488,24 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
         if _postgres(conn):
             conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # the sums' aggregate in memory
             raw = conn.connection.driver_connection
+            binary = pa is not None
             with raw.cursor() as cur:  # type: ignore[union-attr]
-                with cur.copy(f"COPY electricity_account_reading ({columns}) FROM STDIN") as copy:
+                with cur.copy(f"COPY electricity_account_reading ({columns}) FROM STDIN"
+                              + (" (FORMAT BINARY)" if binary else "")) as copy:
+                    if binary:
+                        copy.write(_BINARY_SIGNATURE)
 
                     def write(rows: pd.DataFrame) -> None:
-                        if not rows.empty:
-                            day = rows["day"].to_numpy().astype("datetime64[D]")
-                            copy.write(_copy_text(rows, day, source_id))
+                        if rows.empty:
+                            return
+                        if binary:
+                            copy.write(_binary_readings(rows, source_id))
+                        else:
+                            copy.write(_copy_text(rows, rows["day"].to_numpy().astype("datetime64[D]"), source_id))
 
                     yield write
+                    if binary:
+                        copy.write(_BINARY_TRAILER)
             return
         conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_SQLITE_CACHE_KIB}")
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -446,7 +515,7 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
                 return
             if not rows["account_no"].is_monotonic_increasing:  # B-tree pages in order (a file in account order
                 rows = rows.sort_values(["account_no", "day"], kind="stable")  # is taken as it comes)
-            days = np.datetime_as_string(rows["day"].to_numpy().astype("datetime64[D]"), unit="D").tolist()
+            days = _day_text(rows["day"].to_numpy())
             cur.executemany(
                 f"INSERT INTO electricity_account_reading ({columns}) VALUES (?, ?, ?, {int(source_id)}, ?)",
                 zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(),
@@ -514,19 +583,76 @@ def finish_direct(conn: Connection, source_id: int, accounts: list[str], span: t
 def unusual_direct(conn: Connection, source_id: int, span: tuple[dt.date, dt.date], *, since: dt.date,
                    factor: float, limit: int) -> list[tuple[Any, ...]]:
     """:func:`unusual_readings` of a file written directly: its own rows (by ``source_id``) against the other
-    stored readings of its accounts since ``since`` (after :func:`finish_direct`)."""
+    stored readings of its accounts since ``since`` (after :func:`finish_direct`).
+
+    :func:`finish_direct` has found no stored reading of the file's enterprises in its days other than the
+    file's own, so the other readings of its accounts lie before its first day or after its last: the history is
+    read from those two ranges of the key, never from the file's own rows; an account without history leaves
+    the file's rows unread."""
+    history = ("SELECT r.account_no, r.kwh FROM electricity_account_reading r "
+               "WHERE r.account_no IN (SELECT account_no FROM imon_direct_accounts) AND r.day >= :since "
+               "AND r.day < :first AND (r.source_id IS NULL OR r.source_id <> :sid) "
+               "UNION ALL SELECT r.account_no, r.kwh FROM electricity_account_reading r "
+               "WHERE r.account_no IN (SELECT account_no FROM imon_direct_accounts) AND r.day > :last "
+               "AND (r.source_id IS NULL OR r.source_id <> :sid)")
+    params = {"since": since, "sid": int(source_id), "first": span[0], "last": span[1]}
+    if conn.execute(text(f"SELECT h.account_no FROM ({history}) h GROUP BY h.account_no "
+                         "HAVING COUNT(*) >= 7 AND AVG(h.kwh) > 0 LIMIT 1"), params).first() is None:
+        return []  # no account with a history: nothing to compare
     return [tuple(r) for r in conn.execute(text(
         "SELECT s.account_no, s.day, s.kwh, s.source_row, h.mean_kwh FROM electricity_account_reading s JOIN ("
-        "  SELECT r.account_no, AVG(r.kwh) AS mean_kwh, COUNT(*) AS days FROM electricity_account_reading r "
-        "  WHERE r.account_no IN (SELECT account_no FROM imon_direct_accounts) AND r.day >= :since "
-        "  AND (r.source_id IS NULL OR r.source_id <> :sid) GROUP BY r.account_no"
+        f"  SELECT h.account_no, AVG(h.kwh) AS mean_kwh, COUNT(*) AS days FROM ({history}) h GROUP BY h.account_no"
         ") h ON h.account_no = s.account_no "
         "WHERE s.day >= :first AND s.day <= :last AND s.source_id = :sid "
         f"AND h.days >= 7 AND h.mean_kwh > 0 AND s.kwh > {float(factor)} * h.mean_kwh "
-        f"ORDER BY s.source_row LIMIT {int(limit)}"),
-        {"since": since, "sid": int(source_id), "first": span[0], "last": span[1]}).all()]
+        f"ORDER BY s.source_row LIMIT {int(limit)}"), params).all()]
 
 
 def drop_direct(conn: Connection) -> None:
     """Drop the direct path's table of the file's accounts (PostgreSQL drops it at the commit anyway)."""
     conn.exec_driver_sql("DROP TABLE IF EXISTS imon_direct_accounts")
+
+
+_BINARY_SUM = np.dtype([("fields", ">i2"), ("n1", ">i4"), ("enterprise_id", ">i4"), ("n2", ">i4"), ("day", ">i4"),
+                        ("n3", ">i4"), ("kwh", ">f8"), ("n4", ">i4"), ("source_id", ">i4")])
+_BINARY_ROWS = 1_000_000  # rows per block handed to the binary COPY
+
+
+def write_day_sums(conn: Connection, source_id: int, enterprise_ids: np.ndarray, days: np.ndarray,
+                   kwh: np.ndarray) -> int:
+    """Insert enterprise-day sums summed by the caller (the direct path of a new month: none of them is stored,
+    :func:`finish_direct` has checked) into ``electricity_reading``, in key order as given.
+
+    PostgreSQL: one binary ``COPY`` whose rows numpy lays out in one pass (fixed-width records: no text to build
+    or parse).  SQLite: an ``executemany``.  Returns the rows written.
+    """
+    n = len(enterprise_ids)
+    if not n:
+        return 0
+    day = days.astype("datetime64[D]")
+    if _postgres(conn):
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy("COPY electricity_reading (enterprise_id, day, kwh, source_id) FROM STDIN "
+                          "(FORMAT BINARY)") as copy:
+                copy.write(_BINARY_SIGNATURE)
+                for start in range(0, n, _BINARY_ROWS):
+                    stop = min(start + _BINARY_ROWS, n)
+                    block = np.empty(stop - start, dtype=_BINARY_SUM)
+                    block["fields"] = 4
+                    block["n1"], block["n2"], block["n3"], block["n4"] = 4, 4, 8, 4
+                    block["enterprise_id"] = enterprise_ids[start:stop]
+                    block["day"] = (day[start:stop] - _PG_EPOCH).astype(np.int64)
+                    block["kwh"] = kwh[start:stop]
+                    block["source_id"] = int(source_id)
+                    copy.write(block.tobytes())
+                copy.write(_BINARY_TRAILER)
+        return n
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany(
+            f"INSERT INTO electricity_reading (enterprise_id, day, kwh, source_id) VALUES (?, ?, ?, {int(source_id)})",
+            zip(enterprise_ids.tolist(), _day_text(day), kwh.tolist(), strict=True))
+    finally:
+        cur.close()
+    return n
