@@ -166,7 +166,8 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     by the same rules as the staged path.  Raises :class:`staging.DirectRefused` when the path does not apply:
     a key repeated among the mapped accounts' rows (within a chunk or across chunks: refused by the table's key), too many rows of unknown accounts, or stored readings of the file's enterprises in its days
     (checked on the first chunk before anything is written, and for the whole file at the end)."""
-    amap = staging.account_map(conn)
+    amap = staging.account_map(conn).sort_index()  # positions in the map: the store's key order of accounts
+    names = amap.index.to_numpy(dtype=object)
     enterprise_of = amap.to_numpy().astype(np.int64)
     seen = np.zeros(len(amap), dtype=bool)  # the mapped accounts met in the file
     result = FeedResult()
@@ -177,12 +178,14 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     written = 0
     sums: _DaySums | None = _DaySums(_MAX_MEMORY_SUMS)
 
-    def take(chunk: FeedChunk) -> pd.DataFrame:
+    def take(chunk: FeedChunk) -> tuple[pd.DataFrame, np.ndarray]:
+        """The chunk's rows of mapped accounts in key order (account, day), with their account numbers as the
+        map's own strings; the rest set aside, the sums folded in."""
         nonlocal n_unknown, span, sums
         rows = chunk.rows
         _tally(result, kept, chunk)
         if rows.empty:
-            return rows
+            return rows, names[:0]
         day = rows["day"].to_numpy().astype("datetime64[D]")
         first, last = day.min().item(), day.max().item()
         span = (first, last) if span is None else (min(span[0], first), max(span[1], last))
@@ -194,31 +197,35 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
                 raise staging.DirectRefused("many rows of unknown accounts")
             unknown.append(rows.loc[~known, ["account_no", "day", "kwh", "source_row"]])
             rows, where, day = rows.loc[known], where[known], day[known]
+        key = (where.astype(np.int64) << 20) | (day.astype(np.int64) + (1 << 19))
+        if len(key) > 1 and not bool(np.all(key[1:] >= key[:-1])):  # B-tree pages in order (a file in key
+            order = np.argsort(key, kind="stable")  # order is taken as it comes)
+            rows, where, day = rows.take(order), where[order], day[order]
         seen[where] = True
         if sums is not None and not sums.add(enterprise_of[where], day, rows["kwh"].to_numpy(float)):
             sums = None  # more enterprise-days than memory allows: summed in SQL from the rows written
-        return rows
+        return rows, names[where]
 
     with closing(_read_ahead(chunks)) as ahead:
         pending = [take(chunk) for chunk in itertools.islice(ahead, 1)]
-        if pending and len(pending[0]):  # a file that is not new shows on its first chunk, before any write
-            first_accounts = sorted(pd.unique(pending[0]["account_no"].to_numpy()).tolist())
-            day = pending[0]["day"].to_numpy().astype("datetime64[D]")
+        if pending and len(pending[0][0]):  # a file that is not new shows on its first chunk, before any write
+            first_accounts = pd.unique(pending[0][1]).tolist()  # in key order: sorted
+            day = pending[0][0]["day"].to_numpy().astype("datetime64[D]")
             staging.finish_direct(conn, source_id, first_accounts, (day.min().item(), day.max().item()), sums=False)
         if progress and pending:
             progress(result.read)
         with staging.direct_writer(conn, source_id) as write:
-            for rows in pending:
-                write(rows)
+            for rows, account_nos in pending:
+                write(rows, account_nos)
                 written += len(rows)
             pending.clear()
             for chunk in ahead:
-                rows = take(chunk)
-                write(rows)
+                rows, account_nos = take(chunk)
+                write(rows, account_nos)
                 written += len(rows)
                 if progress:
                     progress(result.read)
-    accounts = sorted(amap.index[seen].tolist())
+    accounts = names[seen].tolist()  # sorted
     staging.finish_direct(conn, source_id, accounts, span, sums=sums is None)
     if sums is not None:
         staging.write_day_sums(conn, source_id, *sums.result())

@@ -477,10 +477,12 @@ def _is_unique_violation(exc: BaseException) -> bool:
 
 
 @contextmanager
-def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.DataFrame], None]]:
+def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.DataFrame, np.ndarray | None], None]]:
     """Within the ``with`` block, a function that writes a chunk's rows of mapped accounts (no key repeated
-    within the chunk) straight into ``electricity_account_reading`` with the file's ``source_id``: one ``COPY``
-    open for the whole file on PostgreSQL, an ``executemany`` of the chunk in key order on SQLite.  A key met
+    within the chunk) straight into ``electricity_account_reading`` with the file's ``source_id``: one binary
+    ``COPY`` open for the whole file on PostgreSQL (text without pyarrow), an ``executemany`` of the chunk in key
+    order on SQLite.  Its second argument, when given, holds the rows' account numbers as Python strings (the
+    account map's own), the rows then being in key order already.  A key met
     twice (across chunks, or already stored) raises :class:`DirectRefused`; the caller's savepoint undoes the
     rest."""
     columns = "account_no, day, kwh, source_id, source_row"
@@ -495,7 +497,7 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
                     if binary:
                         copy.write(_BINARY_SIGNATURE)
 
-                    def write(rows: pd.DataFrame) -> None:
+                    def write(rows: pd.DataFrame, accounts: np.ndarray | None = None) -> None:
                         if rows.empty:
                             return
                         if binary:
@@ -510,16 +512,17 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
         conn.exec_driver_sql(f"PRAGMA main.cache_size = -{_SQLITE_CACHE_KIB}")
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
-        def insert(rows: pd.DataFrame) -> None:
+        def insert(rows: pd.DataFrame, accounts: np.ndarray | None = None) -> None:
             if rows.empty:
                 return
-            if not rows["account_no"].is_monotonic_increasing:  # B-tree pages in order (a file in account order
-                rows = rows.sort_values(["account_no", "day"], kind="stable")  # is taken as it comes)
+            if accounts is None:
+                if not rows["account_no"].is_monotonic_increasing:  # B-tree pages in order
+                    rows = rows.sort_values(["account_no", "day"], kind="stable")
+                accounts = rows["account_no"].to_numpy(dtype=object)
             days = _day_text(rows["day"].to_numpy())
             cur.executemany(
                 f"INSERT INTO electricity_account_reading ({columns}) VALUES (?, ?, ?, {int(source_id)}, ?)",
-                zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(),
-                    strict=True))
+                zip(accounts.tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(), strict=True))
 
         try:
             yield insert
