@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -132,3 +134,88 @@ def test_a_file_with_many_rows_of_unknown_accounts_falls_back_with_the_same_coun
     rows = [(a, f"2024-03-{d:02d}", "10") for a in ("A1", "X1", "B1", "X2") for d in range(1, 4)]
     read, rejected, changed, counts, *_ = _same_as_staged(registered, _feed(tmp_path / "f.csv", rows), reads=2)
     assert (read, rejected, changed, counts) == (12, 6, 6, {"unknown_account": 6})
+
+
+def _scrambled_month() -> list[tuple[str, str, str]]:
+    """A month of three accounts (two of one enterprise), in no order, kWh with decimals."""
+    rows = [(a, f"2024-03-{d:02d}", f"{100 + 7 * d + i}.{d % 10}") for i, a in enumerate(("A1", "A2", "B1"))
+            for d in range(1, 11)]
+    return [rows[(7 * i) % len(rows)] for i in range(len(rows))]  # 7 is prime to 30: a permutation
+
+
+def _count_calls(monkeypatch, name: str) -> list[int]:
+    """Count the calls of ``monitor.store.electricity.<name>`` (still called through)."""
+    from monitor.store import electricity as store_electricity
+
+    calls: list[int] = []
+    real = getattr(store_electricity, name)
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store_electricity, name, spy)
+    return calls
+
+
+def test_the_sums_folded_in_memory_equal_the_sums_summed_in_sql(registered, tmp_path, monkeypatch):
+    feed = _feed(tmp_path / "f.csv", _scrambled_month())
+    written = _count_calls(monkeypatch, "write_day_sums")
+    in_memory, reads = _ingest(registered, feed, restartable=True)
+    assert reads == 1 and written == [1], "the direct path did not write the sums folded in memory"
+    monkeypatch.setattr("monitor.ingest.electricity._MAX_MEMORY_SUMS", 0)
+    in_sql, reads = _ingest(registered, feed, restartable=True)
+    assert reads == 1 and written == [1], "the sums were not summed in SQL"
+    staged, _ = _ingest(registered, feed, restartable=False)
+    assert in_memory == in_sql == staged
+    sums = in_memory[-1]
+    assert len(sums) == 20 and sums[0][1:] == ("2024-03-01", 100 + 7 + 0.1 + 100 + 7 + 1 + 0.1)
+
+
+def test_more_enterprise_days_than_memory_holds_are_summed_in_sql_from_the_chunk_they_overflow(
+        registered, tmp_path, monkeypatch):
+    monkeypatch.setattr("monitor.ingest.electricity._MAX_MEMORY_SUMS", 5)  # overflows on the second chunk
+    written = _count_calls(monkeypatch, "write_day_sums")
+    direct = _same_as_staged(registered, _feed(tmp_path / "f.csv", _scrambled_month()), reads=1)
+    assert written == [] and len(direct[-1]) == 20
+
+
+def test_day_sums_fold_chunks_in_file_order():
+    from monitor.ingest.electricity import _DaySums
+
+    rng = np.random.default_rng(3)
+    firms = rng.integers(1, 2**31 - 1, 40)
+    frame = pd.DataFrame({"firm": rng.choice(firms, 5000), "day": np.datetime64("1900-01-01") + rng.integers(
+        0, 130_000, 5000).astype("timedelta64[D]"), "kwh": rng.gamma(2.0, 500.0, 5000)})
+    frame["day"] = frame["day"].where(rng.random(5000) > 0.8, np.datetime64("2024-03-01"))  # keys met again
+    sums = _DaySums(limit=10_000)
+    for start in range(0, len(frame), 700):
+        part = frame.iloc[start:start + 700]
+        assert sums.add(part["firm"].to_numpy(), part["day"].to_numpy(), part["kwh"].to_numpy())
+    firm, day, kwh = sums.result()
+    expect = frame.groupby(["firm", "day"], sort=True)["kwh"].sum()
+    assert list(zip(firm.tolist(), day.tolist(), strict=True)) == [(f, d.date()) for f, d in expect.index]
+    np.testing.assert_allclose(kwh, expect.to_numpy(), rtol=1e-12)
+    assert not _DaySums(limit=10).add(frame["firm"].to_numpy(), frame["day"].to_numpy(), frame["kwh"].to_numpy())
+
+
+def test_accounts_of_any_width_and_script_go_straight_in_verbatim(registered, tmp_path):
+    settings = load_settings(environ={}, overrides={"data_dir": str(tmp_path / "var")})
+    accounts = ["C", "账户二号", "C-000000001", "Ω7", "c"]
+    acc = tmp_path / "more_accounts.csv"
+    acc.write_text("account_no,uscc\n" + "".join(f"{a},{E2}\n" for a in accounts), "utf-8")
+    (out,) = collect_paths(registered, settings, [acc])
+    assert out.status == "loaded"
+    rows = [(a, f"2024-03-{d:02d}", f"{i}.25") for i, a in enumerate(reversed(accounts)) for d in (2, 1)]
+    *_, readings, sums = _same_as_staged(registered, _feed(tmp_path / "f.csv", rows), reads=1)
+    assert sorted({r[0] for r in readings}) == sorted(accounts)
+    assert [s[2] for s in sums] == [0.25 * 5 + 10, 0.25 * 5 + 10]
+
+
+def test_a_reading_unusual_against_later_history_is_flagged_like_the_staged_path(registered, tmp_path):
+    april = [(a, f"2024-04-{d:02d}", "10") for a in ("A1", "B1") for d in range(1, 15)]
+    _ingest(registered, _feed(tmp_path / "apr.csv", april), restartable=True, keep=True)
+    late_march = [(a, f"2024-03-{d:02d}", "5000" if (a, d) == ("A1", 24) else "11") for a in ("A1", "B1")
+                  for d in range(20, 26)]
+    *_, issues, _, _ = _same_as_staged(registered, _feed(tmp_path / "mar.csv", late_march), reads=1)
+    assert [(i[0], i[1]) for i in issues] == [("unusual_kwh", 6)]

@@ -618,7 +618,8 @@ def drop_direct(conn: Connection) -> None:
 
 _BINARY_SUM = np.dtype([("fields", ">i2"), ("n1", ">i4"), ("enterprise_id", ">i4"), ("n2", ">i4"), ("day", ">i4"),
                         ("n3", ">i4"), ("kwh", ">f8"), ("n4", ">i4"), ("source_id", ">i4")])
-_BINARY_ROWS = 1_000_000  # rows per block handed to the binary COPY
+_BINARY_ROWS = 1_000_000  # rows per block handed to the binary COPY (38 MB)
+_SQLITE_SUM_ROWS = 200_000  # rows per executemany of the sums
 
 
 def write_day_sums(conn: Connection, source_id: int, enterprise_ids: np.ndarray, days: np.ndarray,
@@ -653,9 +654,13 @@ def write_day_sums(conn: Connection, source_id: int, enterprise_ids: np.ndarray,
         return n
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cur.executemany(
-            f"INSERT INTO electricity_reading (enterprise_id, day, kwh, source_id) VALUES (?, ?, ?, {int(source_id)})",
-            zip(enterprise_ids.tolist(), _day_text(day), kwh.tolist(), strict=True))
+        for start in range(0, n, _SQLITE_SUM_ROWS):  # Python's objects for a block at a time: memory stays flat
+            stop = min(start + _SQLITE_SUM_ROWS, n)
+            cur.executemany(
+                "INSERT INTO electricity_reading (enterprise_id, day, kwh, source_id) "
+                f"VALUES (?, ?, ?, {int(source_id)})",
+                zip(enterprise_ids[start:stop].tolist(), _day_text(day[start:stop]), kwh[start:stop].tolist(),
+                    strict=True))
     finally:
         cur.close()
     return n
