@@ -592,12 +592,20 @@ def unusual_direct(conn: Connection, source_id: int, span: tuple[dt.date, dt.dat
     file's own, so the other readings of its accounts lie before its first day or after its last: the history is
     read from those two ranges of the key, never from the file's own rows; an account without history leaves
     the file's rows unread."""
-    history = ("SELECT r.account_no, r.kwh FROM electricity_account_reading r "
-               "WHERE r.account_no IN (SELECT account_no FROM imon_direct_accounts) AND r.day >= :since "
-               "AND r.day < :first AND (r.source_id IS NULL OR r.source_id <> :sid) "
-               "UNION ALL SELECT r.account_no, r.kwh FROM electricity_account_reading r "
-               "WHERE r.account_no IN (SELECT account_no FROM imon_direct_accounts) AND r.day > :last "
-               "AND (r.source_id IS NULL OR r.source_id <> :sid)")
+    other = "(r.source_id IS NULL OR r.source_id <> :sid)"
+    if _postgres(conn):  # a range of the key per account (the planner, without statistics of the rows just
+        history = (     # copied, would read the whole table)
+            "SELECT s.account_no, r.kwh FROM imon_direct_accounts s CROSS JOIN LATERAL ("
+            "SELECT r.kwh FROM electricity_account_reading r WHERE r.account_no = s.account_no "
+            f"AND r.day >= :since AND r.day < :first AND {other} UNION ALL "
+            "SELECT r.kwh FROM electricity_account_reading r WHERE r.account_no = s.account_no "
+            f"AND r.day > :last AND {other}) r")
+    else:
+        history = ("SELECT r.account_no, r.kwh FROM electricity_account_reading r "
+                   "WHERE r.account_no IN (SELECT account_no FROM imon_direct_accounts) AND r.day >= :since "
+                   f"AND r.day < :first AND {other} UNION ALL SELECT r.account_no, r.kwh "
+                   "FROM electricity_account_reading r WHERE r.account_no IN "
+                   f"(SELECT account_no FROM imon_direct_accounts) AND r.day > :last AND {other}")
     params = {"since": since, "sid": int(source_id), "first": span[0], "last": span[1]}
     if conn.execute(text(f"SELECT h.account_no FROM ({history}) h GROUP BY h.account_no "
                          "HAVING COUNT(*) >= 7 AND AVG(h.kwh) > 0 LIMIT 1"), params).first() is None:
