@@ -23,8 +23,11 @@ A new month -- no stored reading of the file's enterprises in its days, the
 usual case -- is written once, not twice, when the caller can restart the
 file's chunks (``imon collect`` does): each chunk straight into
 ``electricity_account_reading`` under a savepoint, rows of unknown accounts set
-aside in memory and counted by the same rules, the sums and the unusual-reading
-check read back from the file's own rows.  A key met twice (the table's key
+aside in memory and counted by the same rules, the enterprise-day sums folded in
+memory chunk by chunk and written once at the end (:class:`_DaySums`; a file of
+more enterprise-days than ``_MAX_MEMORY_SUMS`` is summed in SQL from its rows),
+the unusual-reading check comparing the file's own rows with the accounts'
+history outside its days.  A key met twice (the table's key
 refuses it) or stored readings of the file's enterprises in its days roll back
 to the savepoint, and the file is read again through the staging table; the
 counts, warnings and stored values are the same either way

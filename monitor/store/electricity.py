@@ -22,10 +22,11 @@ Any other file is upserted as before.  ``electricity_reading`` has no foreign ke
 writes only enterprise ids it has just joined through ``electricity_account`` and its own provenance id.
 
 The direct path of a new month skips the staging table: :func:`account_map` (the account map, held in memory by
-the caller), :func:`direct_writer` (one ``COPY`` into ``electricity_account_reading`` per file on PostgreSQL, an
-``executemany`` per chunk in key order on SQLite; a unique violation becomes :class:`DirectRefused`),
-:func:`finish_direct` (the freshness check, excluding the file's own rows by ``source_id``, then the sums) and
-:func:`unusual_direct`.
+the caller), :func:`direct_writer` (one binary ``COPY`` into ``electricity_account_reading`` per file on
+PostgreSQL, an ``executemany`` per chunk in key order on SQLite; a unique violation becomes
+:class:`DirectRefused`), :func:`finish_direct` (the freshness check, excluding the file's own rows by
+``source_id``, then -- when the caller has not summed them in memory -- the sums in SQL), :func:`write_day_sums`
+(the sums the caller folded in memory: binary ``COPY`` on PostgreSQL) and :func:`unusual_direct`.
 """
 
 from __future__ import annotations
