@@ -181,14 +181,15 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     written = 0
     sums: _DaySums | None = _DaySums(_MAX_MEMORY_SUMS)
 
-    def take(chunk: FeedChunk) -> tuple[pd.DataFrame, np.ndarray]:
+    def take(chunk: FeedChunk) -> tuple[pd.DataFrame, np.ndarray, int]:
         """The chunk's rows of mapped accounts in key order (account, day), with their account numbers as the
-        map's own strings; the rest set aside, the sums folded in."""
+        map's own strings, and the chunk's rows read; the rest set aside, the sums folded in."""
         nonlocal n_unknown, span, sums
         rows = chunk.rows
         _tally(result, kept, chunk)
+        lines = len(rows) + chunk.rejected
         if rows.empty:
-            return rows, names[:0]
+            return rows, names[:0], lines
         day = rows["day"].to_numpy().astype("datetime64[D]")
         first, last = day.min().item(), day.max().item()
         span = (first, last) if span is None else (min(span[0], first), max(span[1], last))
@@ -207,27 +208,30 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
         seen[where] = True
         if sums is not None and not sums.add(enterprise_of[where], day, rows["kwh"].to_numpy(float)):
             sums = None  # more enterprise-days than memory allows: summed in SQL from the rows written
-        return rows, names[where]
+        return rows, names[where], lines
 
-    with closing(_read_ahead(chunks)) as ahead:
-        pending = [take(chunk) for chunk in itertools.islice(ahead, 1)]
+    # ``take`` runs in the reader thread (its numpy work mostly without the GIL, beside the driver's); what it
+    # keeps (counts, set-aside rows, the sums) is read here only after the reader has stopped
+    with closing(_read_ahead(chunks, take)) as ahead:
+        pending = list(itertools.islice(ahead, 1))
         if pending and len(pending[0][0]):  # a file that is not new shows on its first chunk, before any write
             first_accounts = pd.unique(pending[0][1]).tolist()  # in key order: sorted
             day = pending[0][0]["day"].to_numpy().astype("datetime64[D]")
             staging.finish_direct(conn, source_id, first_accounts, (day.min().item(), day.max().item()), sums=False)
+        done = sum(item[2] for item in pending)  # rows read of the chunks handed over (the reader is ahead)
         if progress and pending:
-            progress(result.read)
+            progress(done)
         with staging.direct_writer(conn, source_id) as write:
-            for rows, account_nos in pending:
+            for rows, account_nos, _ in pending:
                 write(rows, account_nos)
                 written += len(rows)
             pending.clear()
-            for chunk in ahead:
-                rows, account_nos = take(chunk)
+            for rows, account_nos, lines in ahead:
                 write(rows, account_nos)
                 written += len(rows)
+                done += lines
                 if progress:
-                    progress(result.read)
+                    progress(done)
     accounts = names[seen].tolist()  # sorted
     staging.finish_direct(conn, source_id, accounts, span, sums=sums is None)
     if sums is not None:
@@ -320,11 +324,12 @@ def _unknown_rejects(file_name: str, rows: pd.DataFrame | None, result: FeedResu
             result.rejected += n
 
 
-def _read_ahead(chunks: Iterable[FeedChunk]) -> Generator[FeedChunk, None, None]:
-    """The chunks, read and checked by a worker thread one chunk ahead of the caller, so that parsing the next
-    chunk overlaps with the database storing this one (at most three chunks in memory: the one being stored, one
-    waiting, one being read).  An exception of the reader is raised here, in order; when the caller stops early
-    (an error, an interrupt) the reader stops after its current chunk."""
+def _read_ahead(chunks: Iterable[FeedChunk], prepare: Callable[[FeedChunk], Any] | None = None) -> Generator[Any, None, None]:
+    """The chunks (or what ``prepare`` makes of each), read and checked by a worker thread one chunk ahead of the
+    caller, so that parsing the next chunk overlaps with the database storing this one (at most three chunks in
+    memory: the one being stored, one waiting, one being read).  An exception of the reader (or of ``prepare``)
+    is raised here, in order; when the caller stops early (an error, an interrupt) the reader stops after its
+    current chunk, and has stopped when the generator is closed."""
     handoff: queue.Queue[object] = queue.Queue(maxsize=1)
     stop = threading.Event()
     end = object()
@@ -342,7 +347,7 @@ def _read_ahead(chunks: Iterable[FeedChunk]) -> Generator[FeedChunk, None, None]
         iterator = iter(chunks)
         try:
             for chunk in iterator:
-                if not put(chunk):
+                if not put(chunk if prepare is None else prepare(chunk)):
                     return
             put(end)
         except BaseException as exc:  # handed to the caller, which raises it
