@@ -94,3 +94,49 @@ def test_a_partition_read_on_a_worker_equals_meter_rows(tmp_path):
     got = read_meter([str(tmp_path / f"part-{k}.parquet") for k in range(3)], festival_ordinals((-7, 15)))
     assert got.equals(meter_rows(whole, (-7, 15)))
     assert (got["days_x"] < got["days"]).any()  # the Spring Festival of 2020-01-25 is left out of the _x sums
+
+
+def _feed(users: int, regions: int, seed: int = 5) -> pd.DataFrame:
+    """Daily readings of a national feed: users spread over regions at random, rows by user then day."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2024-01-01", "2024-02-29").to_numpy()
+    region = rng.integers(0, regions, users).astype(str)
+    return pd.DataFrame({"enterprise_id": np.repeat(np.arange(1, users + 1), len(days)),
+                         "day": np.tile(days, users), "kwh": np.round(rng.lognormal(5, 1, users * len(days)), 1),
+                         "region": np.repeat(region, len(days))})
+
+
+def test_a_written_partition_is_one_row_group_and_reads_back_file_by_file(tmp_path):
+    """The national feed's regions interleave: without a minimum the dataset writer cut a row group per region
+    per input batch (about 1,000 rows each), and the partitions read back at twice the CPU."""
+    from monitor.engine.meter import read_meter
+    from monitor.store.archive import write_readings
+
+    feed = _feed(users=6_000, regions=31)
+    write_readings(feed, tmp_path)
+    files = sorted(tmp_path.rglob("*.parquet"))
+    assert len(files) == 2 * 31
+    assert {pq.ParquetFile(f).metadata.num_row_groups for f in files} == {1}
+    got = read_meter([str(f) for f in files], festival_ordinals((-7, 15)))
+    want = meter_rows(pd.concat([pd.read_parquet(f, columns=["enterprise_id", "day", "kwh"]) for f in files],
+                                ignore_index=True), (-7, 15))
+    assert got.equals(want)  # the files added one by one: the sums of all their rows in one array, to the bit
+    assert len(got) == 6_000 * 2
+
+
+def test_the_workers_run_read_meter_and_nothing_of_dask_dataframe(tmp_path):
+    """Dask's conversion of text columns to Arrow strings adds a task per partition whose function lives in
+    dask.dataframe, which every worker would import (0.65 s of CPU per worker process)."""
+    import dask
+
+    from monitor.engine.electricity import meter_frame
+    from monitor.store.archive import write_readings
+
+    write_readings(_feed(users=300, regions=4), tmp_path)
+    lazy = meter_frame(tmp_path)
+    (optimised,) = dask.optimize(lazy)
+    functions = {task.func for task in dict(optimised.__dask_graph__()).values() if hasattr(task, "func")}
+    from monitor.engine.meter import read_meter
+
+    assert functions == {read_meter}
+    assert lazy.npartitions == 8  # a small archive: each month-and-region folder a partition
