@@ -6,16 +6,17 @@ Run:  nice -n 5 .venv/bin/python benchmarks/bench_scale.py [--rows 200000000] [-
 1. **Readings to enterprise-month.**  ``--rows`` synthetic daily readings (the national feed of
    ``imon demo --scale province``: users x 36 months, 31 provincial regions) written once as the Parquet archive
    (month x region partitions, kept in ``--dir`` for the next run), then summed to enterprise-month
-   (:func:`monitor.engine.electricity.meter_frame`: the same pandas function on every partition as the
-   single-machine path) on a ``distributed.LocalCluster`` of 1 worker, then of 2 (one thread each); the sums are
-   kept on the workers (persisted), counted, and checked equal between the two runs.
+   (:func:`monitor.engine.electricity.meter_frame`: the same sums on every partition as the
+   single-machine path) on a ``distributed.LocalCluster`` of 1 worker, then of 2, then of 1 again (one thread
+   each; the speed-up against the two 1-worker runs' mean); the sums are kept on the workers (persisted),
+   counted, and checked equal between the runs.
 2. **X-13 on ``--series`` series.**  Synthetic monthly indices (10 years, seasonality, cycle, noise) adjusted by
    the adjust stage's own runner (:func:`monitor.adjust._run_tasks`: batches of ``--batch`` series, each batch one
    X-13ARIMA-SEATS run in its multi-spec mode, the airline model, Spring Festival and working-day regressors)
    through :class:`monitor.engine.dask.DaskEngine`, 1 worker then 2; the adjusted values are checked identical.
 
 Prints each phase's time as it goes (the archive's generation, the cluster's start, the time to the first task,
-the tasks' span, the workers' CPU against the wall time, peak memory), rows/s, series/s, the speed-ups (goal >= 1.7 each) and an extrapolation to ``--nodes`` nodes of
+the tasks' span, the workers' CPU against the wall time and its kernel part, their page faults, peak memory), rows/s, series/s, the speed-ups (goal >= 1.7 each) and an extrapolation to ``--nodes`` nodes of
 ``--node-workers`` workers with the measured per-worker rate, naming the bottleneck: storage bandwidth
 (``--storage-gbs``, GB/s the cluster can read from its shared file system) for the readings, the client's store
 writes (``--write-rows-s``, rows/s; the ingestion benchmark's bare executemany/COPY rates are 435-655 k) or the
