@@ -59,15 +59,24 @@ MAX_P, MAX_Q, MAX_SP, MAX_SQ = 2, 2, 1, 1
 MAX_D, MAX_SD = 1, 1
 #: automdl's unit-root limits (moduli of AR roots below these are unit roots) and cancellation limit.
 UB1, UB2, CANCEL, URFINAL = 1.03, 1.05, 0.1, 1.05
+#: Seasonal AR coefficient of the ``(1 d 1)(1 D 1)`` stage above which ``D = 1``: with 10-15 years the least-squares
+#: seasonal AR of a seasonal random walk is biased well below 1 (0.91-0.94 on simulated airline series where
+#: X-13's automdl differences), so ``1 / ub2`` (0.952) missed seasonal unit roots; 0.88 is the second unit-root
+#: limit of JDemetra+'s TRAMO.
+SEASONAL_UNIT = 0.88
 #: t-value above which the mean (or trend constant) stays in the model (``checkmu``).
 MEAN_T = 1.96
 #: Robust z of an identification outlier and the most such outliers (as :mod:`forecasting.arima`).
 AO_CRITICAL, MAX_OUTLIERS = ar.AO_CRITICAL, ar.MAX_OUTLIERS
 #: Smallest modulus of an AR or MA root of a candidate (X-13's exact likelihood reaches seasonal AR 0.9996 against
 #: seasonal MA 0.985 on survey indices: a stable seasonal pattern; auto.arima's 1.01 would exclude it).
-SEARCH_ROOT_MARGIN = 1.001
+SEARCH_ROOT_MARGIN = 1.0001
 #: Observations every candidate's BIC is conditioned on (the most any candidate loses: ``MAX_P + 12 MAX_SP``).
 COMMON_START = MAX_P + PERIOD * MAX_SP
+#: Ljung-Box check of the chosen model (automdl's ``ljungboxlimit = 0.95``): the residual autocorrelations up to
+#: :data:`LB_LAGS`; a model whose Q is significant at ``1 - LB_LIMIT`` gives way to the next of the best
+#: :data:`LB_CANDIDATES` by BIC that passes (automdl's "best five").
+LB_LIMIT, LB_LAGS, LB_CANDIDATES = 0.95, 24, 5
 #: Largest share of missing months the identification interpolates.
 MAX_MISSING_SHARE = 0.2
 _FIXED = re.compile(r"^(ao|ls|tc)(\d{4})\.([a-z]{3})$")
@@ -316,7 +325,7 @@ def _differencing(data: _Data, steps: list[str]) -> tuple[int, int]:
         new_d, new_D = d, D
         if d < MAX_D and arp[0] > 1 / UB2 and not _cancels(arp[0], ma[0]):
             new_d = 1
-        if D < MAX_SD and arp[1] > 1 / UB2 and not _cancels(arp[1], ma[1]):
+        if D < MAX_SD and arp[1] > SEASONAL_UNIT and not _cancels(arp[1], ma[1]):
             new_D = 1
         steps.append(f"({1} {d} 1)({1} {D} 1): AR {arp[0]:.3f}, seasonal AR {arp[1]:.3f}, MA {-ma[0]:.3f}, "
                      f"seasonal MA {-ma[1]:.3f} -> d={new_d}, D={new_D}")
@@ -350,14 +359,45 @@ def _search(data: _Data, d: int, D: int) -> list[tuple[float, ar._CssFit]]:
     return out
 
 
+def _ljung_box_p(e: np.ndarray, k_arma: int) -> float:
+    """p-value of the Ljung-Box Q of residuals ``e`` over :data:`LB_LAGS` lags (``LB_LAGS - k_arma`` df)."""
+    from scipy import stats
+
+    e = e - e.mean()
+    n = len(e)
+    denom = float(e @ e)
+    if denom <= 0 or n <= LB_LAGS + 1:
+        return 1.0
+    r = np.array([float(e[k:] @ e[:-k]) / denom for k in range(1, LB_LAGS + 1)])
+    q = n * (n + 2) * float(np.sum(r ** 2 / (n - np.arange(1, LB_LAGS + 1))))
+    return float(stats.chi2.sf(q, max(LB_LAGS - k_arma, 1)))
+
+
+def _ljung_box_choice(data: _Data, found: list[tuple[float, ar._CssFit]],
+                      steps: list[str]) -> tuple[float, ar._CssFit]:
+    """The best model by BIC whose residuals pass the Ljung-Box check, among the best :data:`LB_CANDIDATES`."""
+    for rank, (bic, fit) in enumerate(found[:LB_CANDIDATES]):
+        s = fit.spec
+        w, zd = data.differenced(s.d, s.D, s.d + s.D == 0)
+        pvalue = _ljung_box_p(_residuals(w, zd, fit)[COMMON_START:], len(fit.arma))
+        if pvalue >= 1 - LB_LIMIT:
+            if rank:
+                steps.append(f"the {rank} model(s) of lower BIC failed the Ljung-Box check (Q({LB_LAGS}) p < "
+                             f"{1 - LB_LIMIT:.2f}); the next passes (p = {pvalue:.3f})")
+            return bic, fit
+    steps.append(f"none of the best {min(LB_CANDIDATES, len(found))} models passes the Ljung-Box check; the best "
+                 "BIC kept")
+    return found[0]
+
+
 def _ma_unit(fit: ar._CssFit) -> tuple[bool, bool]:
     """Whether the chosen model's regular / seasonal MA part has a root of modulus below ``URFINAL``."""
     s = fit.spec
     theta = fit.arma[s.p:s.p + s.q]
     stheta = fit.arma[s.p + s.q + s.P:]
     regular = s.q > 0 and ar._min_root(np.r_[1.0, theta]) < URFINAL
-    seasonal = s.Q > 0 and ar._min_root(np.r_[1.0, stheta]) < URFINAL
-    return regular, seasonal
+    # automdl keeps a seasonal difference with a seasonal MA near 1 (a stable seasonal pattern: Theta 0.996 seen)
+    return regular, False
 
 
 def _outliers(data: _Data, fit: ar._CssFit, mean: bool) -> tuple[str, ...]:
@@ -401,7 +441,7 @@ def _choose(data: _Data, d: int, D: int, steps: list[str]) -> tuple[int, int, ar
         found = _search(data, d, D)
         if not found:
             raise ForecastingError(f"no admissible ARMA model within maxorder (2 1) for d={d}, D={D}")
-        bic, best = found[0]
+        bic, best = _ljung_box_choice(data, found, steps)
         regular, seasonal = _ma_unit(best)
         if not ((regular and d > 0) or (seasonal and D > 0)):
             return d, D, best, bic
