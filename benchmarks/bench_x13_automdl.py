@@ -148,6 +148,20 @@ def _search_run(spec: str, name: str) -> tuple[float, dict[str, str], pd.Series 
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), udg, sa
 
 
+_AUTO_OUTLIER = re.compile(r"^AutoOutlier\$(AO|LS|TC)(\d{4})\.([A-Za-z]{3})$")
+
+
+def _same_outliers_aicc(y: pd.Series, mode: str, key: str, model: str, udg: dict[str, str],
+                        outliers: tuple[str, ...]) -> float:
+    """X-13's AICc of ``model`` (with the mean of its run ``udg``) with ``outliers`` fixed and no outlier search."""
+    mean = ("const",) if "Constant$Constant" in udg else ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spec = SeasonalAdjuster(mode=mode, arima=model, outliers=False, fixed_outliers=outliers,  # type: ignore[arg-type]
+                                builtin_regressors=mean, sliding_spans=False).spec(y, name=key)
+    return _udg_float(_search_run(spec, key)[1], "aicc")
+
+
 def compare_search(label: str, series: dict[str, tuple[pd.Series, str]]) -> None:
     """Print the quality and cost of ``arima="search"`` against ``automdl`` on ``series`` (see the docstring)."""
     rows = []
@@ -163,8 +177,15 @@ def compare_search(label: str, series: dict[str, tuple[pd.Series, str]]) -> None
         our_cpu, udg, sa = _search_run(ours, key)
         if "model search (arima='search') failed" in ours:
             failed_search.append(key)
-        rows.append({"key": key, "mode": mode, "ident": ident, "ref_cpu": ref_cpu, "our_cpu": our_cpu, "ref": ref,
-                     "ours": udg, "ref_sa": ref_sa, "sa": sa})
+        row = {"key": key, "mode": mode, "ident": ident, "ref_cpu": ref_cpu, "our_cpu": our_cpu, "ref": ref,
+               "ours": udg, "ref_sa": ref_sa, "sa": sa}
+        if ref.get("arimamdl") and udg.get("arimamdl"):
+            # the model alone: both with the outliers automdl's run found, fixed, and no outlier search
+            found = tuple(f"{m.group(1).lower()}{m.group(2)}.{m.group(3).lower()}"
+                          for k in ref if (m := _AUTO_OUTLIER.match(k)))
+            row["fixed_gap"] = (_same_outliers_aicc(y, mode, key, udg["arimamdl"], udg, found)
+                                - _same_outliers_aicc(y, mode, key, ref["arimamdl"], ref, found))
+        rows.append(row)
     ok = [r for r in rows if r["ref"].get("arimamdl") and r["ours"].get("arimamdl")]
     print(f"\n{label}: {len(rows)} series; automdl stopped on {sum(not r['ref'] for r in rows)}, the fixed "
           f"identified model on {sum(not r['ours'] for r in rows)}, the search fell back to airline on "
@@ -182,6 +203,11 @@ def compare_search(label: str, series: dict[str, tuple[pd.Series, str]]) -> None
         print(f"  X-13 AICc ours - automdl's, same (d, D), {len(gaps)} series: mean {statistics.mean(gaps):+.2f}, "
               f"median {statistics.median(gaps):+.2f}, <= 0 (ours as good or better) on {sum(g <= 0 for g in gaps)}, "
               f"within +2 on {sum(g <= 2 for g in gaps)}, worst {gaps[-1]:+.1f}, best {gaps[0]:+.1f}")
+    fixed = sorted(r["fixed_gap"] for r in diff if r.get("fixed_gap") == r.get("fixed_gap") and "fixed_gap" in r)
+    if fixed:
+        print(f"  the same with automdl's outliers fixed in both runs (no outlier search: the models alone), "
+              f"{len(fixed)} series: mean {statistics.mean(fixed):+.2f}, median {statistics.median(fixed):+.2f}, "
+              f"<= 0 on {sum(g <= 0 for g in fixed)}, within +2 on {sum(g <= 2 for g in fixed)}, worst {fixed[-1]:+.1f}")
     print(f"  {'diagnostic (X-13 .udg)':44s} {'automdl':>9s} {'search':>9s}")
     for title, fn in (
         ("mean nlbq (Ljung-Box lags significant)", lambda u: _udg_float(u, "nlbq")),

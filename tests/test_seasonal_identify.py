@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import signal
+from test_seasonal_batch import _same
 
 from forecasting import SeasonalAdjuster
 from forecasting import calendar as cal
 from forecasting.exceptions import ForecastingWarning
 from forecasting.seasonal import fit_many
 from forecasting.seasonal._identify import identify
-
-from test_seasonal_batch import _same
 
 OFFICIAL = Path(__file__).parent / "data" / "official"
 

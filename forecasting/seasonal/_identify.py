@@ -21,13 +21,14 @@ methods for univariate series", ch. 7 of *A Course in Time Series Analysis*), wi
 3. **Differencing** (unit roots).  ``(2 0 0)(1 0 0)`` with a mean is fitted to the levels; a positive real AR
    root with modulus below ``ub1`` gives ``d = 1``, a seasonal AR coefficient above ``1 / ub1`` gives ``D = 1``.
    Then ``(1 d 1)(1 D 1)`` (with a mean when undifferenced) is fitted to the differenced series and the same test
-   runs with ``ub2``, unless the AR root cancels an MA root of nearly the same modulus (``cancel``); repeated
+   runs with ``ub2`` for the regular AR and :data:`SEASONAL_UNIT` for the seasonal AR, unless the AR root cancels an MA root of nearly the same modulus (``cancel``); repeated
    until no new difference, within ``maxdiff = (1 1)``.
 4. **ARMA orders**: every ``(p d q)(P D Q)`` with ``p, q <= 2`` and ``P, Q <= 1`` (36 models) is fitted; the
    smallest BIC wins (automdl's criterion).  Candidates whose AR part is not stationary or MA part not
    invertible are rejected.
-5. **Over-differencing** (``urfinal``): an MA root of the chosen model with modulus below 1.05 cancels the
-   difference of the same kind; the search is repeated with it removed.
+5. **Over-differencing** (``urfinal``): a regular MA root of the chosen model with modulus below 1.05 cancels the
+   regular difference; the search is repeated without it.  (A seasonal MA near 1 with ``D = 1`` is kept, as
+   automdl keeps it: a stable seasonal pattern.)
 6. **Mean** (``checkmu``): the constant (a mean, or a trend constant on differenced data, X-13's ``const``) is
    kept when its t-value exceeds :data:`MEAN_T`.
 
@@ -77,6 +78,8 @@ COMMON_START = MAX_P + PERIOD * MAX_SP
 #: :data:`LB_LAGS`; a model whose Q is significant at ``1 - LB_LIMIT`` gives way to the next of the best
 #: :data:`LB_CANDIDATES` by BIC that passes (automdl's "best five").
 LB_LIMIT, LB_LAGS, LB_CANDIDATES = 0.95, 24, 5
+#: When none of those passes: how far above the best BIC a model that passes may be.
+LB_BIC_SLACK = 10.0
 #: Largest share of missing months the identification interpolates.
 MAX_MISSING_SHARE = 0.2
 _FIXED = re.compile(r"^(ao|ls|tc)(\d{4})\.([a-z]{3})$")
@@ -211,7 +214,7 @@ def _free_fit(w: np.ndarray, z: np.ndarray | None, p: int, q: int, P: int, Q: in
         map_ = np.convolve(np.r_[1.0, x[p + P:p + P + q]], _seasonal_ma(x[p + P + q:k]))
         with np.errstate(all="ignore"):
             e = np.asarray(signal.lfilter(arp, map_, u), dtype=float)[ncond:]
-        return np.nan_to_num(e, nan=1e10, posinf=1e10, neginf=-1e10)
+        return np.asarray(np.nan_to_num(e, nan=1e10, posinf=1e10, neginf=-1e10), dtype=float)
 
     lo = np.r_[np.full(p, -2.5), np.full(P, -1.5), np.full(q + Q, -0.99), np.full(len(beta0), -np.inf)]
     hi = -lo
@@ -375,29 +378,36 @@ def _ljung_box_p(e: np.ndarray, k_arma: int) -> float:
 
 def _ljung_box_choice(data: _Data, found: list[tuple[float, ar._CssFit]],
                       steps: list[str]) -> tuple[float, ar._CssFit]:
-    """The best model by BIC whose residuals pass the Ljung-Box check, among the best :data:`LB_CANDIDATES`."""
-    for rank, (bic, fit) in enumerate(found[:LB_CANDIDATES]):
+    """The best model by BIC whose residuals pass the Ljung-Box check, among the best :data:`LB_CANDIDATES`; when
+    none does, the best-BIC model that passes among all within :data:`LB_BIC_SLACK` of the best, else the one with
+    the least autocorrelated residuals there (automdl then also widens its search)."""
+    pvalues: list[float] = []
+    for bic, fit in found:
+        if len(pvalues) >= LB_CANDIDATES and bic > found[0][0] + LB_BIC_SLACK:
+            break
         s = fit.spec
         w, zd = data.differenced(s.d, s.D, s.d + s.D == 0)
-        pvalue = _ljung_box_p(_residuals(w, zd, fit)[COMMON_START:], len(fit.arma))
-        if pvalue >= 1 - LB_LIMIT:
+        pvalues.append(_ljung_box_p(_residuals(w, zd, fit)[COMMON_START:], len(fit.arma)))
+        rank = len(pvalues) - 1
+        if pvalues[-1] >= 1 - LB_LIMIT:
             if rank:
                 steps.append(f"the {rank} model(s) of lower BIC failed the Ljung-Box check (Q({LB_LAGS}) p < "
-                             f"{1 - LB_LIMIT:.2f}); the next passes (p = {pvalue:.3f})")
+                             f"{1 - LB_LIMIT:.2f}); {s.p} {s.q} {s.P} {s.Q} passes (p = {pvalues[-1]:.3f})")
             return bic, fit
-    steps.append(f"none of the best {min(LB_CANDIDATES, len(found))} models passes the Ljung-Box check; the best "
-                 "BIC kept")
-    return found[0]
+    rank = int(np.argmax(pvalues))
+    steps.append(f"no model within BIC + {LB_BIC_SLACK:g} passes the Ljung-Box check; the least autocorrelated "
+                 f"residuals kept (p = {pvalues[rank]:.3f}, BIC rank {rank + 1})")
+    return found[rank]
 
 
-def _ma_unit(fit: ar._CssFit) -> tuple[bool, bool]:
-    """Whether the chosen model's regular / seasonal MA part has a root of modulus below ``URFINAL``."""
+def _regular_ma_unit(fit: ar._CssFit) -> bool:
+    """Whether the chosen model's regular MA part has a root of modulus below ``URFINAL``.
+
+    Only the regular part: automdl keeps a seasonal difference with a seasonal MA near 1 (a stable seasonal
+    pattern; Theta 0.996 seen on a survey index).
+    """
     s = fit.spec
-    theta = fit.arma[s.p:s.p + s.q]
-    stheta = fit.arma[s.p + s.q + s.P:]
-    regular = s.q > 0 and ar._min_root(np.r_[1.0, theta]) < URFINAL
-    # automdl keeps a seasonal difference with a seasonal MA near 1 (a stable seasonal pattern: Theta 0.996 seen)
-    return regular, False
+    return s.q > 0 and ar._min_root(np.r_[1.0, fit.arma[s.p:s.p + s.q]]) < URFINAL
 
 
 def _outliers(data: _Data, fit: ar._CssFit, mean: bool) -> tuple[str, ...]:
@@ -437,19 +447,17 @@ def _first_outliers(data: _Data) -> tuple[str, ...]:
 
 def _choose(data: _Data, d: int, D: int, steps: list[str]) -> tuple[int, int, ar._CssFit, float]:
     """The ARMA search with the over-differencing check (steps 4-5)."""
-    for _ in range(MAX_D + MAX_SD + 1):
+    while True:
         found = _search(data, d, D)
         if not found:
             raise ForecastingError(f"no admissible ARMA model within maxorder (2 1) for d={d}, D={D}")
         bic, best = _ljung_box_choice(data, found, steps)
-        regular, seasonal = _ma_unit(best)
-        if not ((regular and d > 0) or (seasonal and D > 0)):
+        if d == 0 or not _regular_ma_unit(best):
             return d, D, best, bic
-        d2, D2 = (d - 1 if regular and d > 0 else d), (D - 1 if seasonal and D > 0 else D)
-        steps.append(f"{best.spec.p} {d} {best.spec.q})({best.spec.P} {D} {best.spec.Q}) has an MA root below "
-                     f"urfinal {URFINAL}: over-differenced, d={d2}, D={D2}")
-        d, D = d2, D2
-    return d, D, best, bic  # pragma: no cover - each pass removes a difference
+        s = best.spec
+        steps.append(f"({s.p} {d} {s.q})({s.P} {D} {s.Q}) has a regular MA root below urfinal {URFINAL}: "
+                     f"over-differenced, d={d - 1}")
+        d -= 1
 
 
 def identify(y: pd.Series, regressors: pd.DataFrame | None = None, *, log: bool = False,
