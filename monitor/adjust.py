@@ -34,7 +34,7 @@ Engine settings
     ``adjust.method`` (``x13`` default, or ``stl``) and ``adjust.model``: X-13 with a fixed airline model
     ``(0 1 1)(0 1 1)`` by default - about 0.1 s a series against 0.2-8 s for ``automdl`` on noisy survey
     indices, and the airline model is the usual default for monthly indicators (Box-Jenkins); ``search``
-    identifies each series' model in Python (:mod:`forecasting.seasonal._identify`, automdl's scope, a tenth of its
+    identifies each series' model in Python (:mod:`forecasting.seasonal._identify`, automdl's scope, a quarter of its
     CPU) and runs X-13 with it fixed; ``auto`` runs X-13's own automatic model search (``automdl``). Spring
     Festival before/during/after regressors, the Chinese working-day regressor and automatic AO/LS
     outliers are always in the model; sliding spans are off (they cost a second a series).

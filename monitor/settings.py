@@ -312,7 +312,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("adjust.model", "(0 1 1)(0 1 1)", _parse_str,
             "ARIMA model of the X-13 adjustment: the airline model (0 1 1)(0 1 1) is fast and standard; search "
             "identifies the model per series in Python (unit-root tests, ARMA orders by BIC within automdl's "
-            "limits) and runs X-13 with it fixed (about 3 x the airline's CPU); auto runs X-13's own automatic "
+            "limits) and runs X-13 with it fixed (about 4 x the airline's CPU); auto runs X-13's own automatic "
             "model search (automdl, about 17 x the airline's CPU)."),
     Setting("adjust.policy", "concurrent", _choice("concurrent", "projected"),
             "concurrent re-estimates every series each month; projected publishes with the factors the annual "

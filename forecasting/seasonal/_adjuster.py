@@ -23,14 +23,14 @@ from ..exceptions import (
     X13NotFoundError,
     X13Warning,
 )
-from ._identify import SEARCH, identify
+from ._identify import SEARCH, search_options
 from ._spec import X13Options, build_spec, fixed_outlier_names
 from ._stl import stl_decompose
 from ._x13 import X13Output, find_x13, run_x13, run_x13_batch
 from .diagnostics import SeasonalityTest, f_test_seasonality, qs_test, traffic_light
 from .result import AdjustmentResult, Diagnostics
 
-__all__ = ["SeasonalAdjuster", "batch_size", "fit_many"]
+__all__ = ["SeasonalAdjuster", "fit_many"]
 
 Method = Literal["x13", "stl"]
 Mode = Literal["additive", "multiplicative", "log-additive", "auto"]
@@ -38,8 +38,6 @@ MIN_OBSERVATIONS = 36
 _OUTLIER = re.compile(r"^(AO|LS|TC|SO|RP|TL|MV)(\d{4})\.([A-Za-z]{3})", re.IGNORECASE)
 _MONTHS = {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
                                            "nov", "dec"))}
-#: The model used when the Python model search (``arima="search"``) cannot run on a series.
-AIRLINE = "(0 1 1)(0 1 1)"
 _FINMODE = {"multiplicative": "multiplicative", "additive": "additive", "log-additive": "log-additive",
             "pseudo-additive": "multiplicative"}
 
@@ -70,12 +68,9 @@ class SeasonalAdjuster:
     fixed_outliers
         Outliers always in the model: X-13 names (``"ao2020.feb"``) or ``(type, period)`` pairs.
     arima
-        ``None`` for X-13's automatic model selection (``automdl``); ``"search"`` for the automatic
-        identification in Python (:mod:`forecasting.seasonal._identify`: unit-root tests for ``d`` and ``D``, ARMA
-        orders within automdl's ``maxorder = (2 1)`` by BIC, the mean by its t-value, robust to additive outliers;
-        about a tenth of automdl's CPU), after which X-13 runs with that model fixed (falls back to the airline
-        model, with a note and a warning, where the search cannot run); or a fixed model ``"(0 1 1)(0 1 1)"`` /
-        ``((0,1,1),(0,1,1))``.
+        ``None``: X-13's automatic model selection (``automdl``); ``"search"``: the model identified in Python
+        (:mod:`forecasting.seasonal._identify`, automdl's scope, a quarter of its CPU), then X-13 with it fixed;
+        or a fixed model ``"(0 1 1)(0 1 1)"`` / ``((0,1,1),(0,1,1))``.
     builtin_regressors, aictest
         X-13 built-in ``regression.variables`` (e.g. ``("lpyear",)``) and ``regression.aictest``.
     extra_regressors
@@ -191,30 +186,19 @@ class SeasonalAdjuster:
         opts = self.options if base is None else base
         return X13Options(**{**opts.__dict__, "sliding_spans": use})
 
-    def _resolved(self, y: pd.Series, label: str, pending: list[tuple[str, type[Warning]]],
-                  notes: list[str]) -> X13Options:
-        """The options with the model of ``arima="search"`` identified (:func:`~._identify.identify`) on ``y``.
-
-        A series the search cannot handle gets the airline model; the reason goes to the notes and a warning.
-        """
-        opts = self.options
-        if opts.arima != SEARCH:
-            return opts
+    def _resolved(self, y: pd.Series, label: str, pending: list[tuple[str, type[Warning]]], notes: list[str],
+                  years: Sequence[int] = ()) -> X13Options:
+        """The options with the model of ``arima="search"`` identified on ``y`` (:func:`~._identify.search_options`:
+        the airline model, with the reason in the notes and a warning, where the search cannot run)."""
+        if self.options.arima != SEARCH:
+            return self.options
         log = self.mode in ("multiplicative", "log-additive") or (self.mode == "auto" and bool((y.dropna() > 0).all()))
-        try:
-            regs, _ = self._regressors(y.index)
-            model = identify(y, regs, log=log, builtin=opts.builtin_regressors, fixed_outliers=opts.fixed_outliers)
-        except Exception as exc:  # numerical trouble in one series' search: recorded, the series still adjusted
-            msg = (f"{label}: the model search (arima='search') failed: {exc}; X-13 ran with the airline model "
-                   f"{AIRLINE} instead.")
-            pending.append((msg, ForecastingWarning))
-            notes.append(msg)
-            return replace(opts, arima=AIRLINE)
-        notes.append(model.describe())
-        builtin = tuple(opts.builtin_regressors)
-        if model.mean and not any(b.lower() == "const" for b in builtin):
-            builtin += ("const",)
-        return replace(opts, arima=model.arima, builtin_regressors=builtin)
+        opts, note, failed = search_options(self.options, y, self._regressors(y.index)[0], log=log, label=label,
+                                            combined_janfeb=years)
+        notes.append(note)
+        if failed:
+            pending.append((note, ForecastingWarning))
+        return opts
 
     def spec(self, series: pd.Series, *, name: str | None = None) -> str:
         """The X-13 spec text :meth:`fit` would run first (no Jan-Feb split, no binary needed; with
@@ -306,14 +290,7 @@ class SeasonalAdjuster:
             # X-13 refuses an all-zero series and cannot choose a transform for a constant one
             prep.result = self._constant(observed, label, [*notes, "constant series: nothing to adjust"])
             return prep
-        base = self.options
-        if engine == "x13" and self.options.arima == SEARCH:
-            masked = y.copy()
-            for year in years:  # a February holding the Jan-Feb figure is no observation of February
-                feb = pd.Period(f"{year}-02", "M")
-                if feb in masked.index:
-                    masked[feb] = np.nan
-            base = self._resolved(masked, label, pending, notes)
+        base = self._resolved(y, label, pending, notes, years) if engine == "x13" else self.options
         prep.work, prep.split = self._split_janfeb(y, years, janfeb, engine, label, pending, notes, base)
         if engine == "x13":
             prep.options = self._options_for(len(prep.work), base)
@@ -602,31 +579,6 @@ def fit_many(jobs: Sequence[tuple[SeasonalAdjuster, pd.Series, str | None]], *,
             _emit(prep.pending, stacklevel=2)
             out[i] = prep.result
     return [r for r in out if r is not None]
-
-
-def batch_size(total: int, workers: int, *, largest: int = 32) -> int:
-    """Series per X-13 batch when ``total`` series are spread over ``workers`` processes.
-
-    About four batches per worker, at most ``largest`` series each: one X-13 process start is shared by many
-    series, and no worker is left with the last big batch while the others wait.  With the automatic model
-    identification one series costs X-13 0.1-4 s of CPU (median 0.4 s on the demo DIs), so three batches of 32
-    on two workers would leave one worker idle for a third of the run.
-
-    Parameters
-    ----------
-    total
-        Series to adjust.
-    workers
-        Processes (or Dask workers) sharing them.
-    largest
-        Upper bound on the batch.
-
-    Returns
-    -------
-    int
-        At least 1.
-    """
-    return max(1, min(int(largest), -(-int(total) // (4 * max(1, int(workers))))))
 
 
 @lru_cache(maxsize=64)

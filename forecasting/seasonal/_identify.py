@@ -38,6 +38,7 @@ missing months, no admissible model); the adjuster then falls back to the airlin
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from collections.abc import Sequence
@@ -49,11 +50,14 @@ from scipy import optimize, signal
 
 from .. import arima as ar
 from ..exceptions import ForecastingError
+from ._spec import X13Options
 
-__all__ = ["SEARCH", "IdentifiedModel", "identify"]
+__all__ = ["AIRLINE", "SEARCH", "IdentifiedModel", "identify", "search_options"]
 
 #: The ``arima`` value (and ``adjust.model`` setting) that asks for this identification.
 SEARCH = "search"
+#: The model X-13 gets when the search cannot run on a series.
+AIRLINE = "(0 1 1)(0 1 1)"
 PERIOD = 12
 #: automdl's ``maxorder = (2 1)`` and ``maxdiff = (1 1)``.
 MAX_P, MAX_Q, MAX_SP, MAX_SQ = 2, 2, 1, 1
@@ -531,3 +535,47 @@ def _mean(data: _Data, best: ar._CssFit, d: int, D: int) -> bool:
     if fit is None or zd is None:
         return False
     return abs(_tvalue(w, zd, fit, 0)) > MEAN_T
+
+
+def search_options(options: X13Options, y: pd.Series, regressors: pd.DataFrame | None, *, log: bool, label: str,
+                   combined_janfeb: Sequence[int] = ()) -> tuple[X13Options, str, bool]:
+    """``options`` with ``arima = "search"`` replaced by the model :func:`identify` finds on ``y``.
+
+    Parameters
+    ----------
+    options
+        The adjuster's X-13 options (their built-in regressors and fixed outliers enter the identification).
+    y
+        The series (NaN for missing months).
+    regressors
+        The spec's user regressors over ``y``'s months.
+    log
+        Identify on the logs.
+    label
+        Series name for the messages.
+    combined_janfeb
+        Years whose February holds the combined January-February figure: that February is no observation of
+        February and is left out (treated as missing).
+
+    Returns
+    -------
+    tuple
+        ``(options, note, failed)``: the options with the model (and ``const`` when a mean is kept), the note
+        recording the identification or why it failed, and whether it failed (then the model is :data:`AIRLINE`).
+    """
+    y = y.copy()
+    for year in combined_janfeb:
+        feb = pd.Period(f"{year}-02", "M")
+        if feb in y.index:
+            y[feb] = np.nan
+    try:
+        model = identify(y, regressors, log=log, builtin=options.builtin_regressors,
+                         fixed_outliers=options.fixed_outliers)
+    except Exception as exc:  # numerical trouble in one series' search: recorded, the series still adjusted
+        return (dataclasses.replace(options, arima=AIRLINE),
+                f"{label}: the model search (arima='search') failed: {exc}; X-13 ran with the airline model "
+                f"{AIRLINE} instead.", True)
+    builtin = tuple(options.builtin_regressors)
+    if model.mean and not any(b.lower() == "const" for b in builtin):
+        builtin += ("const",)
+    return dataclasses.replace(options, arima=model.arima, builtin_regressors=builtin), model.describe(), False
