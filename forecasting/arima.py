@@ -283,8 +283,9 @@ def _differenced_design(index: pd.PeriodIndex, exog: pd.DataFrame | None, spec: 
 
 
 def _css(w: np.ndarray, zd: np.ndarray | None, spec: ArimaSpec, nstar: int,
-         start: np.ndarray | None = None) -> _CssFit | None:
-    """Conditional-sum-of-squares fit of an ARMA (with differenced regressors) to the differenced series."""
+         start: np.ndarray | None = None, margin: float = ROOT_MARGIN) -> _CssFit | None:
+    """Conditional-sum-of-squares fit of an ARMA (with differenced regressors) to the differenced series; ``None``
+    when it fails or a root of its AR or MA part lies within ``margin`` of the unit circle."""
     k_arma = spec.p + spec.q + spec.P + spec.Q
     k_reg = 0 if zd is None else zd.shape[1]
     ncond = spec.p + PERIOD * spec.P
@@ -345,7 +346,7 @@ def _css(w: np.ndarray, zd: np.ndarray | None, spec: ArimaSpec, nstar: int,
         except (ValueError, np.linalg.LinAlgError):
             return None
         x = sol.x
-    if not _admissible(x[:k_arma], spec):
+    if not _admissible(x[:k_arma], spec, margin):
         return None
     e = resid(x)
     sigma2 = float(e @ e) / len(e)

@@ -33,8 +33,9 @@ Which series, and how (:data:`POLICY`, METHODOLOGY section 8, issue 5)
 Engine settings
     ``adjust.method`` (``x13`` default, or ``stl``) and ``adjust.model``: X-13 with a fixed airline model
     ``(0 1 1)(0 1 1)`` by default - about 0.1 s a series against 0.2-8 s for ``automdl`` on noisy survey
-    indices, and the airline model is the usual default for monthly indicators (Box-Jenkins); ``auto``
-    restores the automatic model search. Spring
+    indices, and the airline model is the usual default for monthly indicators (Box-Jenkins); ``search``
+    identifies each series' model in Python (:mod:`forecasting.seasonal._identify`, automdl's scope, a quarter of its
+    CPU) and runs X-13 with it fixed; ``auto`` runs X-13's own automatic model search (``automdl``). Spring
     Festival before/during/after regressors, the Chinese working-day regressor and automatic AO/LS
     outliers are always in the model; sliding spans are off (they cost a second a series).
 
@@ -478,10 +479,13 @@ def _engine_options(settings: Settings) -> tuple[str, str | None]:
     model = str(settings["adjust.model"]).strip()
     if model.lower() == "auto":
         return method, None
+    if model.lower() == "search":
+        return method, "search"
     if not _ARIMA.match(model):
         raise ConfigError(
             f"setting 'adjust.model' = {model!r} is not an ARIMA model; write it as X-13 does, "
-            "e.g. '(0 1 1)(0 1 1)' (the airline model), or 'auto' for the automatic model search"
+            "e.g. '(0 1 1)(0 1 1)' (the airline model), 'search' for the model identified in Python, or 'auto' "
+            "for X-13's automatic model search"
         )
     return method, re.sub(r"\s+", " ", model)
 
@@ -726,7 +730,7 @@ def adjust_series(
     Raises
     ------
     ConfigError
-        For an ``adjust.model`` that is neither ``auto`` nor an ARIMA model.
+        For an ``adjust.model`` that is neither ``auto``, ``search`` nor an ARIMA model.
     """
     t0 = time.perf_counter()
     vintage = new_vintage() if vintage is None else as_vintage(vintage)

@@ -310,8 +310,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Seasonal adjustment engine: x13 (X-13ARIMA-SEATS, X-11 decomposition, Spring Festival and working-day "
             "regressors) or stl (the same regressors by OLS, then robust STL)."),
     Setting("adjust.model", "(0 1 1)(0 1 1)", _parse_str,
-            "ARIMA model of the X-13 adjustment: the airline model (0 1 1)(0 1 1) is fast and standard; auto "
-            "runs the automatic model search (automdl, up to 100 times slower)."),
+            "ARIMA model of the X-13 adjustment: the airline model (0 1 1)(0 1 1) is fast and standard; search "
+            "identifies the model per series in Python (unit-root tests, ARMA orders by BIC within automdl's "
+            "limits) and runs X-13 with it fixed (about 4 x the airline's CPU); auto runs X-13's own automatic "
+            "model search (automdl, about 17 x the airline's CPU)."),
     Setting("adjust.policy", "concurrent", _choice("concurrent", "projected"),
             "concurrent re-estimates every series each month; projected publishes with the factors the annual "
             "review (imon adjust --review YEAR) projected for the year, revising only once a year."),

@@ -72,6 +72,22 @@ def test_model_setting_is_checked(store, settings):
 
 
 @pytest.mark.x13
+def test_model_search_setting_identifies_each_series_model(store, settings):
+    """adjust.model = search: the model identified in Python, X-13 run with it fixed, both recorded."""
+    _put(store, "pmi/new_orders", _synthetic("2012-01", 84, seed=1))
+    _put(store, "pmi/production", _synthetic("2012-01", 84, seed=6))
+    report = adjust_series(store, settings.with_overrides(adjust__model="search"), vintage=dt.date(2019, 2, 1),
+                           processes=1)
+    assert {"pmi/new_orders", "pmi/production"} <= set(report.adjusted)
+    rows = _adjustments(store)
+    for key in ("pmi/new_orders", "pmi/production"):
+        row = rows.loc[key]
+        assert row["status"] == "ok" and row["model"].startswith("("), row["model"]
+        assert "model identified in Python" in row["notes"]
+        assert f"model = {row['model']}" in row["spec"] and "automdl" not in row["spec"]
+
+
+@pytest.mark.x13
 def test_failures_are_isolated_and_recorded(store, settings):
     """Both back-ends: a good series, a log-adjusted level of zeros (fails), a short one (skipped)."""
     _put(store, "pmi/new_orders", _synthetic("2012-01", 84, seed=1))

@@ -30,9 +30,9 @@ Combined January-February observations (``fit(..., combined_janfeb=[years], janf
     METHODOLOGY section 8 item 4 - loses the monthly profile; this keeps it and respects the total.)
 """
 
-from ._adjuster import SeasonalAdjuster, batch_size, fit_many
+from ._adjuster import SeasonalAdjuster, fit_many
 from ._spec import X13Spec
-from ._x13 import X13Output, find_x13, run_x13, run_x13_batch
+from ._x13 import X13Output, batch_size, find_x13, run_x13, run_x13_batch
 from .diagnostics import SeasonalityTest, f_test_seasonality, qs_test, traffic_light
 from .result import AdjustmentResult, Diagnostics
 

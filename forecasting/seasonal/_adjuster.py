@@ -23,13 +23,14 @@ from ..exceptions import (
     X13NotFoundError,
     X13Warning,
 )
+from ._identify import SEARCH, search_options
 from ._spec import X13Options, build_spec, fixed_outlier_names
 from ._stl import stl_decompose
 from ._x13 import X13Output, find_x13, run_x13, run_x13_batch
 from .diagnostics import SeasonalityTest, f_test_seasonality, qs_test, traffic_light
 from .result import AdjustmentResult, Diagnostics
 
-__all__ = ["SeasonalAdjuster", "batch_size", "fit_many"]
+__all__ = ["SeasonalAdjuster", "fit_many"]
 
 Method = Literal["x13", "stl"]
 Mode = Literal["additive", "multiplicative", "log-additive", "auto"]
@@ -67,7 +68,9 @@ class SeasonalAdjuster:
     fixed_outliers
         Outliers always in the model: X-13 names (``"ao2020.feb"``) or ``(type, period)`` pairs.
     arima
-        ``None`` for automatic model selection (``automdl``), or ``"(0 1 1)(0 1 1)"`` / ``((0,1,1),(0,1,1))``.
+        ``None``: X-13's automatic model selection (``automdl``); ``"search"``: the model identified in Python
+        (:mod:`forecasting.seasonal._identify`, automdl's scope, a quarter of its CPU), then X-13 with it fixed;
+        or a fixed model ``"(0 1 1)(0 1 1)"`` / ``((0,1,1),(0,1,1))``.
     builtin_regressors, aictest
         X-13 built-in ``regression.variables`` (e.g. ``("lpyear",)``) and ``regression.aictest``.
     extra_regressors
@@ -146,6 +149,8 @@ class SeasonalAdjuster:
         else:
             types = tuple(str(t).lower() for t in outliers)
         self.extra_regressors = dict(extra_regressors or {})
+        if isinstance(arima, str) and arima.strip().lower() == SEARCH:
+            arima = SEARCH
         self.options = X13Options(
             mode=mode, decomposition=decomposition,
             arima=arima if arima is None or isinstance(arima, str) else _arima_str(arima),
@@ -175,17 +180,33 @@ class SeasonalAdjuster:
             usertypes.append(usertype)
         return frame, usertypes
 
-    def _options_for(self, n: int) -> X13Options:
+    def _options_for(self, n: int, base: X13Options | None = None) -> X13Options:
         spans = self.sliding_spans
         use = (n >= 120 and self.decomposition == "x11") if spans == "auto" else bool(spans)
-        opts = self.options
+        opts = self.options if base is None else base
         return X13Options(**{**opts.__dict__, "sliding_spans": use})
 
+    def _resolved(self, y: pd.Series, label: str, pending: list[tuple[str, type[Warning]]], notes: list[str],
+                  years: Sequence[int] = ()) -> X13Options:
+        """The options with the model of ``arima="search"`` identified on ``y`` (:func:`~._identify.search_options`:
+        the airline model, with the reason in the notes and a warning, where the search cannot run)."""
+        if self.options.arima != SEARCH:
+            return self.options
+        log = self.mode in ("multiplicative", "log-additive") or (self.mode == "auto" and bool((y.dropna() > 0).all()))
+        opts, note, failed = search_options(self.options, y, self._regressors(y.index)[0], log=log, label=label,
+                                            combined_janfeb=years)
+        notes.append(note)
+        if failed:
+            pending.append((note, ForecastingWarning))
+        return opts
+
     def spec(self, series: pd.Series, *, name: str | None = None) -> str:
-        """The X-13 spec text :meth:`fit` would run first (no Jan-Feb split, no binary needed)."""
+        """The X-13 spec text :meth:`fit` would run first (no Jan-Feb split, no binary needed; with
+        ``arima="search"`` the model is identified first)."""
         y, label = _validate(series, name, self.mode)
         regs, usertypes = self._regressors(_regressor_span(y.index, self.options.forecast_horizon))
-        return build_spec(y, title=label, options=self._options_for(len(y)), regressors=regs,
+        base = self._resolved(y, label, [], [])
+        return build_spec(y, title=label, options=self._options_for(len(y), base), regressors=regs,
                           usertypes=usertypes).to_text()
 
     # ---------------------------------------------------------------------------------------------------- fit
@@ -269,9 +290,10 @@ class SeasonalAdjuster:
             # X-13 refuses an all-zero series and cannot choose a transform for a constant one
             prep.result = self._constant(observed, label, [*notes, "constant series: nothing to adjust"])
             return prep
-        prep.work, prep.split = self._split_janfeb(y, years, janfeb, engine, label, pending, notes)
+        base = self._resolved(y, label, pending, notes, years) if engine == "x13" else self.options
+        prep.work, prep.split = self._split_janfeb(y, years, janfeb, engine, label, pending, notes, base)
         if engine == "x13":
-            prep.options = self._options_for(len(prep.work))
+            prep.options = self._options_for(len(prep.work), base)
             regs, usertypes = self._regressors(_regressor_span(prep.work.index, prep.options.forecast_horizon))
             prep.spec = build_spec(prep.work, title=label, options=prep.options, regressors=regs,
                                    usertypes=usertypes).to_text()
@@ -298,7 +320,8 @@ class SeasonalAdjuster:
 
     # ------------------------------------------------------------------------------------------ Jan-Feb split
     def _split_janfeb(self, y: pd.Series, years: list[int], how: str, engine: str, label: str,
-                      pending: list[tuple[str, type[Warning]]], notes: list[str]) -> tuple[pd.Series, pd.Series]:
+                      pending: list[tuple[str, type[Warning]]], notes: list[str],
+                      base: X13Options | None = None) -> tuple[pd.Series, pd.Series]:
         split = pd.Series(False, index=y.index)
         if not years:
             return y, split
@@ -321,7 +344,7 @@ class SeasonalAdjuster:
                     and not np.isnan(y.get(pd.Period(f"{yr}-01", "M"), np.nan))
                     and not np.isnan(y.get(pd.Period(f"{yr}-02", "M"), np.nan))]
         if len(separate) >= 3:
-            estimates = self._estimate_missing(work, engine, label)
+            estimates = self._estimate_missing(work, engine, label, base)
             method = ("model-based: regARIMA/STL estimates of January and February (with the Spring Festival "
                       "and working-day regressors) benchmarked to the combined value")
         else:
@@ -347,10 +370,11 @@ class SeasonalAdjuster:
         notes.append(f"Jan-Feb combined in {cal._years_text(years)} ({how}); split by {method}.")
         return work, split
 
-    def _estimate_missing(self, work: pd.Series, engine: str, label: str) -> pd.Series:
+    def _estimate_missing(self, work: pd.Series, engine: str, label: str,
+                          base: X13Options | None = None) -> pd.Series:
         if engine == "x13":
             regs, usertypes = self._regressors(_regressor_span(work.index, self.options.forecast_horizon))
-            spec = build_spec(work, title=label, options=self._options_for(len(work)), regressors=regs,
+            spec = build_spec(work, title=label, options=self._options_for(len(work), base), regressors=regs,
                               usertypes=usertypes, decompose=False)
             run = run_x13(spec.to_text(), name=label, x13path=self.x13path, timeout=self.timeout)
             mv = run.series("mv")
@@ -555,31 +579,6 @@ def fit_many(jobs: Sequence[tuple[SeasonalAdjuster, pd.Series, str | None]], *,
             _emit(prep.pending, stacklevel=2)
             out[i] = prep.result
     return [r for r in out if r is not None]
-
-
-def batch_size(total: int, workers: int, *, largest: int = 32) -> int:
-    """Series per X-13 batch when ``total`` series are spread over ``workers`` processes.
-
-    About four batches per worker, at most ``largest`` series each: one X-13 process start is shared by many
-    series, and no worker is left with the last big batch while the others wait.  With the automatic model
-    identification one series costs X-13 0.1-4 s of CPU (median 0.4 s on the demo DIs), so three batches of 32
-    on two workers would leave one worker idle for a third of the run.
-
-    Parameters
-    ----------
-    total
-        Series to adjust.
-    workers
-        Processes (or Dask workers) sharing them.
-    largest
-        Upper bound on the batch.
-
-    Returns
-    -------
-    int
-        At least 1.
-    """
-    return max(1, min(int(largest), -(-int(total) // (4 * max(1, int(workers))))))
 
 
 @lru_cache(maxsize=64)

@@ -115,13 +115,19 @@ def meter_frame(root: Path, first_month: str | None = None, last_month: str | No
     target_bytes
         Parquet bytes per partition.
     """
+    import dask
     import dask.dataframe as dd
 
     chunks = archive_chunks(root, first_month, last_month, regions=regions, target_bytes=target_bytes)
     if not chunks:
         return dd.from_pandas(METER_META.copy(), npartitions=1)
-    return dd.from_map(read_meter, chunks, festival=festival_ordinals(window), meta=METER_META,
-                       enforce_metadata=False)
+    # Without Dask's conversion of text columns to Arrow strings: it would add a task per partition whose
+    # function lives in dask.dataframe, which every worker then imports (0.65 s of CPU per worker process, a
+    # fixed cost that more workers do not shrink; benchmarks/README.md).  ``period`` comes out of the workers
+    # as pandas makes it (``str``, Arrow-backed, with pandas 3), as on the single-machine path.
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(read_meter, chunks, festival=festival_ordinals(window), meta=METER_META,
+                           enforce_metadata=False)
 
 
 def archive_meter(root: Path, first_day: dt.date, *, client: Any | None = None,
