@@ -292,8 +292,12 @@ class _DaySums:
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Enterprise ids, days (datetime64[D]) and sums, in key order."""
-        days = (self.keys & ((1 << self._DAY_BITS) - 1)) - (1 << (self._DAY_BITS - 1))
-        return self.keys >> self._DAY_BITS, days.astype("datetime64[D]"), self.sums
+        days = self.keys & ((1 << self._DAY_BITS) - 1)
+        days -= 1 << (self._DAY_BITS - 1)
+        firms = self.keys
+        firms >>= self._DAY_BITS  # in place: the keys are done with
+        self.keys = np.empty(0, dtype=np.int64)
+        return firms, days.view("datetime64[D]"), self.sums
 
 
 def _unknown_rejects(file_name: str, rows: pd.DataFrame | None, result: FeedResult) -> None:

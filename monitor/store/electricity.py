@@ -520,10 +520,13 @@ def direct_writer(conn: Connection, source_id: int) -> Iterator[Callable[[pd.Dat
                 if not rows["account_no"].is_monotonic_increasing:  # B-tree pages in order
                     rows = rows.sort_values(["account_no", "day"], kind="stable")
                 accounts = rows["account_no"].to_numpy(dtype=object)
-            days = _day_text(rows["day"].to_numpy())
-            cur.executemany(
-                f"INSERT INTO electricity_account_reading ({columns}) VALUES (?, ?, ?, {int(source_id)}, ?)",
-                zip(accounts.tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(), strict=True))
+            day, kwh, source_row = rows["day"].to_numpy(), rows["kwh"].to_numpy(), rows["source_row"].to_numpy()
+            for start in range(0, len(rows), _SQLITE_BLOCK_ROWS):  # Python's objects for a block at a time
+                block = slice(start, start + _SQLITE_BLOCK_ROWS)
+                cur.executemany(
+                    f"INSERT INTO electricity_account_reading ({columns}) VALUES (?, ?, ?, {int(source_id)}, ?)",
+                    zip(accounts[block].tolist(), _day_text(day[block]), kwh[block].tolist(),
+                        source_row[block].tolist(), strict=True))
 
         try:
             yield insert
@@ -628,7 +631,7 @@ def drop_direct(conn: Connection) -> None:
 _BINARY_SUM = np.dtype([("fields", ">i2"), ("n1", ">i4"), ("enterprise_id", ">i4"), ("n2", ">i4"), ("day", ">i4"),
                         ("n3", ">i4"), ("kwh", ">f8"), ("n4", ">i4"), ("source_id", ">i4")])
 _BINARY_ROWS = 1_000_000  # rows per block handed to the binary COPY (38 MB)
-_SQLITE_SUM_ROWS = 200_000  # rows per executemany of the sums
+_SQLITE_BLOCK_ROWS = 100_000  # rows per executemany (the Python objects of one block at a time)
 
 
 def write_day_sums(conn: Connection, source_id: int, enterprise_ids: np.ndarray, days: np.ndarray,
@@ -663,8 +666,8 @@ def write_day_sums(conn: Connection, source_id: int, enterprise_ids: np.ndarray,
         return n
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        for start in range(0, n, _SQLITE_SUM_ROWS):  # Python's objects for a block at a time: memory stays flat
-            stop = min(start + _SQLITE_SUM_ROWS, n)
+        for start in range(0, n, _SQLITE_BLOCK_ROWS):  # Python's objects for a block at a time: memory stays flat
+            stop = min(start + _SQLITE_BLOCK_ROWS, n)
             cur.executemany(
                 "INSERT INTO electricity_reading (enterprise_id, day, kwh, source_id) "
                 f"VALUES (?, ?, ?, {int(source_id)})",
