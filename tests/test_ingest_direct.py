@@ -219,3 +219,28 @@ def test_a_reading_unusual_against_later_history_is_flagged_like_the_staged_path
                   for d in range(20, 26)]
     *_, issues, _, _ = _same_as_staged(registered, _feed(tmp_path / "mar.csv", late_march), reads=1)
     assert [(i[0], i[1]) for i in issues] == [("unusual_kwh", 6)]
+
+
+@pytest.mark.parametrize("variables", [999, 7, 4])
+def test_multi_row_inserts_store_every_row_in_order_and_refuse_a_repeated_key(tmp_path, variables):
+    """SQLite's rows go in as statements of many rows: all rows, exact values, whatever the build's limit on bound
+    parameters (a remainder statement included), and a key met twice fails as a row-wise insert would."""
+    import sqlite3
+
+    from monitor.store.electricity import _SQLITE_ROWS_PER_STATEMENT, _sqlite_insert_rows
+
+    con = sqlite3.connect(tmp_path / "t.sqlite")
+    con.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variables)
+    con.execute("CREATE TABLE r (a TEXT NOT NULL, d TEXT NOT NULL, kwh REAL, src INT, PRIMARY KEY (a, d))")
+    n = 2 * _SQLITE_ROWS_PER_STATEMENT + 13
+    a = [f"账户{i:05d}" for i in range(n)]
+    d = ["2026-11-01"] * n
+    kwh = (np.random.default_rng(7).random(n) * 1e6).tolist()
+    cur = con.cursor()
+    _sqlite_insert_rows(cur, "INSERT INTO r (a, d, kwh, src)", "(?, ?, ?, 9)", [a, d, kwh])
+    got = con.execute("SELECT a, d, kwh, src FROM r ORDER BY rowid").fetchall()
+    assert got == [(x, y, z, 9) for x, y, z in zip(a, d, kwh, strict=True)]
+    with pytest.raises(sqlite3.IntegrityError):
+        _sqlite_insert_rows(cur, "INSERT INTO r (a, d, kwh, src)", "(?, ?, ?, 9)", [["new", a[5]], [d[0]] * 2, [1.0, 2.0]])
+    con.rollback()
+    con.close()
