@@ -243,35 +243,45 @@ def build_sample(
     prev_month = np.where(grid[np.minimum(prev_month, max(T - 1, 0))] == grid - 1, prev_month, -1) if T else prev_month
 
     def locate(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Firm and month positions of the rows in the months wanted (only those rows: a month batch of a
+        process pool reads its own months out of the whole frame without copying the rest), and the mask of
+        those rows (empty when every row is wanted)."""
         t = _month_positions(frame["period"], grid, what="period")
-        f = _firm_positions(ids, frame["enterprise_id"].to_numpy())
         keep = t >= 0
-        if (f[keep] < 0).any():
-            bad = np.unique(frame["enterprise_id"].to_numpy()[keep & (f < 0)])
+        every = bool(keep.all())
+        eid = frame["enterprise_id"].to_numpy()
+        if not every:
+            t, eid = t[keep], eid[keep]
+        f = _firm_positions(ids, eid)
+        if (f < 0).any():
+            bad = np.unique(np.asarray(eid)[f < 0])
             raise SurveyDataError(f"every enterprise_id must be in the enterprises frame; unknown ids "
                                   f"{bad[:10].tolist()}{' ...' if len(bad) > 10 else ''}: load those enterprises")
-        return (f, t, keep) if not keep.all() else (f, t, np.ones(0, dtype=bool))
+        return f, t, (np.ones(0, dtype=bool) if every else keep)
 
     f, t, keep = locate(records)
-    if keep.size:
-        f, t, records = f[keep], t[keep], records.loc[keep]
+    item_values: pd.Series = records[item_column]
+    answer_values = None if ticks else records["answer"].to_numpy()
+    if keep.size:  # only the columns still needed, only the rows wanted: no copy of the whole frame
+        item_values = pd.Series(item_values.array[keep], name=item_column)
+        answer_values = None if answer_values is None else answer_values[keep]
     cell_of = f * np.int64(T) + t
     responded = np.zeros(F * T, dtype=bool)
     if ticks:
-        rf, rt, rkeep = locate(respondents)
-        sel = (rt >= 0) if rkeep.size else slice(None)
-        responded[(rf[sel].astype(np.int64) * T + rt[sel])] = True
+        rf, rt, _ = locate(respondents)
+        responded[(rf.astype(np.int64) * T + rt)] = True
     responded[cell_of] = True
     rows = np.flatnonzero(responded)
     row_of = np.full(F * T, -1, dtype=np.int32 if len(rows) < 2**31 else np.int64)
     row_of[rows] = np.arange(len(rows))
-    k = _lookup(records[item_column], items, what=item_column)
+    k = _lookup(item_values, items, what=item_column)
     flat = k * np.int64(len(rows)) + row_of[cell_of]
     if ticks:
         codes = np.ones((K, len(rows)), dtype=np.int8)  # every respondent "answers": not ticked
         codes.reshape(-1)[flat] = 2
     else:
-        answer = records["answer"].to_numpy()
+        assert answer_values is not None
+        answer = answer_values
         if answer.dtype.kind not in "iu":
             if pd.isna(answer).any():
                 raise SurveyDataError("answers must be -1, 0 or 1; some are empty: leave unanswered questions out")
