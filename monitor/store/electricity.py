@@ -217,17 +217,23 @@ def stage_rows(conn: Connection, rows: pd.DataFrame) -> None:
             with cur.copy(f"COPY {_table(conn)} (account_no, day, kwh, source_row) FROM STDIN") as copy:
                 copy.write(_copy_text(rows, day))
         return
-    days = _day_text(day)
-    # the rows as an iterator of tuples, not a list of them, straight to the driver's executemany (the
-    # connection's own cursor, inside the file's transaction)
+    # multi-row statements on the connection's own cursor, inside the file's transaction; SQLite applies the
+    # conflict clause row by row, so a key repeated within one statement is counted as one repeated across two
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cur.executemany(
-        f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row) VALUES (?, ?, ?, ?, ?4) "
-        f"ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> excluded.kwh "
-        f"THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row, n = {STAGING}.n + 1",
-        zip(rows["account_no"].tolist(), days, rows["kwh"].tolist(), rows["source_row"].tolist(), strict=True),
-    )
-    cur.close()
+    accounts = rows["account_no"].to_numpy(dtype=object)
+    kwh, source_row = rows["kwh"].to_numpy(), rows["source_row"].to_numpy()
+    try:
+        for start in range(0, len(rows), _SQLITE_BLOCK_ROWS):  # Python's objects for a block at a time
+            block = slice(start, start + _SQLITE_BLOCK_ROWS)
+            at = source_row[block].tolist()
+            _sqlite_insert_rows(
+                cur, f"INSERT INTO {STAGING} (account_no, day, kwh, source_row, last_row)", "(?, ?, ?, ?, ?)",
+                [accounts[block].tolist(), _day_text(day[block]), kwh[block].tolist(), at, at],
+                tail=f" ON CONFLICT (account_no, day) DO UPDATE SET conflict = CASE WHEN {STAGING}.kwh <> "
+                     f"excluded.kwh THEN 1 ELSE {STAGING}.conflict END, last_row = excluded.source_row, "
+                     f"n = {STAGING}.n + 1")
+    finally:
+        cur.close()
 
 
 def finish_staging(conn: Connection) -> None:
@@ -641,12 +647,12 @@ _SQLITE_BLOCK_ROWS = 100_000  # rows per executemany (the Python objects of one 
 _SQLITE_ROWS_PER_STATEMENT = 500
 
 
-def _sqlite_insert_rows(cur: Any, head: str, values: str, columns: list[list[Any]]) -> None:
-    """Insert the rows given as equally long ``columns`` (Python objects) with ``head VALUES values, values, ...``:
-    an ``executemany`` of statements of :data:`_SQLITE_ROWS_PER_STATEMENT` rows, then one statement for the rest.
-    ``values`` is one row's parenthesised placeholders (constants may be inlined).  Rows go in in the order
-    given, so a key met twice fails exactly as a row-wise insert does (the table's constraint, an
-    ``IntegrityError``)."""
+def _sqlite_insert_rows(cur: Any, head: str, values: str, columns: list[list[Any]], *, tail: str = "") -> None:
+    """Insert the rows given as equally long ``columns`` (Python objects) with ``head VALUES values, values, ...
+    tail``: an ``executemany`` of statements of :data:`_SQLITE_ROWS_PER_STATEMENT` rows, then one statement for
+    the rest.  ``values`` is one row's parenthesised placeholders (constants may be inlined), ``tail`` e.g. a
+    conflict clause (SQLite applies it row by row).  Rows go in in the order given, so a key met twice fails
+    exactly as a row-wise insert does (the table's constraint, an ``IntegrityError``)."""
     n = len(columns[0])
     width = values.count("?")
     if not n or not width:
@@ -657,10 +663,10 @@ def _sqlite_insert_rows(cur: Any, head: str, values: str, columns: list[list[Any
     full = (n // k) * k
     step = k * width
     if full:
-        cur.executemany(f"{head} VALUES " + ", ".join([values] * k),
+        cur.executemany(f"{head} VALUES " + ", ".join([values] * k) + tail,
                         (flat[i:i + step] for i in range(0, full * width, step)))
     if full < n:
-        cur.execute(f"{head} VALUES " + ", ".join([values] * (n - full)), flat[full * width:])
+        cur.execute(f"{head} VALUES " + ", ".join([values] * (n - full)) + tail, flat[full * width:])
 
 
 def write_day_sums(conn: Connection, source_id: int, enterprise_ids: np.ndarray, days: np.ndarray,
