@@ -194,14 +194,6 @@ def design(index: pd.PeriodIndex, regressors: pd.DataFrame | None, builtin: Sequ
 
 
 # ------------------------------------------------------------------------------------------------ fits
-def _lag_poly(coefs: np.ndarray, step: int) -> np.ndarray:
-    """``1 - c_1 B^step - c_2 B^(2 step) ...`` (AR convention), lag 0 first."""
-    out = np.zeros(step * len(coefs) + 1)
-    out[0] = 1.0
-    out[step::step] = -np.asarray(coefs, dtype=float)
-    return out
-
-
 def _free_fit(w: np.ndarray, z: np.ndarray | None, p: int, q: int, P: int, Q: int) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares ARMA(p, q)(P, Q) with regressors, AR part unconstrained (for the unit-root tests).
 
@@ -209,13 +201,14 @@ def _free_fit(w: np.ndarray, z: np.ndarray | None, p: int, q: int, P: int, Q: in
     ``1 - phi B``, ``ma = [theta_1..theta_q, Theta_1..Theta_Q]`` in the convention ``1 + theta B``.
     """
     k = p + P + q + Q
+    spec = ar.ArimaSpec(p, 0, q, P, 0, Q, False)
     beta0 = np.linalg.lstsq(z, w, rcond=None)[0] if z is not None and z.shape[1] else np.zeros(0)
     ncond = p + PERIOD * P
 
     def resid(x: np.ndarray) -> np.ndarray:
         u = w - (z @ x[k:] if z is not None and z.shape[1] else 0.0)
-        arp = np.convolve(_lag_poly(x[:p], 1), _lag_poly(x[p:p + P], PERIOD))
-        map_ = np.convolve(np.r_[1.0, x[p + P:p + P + q]], _seasonal_ma(x[p + P + q:k]))
+        # :func:`forecasting.arima._polys` orders the parameters (phi, theta, Phi, Theta)
+        arp, map_ = ar._polys(np.r_[x[:p], x[p + P:p + P + q], x[p:p + P], x[p + P + q:k]], spec)
         with np.errstate(all="ignore"):
             e = np.asarray(signal.lfilter(arp, map_, u), dtype=float)[ncond:]
         return np.asarray(np.nan_to_num(e, nan=1e10, posinf=1e10, neginf=-1e10), dtype=float)
@@ -226,13 +219,6 @@ def _free_fit(w: np.ndarray, z: np.ndarray | None, p: int, q: int, P: int, Q: in
     sol = optimize.least_squares(resid, x0, bounds=(lo, hi), method="trf", xtol=1e-6, ftol=1e-6, max_nfev=200)
     x = sol.x
     return x[:p + P], x[p + P:k]
-
-
-def _seasonal_ma(coefs: np.ndarray) -> np.ndarray:
-    out = np.zeros(PERIOD * len(coefs) + 1)
-    out[0] = 1.0
-    out[PERIOD::PERIOD] = coefs
-    return out
 
 
 def _roots(poly: np.ndarray) -> np.ndarray:
@@ -444,7 +430,7 @@ def _first_outliers(data: _Data) -> tuple[str, ...]:
     phi = _free_fit(w, z, 2, 0, 1, 0)[0]
     beta = np.linalg.lstsq(z, w, rcond=None)[0] if z is not None else np.zeros(0)
     u = w - (z @ beta if z is not None else 0.0)
-    arp = np.convolve(_lag_poly(phi[:2], 1), _lag_poly(phi[2:], PERIOD))
+    arp = ar._polys(phi, ar.ArimaSpec(2, 0, 0, 1, 0, 0, False))[0]
     e = np.asarray(signal.lfilter(arp, [1.0], u), dtype=float)[2 + PERIOD:]
     return _large(e, data.y.index, 2 + PERIOD)
 
