@@ -119,13 +119,17 @@ def test_a_corrected_file_and_a_late_account_take_the_staged_path(registered, tm
     assert sums[1][2] == 17.0
 
 
-def test_an_unusual_reading_of_a_new_month_is_flagged_like_the_staged_path(registered, tmp_path):
-    history = [(a, f"2024-02-{d:02d}", "10") for a in ("A1", "B1") for d in range(1, 15)]
-    _ingest(registered, _feed(tmp_path / "feb.csv", history), restartable=True, keep=True)
-    march = [(a, f"2024-03-{d:02d}", "5000" if (a, d) == ("B1", 3) else "11") for a in ("A1", "B1")
-             for d in range(1, 6)]
+@pytest.mark.parametrize("history_month, days, odd, line", [
+    ("2024-02", range(1, 6), ("B1", 3), 9),  # history before the file's days
+    ("2024-04", range(20, 26), ("A1", 24), 6),  # history after them (a late file)
+])
+def test_an_unusual_reading_of_a_new_month_is_flagged_like_the_staged_path(registered, tmp_path, history_month,
+                                                                           days, odd, line):
+    history = [(a, f"{history_month}-{d:02d}", "10") for a in ("A1", "B1") for d in range(1, 15)]
+    _ingest(registered, _feed(tmp_path / "history.csv", history), restartable=True, keep=True)
+    march = [(a, f"2024-03-{d:02d}", "5000" if (a, d) == odd else "11") for a in ("A1", "B1") for d in days]
     *_, issues, _, _ = _same_as_staged(registered, _feed(tmp_path / "mar.csv", march), reads=1)
-    assert [(i[0], i[1]) for i in issues] == [("unusual_kwh", 9)]
+    assert [(i[0], i[1]) for i in issues] == [("unusual_kwh", line)]
 
 
 def test_a_file_with_many_rows_of_unknown_accounts_falls_back_with_the_same_counts(registered, tmp_path,
@@ -210,15 +214,6 @@ def test_accounts_of_any_width_and_script_go_straight_in_verbatim(registered, tm
     *_, readings, sums = _same_as_staged(registered, _feed(tmp_path / "f.csv", rows), reads=1)
     assert sorted({r[0] for r in readings}) == sorted(accounts)
     assert [s[2] for s in sums] == [0.25 * 5 + 10, 0.25 * 5 + 10]
-
-
-def test_a_reading_unusual_against_later_history_is_flagged_like_the_staged_path(registered, tmp_path):
-    april = [(a, f"2024-04-{d:02d}", "10") for a in ("A1", "B1") for d in range(1, 15)]
-    _ingest(registered, _feed(tmp_path / "apr.csv", april), restartable=True, keep=True)
-    late_march = [(a, f"2024-03-{d:02d}", "5000" if (a, d) == ("A1", 24) else "11") for a in ("A1", "B1")
-                  for d in range(20, 26)]
-    *_, issues, _, _ = _same_as_staged(registered, _feed(tmp_path / "mar.csv", late_march), reads=1)
-    assert [(i[0], i[1]) for i in issues] == [("unusual_kwh", 6)]
 
 
 @pytest.mark.parametrize("variables", [999, 7, 4])

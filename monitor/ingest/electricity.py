@@ -100,6 +100,15 @@ def _tally(result: FeedResult, kept: dict[str, int], chunk: FeedChunk) -> None:
     result.read += len(chunk.rows) + chunk.rejected
 
 
+def _unlisted(file_name: str, result: FeedResult) -> None:
+    """One summary issue per rule for the rejected rows beyond the examples listed."""
+    for rule, n in sorted(result.counts.items()):
+        listed = sum(1 for i in result.issues if i.rule == rule)
+        if n > listed:
+            result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule "
+                                       f"{rule} (not listed; {n:,} in all)", field=None, value=str(n - listed)))
+
+
 def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file_name: str,
                        progress: Callable[[int], None] | None = None) -> FeedResult:
     """Stream a feed into the store; the caller owns the transaction.
@@ -147,11 +156,7 @@ def ingest_electricity(conn: Connection, chunks: object, source_id: int, *, file
         result = FeedResult(streamed.read, streamed.rejected, 0, list(streamed.issues), dict(streamed.counts))
         try:
             _rejects(conn, file_name, result)
-            for rule, n in sorted(result.counts.items()):
-                listed = sum(1 for i in result.issues if i.rule == rule)
-                if n > listed:
-                    result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule "
-                                               f"{rule} (not listed; {n:,} in all)", field=None, value=str(n - listed)))
+            _unlisted(file_name, result)
             result.issues += _soft_checks(conn, file_name)
             changed = staging.merge_staging(conn, source_id)
         except staging.RepeatedKeys:  # PostgreSQL, a file repeating a key: one row per key, then check again
@@ -237,11 +242,7 @@ def _ingest_direct(conn: Connection, chunks: Iterable[FeedChunk], source_id: int
     if sums is not None:
         staging.write_day_sums(conn, source_id, *sums.result())
     _unknown_rejects(file_name, pd.concat(unknown) if unknown else None, result)
-    for rule, n in sorted(result.counts.items()):
-        listed = sum(1 for i in result.issues if i.rule == rule)
-        if n > listed:
-            result.issues.append(Issue(file_name, rule, f"{n - listed:,} more rows rejected under rule "
-                                       f"{rule} (not listed; {n:,} in all)", field=None, value=str(n - listed)))
+    _unlisted(file_name, result)
     if span is not None and accounts:
         unusual = staging.unusual_direct(conn, source_id, span, since=span[0] - dt.timedelta(days=90),
                                          factor=_UNUSUAL_FACTOR, limit=_MAX_ISSUES_PER_RULE)
